@@ -1,0 +1,15 @@
+"""Convolutional VAE on MNIST: two stride-2 conv layers (32, 64), 16 latents, Bernoulli pixels.
+
+Run:      zoo train mnist_conv_bernoulli --data-dir ../shared/data/mnist
+Measured: see the README's recipe table.
+"""
+
+from zoo.config import Recipe, TrainConfig, VAEConfig
+
+RECIPE = Recipe(
+    name="mnist_conv_bernoulli",
+    description="Conv (32, 64) VAE, 16 latents, Bernoulli pixels, dynamically binarized MNIST",
+    model=VAEConfig(network="conv", conv_filters=(32, 64), latent_dim=16, likelihood="bernoulli"),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=10, batch_size=100),
+    smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
+)

@@ -1,0 +1,16 @@
+"""The classic MLP VAE (Kingma & Welling 2014): 784-400-20, Bernoulli decoder, MNIST.
+
+Run:      zoo train mnist_mlp_bernoulli --data-dir ../shared/data/mnist
+Measured: see the README's recipe table (dynamically binarized training set, test set
+          binarized once with a fixed seed).
+"""
+
+from zoo.config import Recipe, TrainConfig, VAEConfig
+
+RECIPE = Recipe(
+    name="mnist_mlp_bernoulli",
+    description="MLP 784-400-20 VAE, Bernoulli pixels, dynamically binarized MNIST",
+    model=VAEConfig(network="mlp", hidden_units=(400,), latent_dim=20, likelihood="bernoulli"),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
+    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4},
+)

@@ -1,0 +1,78 @@
+"""`zoo list | train`: the command line. Problems a user can fix end in one line, exit 2."""
+
+import argparse
+import os
+import sys
+
+from zoo.errors import ZooError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter (no GPU found, ...)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="zoo", description="A model zoo of variational autoencoders.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the recipes")
+
+    train = commands.add_parser("train", help="train a recipe, evaluate it and export it")
+    train.add_argument("recipe", help="a recipe name from `zoo list`")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--latent-dim", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override any config field, e.g. --set beta=0.5 --set hidden_units=512,256")
+    train.add_argument("--smoke", action="store_true", help="apply the recipe's tiny test sizes")
+    train.add_argument("--data-dir", help="folder with IDX files (mnist, fashion_mnist) or a TFDS data_dir")
+    train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
+    train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
+    train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
+    return parser
+
+
+def overrides_from(args):
+    overrides = {}
+    for item in args.set:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise ZooError(f"--set {item!r}: expected FIELD=VALUE")
+        overrides[field.strip()] = value.strip()
+    for field in ("epochs", "batch_size", "latent_dim", "seed"):
+        if getattr(args, field) is not None:
+            overrides[field] = getattr(args, field)
+    return overrides
+
+
+def run(args):
+    from recipes import RECIPES
+
+    if args.command == "list":
+        width = max(map(len, RECIPES.names()))
+        for name in RECIPES.names():
+            print(f"{name:<{width}}  {RECIPES.get(name).description}")
+        return 0
+    from zoo.train import train
+
+    recipe = RECIPES.get(args.recipe)
+    if args.smoke:
+        recipe = recipe.with_overrides(recipe.smoke)
+    recipe = recipe.with_overrides(overrides_from(args))
+    train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
+          download=args.download, command=" ".join(["zoo", *sys.argv[1:]]))
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ZooError, FloatingPointError) as error:
+        if args.debug:
+            raise
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ZooError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

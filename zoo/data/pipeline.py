@@ -1,0 +1,39 @@
+"""tf.data pipelines: binarized data for Bernoulli models, [0, 1] pixels for the others."""
+
+import numpy as np
+import tensorflow as tf
+
+TEST_BINARIZATION_SEED = 0  # the test set is binarized once, the same way in every run
+STATIC_BINARIZATION_SEED = 1
+
+
+def binarize_once(images, seed):
+    """Each pixel set to 1 with probability equal to its [0, 1] value, sampled once."""
+    return (np.random.default_rng(seed).random(images.shape, dtype=np.float32) < images).astype(np.float32)
+
+
+def train_dataset(split, batch_size, binarization, seed):
+    """An endless shuffled stream of full batches; run it with steps_per_epoch = len // batch.
+
+    One iterator serves every epoch, so "dynamic" binarization draws new pixels each epoch.
+    """
+    images = split.scaled()
+    if binarization == "static":
+        images = binarize_once(images, STATIC_BINARIZATION_SEED)
+    data = tf.data.Dataset.from_tensor_slices(images)
+    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).repeat()
+    data = data.batch(batch_size, drop_remainder=True)
+    if binarization == "dynamic":
+        data = data.map(lambda x: tf.cast(tf.random.uniform(tf.shape(x), seed=seed) < x, tf.float32),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_images(split, binarize):
+    """The evaluation images as float32, binarized once with a fixed seed when asked."""
+    images = split.scaled()
+    return binarize_once(images, TEST_BINARIZATION_SEED) if binarize else images
+
+
+def eval_dataset(split, batch_size, binarize):
+    return tf.data.Dataset.from_tensor_slices(eval_images(split, binarize)).batch(batch_size)

@@ -1,0 +1,22 @@
+"""The base of the zoo's `tfp.layers.DistributionLambda` blocks."""
+
+import tensorflow_probability as tfp
+import tf_keras as keras
+
+
+class DistributionLayer(tfp.layers.DistributionLambda):
+    """A DistributionLambda whose distribution is built by its `distribution(params)` method.
+
+    The method is public so that export code and per-row samplers can rebuild the same
+    distribution from parameters without calling the layer. `get_config` returns plain
+    values (TFP's own pickles the lambda, which does not round-trip).
+    """
+
+    def __init__(self, convert_to_tensor_fn, **kwargs):
+        super().__init__(self.distribution, convert_to_tensor_fn=convert_to_tensor_fn, **kwargs)
+
+    def distribution(self, params):
+        raise NotImplementedError
+
+    def get_config(self):
+        return keras.layers.Layer.get_config(self)

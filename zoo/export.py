@@ -1,0 +1,82 @@
+"""SavedModel export in TF Serving's layout: <export_dir>/<recipe>/<version>/.
+
+Signatures wrap `zoo.signatures` and return plain tensors, so the SavedModel loads with
+`tf.saved_model.load` alone (no zoo, no TFP). `config.json` and `metrics.json` sit beside
+`saved_model.pb`. The version folder is written under a temporary name and renamed into
+place, so TF Serving (which watches integer folder names) never sees half an export.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo import signatures
+
+SIGNATURE_INPUTS = {  # signature -> (its function in zoo.signatures, input name)
+    "serving_default": (signatures.reconstruct, "x"),
+    "reconstruct": (signatures.reconstruct, "x"),
+    "encode": (signatures.encode, "x"),
+    "decode": (signatures.decode, "z"),
+    "sample": (signatures.sample, "seed"),
+    "elbo": (signatures.elbo, "x"),
+}
+
+
+def input_spec(model, input_name):
+    """The batched TensorSpec a signature takes."""
+    shapes = {"x": ([None, *model.variant.image_shape], tf.float32),
+              "z": ([None, model.variant.latent_dim], tf.float32),
+              "seed": ([None], tf.int64)}
+    shape, dtype = shapes[input_name]
+    return tf.TensorSpec(shape, dtype, name=input_name)
+
+
+def _endpoint(model, function, input_name):
+    # The argument name becomes the signature's input key.
+    namespace = {"function": function, "model": model}
+    exec(f"def endpoint({input_name}):\n    return function(model, {input_name})", namespace)
+    return tf.function(namespace["endpoint"], input_signature=[input_spec(model, input_name)])
+
+
+def next_version(recipe_dir):
+    versions = [int(name) for name in os.listdir(recipe_dir) if name.isdigit()] if os.path.isdir(recipe_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export(model, recipe, export_dir, metrics):
+    """Write the next version of `recipe`'s export and return its path."""
+    recipe_dir = os.path.join(export_dir, recipe.name)
+    os.makedirs(recipe_dir, exist_ok=True)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (function, input_name) in SIGNATURE_INPUTS.items():
+        archive.add_endpoint(name, _endpoint(model, function, input_name))
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=recipe_dir)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
+            archive.write_out(staging)
+        _write_json(os.path.join(staging, "config.json"), recipe.to_dict())
+        _write_json(os.path.join(staging, "metrics.json"), metrics)
+        os.chmod(staging, 0o755)
+        while True:  # another process may take a version number first
+            path = os.path.join(recipe_dir, str(next_version(recipe_dir)))
+            try:
+                os.rename(staging, path)
+                return path
+            except OSError:
+                if not os.path.exists(path):
+                    raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")

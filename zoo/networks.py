@@ -1,0 +1,74 @@
+"""Encoder and decoder torsos. They map tensors to tensors; distributions come after them.
+
+An encoder maps images [B, H, W, C] to the posterior's parameter vector [B, P]; a decoder
+maps latents [B, D] to per-pixel likelihood parameters [B, H, W, C * K].
+"""
+
+import math
+
+import tf_keras as keras
+
+from zoo.errors import ConfigError
+from zoo.registry import Registry
+
+NETWORKS = Registry("network")
+
+
+@NETWORKS.register("mlp")
+class MLP:
+    """Fully connected torsos: `hidden_units` in the encoder, mirrored in the decoder."""
+
+    @staticmethod
+    def check(config):
+        pass
+
+    @staticmethod
+    def encoder(config, output_size):
+        layers = [keras.layers.Flatten()]
+        layers += [keras.layers.Dense(u, activation=config.activation) for u in config.hidden_units]
+        layers.append(keras.layers.Dense(output_size, name="posterior_params"))
+        return keras.Sequential(layers, name="encoder")
+
+    @staticmethod
+    def decoder(config, output_channels):
+        height, width, _ = config.image_shape
+        layers = [keras.layers.Dense(u, activation=config.activation)
+                  for u in reversed(config.hidden_units)]
+        layers += [keras.layers.Dense(height * width * output_channels, name="likelihood_params"),
+                   keras.layers.Reshape((height, width, output_channels))]
+        return keras.Sequential(layers, name="decoder")
+
+
+@NETWORKS.register("conv")
+class Conv:
+    """Stride-2 3x3 convolutions with `conv_filters`, mirrored by transposed convolutions."""
+
+    @staticmethod
+    def check(config):
+        factor = 2 ** len(config.conv_filters)
+        height, width, _ = config.image_shape
+        if height % factor or width % factor:
+            raise ConfigError(
+                "image_shape", config.image_shape,
+                f"height and width divisible by {factor} (2 ** len(conv_filters)) for the conv network")
+
+    @staticmethod
+    def encoder(config, output_size):
+        layers = [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=config.activation)
+                  for f in config.conv_filters]
+        layers += [keras.layers.Flatten(), keras.layers.Dense(output_size, name="posterior_params")]
+        return keras.Sequential(layers, name="encoder")
+
+    @staticmethod
+    def decoder(config, output_channels):
+        height, width, _ = config.image_shape
+        factor = 2 ** len(config.conv_filters)
+        top = config.conv_filters[-1]
+        layers = [keras.layers.Dense(math.prod((height // factor, width // factor, top)),
+                                     activation=config.activation),
+                  keras.layers.Reshape((height // factor, width // factor, top))]
+        layers += [keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
+                                                activation=config.activation)
+                   for f in reversed(config.conv_filters)]
+        layers.append(keras.layers.Conv2D(output_channels, 3, padding="same", name="likelihood_params"))
+        return keras.Sequential(layers, name="decoder")

@@ -1,0 +1,59 @@
+"""What each export signature computes, as plain functions of a VAE returning tensors.
+
+`zoo.export` wraps these in `tf.function`s with input specs; `VAE.predict_step` and the
+tests call them directly, so Python and the SavedModel compute the same thing. Every
+random draw here is stateless with a fixed or given seed: serving the same request twice
+gives the same answer.
+"""
+
+import tensorflow as tf
+
+ENCODE_SEED = (1, 0)
+ELBO_SEED = (2, 0)
+PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
+
+
+def reconstruct(model, x):
+    """Decode the posterior mean: x_mean, with q(z|x)'s z_mean and z_stddev."""
+    q = model.encode(x)
+    z_mean = q.mean()
+    return {"x_mean": model.decode(z_mean).mean(), "z_mean": z_mean, "z_stddev": q.stddev()}
+
+
+def encode(model, x):
+    """q(z|x)'s mean and stddev, and one draw from it (fixed seed)."""
+    q = model.encode(x)
+    return {"z_mean": q.mean(), "z_stddev": q.stddev(), "z_sample": q.sample(seed=ENCODE_SEED)}
+
+
+def decode(model, z):
+    """p(x|z)'s mean and the parameters of the likelihood."""
+    p = model.decode(z)
+    return {"x_mean": p.mean(), **model.likelihood.export_parameters(p)}
+
+
+def sample(model, seed):
+    """Generate as the model does: z ~ p(z), x ~ p(x|z); row i depends only on seed[i]."""
+    seed = tf.cast(seed, tf.int64)
+    prior = model.prior.distribution()
+    z = tf.map_fn(lambda s: prior.sample(seed=_stream(s, PRIOR_STREAM)), seed,
+                  fn_output_signature=tf.float32)
+    params = model.decoder(z)
+    x_sample = tf.map_fn(
+        lambda row: model.likelihood.distribution(row[0][None]).sample(
+            seed=_stream(row[1], LIKELIHOOD_STREAM))[0],
+        (params, seed), fn_output_signature=tf.float32)
+    return {"z": z, "x_mean": model.likelihood.distribution(params).mean(), "x_sample": x_sample}
+
+
+def elbo(model, x):
+    """Per-example ELBO = -(reconstruction + kl), one draw of z (fixed seed), beta = 1."""
+    from zoo.objectives import elbo_terms
+
+    reconstruction, kl = elbo_terms(model, x, seed=ELBO_SEED)
+    return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
+
+
+def _stream(seed, stream):
+    """A TFP stateless seed (int32 pair) from one int64 seed: all 64 bits kept, then a stream."""
+    return tf.random.experimental.stateless_fold_in(tf.bitcast(seed, tf.int32), stream)

@@ -1,0 +1,96 @@
+"""One `train(recipe)` for every variant: data, model, fit, test evaluation, export."""
+
+import dataclasses
+import os
+import platform
+import sys
+import time
+
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo import data as zoo_data
+from zoo.errors import DataError
+from zoo.export import export
+from zoo.model import VAE
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: VAE
+    metrics: dict
+    export_path: str
+
+
+def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, download=False,
+          command=None, verbose="auto"):
+    """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
+
+    `workdir` (if given) keeps a resumable backup, a CSV history and TensorBoard logs.
+    """
+    config = recipe.train
+    keras.utils.set_random_seed(config.seed)
+    dataset = zoo_data.DATASETS.get(config.dataset)
+    train_split = dataset.load("train", data_dir, download)
+    test_split = dataset.load("test", data_dir, download)
+    binarization = config.binarization if recipe.model.likelihood == "bernoulli" else "none"
+    steps_per_epoch = len(train_split.images) // config.batch_size
+    if steps_per_epoch == 0:
+        raise DataError(
+            f"batch_size {config.batch_size} is larger than the {len(train_split.images)} "
+            "training images")
+    train_data = zoo_data.train_dataset(train_split, config.batch_size, binarization, config.seed)
+    test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=binarization != "none")
+
+    with tf.distribute.get_strategy().scope():
+        model = VAE(recipe.model, name=recipe.name)
+        model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile)
+
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if workdir:
+        os.makedirs(workdir, exist_ok=True)
+        callbacks += [keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+                      keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
+                      keras.callbacks.TensorBoard(os.path.join(workdir, "logs"))]
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "
+          f"{config.epochs} epochs of {steps_per_epoch} steps", flush=True)
+    start = time.perf_counter()
+    history = model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    if not history.history.get("loss") or not all(map(_finite, history.history["loss"])):
+        raise FloatingPointError(f"training of {recipe.name} diverged (loss is NaN or Inf); "
+                                 "nothing was exported")
+    test = model.evaluate(test_data, return_dict=True, verbose=0)
+    metrics = {
+        "test_neg_elbo": test["reconstruction"] + test["kl"],
+        "test_reconstruction": test["reconstruction"],
+        "test_kl": test["kl"],
+        "test_loss": test["loss"],
+        "test_examples": len(test_split.images),
+        "test_binarization": "fixed (seed 0)" if binarization != "none" else "none",
+        "final_train_loss": history.history["loss"][-1],
+        "epochs": config.epochs,
+        "train_seconds": round(train_seconds, 1),
+        "train_images_per_second": round(steps_per_epoch * config.batch_size * config.epochs / train_seconds),
+        "hardware": hardware(),
+        "command": command or " ".join(sys.argv),
+    }
+    path = export(model, recipe, export_dir, metrics)
+    print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats (reconstruction "
+          f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
+          f"{train_seconds:.0f} s; exported to {path}", flush=True)
+    return TrainResult(model, metrics, path)
+
+
+def hardware():
+    devices = [d.device_type for d in tf.config.list_logical_devices()]
+    return (f"{platform.machine()} {os.cpu_count()} CPU cores, "
+            f"{', '.join(f'{devices.count(k)} {k}' for k in sorted(set(devices)))}; "
+            f"TensorFlow {tf.__version__}")
+
+
+def _finite(value):
+    return value == value and abs(value) != float("inf")
