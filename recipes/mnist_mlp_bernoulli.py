@@ -11,6 +11,6 @@ RECIPE = Recipe(
     name="mnist_mlp_bernoulli",
     description="MLP 784-400-20 VAE, Bernoulli pixels, dynamically binarized MNIST",
     model=VAEConfig(network="mlp", hidden_units=(400,), latent_dim=20, likelihood="bernoulli"),
-    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4},
 )

@@ -1,0 +1,76 @@
+"""The shared export check: save a model, reload it in a fresh process without zoo or TFP,
+and compare every signature with what the Python model computes."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from zoo import signatures
+from zoo.export import SIGNATURE_INPUTS
+
+RELOAD_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    sys.path = [p for p in sys.path if p not in ("", ".")]
+    import tensorflow as tf
+    export_dir, inputs_path, out_path = sys.argv[1:]
+    inputs = dict(np.load(inputs_path))
+    loaded = tf.saved_model.load(export_dir)
+    results = {}
+    for name, fn in loaded.signatures.items():
+        (arg,) = fn.structured_input_signature[1].keys()
+        outputs = fn(**{arg: tf.constant(inputs[arg])})
+        for key, value in outputs.items():
+            results[f"{name}/{key}"] = value.numpy()
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "recipes", "tensorflow_probability", "tf_keras"))
+    np.savez(out_path, **results)
+    print(json.dumps({"leaked": leaked, "signatures": sorted(loaded.signatures)}))
+""")
+
+
+def example_inputs(model, batch=5, seed=0):
+    """One batch for each signature input: binary x, normal z, int64 seeds."""
+    rng = np.random.default_rng(seed)
+    x = (rng.random((batch, *model.variant.image_shape)) < 0.3).astype(np.float32)
+    z = rng.standard_normal((batch, model.variant.latent_dim)).astype(np.float32)
+    return {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
+
+
+def expected_outputs(model, inputs):
+    results = {}
+    for name, (function, input_name) in SIGNATURE_INPUTS.items():
+        for key, value in function(model, inputs[input_name]).items():
+            results[f"{name}/{key}"] = np.asarray(value)
+    return results
+
+
+def reload_outputs(export_path, inputs, tmp_path):
+    """Run every signature of `export_path` in a subprocess that imports only TensorFlow."""
+    inputs_path, out_path = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
+    np.savez(inputs_path, **inputs)
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, export_path, str(inputs_path), str(out_path)],
+                          capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report, dict(np.load(out_path))
+
+
+def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5):
+    """The export loads without zoo, has every signature, and each output matches Python."""
+    inputs = example_inputs(model)
+    report, outputs = reload_outputs(export_path, inputs, tmp_path)
+    assert report["leaked"] == [], f"the reload imported {report['leaked']}"
+    assert report["signatures"] == sorted(SIGNATURE_INPUTS)
+    expected = expected_outputs(model, inputs)
+    assert sorted(outputs) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(outputs[key], value, rtol=rtol, atol=atol, err_msg=key)
+    return outputs
+
+
+__all__ = ["assert_export_matches_model", "example_inputs", "expected_outputs", "reload_outputs", "signatures"]

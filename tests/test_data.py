@@ -1,0 +1,136 @@
+"""Data sources: the IDX reader on real MNIST and broken files, TFDS (mocked), the embedded
+default, and the binarizing pipelines."""
+
+import gzip
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from zoo.data import DATASETS, read_idx, train_dataset, eval_images
+from zoo.data.sources import Split
+from zoo.errors import DataError
+
+
+def test_idx_reader_on_real_mnist(mnist_dir):
+    images = read_idx(f"{mnist_dir}/train-images-idx3-ubyte.gz", kind="images")
+    labels = read_idx(f"{mnist_dir}/train-labels-idx1-ubyte.gz", kind="labels")
+    assert images.shape == (60000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (60000,) and sorted(np.unique(labels)) == list(range(10))
+    assert images.max() == 255 and images.min() == 0
+
+
+def test_mnist_split_from_data_dir(mnist_dir):
+    split = DATASETS.get("mnist").load("test", mnist_dir)
+    assert split.images.shape == (10000, 28, 28, 1) and split.levels == 256
+    scaled = split.scaled()
+    assert scaled.dtype == np.float32 and 0.0 <= scaled.min() and scaled.max() == 1.0
+
+
+def _write(path, payload, compress=True):
+    opener = gzip.open if compress else open
+    with opener(path, "wb") as f:
+        f.write(payload)
+    return str(path)
+
+
+def _idx_images(n=3, rows=2, cols=2):
+    header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, rows, cols))
+    return header + bytes(range(n * rows * cols))
+
+
+def test_idx_reader_round_trip_plain_and_gzip(tmp_path):
+    for compress in (True, False):
+        path = _write(tmp_path / f"x{compress}", _idx_images(), compress)
+        np.testing.assert_array_equal(read_idx(path, "images").ravel(), np.arange(12))
+
+
+@pytest.mark.parametrize("payload, message", [
+    (_idx_images()[:-1], "truncated"),
+    (_idx_images()[:14], "truncated header"),
+    (_idx_images() + b"\x00", "truncated or padded"),
+    (b"", "empty"),
+    ((0x0801).to_bytes(4, "big") + _idx_images()[4:], "wrong magic number"),
+    (b"\x12\x34" + _idx_images()[2:], "wrong magic number"),
+])
+def test_idx_reader_rejects_broken_files(tmp_path, payload, message):
+    path = _write(tmp_path / "broken.gz", payload)
+    with pytest.raises(DataError, match=message) as error:
+        read_idx(path, "images")
+    assert "broken.gz" in str(error.value)
+
+
+def test_idx_reader_rejects_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        read_idx(str(tmp_path / "nope.gz"))
+
+
+def test_truncated_real_file_is_rejected(mnist_dir, tmp_path):
+    with gzip.open(f"{mnist_dir}/t10k-images-idx3-ubyte.gz", "rb") as f:
+        raw = f.read()
+    path = _write(tmp_path / "t10k-images-idx3-ubyte.gz", raw[: len(raw) // 2])
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(path, "images")
+
+
+def test_image_and_label_counts_must_agree(tmp_path):
+    _write(tmp_path / "t10k-images-idx3-ubyte.gz", _idx_images(n=3))
+    _write(tmp_path / "t10k-labels-idx1-ubyte.gz", (0x0801).to_bytes(4, "big") + (2).to_bytes(4, "big") + b"\x01\x02")
+    with pytest.raises(DataError, match="3 images but .* 2 labels"):
+        DATASETS.get("mnist").load("test", str(tmp_path))
+
+
+@pytest.mark.parametrize("name, shape", [("mnist", (28, 28, 1)), ("fashion_mnist", (28, 28, 1)),
+                                         ("cifar10", (32, 32, 3))])
+def test_tfds_path_with_mock_data(name, shape):
+    with tfds.testing.mock_data(num_examples=12):
+        split = DATASETS.get(name).load("train")
+    assert split.images.shape == (12, *shape) and split.images.dtype == np.uint8
+    assert split.labels.shape == (12,)
+
+
+def test_tfds_rejects_values_outside_the_dataset_levels():
+    # the mock fills binarized_mnist with 0..254, which a Bernoulli model must never see
+    with tfds.testing.mock_data(num_examples=4), pytest.raises(DataError, match="2 levels"):
+        DATASETS.get("binarized_mnist").load("test")
+
+
+def test_tfds_offline_fails_fast_with_advice(tmp_path):
+    with pytest.raises(DataError, match="--data-dir"):
+        DATASETS.get("cifar10").load("test", str(tmp_path))
+
+
+def test_embedded_digits():
+    train, test = DATASETS.get("digits").load("train"), DATASETS.get("digits").load("test")
+    assert train.images.shape == (1500, 8, 8, 1) and test.images.shape == (297, 8, 8, 1)
+    assert train.levels == 17 and train.images.max() == 16
+    assert set(np.unique(test.labels)) == set(range(10))
+
+
+def _grey_split(n=8):
+    return Split(np.full((n, 4, 4, 1), 128, np.uint8), np.zeros(n, np.int64), levels=256)
+
+
+def test_dynamic_binarization_resamples_every_epoch():
+    tf.random.set_seed(0)
+    batches = list(train_dataset(_grey_split(), batch_size=8, binarization="dynamic", seed=1).take(2))
+    first, second = (b.numpy() for b in batches)  # one batch per epoch
+    assert set(np.unique(first)) == {0.0, 1.0}
+    assert not np.array_equal(first, second)
+    assert abs(np.concatenate([first, second]).mean() - 128 / 255) < 0.15
+
+
+def test_static_binarization_is_fixed():
+    first, second = (b.numpy() for b in train_dataset(_grey_split(1), 1, "static", seed=1).take(2))
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(first, second)
+
+
+def test_grey_levels_kept_without_binarization():
+    batch = next(iter(train_dataset(_grey_split(), 4, "none", seed=1))).numpy()
+    np.testing.assert_allclose(batch, 128 / 255)
+
+
+def test_test_set_binarization_is_the_same_every_time():
+    np.testing.assert_array_equal(eval_images(_grey_split(), True), eval_images(_grey_split(), True))

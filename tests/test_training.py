@@ -1,0 +1,51 @@
+"""Training on real MNIST lowers the test loss, and every recipe trains and exports."""
+
+import numpy as np
+import pytest
+import tf_keras as keras
+
+from harness import assert_export_matches_model
+from recipes import RECIPES
+from zoo.config import VAEConfig
+from zoo.data import DATASETS, eval_images, train_dataset
+from zoo.model import VAE
+from zoo.train import train
+
+
+def test_a_few_hundred_steps_on_mnist_lower_the_test_loss(mnist_dir):
+    keras.utils.set_random_seed(0)
+    mnist = DATASETS.get("mnist")
+    test_x = eval_images(mnist.load("test", mnist_dir), binarize=True)[:2000]
+    model = VAE(VAEConfig(hidden_units=(200,), latent_dim=10))
+    model.compile(keras.optimizers.Adam(1e-3))
+    before = model.evaluate(test_x, batch_size=500, return_dict=True, verbose=0)
+    data = train_dataset(mnist.load("train", mnist_dir), batch_size=100, binarization="dynamic", seed=0)
+    model.fit(data, steps_per_epoch=100, epochs=3, verbose=0)
+    after = model.evaluate(test_x, batch_size=500, return_dict=True, verbose=0)
+    assert before["loss"] > 500  # an untrained decoder: about 784 * log 2
+    assert after["loss"] < 180, after  # 300 steps bring it below 180 nats
+    assert after["kl"] > 1  # the latents are in use
+
+
+@pytest.mark.parametrize("name", RECIPES.names())
+def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, tmp_path):
+    recipe = RECIPES.get(name)
+    recipe = recipe.with_overrides(recipe.smoke)
+    result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path / "exports"),
+                   verbose=0)
+    metrics = result.metrics
+    assert np.isfinite(metrics["test_neg_elbo"])
+    assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
+    assert result.export_path.endswith(f"{name}/1")
+    assert_export_matches_model(result.model, result.export_path, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RECIPES.names())
+def test_recipe_defaults_reach_their_documented_quality(name, data_dirs, tmp_path):
+    """Full-length training (minutes each): `make test-slow`."""
+    limits = {"digits_mlp_bernoulli": 27, "mnist_mlp_bernoulli": 100, "mnist_conv_bernoulli": 95,
+              "fashion_mnist_conv_gaussian": -1000}
+    recipe = RECIPES.get(name)
+    result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
+    assert result.metrics["test_neg_elbo"] < limits[name]
