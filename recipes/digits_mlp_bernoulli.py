@@ -1,8 +1,8 @@
 """MLP VAE on scikit-learn's embedded 8x8 digits: the zoo's first run, no download needed.
 
 Run:      zoo train digits_mlp_bernoulli
-Measured: see the README's recipe table (test -ELBO on the fixed binarization of the
-          297 held-out digits, and the training time on 2 CPU cores).
+Measured: test -ELBO 22.92 nats (reconstruction 18.10 + KL 4.82) on the fixed binarization
+          of the 297 held-out digits; 31 s of training on 2 CPU cores (command above).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

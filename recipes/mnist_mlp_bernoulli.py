@@ -1,8 +1,9 @@
 """The classic MLP VAE (Kingma & Welling 2014): 784-400-20, Bernoulli decoder, MNIST.
 
 Run:      zoo train mnist_mlp_bernoulli --data-dir ../shared/data/mnist
-Measured: see the README's recipe table (dynamically binarized training set, test set
-          binarized once with a fixed seed).
+Measured: test -ELBO 96.83 nats (reconstruction 69.73 + KL 27.10), 100 epochs in 390 s
+          on 2 CPU cores (command above; training set binarized afresh every epoch,
+          test set binarized once with a fixed seed).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -77,9 +77,10 @@ class TrainConfig:
 
     Args:
         dataset: a name in `zoo.data.DATASETS`.
-        binarization: for Bernoulli models, "dynamic" (resampled every epoch), "static"
-            (sampled once) or "none" (keep grey levels). The test set is always binarized
-            once with a fixed seed so that test numbers are comparable between runs.
+        binarization: "dynamic" (pixels resampled as Bernoulli draws every epoch, the
+            usual choice for Bernoulli models), "static" (sampled once) or "none" (grey
+            levels in [0, 1], for Gaussian models). Unless "none", the test set is binarized
+            once with a fixed seed, so test numbers are comparable between runs.
         epochs, batch_size, learning_rate: Adam on the mean per-example loss.
         jit_compile: compile the train step with XLA (about 2x faster on CPU).
         seed: seeds weights, shuffling, binarization and latent samples.

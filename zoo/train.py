@@ -33,14 +33,13 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     dataset = zoo_data.DATASETS.get(config.dataset)
     train_split = dataset.load("train", data_dir, download)
     test_split = dataset.load("test", data_dir, download)
-    binarization = config.binarization if recipe.model.likelihood == "bernoulli" else "none"
     steps_per_epoch = len(train_split.images) // config.batch_size
     if steps_per_epoch == 0:
         raise DataError(
             f"batch_size {config.batch_size} is larger than the {len(train_split.images)} "
             "training images")
-    train_data = zoo_data.train_dataset(train_split, config.batch_size, binarization, config.seed)
-    test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=binarization != "none")
+    train_data = zoo_data.train_dataset(train_split, config.batch_size, config.binarization, config.seed)
+    test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=config.binarization != "none")
 
     with tf.distribute.get_strategy().scope():
         model = VAE(recipe.model, name=recipe.name)
@@ -70,7 +69,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "test_kl": test["kl"],
         "test_loss": test["loss"],
         "test_examples": len(test_split.images),
-        "test_binarization": "fixed (seed 0)" if binarization != "none" else "none",
+        "test_binarization": "fixed (seed 0)" if config.binarization != "none" else "none",
         "final_train_loss": history.history["loss"][-1],
         "epochs": config.epochs,
         "train_seconds": round(train_seconds, 1),
