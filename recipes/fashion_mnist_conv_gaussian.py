@@ -6,7 +6,8 @@ Gaussian log-density of pixels in [0, 1], so its values are not comparable with 
 Bernoulli recipes' nats.
 
 Run:      zoo train fashion_mnist_conv_gaussian --data-dir ../shared/data/fashion_mnist
-Measured: see the README's recipe table.
+Measured: test -ELBO -660.39 nats (reconstruction -707.82 + KL 47.43), a density of [0, 1]
+          pixels; sigma learned to 0.097; 10 epochs in 503 s on 2 CPU cores (command above).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
