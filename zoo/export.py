@@ -7,6 +7,7 @@ place, so TF Serving (which watches integer folder names) never sees half an exp
 """
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -38,10 +39,8 @@ def input_spec(model, input_name):
 
 
 def _endpoint(model, function, input_name):
-    # The argument name becomes the signature's input key.
-    namespace = {"function": function, "model": model}
-    exec(f"def endpoint({input_name}):\n    return function(model, {input_name})", namespace)
-    return tf.function(namespace["endpoint"], input_signature=[input_spec(model, input_name)])
+    # The partial keeps the function's own parameter name, which becomes the input key.
+    return tf.function(functools.partial(function, model), input_signature=[input_spec(model, input_name)])
 
 
 def next_version(recipe_dir):
