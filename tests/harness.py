@@ -9,7 +9,6 @@ import textwrap
 
 import numpy as np
 
-from zoo import signatures
 from zoo.export import SIGNATURE_INPUTS
 
 RELOAD_SCRIPT = textwrap.dedent("""
@@ -71,6 +70,3 @@ def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e
     for key, value in expected.items():
         np.testing.assert_allclose(outputs[key], value, rtol=rtol, atol=atol, err_msg=key)
     return outputs
-
-
-__all__ = ["assert_export_matches_model", "example_inputs", "expected_outputs", "reload_outputs", "signatures"]

@@ -1,6 +1,7 @@
 """One `train(recipe)` for every variant: data, model, fit, test evaluation, export."""
 
 import dataclasses
+import math
 import os
 import platform
 import sys
@@ -59,7 +60,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     history = model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=verbose)
     train_seconds = time.perf_counter() - start
-    if not history.history.get("loss") or not all(map(_finite, history.history["loss"])):
+    if not history.history.get("loss") or not all(map(math.isfinite, history.history["loss"])):
         raise FloatingPointError(f"training of {recipe.name} diverged (loss is NaN or Inf); "
                                  "nothing was exported")
     test = model.evaluate(test_data, return_dict=True, verbose=0)
@@ -89,7 +90,3 @@ def hardware():
     return (f"{platform.machine()} {os.cpu_count()} CPU cores, "
             f"{', '.join(f'{devices.count(k)} {k}' for k in sorted(set(devices)))}; "
             f"TensorFlow {tf.__version__}")
-
-
-def _finite(value):
-    return value == value and abs(value) != float("inf")
