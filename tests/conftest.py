@@ -1,7 +1,8 @@
-"""Fixtures: the real datasets in ../shared/data (or $ZOO_DATA_DIR), found in one place.
+"""Fixtures: the real datasets in ../shared/data (or $ZOO_DATA_DIR) and the shipped exports
+in saved_models/, found in one place.
 
-Without that data the tests that need it skip and say why; with ZOO_REQUIRE_DATA=1 (as
-`.ci/run` sets) its absence fails them instead, so CI always runs them.
+Without them the tests that need them skip and say why; with ZOO_REQUIRE_DATA=1 (as
+`.ci/run` sets) their absence fails those tests instead, so CI always runs them.
 """
 
 import os
@@ -10,6 +11,13 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+SAVED_MODELS = ROOT / "saved_models"
+
+
+def _absent(message):
+    if os.environ.get("ZOO_REQUIRE_DATA") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def _data_root():
@@ -21,9 +29,7 @@ def _dataset_dir(name):
     if not (path / "train-images-idx3-ubyte.gz").exists() and not (path / "train-images-idx3-ubyte").exists():
         message = (f"no {name} IDX files in {path}: set ZOO_DATA_DIR to a folder holding "
                    f"{name}/train-images-idx3-ubyte.gz and the other three files")
-        if os.environ.get("ZOO_REQUIRE_DATA") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        _absent(message)
     return str(path)
 
 
@@ -41,3 +47,40 @@ def fashion_mnist_dir():
 def data_dirs():
     """Recipe dataset name -> --data-dir (None for the embedded default)."""
     return {"digits": None, "mnist": _dataset_dir("mnist"), "fashion_mnist": _dataset_dir("fashion_mnist")}
+
+
+def shipped_exports():
+    """recipe -> saved_models/<recipe>/<highest integer version>, for complete exports only."""
+    versions = {}
+    for pb in SAVED_MODELS.glob("*/*/saved_model.pb"):
+        if pb.parent.name.isdigit():
+            recipe = pb.parent.parent.name
+            versions[recipe] = max(versions.get(recipe, 0), int(pb.parent.name))
+    return {recipe: str(SAVED_MODELS / recipe / str(v)) for recipe, v in sorted(versions.items())}
+
+
+NO_SHIPPED = (f"no exports in {SAVED_MODELS}/<recipe>/<version>: the project ships them there "
+              "(or run `zoo train <recipe>` to make one)")
+
+
+def pytest_generate_tests(metafunc):
+    """One `shipped_export` test per shipped recipe (or one that skips or fails when none)."""
+    if "shipped_export" in metafunc.fixturenames:
+        exports = shipped_exports()
+        metafunc.parametrize("shipped_export", list(exports.values()) or [None], indirect=True,
+                             ids=list(exports) or ["none_shipped"])
+
+
+@pytest.fixture
+def shipped_export(request):
+    if request.param is None:
+        _absent(NO_SHIPPED)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def shipped_recipes():
+    exports = shipped_exports()
+    if not exports:
+        _absent(NO_SHIPPED)
+    return sorted(exports)

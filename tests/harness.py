@@ -1,5 +1,5 @@
-"""The shared export check: save a model, reload it in a fresh process without zoo or TFP,
-and compare every signature with what the Python model computes."""
+"""The shared test harness: tiny variants trained a step, and the export check (save a model,
+reload it in a fresh process without zoo or TFP, compare every signature with Python)."""
 
 import json
 import os
@@ -8,8 +8,11 @@ import sys
 import textwrap
 
 import numpy as np
+import tf_keras as keras
 
+from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.export import SIGNATURE_INPUTS
+from zoo.model import VAE
 
 RELOAD_SCRIPT = textwrap.dedent("""
     import json, sys
@@ -29,6 +32,23 @@ RELOAD_SCRIPT = textwrap.dedent("""
     np.savez(out_path, **results)
     print(json.dumps({"leaked": leaked, "signatures": sorted(loaded.signatures)}))
 """)
+
+
+def tiny_recipe(network, likelihood, sigma="learned"):
+    """A recipe small enough to build, train a step and export in seconds."""
+    return Recipe(name=f"test_{network}_{likelihood}", description="test",
+                  model=VAEConfig(network=network, likelihood=likelihood, sigma=sigma, hidden_units=(16,),
+                                  conv_filters=(4, 8), latent_dim=3),
+                  train=TrainConfig(dataset="mnist"))
+
+
+def trained_a_little(recipe):
+    """`recipe`'s model after one short epoch, so weights (and a learned sigma) are off init."""
+    keras.utils.set_random_seed(0)
+    model = VAE(recipe.model)
+    model.compile(keras.optimizers.Adam(1e-2))
+    model.fit(example_inputs(model, batch=20)["x"], batch_size=10, epochs=1, verbose=0)
+    return model
 
 
 def example_inputs(model, batch=5, seed=0):

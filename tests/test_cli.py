@@ -8,6 +8,7 @@ import sys
 import tensorflow as tf
 
 from recipes import RECIPES
+from zoo.export import SIGNATURE_INPUTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,7 +40,9 @@ def test_train_embedded_default_end_to_end(tmp_path):
     assert metrics["command"].startswith("zoo train digits_mlp_bernoulli")
     assert (tmp_path / "run" / "history.csv").exists() and (tmp_path / "run" / "logs").is_dir()
     loaded = tf.saved_model.load(str(path))
-    assert {"serving_default", "reconstruct", "encode", "decode", "sample", "elbo"} == set(loaded.signatures)
+    assert set(SIGNATURE_INPUTS) == set(loaded.signatures)
+    pictures = list((tmp_path / "run" / "logs" / "pictures").iterdir())
+    assert pictures, "the TensorBoard log has no pictures run"
 
 
 def _assert_one_line_error(done, *fragments):

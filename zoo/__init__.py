@@ -11,7 +11,7 @@ import importlib
 _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "VAE": "zoo.model", "VAEConfig": "zoo.config", "TrainConfig": "zoo.config",
     "Recipe": "zoo.config", "train": "zoo.train", "ZooError": "zoo.errors",
-    "ConfigError": "zoo.errors", "DataError": "zoo.errors",
+    "ConfigError": "zoo.errors", "DataError": "zoo.errors", "load": "zoo.loading",
 }
 __all__ = sorted(_EXPORTS)
 

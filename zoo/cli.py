@@ -1,4 +1,4 @@
-"""`zoo list | train`: the command line. Problems a user can fix end in one line, exit 2."""
+"""`zoo list | train | evaluate`: the command line. Problems a user can fix end in one line, exit 2."""
 
 import argparse
 import os
@@ -28,6 +28,17 @@ def build_parser():
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
     train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
     train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="test -ELBO, importance-sampled log-likelihood, active units and pictures of an export")
+    evaluate.add_argument("export", help="an export's version folder, or its recipe folder (the latest version)")
+    evaluate.add_argument("--data-dir", help="as for train")
+    evaluate.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
+    evaluate.add_argument("--samples", type=int, default=5000, help="importance samples per image (default 5000)")
+    evaluate.add_argument("--examples", type=int, help="evaluate only the first N test images")
+    evaluate.add_argument("--batch-size", type=int, default=50, help="images scored at once (default 50)")
+    evaluate.add_argument("--output-dir", help="where metrics.json and pictures/ go (default: the export)")
+    evaluate.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
     return parser
 
 
@@ -52,6 +63,14 @@ def run(args):
         for name in RECIPES.names():
             print(f"{name:<{width}}  {RECIPES.get(name).description}")
         return 0
+    command = " ".join(["zoo", *sys.argv[1:]])
+    if args.command == "evaluate":
+        from zoo.evaluate import evaluate
+
+        evaluate(args.export, data_dir=args.data_dir, num_samples=args.samples, examples=args.examples,
+                 batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
+                 download=args.download, command=command)
+        return 0
     from zoo.train import train
 
     recipe = RECIPES.get(args.recipe)
@@ -59,7 +78,7 @@ def run(args):
         recipe = recipe.with_overrides(recipe.smoke)
     recipe = recipe.with_overrides(overrides_from(args))
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
-          download=args.download, command=" ".join(["zoo", *sys.argv[1:]]))
+          download=args.download, command=command)
     return 0
 
 

@@ -17,7 +17,7 @@ import tempfile
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import signatures
+from zoo import serving, signatures
 
 SIGNATURE_INPUTS = {  # signature -> (its function in zoo.signatures, input name)
     "serving_default": (signatures.reconstruct, "x"),
@@ -26,6 +26,7 @@ SIGNATURE_INPUTS = {  # signature -> (its function in zoo.signatures, input name
     "decode": (signatures.decode, "z"),
     "sample": (signatures.sample, "seed"),
     "elbo": (signatures.elbo, "x"),
+    "log_likelihood": (signatures.log_likelihood, "x"),
 }
 
 
@@ -38,9 +39,15 @@ def input_spec(model, input_name):
     return tf.TensorSpec(shape, dtype, name=input_name)
 
 
-def _endpoint(model, function, input_name):
+def signature_options(recipe):
+    """Settings fixed into signatures at export: log_likelihood's number of samples."""
+    return {"log_likelihood": {"num_samples": recipe.train.log_likelihood_samples}}
+
+
+def _endpoint(model, function, input_name, options):
     # The partial keeps the function's own parameter name, which becomes the input key.
-    return tf.function(functools.partial(function, model), input_signature=[input_spec(model, input_name)])
+    return tf.function(functools.partial(function, model, **options),
+                       input_signature=[input_spec(model, input_name)])
 
 
 def next_version(recipe_dir):
@@ -54,23 +61,27 @@ def export(model, recipe, export_dir, metrics):
     os.makedirs(recipe_dir, exist_ok=True)
     archive = keras.export.ExportArchive()
     archive.track(model)
+    options = signature_options(recipe)
     for name, (function, input_name) in SIGNATURE_INPUTS.items():
-        archive.add_endpoint(name, _endpoint(model, function, input_name))
+        archive.add_endpoint(name, _endpoint(model, function, input_name, options.get(name, {})))
     staging = tempfile.mkdtemp(prefix=".staging-", dir=recipe_dir)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
         _write_json(os.path.join(staging, "config.json"), recipe.to_dict())
         _write_json(os.path.join(staging, "metrics.json"), metrics)
+        serving.write_warmup_requests(model, recipe.name, staging)
         os.chmod(staging, 0o755)
         while True:  # another process may take a version number first
             path = os.path.join(recipe_dir, str(next_version(recipe_dir)))
             try:
                 os.rename(staging, path)
-                return path
             except OSError:
                 if not os.path.exists(path):
                     raise
+            else:
+                serving.write_models_config(export_dir)
+                return path
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

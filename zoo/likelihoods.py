@@ -19,9 +19,14 @@ IMAGE_EVENT_NDIMS = 3  # [height, width, channels] is one event
 
 
 class ImageLikelihood(DistributionLayer):
-    """Base: the tensor value of p(x|z) is its mean, never a hidden random sample."""
+    """Base: the tensor value of p(x|z) is its mean, never a hidden random sample.
+
+    `discrete` says whether log_prob is a log-probability of discrete pixel values (so
+    bits/dim follow from it directly) or a log-density of continuous ones.
+    """
 
     params_per_pixel = 1
+    discrete = False
 
     def __init__(self, **kwargs):
         super().__init__(convert_to_tensor_fn=tfd.Distribution.mean, **kwargs)
@@ -42,6 +47,8 @@ class Bernoulli(ImageLikelihood):
     Example:
         p = Bernoulli()(logits); p.log_prob(x)  # sum over pixels of x log s + (1-x) log(1-s)
     """
+
+    discrete = True
 
     def distribution(self, params):
         return tfd.Independent(tfd.Bernoulli(logits=params, dtype=tf.float32),

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 ENCODE_SEED = (1, 0)
 ELBO_SEED = (2, 0)
+LOG_LIKELIHOOD_SEED = (3, 0)
 PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
 
 
@@ -52,6 +53,14 @@ def elbo(model, x):
 
     reconstruction, kl = elbo_terms(model, x, seed=ELBO_SEED)
     return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
+
+
+def log_likelihood(model, x, num_samples=5000):
+    """Per-example log p(x) estimated with `num_samples` importance samples (IWAE bound, fixed
+    seed) and the ELBO, reconstruction and KL from the same draws; see zoo.importance_sampling."""
+    from zoo import importance_sampling
+
+    return importance_sampling.log_likelihood(model, x, num_samples, LOG_LIKELIHOOD_SEED)
 
 
 def _stream(seed, stream):

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
+from zoo.callbacks import PictureLogger
 from zoo.errors import DataError
 from zoo.export import export
 from zoo.model import VAE
@@ -27,7 +28,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           command=None, verbose="auto"):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
-    `workdir` (if given) keeps a resumable backup, a CSV history and TensorBoard logs.
+    `workdir` (if given) keeps a resumable backup, a CSV history and TensorBoard logs
+    (scalars, and pictures of reconstructions, samples and interpolations 10 times a run).
     """
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
@@ -51,7 +53,11 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         os.makedirs(workdir, exist_ok=True)
         callbacks += [keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
                       keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
-                      keras.callbacks.TensorBoard(os.path.join(workdir, "logs"))]
+                      keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
+                      PictureLogger(os.path.join(workdir, "logs"),
+                                    zoo_data.eval_images(test_split, binarize=config.binarization != "none"),
+                                    test_split.labels, every_n_epochs=max(1, config.epochs // 10),
+                                    seed=config.seed)]
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "

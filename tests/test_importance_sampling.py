@@ -1,0 +1,91 @@
+"""The importance-sampled log p(x) against a linear-Gaussian VAE whose log p(x) is exact."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras as keras
+
+from zoo import importance_sampling, signatures
+from zoo.config import VAEConfig
+from zoo.model import VAE
+
+SIGMA = 0.5
+W = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0]], np.float32)  # orthogonal columns
+B = np.array([0.1, -0.2, 0.3, 0.0], np.float32)
+
+
+def _linear_gaussian_vae(exact_posterior):
+    """p(z) = N(0, I), p(x|z) = N(Wz + b, SIGMA^2 I) on 2x2x1 images, linear encoder.
+
+    With orthogonal columns in W the true posterior is a diagonal Gaussian, so an encoder
+    set to it makes every importance weight equal p(x); otherwise q is a wrong guess.
+    """
+    model = VAE(VAEConfig(image_shape=(2, 2, 1), latent_dim=2, likelihood="gaussian", sigma=SIGMA))
+    model.decoder = keras.Sequential([keras.layers.Dense(4), keras.layers.Reshape((2, 2, 1))])
+    model.decoder.build((None, 2))
+    model.decoder.layers[0].set_weights([W.T, B])
+    precision = np.eye(2) + W.T @ W / SIGMA**2
+    covariance = np.linalg.inv(precision)
+    stddev = np.sqrt(np.diag(covariance)) if exact_posterior else np.array([0.9, 0.3])
+    mean_map = covariance @ W.T / SIGMA**2 if exact_posterior else 0.5 * W.T
+    kernel = np.concatenate([mean_map.T, np.zeros((4, 2))], axis=1)
+    bias = np.concatenate([-mean_map @ B, tfp.math.softplus_inverse(stddev - 1e-5).numpy()])
+    model.encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(4)])
+    model.encoder.build((None, 2, 2, 1))
+    model.encoder.layers[1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return model
+
+
+def _exact_log_px(x):
+    covariance = (W @ W.T + SIGMA**2 * np.eye(4)).astype(np.float32)
+    marginal = tfp.distributions.MultivariateNormalTriL(B, np.linalg.cholesky(covariance))
+    return marginal.log_prob(x.reshape(len(x), 4)).numpy()
+
+
+def _images(n=6, seed=0):
+    return np.random.default_rng(seed).normal(B, 1.0, (n, 4)).astype(np.float32).reshape(n, 2, 2, 1)
+
+
+def test_exact_posterior_gives_exact_log_likelihood_and_no_gap():
+    x = _images()
+    # K = 10 in chunks of 4: the last chunk overhangs K, and the overhang must not count
+    result = importance_sampling.log_likelihood(_linear_gaussian_vae(True), x, 10, (5, 5), chunk_size=4)
+    np.testing.assert_allclose(result["log_likelihood"], _exact_log_px(x), atol=1e-4)
+    np.testing.assert_allclose(result["elbo"], _exact_log_px(x), atol=1e-4)
+    np.testing.assert_allclose(result["elbo"], -(result["reconstruction"] + result["kl"]), atol=1e-4)
+
+
+def test_wrong_posterior_bound_tightens_with_samples():
+    model, x = _linear_gaussian_vae(False), _images()
+    exact = _exact_log_px(x)
+    few = importance_sampling.log_likelihood(model, x, 1, (1, 2))
+    many = importance_sampling.log_likelihood(model, x, 5000, (1, 2))
+    gap_few, gap_many = np.mean(exact - few["log_likelihood"]), np.mean(exact - many["log_likelihood"])
+    assert gap_few > 0.5  # a poor q: one sample is a loose bound
+    assert abs(gap_many) < 0.05 < gap_few / 10
+    assert np.all(many["log_likelihood"] >= many["elbo"])
+    kl = tfp.distributions.kl_divergence(model.encode(x), model.prior.distribution()).numpy()
+    np.testing.assert_allclose(many["kl"], kl, rtol=0.05)  # 5000-sample KL ~ analytic KL
+
+
+def test_estimate_of_an_example_does_not_depend_on_its_batch():
+    model = VAE(VAEConfig(image_shape=(8, 8, 1), latent_dim=3, hidden_units=(16,)))
+    x = (np.random.default_rng(1).random((5, 8, 8, 1)) < 0.4).astype(np.float32)
+    together = signatures.log_likelihood(model, x, num_samples=300)
+    alone = signatures.log_likelihood(model, x[3:4], num_samples=300)
+    for key in together:
+        np.testing.assert_allclose(together[key][3], alone[key][0], rtol=1e-5, err_msg=key)
+    assert len(set(np.round(together["log_likelihood"], 4))) == 5
+
+
+def test_rejects_nonpositive_sample_counts():
+    model = _linear_gaussian_vae(True)
+    with pytest.raises(ValueError, match="num_samples"):
+        importance_sampling.log_likelihood(model, _images(1), 0, (1, 2))
+
+
+def test_runs_inside_a_tf_function_with_xla():
+    model, x = _linear_gaussian_vae(True), _images()
+    compiled = tf.function(lambda x: importance_sampling.log_likelihood(model, x, 10, (5, 5), 4), jit_compile=True)
+    np.testing.assert_allclose(compiled(x)["log_likelihood"], _exact_log_px(x), atol=1e-4)

@@ -1,0 +1,166 @@
+"""`zoo evaluate`: how good an export is as a density model, on its dataset's test split.
+
+Reports the test negative ELBO and the importance-sampled negative log-likelihood (IWAE
+bound, K samples, as in Burda et al. 2016 Table 1), their gap (the KL from q(z|x) to the
+true posterior), the analytic KL per latent dimension, the number of active units, and
+bits/dim. Every figure is in nats per example unless named otherwise.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+import tensorflow_probability as tfp
+
+from zoo import data as zoo_data
+from zoo import signatures
+from zoo.errors import ZooError
+from zoo.restore import read_json, restore_vae
+from zoo.train import hardware
+
+ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts as active
+
+
+def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_size=50,
+             output_dir=None, pictures=True, download=False, command=None, verbose=True):
+    """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
+
+    `output_dir` defaults to the export's version folder, whose metrics.json gains an
+    "evaluation" entry. Returns that entry.
+    """
+    if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
+        raise ZooError("--samples, --examples and --batch-size must be positive integers")
+    model, recipe, path = restore_vae(export_path)
+    output_dir = output_dir or path
+    images, labels = evaluation_images(recipe, data_dir, download, examples)
+    say = print if verbose else (lambda *args, **kwargs: None)
+    say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}, "
+        f"{num_samples} importance samples each", flush=True)
+
+    start = time.perf_counter()
+    estimates = score(model, images, num_samples, batch_size, progress=verbose)
+    seconds = time.perf_counter() - start
+    z_mean, kl_per_dim = posterior_statistics(model, images, batch_size)
+    result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
+    result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
+                  hardware=hardware(), command=command or " ".join(sys.argv))
+    os.makedirs(output_dir, exist_ok=True)
+    metrics = read_json(output_dir, "metrics.json", default={})
+    write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
+    if pictures:
+        from zoo import pictures as zoo_pictures
+
+        written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"),
+                                         zoo_pictures.make(model, images, labels))
+        result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
+        write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
+    say(report(result), flush=True)
+    return result
+
+
+def evaluation_images(recipe, data_dir, download, examples):
+    """The test split as the recipe was tested on it (binarized once with a fixed seed if binary)."""
+    split = zoo_data.DATASETS.get(recipe.train.dataset).load("test", data_dir, download)
+    images = zoo_data.eval_images(split, binarize=recipe.train.binarization != "none")
+    labels = split.labels
+    if examples is not None:
+        images, labels = images[:examples], None if labels is None else labels[:examples]
+    return images, labels
+
+
+def score(model, images, num_samples, batch_size, progress=True):
+    """Per-example log_likelihood, elbo, reconstruction and kl, in batches, with a progress bar."""
+    estimate = tf.function(lambda x: signatures.log_likelihood(model, x, num_samples))
+    bar = keras.utils.Progbar(len(images), unit_name="image", verbose=1 if progress else 0,
+                              stateful_metrics=["-log p(x)"])
+    parts = []
+    for first in range(0, len(images), batch_size):
+        batch = {k: v.numpy() for k, v in estimate(images[first:first + batch_size]).items()}
+        parts.append(batch)
+        seen = np.concatenate([p["log_likelihood"] for p in parts])
+        bar.update(first + len(batch["elbo"]), values=[("-log p(x)", -float(seen.mean()))])
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def posterior_statistics(model, images, batch_size):
+    """Posterior means (for active units) and the analytic KL per latent dimension, per example."""
+    means, kls = [], []
+    prior = model.prior.distribution()
+    for first in range(0, len(images), batch_size):
+        q = model.encode(images[first:first + batch_size])
+        means.append(q.mean().numpy())
+        kls.append(kl_per_dimension(q, prior))
+    return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
+
+
+def kl_per_dimension(q, p):
+    """KL(q_d || p_d) per example and dimension when both factorize over dimensions, else None."""
+    independent = tfp.distributions.Independent
+    q = getattr(q, "tensor_distribution", q)  # a distribution layer's output wraps the distribution
+    if not (isinstance(q, independent) and isinstance(p, independent)):
+        return None
+    try:
+        kl = tfp.distributions.kl_divergence(q.distribution, p.distribution)
+    except NotImplementedError:
+        return None
+    return tf.broadcast_to(kl, q.distribution.batch_shape).numpy()
+
+
+def summarize(model, recipe, estimates, z_mean, kl_per_dim):
+    log_likelihood = estimates["log_likelihood"]
+    variance = z_mean.var(axis=0)
+    pixels = math.prod(recipe.model.image_shape)
+    nll = -float(log_likelihood.mean())
+    result = {
+        "neg_log_likelihood": nll,
+        "neg_log_likelihood_stderr": float(log_likelihood.std(ddof=1) / math.sqrt(len(log_likelihood)))
+        if len(log_likelihood) > 1 else None,
+        "neg_elbo": -float(estimates["elbo"].mean()),
+        "reconstruction": float(estimates["reconstruction"].mean()),
+        "kl": float(estimates["kl"].mean()),
+        "gap": float((log_likelihood - estimates["elbo"]).mean()),
+        "active_units": int((variance > ACTIVE_UNIT_THRESHOLD).sum()),
+        "active_unit_threshold": ACTIVE_UNIT_THRESHOLD,
+        "posterior_mean_variance": [round(float(v), 6) for v in variance],
+        "kl_per_dimension": None if kl_per_dim is None else [round(float(v), 6) for v in kl_per_dim.mean(axis=0)],
+        "dataset": recipe.train.dataset,
+        "test_binarization": "fixed (seed 0)" if recipe.train.binarization != "none" else "none",
+    }
+    result.update(bits_per_dim(model, recipe, nll, pixels))
+    return result
+
+
+def bits_per_dim(model, recipe, nll, pixels):
+    """nll / (D ln 2) for a discrete likelihood; a density on [0, 1] pixels is first moved to
+    the 0..levels-1 integer scale (+ D ln(levels - 1)), as is usual for 8-bit data."""
+    if getattr(model.likelihood, "discrete", False):
+        return {"bits_per_dim": nll / (pixels * math.log(2)), "bits_per_dim_scale": "discrete pixels"}
+    levels = zoo_data.DATASETS.get(recipe.train.dataset).levels
+    return {"bits_per_dim": (nll / pixels + math.log(levels - 1)) / math.log(2),
+            "bits_per_dim_scale": f"density on [0, 1] moved to the 0..{levels - 1} scale (no dequantization)"}
+
+
+def report(result):
+    lines = [
+        f"test -log p(x) >= {result['neg_log_likelihood']:.2f} nats (IWAE, K={result['samples']}; "
+        f"± {result['neg_log_likelihood_stderr'] or 0:.2f} s.e. over {result['examples']} images)",
+        f"test -ELBO {result['neg_elbo']:.2f} = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}; "
+        f"gap {result['gap']:.2f}",
+        f"active units {result['active_units']} of {len(result['posterior_mean_variance'])}; "
+        f"{result['bits_per_dim']:.4f} bits/dim; {result['seconds']:.0f} s",
+    ]
+    return "\n".join(lines)
+
+
+def write_json(path, value):
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    staging = f"{path}.tmp-{os.getpid()}"
+    with open(staging, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(staging, path)

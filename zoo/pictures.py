@@ -1,0 +1,224 @@
+"""Pictures of a trained VAE, as uint8 arrays for PNG files and TensorBoard.
+
+What a VAE is judged on by eye: inputs beside their reconstructions, samples from the
+prior, walks between two encoded inputs and, for 2-D latents, the decoded latent plane and
+the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). Only `model.encode`,
+`model.decode` and `model.prior.distribution()` are used, so every variant gets the same
+pictures, and every draw is stateless: the same model, images and seed give the same
+pictures.
+
+    pictures = make(model, test_images, test_labels)   # name -> uint8 [H, W, C]
+    write_png("pictures/", pictures)
+"""
+
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import DataError
+
+RECONSTRUCTION_COLUMNS, RECONSTRUCTION_ROW_PAIRS = 8, 4
+SAMPLE_GRID = 8
+INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10
+LATENT_GRID = 15  # odd, so the prior's median z = mean sits in the middle tile
+LATENT_GRID_MASS = (0.05, 0.95)  # quantiles per axis, as in Kingma & Welling's Fig. 4
+GAP, GAP_LEVEL = 2, 128  # grey lines between tiles: visible on black and on white images
+MIN_TILE_SIDE = 28  # smaller images (digits' 8x8) are enlarged by pixel repetition to this
+BATCH = 1000
+
+
+def make(model, images, labels=None, seed=0):
+    """Every picture of `model`, as `{name: uint8 array [H, W, C]}`.
+
+    `images` are float32 [N, H, W, C] in [0, 1], as the model was tested on (binarized for
+    Bernoulli models); the first few are reconstructed and interpolated, all of them go
+    into the scatter plot. Grids keep the images' channels (1 or 3); the scatter plot is
+    RGB. `latent_grid` and `latent_scatter` exist only for 2-D latents, `latent_scatter`
+    only with integer `labels` [N]. `seed` fixes the prior samples.
+    """
+    images = check_images(images, model.variant.image_shape)
+    labels = check_labels(labels, len(images))
+    pictures = {"reconstructions": reconstructions(model, images),
+                "samples": samples(model, seed),
+                "interpolations": interpolations(model, images)}
+    if model.prior.distribution().event_shape[-1] == 2:
+        pictures["latent_grid"] = latent_grid(model)
+        if labels is not None:
+            pictures["latent_scatter"] = latent_scatter(posterior_means(model, images), labels)
+    return pictures
+
+
+def write_png(directory, pictures):
+    """Write each picture to `directory/<name>.png` (folders made); returns the paths in order."""
+    tf.io.gfile.makedirs(directory)
+    paths = []
+    for name, picture in pictures.items():
+        path = os.path.join(directory, f"{name}.png")
+        tf.io.write_file(path, tf.io.encode_png(picture))
+        paths.append(path)
+    return paths
+
+
+def reconstructions(model, images):
+    """Rows of inputs, each followed by a row of their reconstructions (decoded posterior means)."""
+    columns = min(RECONSTRUCTION_COLUMNS, len(images))
+    pairs = min(RECONSTRUCTION_ROW_PAIRS, len(images) // columns)
+    x = images[:columns * pairs]
+    x_mean = decoded_means(model, posterior_means(model, x))
+    rows = np.stack([x, x_mean]).reshape(2, pairs, columns, *x.shape[1:]).swapaxes(0, 1)
+    return grid(rows.reshape(2 * pairs, columns, *x.shape[1:]))
+
+
+def samples(model, seed=0):
+    """Decoded means of SAMPLE_GRID**2 draws from the prior, the same ones for the same seed."""
+    z = model.prior.distribution().sample(SAMPLE_GRID ** 2, seed=stateless_seed(seed))
+    x = decoded_means(model, z)
+    return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
+
+
+def interpolation_pairs(count):
+    """(starts, ends): row i walks from image starts[i] to image ends[i] of `count` images."""
+    rows = max(1, min(INTERPOLATION_ROWS, count // 2))
+    starts = np.arange(rows)
+    return starts, (starts + rows) % count
+
+
+def interpolations(model, images):
+    """Each row decodes the straight line (linear interpolation) between two inputs' posterior
+    means, in INTERPOLATION_STEPS equal steps with both endpoints included."""
+    starts, ends = interpolation_pairs(len(images))
+    z_start, z_end = np.split(posterior_means(model, images[np.concatenate([starts, ends])]), 2)
+    t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS, dtype=np.float32)[None, :, None]
+    path = (1 - t) * z_start[:, None] + t * z_end[:, None]  # exact endpoints at t = 0 and 1
+    x = decoded_means(model, path.reshape(-1, path.shape[-1]))
+    return grid(x.reshape(len(starts), INTERPOLATION_STEPS, *x.shape[1:]))
+
+
+def latent_grid(model):
+    """Decoded 2-D latents on a LATENT_GRID x LATENT_GRID grid over the prior's central mass.
+
+    Each axis runs over the LATENT_GRID_MASS quantiles of a normal with the prior's mean and
+    stddev (exactly the prior's quantiles for the standard normal prior); z[0] grows left to
+    right and z[1] bottom to top, as in the `latent_scatter` plot.
+    """
+    prior = model.prior.distribution()
+    mean, stddev = prior.mean().numpy(), prior.stddev().numpy()
+    normal = tf.math.ndtri(np.linspace(*LATENT_GRID_MASS, LATENT_GRID)).numpy()
+    z0, z1 = np.meshgrid(mean[0] + stddev[0] * normal, mean[1] + stddev[1] * normal[::-1])
+    z = np.stack([z0, z1], axis=-1).reshape(-1, 2).astype(np.float32)
+    x = decoded_means(model, z)
+    return grid(x.reshape(LATENT_GRID, LATENT_GRID, *x.shape[1:]))
+
+
+def latent_scatter(z, labels):
+    """RGB plot of 2-D latents `z` [N, 2] coloured by integer `labels` [N], with a legend.
+
+    One scatter call in data order, so no class is always drawn over the others. Rendered
+    with matplotlib's Agg canvas directly: no pyplot, no change to the global backend.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    classes, index = np.unique(labels, return_inverse=True)
+    colours = _class_colours(len(classes))
+    figure = Figure(figsize=(6, 5), dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.scatter(z[:, 0], z[:, 1], c=colours[index], s=min(16, max(2, 20000 / len(z))), alpha=0.6, linewidths=0)
+    handles = [Line2D([], [], marker="o", linestyle="", color=colour, label=str(label))
+               for label, colour in zip(classes, colours)]
+    axes.legend(handles=handles, title="label", loc="upper left", bbox_to_anchor=(1.01, 1),
+                frameon=False)
+    axes.set(xlabel="z[0]", ylabel="z[1]", title=f"posterior means of {len(z)} images")
+    figure.tight_layout()
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _class_colours(count):
+    """RGBA [count, 4]: tab10's distinct colours while they last, else a sampled rainbow."""
+    from matplotlib import colormaps
+
+    if count <= 10:
+        return colormaps["tab10"](np.arange(count))
+    return colormaps["turbo"](np.linspace(0.0, 1.0, count))
+
+
+def grid(tiles):
+    """One uint8 picture [H, W, C] from float tiles [rows, columns, h, w, C] in [0, 1].
+
+    Tiles smaller than MIN_TILE_SIDE are enlarged by repeating pixels (`tile_scale`), and
+    GAP grey lines frame every tile so neighbours can be told apart.
+    """
+    tiles = np.asarray(tiles, np.float32)
+    rows, columns, height, width, channels = tiles.shape
+    scale = tile_scale(height, width)
+    pixels = to_uint8(tiles.repeat(scale, axis=2).repeat(scale, axis=3))
+    pixels = np.pad(pixels, [(0, 0), (0, 0), (0, GAP), (0, GAP), (0, 0)], constant_values=GAP_LEVEL)
+    sheet = pixels.swapaxes(1, 2).reshape(rows * pixels.shape[2], columns * pixels.shape[3], channels)
+    return np.pad(sheet, [(GAP, 0), (GAP, 0), (0, 0)], constant_values=GAP_LEVEL)
+
+
+def tile_scale(height, width):
+    """How many times each pixel is repeated in a grid, so tiny images stay visible."""
+    return max(1, math.ceil(MIN_TILE_SIDE / max(height, width)))
+
+
+def to_uint8(x):
+    """[0, 1] floats to 0..255; decoder means outside [0, 1] (Gaussian) are clipped."""
+    return np.round(np.clip(np.nan_to_num(x), 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def posterior_means(model, images):
+    """q(z|x)'s mean for each image, in batches of BATCH."""
+    return _batched(lambda x: model.encode(x).mean(), images)
+
+
+def decoded_means(model, z):
+    """p(x|z)'s mean for each latent, in batches of BATCH."""
+    return _batched(lambda batch: model.decode(batch).mean(), np.asarray(z, np.float32))
+
+
+def _batched(function, inputs):
+    return np.concatenate([np.asarray(function(inputs[i:i + BATCH]))
+                           for i in range(0, len(inputs), BATCH)])
+
+
+def stateless_seed(seed):
+    """A TFP stateless seed (int32 pair) holding all 64 bits of an integer seed."""
+    return tf.bitcast(tf.constant(seed, tf.int64), tf.int32)
+
+
+def check_images(images, image_shape=None):
+    """`images` as float32 [N, H, W, C] in [0, 1] (and of `image_shape`, if given), else a
+    DataError that says what is wrong."""
+    try:
+        images = np.asarray(images, np.float32)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"pictures need images as a float array [N, H, W, C]: {error}") from None
+    if images.ndim != 4:
+        raise DataError(f"pictures need images [N, H, W, C]; got an array of shape {images.shape}")
+    if len(images) == 0:
+        raise DataError("pictures need at least one image; got none")
+    if image_shape is not None and images.shape[1:] != tuple(image_shape):
+        raise DataError(f"pictures: the images are {list(images.shape[1:])} but the model takes "
+                        f"{list(image_shape)} (height, width, channels)")
+    low, high = images.min(), images.max()
+    if not (low >= 0 and high <= 1):
+        raise DataError(f"pictures need pixels in [0, 1] as the model was tested on (e.g. "
+                        f"Split.scaled()); got values from {low} to {high}")
+    return images
+
+
+def check_labels(labels, count):
+    """`labels` as an integer array [count], or None; else a DataError."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"pictures need one integer label per image ({count}); got an array "
+                        f"of shape {labels.shape} and dtype {labels.dtype}")
+    return labels

@@ -1,0 +1,93 @@
+"""What TF Serving reads besides the SavedModel: warm-up requests and `models.config`.
+
+Warm-up requests (`assets.extra/tf_serving_warmup_requests` in each version) are replayed by
+TF Serving when it loads the version, so the first real request does not pay for
+initialising every signature. `models.config` in the export folder lists every recipe, so
+one server (`--model_config_file`) serves all of them.
+"""
+
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+MAX_WARMUP_RECORDS = 1000  # TF Serving rejects a warm-up file with more
+MODELS_CONFIG = "models.config"
+
+
+def example_inputs(specs, binary=True, batch=2, seed=0):
+    """A small realistic batch per input spec: pixels x in [0, 1] (0/1 when `binary`),
+    latents z ~ N(0, 1), int64 seeds. Deterministic, so exports are reproducible."""
+    rng = np.random.default_rng(seed)
+    makers = {
+        "x": lambda shape: (rng.random(shape) < 0.3) if binary else rng.random(shape),
+        "z": rng.standard_normal,
+        "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
+    }
+    return {name: makers[name]([batch, *spec.shape[1:]]).astype(spec.dtype.as_numpy_dtype)
+            for name, spec in specs.items()}
+
+
+def warmup_requests(model, model_name, batch=2):
+    """One PredictionLog per export signature, each a PredictRequest for a small batch."""
+    from zoo.export import SIGNATURE_INPUTS, input_spec  # zoo.export imports this module
+
+    specs = {input_name: input_spec(model, input_name) for _, input_name in SIGNATURE_INPUTS.values()}
+    inputs = example_inputs(specs, binary=model.variant.likelihood == "bernoulli", batch=batch)
+    logs = []
+    for signature, (_, input_name) in SIGNATURE_INPUTS.items():
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
+        request.inputs[input_name].CopyFrom(tf.make_tensor_proto(inputs[input_name]))
+        logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
+    return logs
+
+
+def write_warmup_requests(model, model_name, version_dir):
+    """Write `model`'s warm-up requests into an export's version folder; return the file."""
+    logs = warmup_requests(model, model_name)
+    if len(logs) > MAX_WARMUP_RECORDS:
+        raise ValueError(f"{len(logs)} warm-up requests; TF Serving accepts at most {MAX_WARMUP_RECORDS}")
+    path = os.path.join(version_dir, WARMUP_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path) as writer:
+        for log in logs:
+            writer.write(log.SerializeToString())
+    return path
+
+
+def served_recipes(export_dir):
+    """Recipe folders in `export_dir` holding at least one integer version, sorted."""
+    def has_version(folder):
+        return any(name.isdigit() and os.path.isdir(os.path.join(folder, name)) for name in os.listdir(folder))
+
+    return sorted(name for name in os.listdir(export_dir)
+                  if os.path.isdir(os.path.join(export_dir, name)) and has_version(os.path.join(export_dir, name)))
+
+
+def write_models_config(export_dir, base_path="/models"):
+    """Write `export_dir/models.config` (a ModelServerConfig text proto) listing every
+    served recipe at `base_path/<recipe>` (docker mounts the export folder at /models)."""
+    config = model_server_config_pb2.ModelServerConfig()
+    config.model_config_list.SetInParent()
+    for recipe in served_recipes(export_dir):
+        config.model_config_list.config.add(name=recipe, base_path=f"{base_path}/{recipe}", model_platform="tensorflow")
+    text = ("# Written by zoo.export after each export: every recipe in this folder, for\n"
+            "# tensorflow_model_server --model_config_file=/models/models.config\n"
+            + text_format.MessageToString(config))
+    path = os.path.join(export_dir, MODELS_CONFIG)
+    fd, staging = tempfile.mkstemp(prefix=".models.config-", dir=export_dir)
+    try:  # written aside and renamed, so a server polling the file never reads half of it
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(staging, 0o644)
+        os.replace(staging, path)
+    finally:
+        if os.path.exists(staging):
+            os.remove(staging)
+    return path
