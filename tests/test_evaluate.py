@@ -78,6 +78,6 @@ def test_cli_evaluate_and_its_errors(digits_export, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "-log p(x)" in done.stdout and "active units" in done.stdout
     assert json.load(open(tmp_path / "metrics.json"))["evaluation"]["samples"] == 8
-    _assert_one_line_error(zoo("evaluate", str(tmp_path / "nowhere")), "nowhere", "no such export")
-    _assert_one_line_error(zoo("evaluate", str(tmp_path)), "neither a SavedModel")
+    _assert_one_line_error(zoo("evaluate", str(tmp_path / "nowhere")), "nowhere", "no export at")
+    _assert_one_line_error(zoo("evaluate", str(tmp_path)), "neither saved_model.pb")
     _assert_one_line_error(zoo("evaluate", digits_export, "--samples", "0"), "--samples")

@@ -6,12 +6,10 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras as keras
 
-from harness import assert_export_matches_model, example_inputs
+from harness import assert_export_matches_model, example_inputs, tiny_recipe, trained_a_little
 from recipes import RECIPES
 from zoo import signatures
-from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.export import SIGNATURE_INPUTS, export
 from zoo.model import VAE
 
@@ -21,24 +19,9 @@ EXPECTED_OUTPUTS = {
     "encode": {"z_mean", "z_stddev", "z_sample"},
     "sample": {"z", "x_mean", "x_sample"},
     "elbo": {"elbo", "reconstruction", "kl"},
+    "log_likelihood": {"log_likelihood", "elbo", "reconstruction", "kl"},
 }
 DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}}
-
-
-def _recipe(network, likelihood, sigma="learned"):
-    return Recipe(name=f"test_{network}_{likelihood}", description="test",
-                  model=VAEConfig(network=network, likelihood=likelihood, sigma=sigma, hidden_units=(16,),
-                                  conv_filters=(4, 8), latent_dim=3),
-                  train=TrainConfig(dataset="mnist"))
-
-
-def _trained_a_little(recipe):
-    keras.utils.set_random_seed(0)
-    model = VAE(recipe.model)
-    model.compile(keras.optimizers.Adam(1e-2))
-    x = example_inputs(model, batch=20)["x"]
-    model.fit(x, batch_size=10, epochs=1, verbose=0)  # moves weights (and a learned sigma) off init
-    return model
 
 
 @pytest.mark.parametrize("network, likelihood, sigma", [
@@ -46,8 +29,8 @@ def _trained_a_little(recipe):
     ("mlp", "gaussian", "learned"), ("conv", "gaussian", 0.3),
 ])
 def test_export_reloads_without_zoo_and_matches(tmp_path, network, likelihood, sigma):
-    recipe = _recipe(network, likelihood, sigma)
-    model = _trained_a_little(recipe)
+    recipe = tiny_recipe(network, likelihood, sigma)
+    model = trained_a_little(recipe)
     path = export(model, recipe, str(tmp_path / "exports"), {"test_neg_elbo": 1.0})
     outputs = assert_export_matches_model(model, path, tmp_path)
     got = {}
@@ -72,7 +55,7 @@ def test_layout_versions_and_json(tmp_path):
 
 
 def test_every_signature_takes_a_batch_dimension(tmp_path):
-    recipe = _recipe("mlp", "bernoulli")
+    recipe = tiny_recipe("mlp", "bernoulli")
     path = export(VAE(recipe.model), recipe, str(tmp_path), {})
     loaded = tf.saved_model.load(path)
     assert sorted(loaded.signatures) == sorted(SIGNATURE_INPUTS)
@@ -84,7 +67,7 @@ def test_every_signature_takes_a_batch_dimension(tmp_path):
 
 
 def test_sample_rows_depend_only_on_their_seed():
-    model = VAE(_recipe("mlp", "bernoulli").model)
+    model = VAE(tiny_recipe("mlp", "bernoulli").model)
     one = signatures.sample(model, tf.constant([11, 12, 13], tf.int64))
     other = signatures.sample(model, tf.constant([13, 99], tf.int64))
     for key in ("z", "x_sample", "x_mean"):
@@ -96,7 +79,7 @@ def test_sample_rows_depend_only_on_their_seed():
 
 
 def test_serving_outputs_are_deterministic():
-    model = VAE(_recipe("mlp", "bernoulli").model)
+    model = VAE(tiny_recipe("mlp", "bernoulli").model)
     x = example_inputs(model)["x"]
     for function in (signatures.encode, signatures.elbo, signatures.reconstruct):
         first, second = function(model, x), function(model, x)

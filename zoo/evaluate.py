@@ -74,17 +74,32 @@ def evaluation_images(recipe, data_dir, download, examples):
 
 
 def score(model, images, num_samples, batch_size, progress=True):
-    """Per-example log_likelihood, elbo, reconstruction and kl, in batches, with a progress bar."""
+    """Per-example log_likelihood, elbo, reconstruction and kl, in batches, with progress output."""
     estimate = tf.function(lambda x: signatures.log_likelihood(model, x, num_samples))
-    bar = keras.utils.Progbar(len(images), unit_name="image", verbose=1 if progress else 0,
-                              stateful_metrics=["-log p(x)"])
+    show = Progress(len(images)) if progress else None
     parts = []
     for first in range(0, len(images), batch_size):
-        batch = {k: v.numpy() for k, v in estimate(images[first:first + batch_size]).items()}
-        parts.append(batch)
-        seen = np.concatenate([p["log_likelihood"] for p in parts])
-        bar.update(first + len(batch["elbo"]), values=[("-log p(x)", -float(seen.mean()))])
+        parts.append({k: v.numpy() for k, v in estimate(images[first:first + batch_size]).items()})
+        if show:
+            show(np.concatenate([p["log_likelihood"] for p in parts]))
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+class Progress:
+    """A progress bar on a terminal; in a log file, a line every tenth of the way."""
+
+    def __init__(self, total):
+        self.total, self.start, self.next_line = total, time.perf_counter(), 0.1
+        self.bar = keras.utils.Progbar(total, unit_name="image") if sys.stdout.isatty() else None
+
+    def __call__(self, log_likelihoods):
+        seen, running = len(log_likelihoods), -float(log_likelihoods.mean())
+        if self.bar:
+            self.bar.update(seen, values=[("-log p(x)", running)], finalize=seen == self.total)
+        elif seen >= self.next_line * self.total or seen == self.total:
+            self.next_line = math.floor(10 * seen / self.total) / 10 + 0.1
+            print(f"  {seen}/{self.total} images, -log p(x) {running:.2f} so far, "
+                  f"{time.perf_counter() - self.start:.0f} s", flush=True)
 
 
 def posterior_statistics(model, images, batch_size):
@@ -147,8 +162,8 @@ def bits_per_dim(model, recipe, nll, pixels):
 
 def report(result):
     lines = [
-        f"test -log p(x) >= {result['neg_log_likelihood']:.2f} nats (IWAE, K={result['samples']}; "
-        f"± {result['neg_log_likelihood_stderr'] or 0:.2f} s.e. over {result['examples']} images)",
+        f"test -log p(x) <= {result['neg_log_likelihood']:.2f} nats (IWAE bound, K={result['samples']}; "
+        f"s.e. {result['neg_log_likelihood_stderr'] or 0:.2f} over {result['examples']} images)",
         f"test -ELBO {result['neg_elbo']:.2f} = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}; "
         f"gap {result['gap']:.2f}",
         f"active units {result['active_units']} of {len(result['posterior_mean_variance'])}; "

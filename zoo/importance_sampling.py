@@ -33,34 +33,35 @@ def log_likelihood(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
         row_params, row_x = row
         return _one_example(model, row_params, row_x, num_samples, chunk_size, seed)
 
-    log_sum_w, sum_log_w, sum_reconstruction = tf.map_fn(
-        one_example, (params, x), fn_output_signature=(dtype, dtype, dtype))
-    elbo = sum_log_w / num_samples
-    reconstruction = sum_reconstruction / num_samples
-    return {"log_likelihood": log_sum_w - math.log(num_samples), "elbo": elbo,
-            "reconstruction": reconstruction, "kl": -elbo - reconstruction}
+    log_sum_w, sum_log_w, sum_reconstruction, sum_kl = tf.map_fn(
+        one_example, (params, x), fn_output_signature=(dtype,) * 4)
+    return {"log_likelihood": log_sum_w - math.log(num_samples), "elbo": sum_log_w / num_samples,
+            "reconstruction": sum_reconstruction / num_samples, "kl": sum_kl / num_samples}
 
 
 def _one_example(model, params, x, num_samples, chunk_size, seed):
-    """Over the K draws for one example: logsumexp of log w, sum of log w, sum of -log p(x|z)."""
+    """Over the K draws for one example: logsumexp of log w, and the sums of log w, of
+    -log p(x|z) and of log q(z|x) - log p(z) (kept apart: no cancellation in float32)."""
     q = model.posterior.distribution(params[None])  # batch shape [1]
     prior = model.prior.distribution()
     num_chunks = -(-num_samples // chunk_size)
     seed = tf.convert_to_tensor(seed, tf.int32)
 
-    def body(i, log_sum_w, sum_log_w, sum_reconstruction):
+    def body(i, log_sum_w, sum_log_w, sum_reconstruction, sum_kl):
         z = q.sample(chunk_size, seed=tf.random.experimental.stateless_fold_in(seed, i))  # [C, 1, D]
         log_q = q.log_prob(z)[:, 0]
         z = z[:, 0]
         log_px = model.likelihood.distribution(model.decoder(z)).log_prob(x[None])
-        log_w = log_px + prior.log_prob(z) - log_q
+        kl = log_q - prior.log_prob(z)
+        log_w = log_px - kl
         valid = i * chunk_size + tf.range(chunk_size) < num_samples  # the last chunk may overhang K
         zero = tf.zeros_like(log_w)
         return (i + 1,
                 tf.reduce_logsumexp(tf.stack([log_sum_w, tf.reduce_logsumexp(
                     tf.where(valid, log_w, tf.fill(tf.shape(log_w), -math.inf)))])),
                 sum_log_w + tf.reduce_sum(tf.where(valid, log_w, zero)),
-                sum_reconstruction - tf.reduce_sum(tf.where(valid, log_px, zero)))
+                sum_reconstruction - tf.reduce_sum(tf.where(valid, log_px, zero)),
+                sum_kl + tf.reduce_sum(tf.where(valid, kl, zero)))
 
-    start = (tf.constant(0), tf.constant(-math.inf), tf.constant(0.0), tf.constant(0.0))
+    start = (tf.constant(0), tf.constant(-math.inf), tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
     return tf.while_loop(lambda i, *_: i < num_chunks, body, start)[1:]

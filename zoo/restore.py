@@ -11,19 +11,7 @@ import tensorflow as tf
 
 from zoo.config import Recipe
 from zoo.errors import ZooError
-
-
-def resolve_export(path):
-    """A version folder as given, or a recipe folder's highest integer version."""
-    if not os.path.isdir(path):
-        raise ZooError(f"{path}: no such export folder")
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = [int(name) for name in os.listdir(path)
-                if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))]
-    if not versions:
-        raise ZooError(f"{path}: neither a SavedModel nor a folder of integer SavedModel versions")
-    return os.path.join(path, str(max(versions)))
+from zoo.loading import resolve_version
 
 
 def read_json(path, name, default=None):
@@ -40,7 +28,7 @@ def restore_vae(path):
     """(model, recipe, version folder) for the export at `path` (a version or recipe folder)."""
     from zoo.model import VAE
 
-    path = resolve_export(path)
+    path = resolve_version(path)
     try:
         recipe = Recipe.from_dict(read_json(path, "config.json"))
     except (KeyError, TypeError) as error:

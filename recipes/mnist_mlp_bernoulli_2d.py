@@ -1,0 +1,16 @@
+"""A VAE with a 2-D latent space on MNIST, to look at: the latent grid and the encoded test set.
+
+Run:      zoo train mnist_mlp_bernoulli_2d --data-dir ../shared/data/mnist
+          zoo evaluate saved_models/mnist_mlp_bernoulli_2d --data-dir ../shared/data/mnist
+Measured: see the README's results table (filled in from metrics.json).
+"""
+
+from zoo.config import Recipe, TrainConfig, VAEConfig
+
+RECIPE = Recipe(
+    name="mnist_mlp_bernoulli_2d",
+    description="MLP 784-512-256-2 VAE, Bernoulli pixels, MNIST: a 2-D latent space to plot",
+    model=VAEConfig(network="mlp", hidden_units=(512, 256), latent_dim=2, likelihood="bernoulli"),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
+    smoke={"epochs": 1, "hidden_units": (32,)},
+)
