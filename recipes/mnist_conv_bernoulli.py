@@ -3,6 +3,8 @@
 Run:      zoo train mnist_conv_bernoulli --data-dir ../shared/data/mnist
 Measured: test -ELBO 96.50 nats (reconstruction 71.43 + KL 25.07), 10 epochs in 510 s
           on 2 CPU cores (command above).
+          `zoo evaluate --examples 500` of the shipped export: -log p(x) <= 88.26 nats
+          (K=5000, first 500 test images, 721 s; the MLP recipe scores 89.32 on them).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -2,7 +2,9 @@
 
 Run:      zoo train mnist_mlp_bernoulli_2d --data-dir ../shared/data/mnist
           zoo evaluate saved_models/mnist_mlp_bernoulli_2d --data-dir ../shared/data/mnist
-Measured: see the README's results table (filled in from metrics.json).
+Measured: test -ELBO 139.63 nats (reconstruction 132.98 + KL 6.64), 30 epochs in 232 s on
+          2 CPU cores shared with another job; `zoo evaluate --examples 1000`: -log p(x)
+          <= 135.79 nats (K=5000) on the first 1,000 test images, both latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
