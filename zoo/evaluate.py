@@ -6,7 +6,6 @@ true posterior), the analytic KL per latent dimension, the number of active unit
 bits/dim. Every figure is in nats per example unless named otherwise.
 """
 
-import json
 import math
 import os
 import sys
@@ -20,6 +19,7 @@ import tensorflow_probability as tfp
 from zoo import data as zoo_data
 from zoo import signatures
 from zoo.errors import ZooError
+from zoo.export import write_json
 from zoo.restore import read_json, restore_vae
 from zoo.train import hardware
 
@@ -50,15 +50,14 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
                   hardware=hardware(), command=command or " ".join(sys.argv))
     os.makedirs(output_dir, exist_ok=True)
-    metrics = read_json(output_dir, "metrics.json", default={})
-    write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
     if pictures:
         from zoo import pictures as zoo_pictures
 
         written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"),
                                          zoo_pictures.make(model, images, labels))
         result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
-        write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
+    metrics = read_json(output_dir, "metrics.json", default={})
+    write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
     say(report(result), flush=True)
     return result
 
@@ -170,12 +169,3 @@ def report(result):
         f"{result['bits_per_dim']:.4f} bits/dim; {result['seconds']:.0f} s",
     ]
     return "\n".join(lines)
-
-
-def write_json(path, value):
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    staging = f"{path}.tmp-{os.getpid()}"
-    with open(staging, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(staging, path)

@@ -68,8 +68,8 @@ def export(model, recipe, export_dir, metrics):
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
-        _write_json(os.path.join(staging, "config.json"), recipe.to_dict())
-        _write_json(os.path.join(staging, "metrics.json"), metrics)
+        write_json(os.path.join(staging, "config.json"), recipe.to_dict())
+        write_json(os.path.join(staging, "metrics.json"), metrics)
         serving.write_warmup_requests(model, recipe.name, staging)
         os.chmod(staging, 0o755)
         while True:  # another process may take a version number first
@@ -86,7 +86,10 @@ def export(model, recipe, export_dir, metrics):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_json(path, value):
-    with open(path, "w") as f:
+def write_json(path, value):
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    staging = f"{path}.tmp-{os.getpid()}"
+    with open(staging, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
         f.write("\n")
+    os.replace(staging, path)
