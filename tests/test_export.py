@@ -21,12 +21,14 @@ EXPECTED_OUTPUTS = {
     "elbo": {"elbo", "reconstruction", "kl"},
     "log_likelihood": {"log_likelihood", "elbo", "reconstruction", "kl"},
 }
-DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}}
+DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "continuous_bernoulli": {"x_logits"},
+                 "discretized_logistic": {"x_loc", "x_log_scale"}}  # categorical256: tests/test_likelihoods.py
 
 
 @pytest.mark.parametrize("network, likelihood, sigma", [
     ("mlp", "bernoulli", "learned"), ("conv", "bernoulli", "learned"),
-    ("mlp", "gaussian", "learned"), ("conv", "gaussian", 0.3),
+    ("mlp", "gaussian", "learned"), ("conv", "gaussian", 0.3), ("conv", "gaussian", "per_pixel"),
+    ("mlp", "continuous_bernoulli", "learned"), ("conv", "discretized_logistic", "learned"),
 ])
 def test_export_reloads_without_zoo_and_matches(tmp_path, network, likelihood, sigma):
     recipe = tiny_recipe(network, likelihood, sigma)

@@ -7,7 +7,9 @@ import tf_keras as keras
 
 from zoo.config import VAEConfig
 from zoo.model import VAE
-from zoo.objectives import negative_elbo
+from zoo.objectives import NegativeELBO
+
+negative_elbo = NegativeELBO.terms
 
 
 def _model(beta=1.0, likelihood="bernoulli"):

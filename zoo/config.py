@@ -25,12 +25,24 @@ class VAEConfig:
         conv_filters: filters of the conv encoder's stride-2 layers (the decoder mirrors them).
         activation: nonlinearity of every hidden layer.
         latent: posterior q(z|x), a name in `zoo.posteriors.POSTERIORS`.
-        latent_dim: number of latent variables.
+        latent_dim: number of latent variables (for "categorical", of K-way variables).
+        categories: K, the number of values of each categorical latent.
+        temperature, min_temperature, temperature_decay: the relaxed one-hot (Gumbel-softmax)
+            temperature of categorical latents, max(min, temperature * exp(-decay * epoch)).
         prior: p(z), a name in `zoo.priors.PRIORS`.
+        prior_components: mixture components of the "mixture" prior, pseudo-inputs of
+            the "vamp" prior.
         likelihood: observation model p(x|z), a name in `zoo.likelihoods.LIKELIHOODS`.
-        sigma: Gaussian likelihood's scale: a positive number (fixed) or "learned".
+        sigma: Gaussian likelihood's scale: a positive number (fixed), "learned" (one
+            trainable scale) or "per_pixel" (a trainable scale per pixel and channel).
         objective: training objective, a name in `zoo.objectives.OBJECTIVES`.
         beta: weight of the KL term (1.0 gives the ELBO).
+        kl_warmup_epochs: ramp the KL weight linearly from 0 to beta over this many epochs.
+        free_bits: nats of KL per latent variable that cost nothing (Kingma et al. 2016).
+        samples: draws of z per example: averaged by "elbo", importance-weighted by "iwae".
+        aggregate_posterior_components: if > 0, fit a Gaussian mixture with this many
+            components to the encoded training set after training and export a sampler
+            from it (`sample_aggregate_posterior`).
 
     Example:
         VAEConfig(network="conv", likelihood="gaussian", sigma="learned", latent_dim=16)
@@ -43,11 +55,20 @@ class VAEConfig:
     activation: str = "relu"
     latent: str = "diagonal_normal"
     latent_dim: int = 20
+    categories: int = 10
+    temperature: float = 1.0
+    min_temperature: float = 0.5
+    temperature_decay: float = 0.03
     prior: str = "standard_normal"
+    prior_components: int = 10
     likelihood: str = "bernoulli"
     sigma: Union[float, str] = "learned"
     objective: str = "elbo"
     beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
+    samples: int = 1
+    aggregate_posterior_components: int = 0
 
     def __post_init__(self):
         from zoo import likelihoods, networks, objectives, posteriors, priors
@@ -65,10 +86,27 @@ class VAEConfig:
         _check_int_tuple("conv_filters", self.conv_filters)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_positive("latent_dim", self.latent_dim, int)
-        if self.sigma != "learned":
-            _check_positive("sigma", self.sigma, float, allowed='a number > 0 or "learned"')
+        if self.sigma not in likelihoods.Gaussian.LEARNED:
+            _check_positive("sigma", self.sigma, float, allowed='a number > 0, "learned" or "per_pixel"')
+        _check_positive("categories", self.categories, int)
+        if self.categories < 2:
+            raise ConfigError("categories", self.categories, "an integer >= 2")
+        _check_positive("temperature", self.temperature, float)
+        _check_positive("min_temperature", self.min_temperature, float)
+        _check_nonnegative("temperature_decay", self.temperature_decay)
+        _check_positive("prior_components", self.prior_components, int)
         _check_nonnegative("beta", self.beta)
+        _check_nonnegative("kl_warmup_epochs", self.kl_warmup_epochs, int)
+        _check_nonnegative("free_bits", self.free_bits)
+        _check_positive("samples", self.samples, int)
+        _check_nonnegative("aggregate_posterior_components", self.aggregate_posterior_components, int)
         networks.NETWORKS.get(self.network).check(self)
+        priors.PRIORS.get(self.prior).check(self)
+        objectives.OBJECTIVES.get(self.objective).check(self)
+        if self.aggregate_posterior_components and not posteriors.POSTERIORS.get(self.latent).continuous:
+            raise ConfigError("aggregate_posterior_components", self.aggregate_posterior_components,
+                              f"0 for the discrete latent '{self.latent}' (a Gaussian mixture needs "
+                              "continuous codes)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,11 +161,21 @@ class Recipe:
     smoke: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        from zoo import data
+        from zoo import data, likelihoods
 
-        shape = data.DATASETS.get(self.train.dataset).image_shape
-        if self.model.image_shape != shape:
-            object.__setattr__(self, "model", dataclasses.replace(self.model, image_shape=shape))
+        dataset = data.DATASETS.get(self.train.dataset)
+        if self.model.image_shape != dataset.image_shape:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, image_shape=dataset.image_shape))
+        levels = likelihoods.LIKELIHOODS.get(self.model.likelihood).levels
+        if levels is not None and dataset.levels != levels:
+            fitting = [name for name in data.DATASETS.names() if data.DATASETS.get(name).levels == levels]
+            raise ConfigError("likelihood", self.model.likelihood,
+                              f"a likelihood for '{dataset.name}' ({dataset.levels} pixel values); "
+                              f"'{self.model.likelihood}' needs {levels}-level data ({', '.join(fitting)})")
+        if levels is not None and self.train.binarization != "none":
+            raise ConfigError("binarization", self.train.binarization,
+                              f"'none' for the {levels}-level likelihood '{self.model.likelihood}' "
+                              "(binarized pixels would throw its levels away)")
 
     def with_overrides(self, overrides):
         """A copy with `{field: value}` applied; string values are parsed by field type."""
@@ -185,7 +233,7 @@ def parse_value(field, text, current):
         if isinstance(current, float) or field == "sigma":
             return float(text)
     except ValueError:
-        if field == "sigma" and text == "learned":
+        if field == "sigma":  # "learned", "per_pixel": VAEConfig says what is allowed
             return text
         kind = "comma-separated integers" if isinstance(current, tuple) else type(current).__name__
         raise ConfigError(field, text, f"a value of type {kind}") from None
@@ -205,9 +253,10 @@ def _check_positive(field, value, kind, allowed=None):
         raise ConfigError(field, value, allowed or f"{'an integer' if kind is int else 'a number'} > 0")
 
 
-def _check_nonnegative(field, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigError(field, value, "a number >= 0")
+def _check_nonnegative(field, value, kind=float):
+    bad_type = isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float))
+    if bad_type or not value >= 0:
+        raise ConfigError(field, value, "an integer >= 0" if kind is int else "a number >= 0")
 
 
 def _check_int_tuple(field, value, length=None):

@@ -14,7 +14,6 @@ import time
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-import tensorflow_probability as tfp
 
 from zoo import data as zoo_data
 from zoo import signatures
@@ -102,32 +101,20 @@ class Progress:
 
 
 def posterior_statistics(model, images, batch_size):
-    """Posterior means (for active units) and the analytic KL per latent dimension, per example."""
+    """Posterior means per latent variable [N, latent_dim, values] (for active units) and the
+    analytic KL per latent variable per example (None unless q and p both factorize)."""
     means, kls = [], []
-    prior = model.prior.distribution()
     for first in range(0, len(images), batch_size):
         q = model.encode(images[first:first + batch_size])
-        means.append(q.mean().numpy())
-        kls.append(kl_per_dimension(q, prior))
+        means.append(tf.reshape(q.mean(), [len(images[first:first + batch_size]), model.variant.latent_dim, -1]))
+        kl = model.prior.kl_per_variable(q)
+        kls.append(None if kl is None else kl.numpy())
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
-
-
-def kl_per_dimension(q, p):
-    """KL(q_d || p_d) per example and dimension when both factorize over dimensions, else None."""
-    independent = tfp.distributions.Independent
-    q = getattr(q, "tensor_distribution", q)  # a distribution layer's output wraps the distribution
-    if not (isinstance(q, independent) and isinstance(p, independent)):
-        return None
-    try:
-        kl = tfp.distributions.kl_divergence(q.distribution, p.distribution)
-    except NotImplementedError:
-        return None
-    return tf.broadcast_to(kl, q.distribution.batch_shape).numpy()
 
 
 def summarize(model, recipe, estimates, z_mean, kl_per_dim):
     log_likelihood = estimates["log_likelihood"]
-    variance = z_mean.var(axis=0)
+    variance = z_mean.var(axis=0).sum(axis=-1)  # a one-hot latent: summed over its values
     pixels = math.prod(recipe.model.image_shape)
     nll = -float(log_likelihood.mean())
     result = {

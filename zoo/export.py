@@ -28,12 +28,22 @@ SIGNATURE_INPUTS = {  # signature -> (its function in zoo.signatures, input name
     "elbo": (signatures.elbo, "x"),
     "log_likelihood": (signatures.log_likelihood, "x"),
 }
+OPTIONAL_SIGNATURE_INPUTS = {  # exported only by the variants that have the part they need
+    "sample_aggregate_posterior": (signatures.sample_aggregate_posterior, "seed"),
+}
+
+
+def signature_inputs(model):
+    """The signatures `model`'s export serves: SIGNATURE_INPUTS, plus the aggregate-posterior
+    sampler when the variant fits one."""
+    extra = ("sample_aggregate_posterior",) if getattr(model, "aggregate_posterior", None) else ()
+    return {**SIGNATURE_INPUTS, **{name: OPTIONAL_SIGNATURE_INPUTS[name] for name in extra}}
 
 
 def input_spec(model, input_name):
     """The batched TensorSpec a signature takes."""
     shapes = {"x": ([None, *model.variant.image_shape], tf.float32),
-              "z": ([None, model.variant.latent_dim], tf.float32),
+              "z": ([None, *model.code_shape], tf.float32),
               "seed": ([None], tf.int64)}
     shape, dtype = shapes[input_name]
     return tf.TensorSpec(shape, dtype, name=input_name)
@@ -62,7 +72,7 @@ def export(model, recipe, export_dir, metrics):
     archive = keras.export.ExportArchive()
     archive.track(model)
     options = signature_options(recipe)
-    for name, (function, input_name) in SIGNATURE_INPUTS.items():
+    for name, (function, input_name) in signature_inputs(model).items():
         archive.add_endpoint(name, _endpoint(model, function, input_name, options.get(name, {})))
     staging = tempfile.mkdtemp(prefix=".staging-", dir=recipe_dir)
     try:

@@ -42,7 +42,7 @@ def log_likelihood(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
 def _one_example(model, params, x, num_samples, chunk_size, seed):
     """Over the K draws for one example: logsumexp of log w, and the sums of log w, of
     -log p(x|z) and of log q(z|x) - log p(z) (kept apart: no cancellation in float32)."""
-    q = model.posterior.distribution(params[None])  # batch shape [1]
+    q = model.posterior.inference(params[None])  # batch shape [1]
     prior = model.prior.distribution()
     num_chunks = -(-num_samples // chunk_size)
     seed = tf.convert_to_tensor(seed, tf.int32)

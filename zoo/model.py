@@ -5,7 +5,8 @@ import dataclasses
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import signatures
+from zoo import schedules, signatures
+from zoo.aggregate_posterior import AggregatePosterior
 from zoo.config import VAEConfig
 from zoo.likelihoods import LIKELIHOODS
 from zoo.networks import NETWORKS
@@ -45,25 +46,45 @@ class VAE(keras.Model):
         likelihood = LIKELIHOODS.get(variant.likelihood)
         network = NETWORKS.get(variant.network)
         channels = variant.image_shape[-1]
-        self.encoder = network.encoder(variant, posterior.params_size(variant.latent_dim))
-        self.posterior = posterior(variant.latent_dim, name="posterior")
+        self.code_shape = posterior.code_shape(variant)
+        self.encoder = network.encoder(variant, posterior.params_size(variant))
+        self.posterior = posterior.for_variant(variant)
         self.decoder = network.decoder(variant, channels * likelihood.params_per_pixel)
         self.likelihood = likelihood.for_variant(variant)
-        self.prior = PRIORS.get(variant.prior)(variant.latent_dim, name="prior")
-        self.objective = OBJECTIVES.get(variant.objective)
+        self.prior = PRIORS.get(variant.prior).for_variant(variant, self.posterior_of)
+        self.objective = OBJECTIVES.get(variant.objective).terms
+        # The KL weight is a variable only when a warm-up callback has to change it.
+        self.kl_weight = (self.add_weight(name="kl_weight", shape=(), trainable=False,
+                                          initializer=tf.constant_initializer(0.0))
+                          if variant.kl_warmup_epochs else variant.beta)
+        if variant.aggregate_posterior_components:
+            self.aggregate_posterior = AggregatePosterior(
+                variant.aggregate_posterior_components, variant.latent_dim, name="aggregate_posterior")
         self.trackers = [keras.metrics.Mean(name) for name in METRIC_NAMES]
         self.build((None, *variant.image_shape))
 
     def encode(self, x, training=None):
-        """q(z|x)."""
-        return self.posterior(self.encoder(x, training=training))
+        """q(z|x): while training, the posterior layer's output (relaxed for categorical
+        latents); otherwise its inference form (hard one-hot codes for categorical latents)."""
+        params = self.encoder(x, training=training)
+        return self.posterior(params) if training else self.posterior.inference(params)
+
+    def posterior_of(self, x):
+        """q(z|x) in inference form, as the VampPrior needs it at its pseudo-inputs."""
+        return self.posterior.inference(self.encoder(x))
 
     def decode(self, z, training=None):
         """p(x|z)."""
         return self.likelihood(self.decoder(z, training=training))
 
     def call(self, x, training=None):
-        return self.decode(tf.convert_to_tensor(self.encode(x, training=training)), training=training)
+        q = self.posterior(self.encoder(x, training=training))
+        return self.decode(tf.convert_to_tensor(q), training=training)
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """keras `fit`, with the schedules the variant needs (KL warm-up, temperature) added."""
+        callbacks = list(callbacks or []) + schedules.for_model(self)
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     @property
     def metrics(self):

@@ -1,7 +1,7 @@
 """Encoder and decoder torsos. They map tensors to tensors; distributions come after them.
 
 An encoder maps images [B, H, W, C] to the posterior's parameter vector [B, P]; a decoder
-maps latents [B, D] to per-pixel likelihood parameters [B, H, W, C * K].
+maps codes [B, D] (or [B, N, K] one-hot tables) to per-pixel likelihood parameters [B, H, W, C * K].
 """
 
 import math
@@ -32,8 +32,9 @@ class MLP:
     @staticmethod
     def decoder(config, output_channels):
         height, width, _ = config.image_shape
-        layers = [keras.layers.Dense(u, activation=config.activation)
-                  for u in reversed(config.hidden_units)]
+        layers = [keras.layers.Flatten()]  # codes may be [N, K] one-hot tables
+        layers += [keras.layers.Dense(u, activation=config.activation)
+                   for u in reversed(config.hidden_units)]
         layers += [keras.layers.Dense(height * width * output_channels, name="likelihood_params"),
                    keras.layers.Reshape((height, width, output_channels))]
         return keras.Sequential(layers, name="decoder")
@@ -64,7 +65,8 @@ class Conv:
         height, width, _ = config.image_shape
         factor = 2 ** len(config.conv_filters)
         top = config.conv_filters[-1]
-        layers = [keras.layers.Dense(math.prod((height // factor, width // factor, top)),
+        layers = [keras.layers.Flatten(),
+                  keras.layers.Dense(math.prod((height // factor, width // factor, top)),
                                      activation=config.activation),
                   keras.layers.Reshape((height // factor, width // factor, top))]
         layers += [keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",

@@ -1,4 +1,11 @@
-"""Posterior layers q(z|x): encoder parameters in, a TFP distribution over z out."""
+"""Posterior layers q(z|x): encoder parameters in, a TFP distribution over one code z out.
+
+Each posterior has two forms. Called as a layer (training), it gives the distribution whose
+samples gradients flow through: for Gaussians q itself, for categorical latents the relaxed
+one-hot (Gumbel-softmax) distribution. `inference(params)` gives the distribution used to
+score and to encode: the same Gaussian, or the discrete categorical whose samples are hard
+one-hot codes. KL terms and importance weights are computed on `inference`.
+"""
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -7,37 +14,143 @@ from zoo.distribution_layer import DistributionLayer
 from zoo.registry import Registry
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
 POSTERIORS = Registry("latent")
 
 MIN_STDDEV = 1e-5
 
 
-@POSTERIORS.register("diagonal_normal")
-class DiagonalNormal(DistributionLayer):
-    """q(z|x) = N(loc, diag(scale^2)) with scale = softplus(raw) + 1e-5.
+class Posterior(DistributionLayer):
+    """Base: a layer of `variant.latent_dim` latent variables, sampled when made a tensor."""
 
-    Its tensor value is one reparameterized sample, so `tf.convert_to_tensor(q)` is the z
-    that gradients flow through.
-
-    Args:
-        latent_dim: number of latent variables D; the layer takes [B, 2D] parameters.
-
-    Example:
-        q = DiagonalNormal(20)(encoder(x)); z = tf.convert_to_tensor(q)
-    """
+    continuous = True
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(convert_to_tensor_fn=tfd.Distribution.sample, **kwargs)
         self.latent_dim = latent_dim
 
+    @classmethod
+    def for_variant(cls, variant):
+        return cls(variant.latent_dim, name="posterior")
+
     @staticmethod
-    def params_size(latent_dim):
-        return 2 * latent_dim
+    def params_size(variant):
+        raise NotImplementedError
+
+    @staticmethod
+    def code_shape(variant):
+        """The shape of one code z (what the decoder takes and `decode` serves)."""
+        return (variant.latent_dim,)
+
+    def inference(self, params):
+        return self.distribution(params)
+
+    def code(self, q):
+        """The deterministic code of an input: the posterior mean."""
+        return q.mean()
+
+    def summary(self, q):
+        """The tensors an export serves to describe q(z|x)."""
+        return {"z_mean": q.mean(), "z_stddev": q.stddev()}
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim}
+
+
+@POSTERIORS.register("diagonal_normal")
+class DiagonalNormal(Posterior):
+    """q(z|x) = N(loc, diag(scale^2)) with scale = softplus(raw) + 1e-5.
+
+    Example:
+        q = DiagonalNormal(20)(encoder(x)); z = tf.convert_to_tensor(q)
+    """
+
+    @staticmethod
+    def params_size(variant):
+        return 2 * variant.latent_dim
 
     def distribution(self, params):
         loc, raw_scale = tf.split(params, 2, axis=-1)
         return tfd.Independent(tfd.Normal(loc, tf.nn.softplus(raw_scale) + MIN_STDDEV),
                                reinterpreted_batch_ndims=1)
 
+
+@POSTERIORS.register("full_normal")
+class FullCovarianceNormal(Posterior):
+    """q(z|x) = N(loc, L L^T) with a full lower-triangular L (softplus diagonal + 1e-5), so
+    the posterior can express correlations between latents.
+
+    Example:
+        q = FullCovarianceNormal(4)(params)  # params: [B, 4 + 4 * 5 / 2]
+    """
+
+    @staticmethod
+    def params_size(variant):
+        d = variant.latent_dim
+        return d + d * (d + 1) // 2
+
+    def distribution(self, params):
+        loc, raw_tril = tf.split(params, [self.latent_dim, -1], axis=-1)
+        scale_tril = tfb.FillScaleTriL(diag_shift=MIN_STDDEV)(raw_tril)
+        return tfd.MultivariateNormalTriL(loc, scale_tril)
+
+    def summary(self, q):
+        return {**super().summary(q), "z_scale_tril": q.scale.to_dense()}
+
+
+@POSTERIORS.register("categorical")
+class RelaxedCategorical(Posterior):
+    """`latent_dim` independent K-way categorical latents, each coded one-hot: z is [N, K].
+
+    Training samples are relaxed one-hot vectors (Gumbel-softmax / Concrete, Jang et al.
+    2017; Maddison et al. 2017) at the current `temperature`, a non-trainable weight that
+    `zoo.schedules.TemperatureAnnealing` lowers; inference uses the discrete categorical,
+    so codes are hard one-hot vectors and KL terms are those of the discrete distributions.
+
+    Example:
+        q = RelaxedCategorical(30, 10)(encoder(x))  # relaxed samples [B, 30, 10]
+    """
+
+    continuous = False
+
+    def __init__(self, latent_dim, categories, temperature=1.0, **kwargs):
+        super().__init__(latent_dim, **kwargs)
+        self.categories = categories
+        self.initial_temperature = temperature
+        self.temperature = self.add_weight(  # made here: scoring may come before any training call
+            name="temperature", shape=(), trainable=False,
+            initializer=tf.constant_initializer(temperature))
+
+    @classmethod
+    def for_variant(cls, variant):
+        return cls(variant.latent_dim, variant.categories, variant.temperature, name="posterior")
+
+    @staticmethod
+    def params_size(variant):
+        return variant.latent_dim * variant.categories
+
+    @staticmethod
+    def code_shape(variant):
+        return (variant.latent_dim, variant.categories)
+
+    def logits(self, params):
+        return tf.reshape(params, [-1, self.latent_dim, self.categories])
+
+    def distribution(self, params):
+        return tfd.Independent(tfd.RelaxedOneHotCategorical(self.temperature, logits=self.logits(params)),
+                               reinterpreted_batch_ndims=1)
+
+    def inference(self, params):
+        return tfd.Independent(tfd.OneHotCategorical(logits=self.logits(params), dtype=tf.float32),
+                               reinterpreted_batch_ndims=1)
+
+    def code(self, q):
+        """The most probable value of each latent, one-hot."""
+        return q.mode()
+
+    def summary(self, q):
+        return {"z_probs": q.distribution.probs_parameter()}
+
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim}
+        return {**super().get_config(), "categories": self.categories,
+                "temperature": self.initial_temperature}

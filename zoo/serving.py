@@ -15,17 +15,21 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from zoo.likelihoods import Bernoulli, ImageLikelihood
+
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_WARMUP_RECORDS = 1000  # TF Serving rejects a warm-up file with more
 MODELS_CONFIG = "models.config"
 
 
-def example_inputs(specs, binary=True, batch=2, seed=0):
-    """A small realistic batch per input spec: pixels x in [0, 1] (0/1 when `binary`),
+def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
+    """A small realistic batch per input spec: pixels x from `pixels(rng, shape)` (a
+    likelihood's `example_pixels`; by default 0/1 when `binary`, else uniform in [0, 1]),
     latents z ~ N(0, 1), int64 seeds. Deterministic, so exports are reproducible."""
+    pixels = pixels or (Bernoulli if binary else ImageLikelihood).example_pixels
     rng = np.random.default_rng(seed)
     makers = {
-        "x": lambda shape: (rng.random(shape) < 0.3) if binary else rng.random(shape),
+        "x": lambda shape: pixels(rng, shape),
         "z": rng.standard_normal,
         "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
     }
@@ -35,12 +39,13 @@ def example_inputs(specs, binary=True, batch=2, seed=0):
 
 def warmup_requests(model, model_name, batch=2):
     """One PredictionLog per export signature, each a PredictRequest for a small batch."""
-    from zoo.export import SIGNATURE_INPUTS, input_spec  # zoo.export imports this module
+    from zoo.export import input_spec, signature_inputs  # zoo.export imports this module
 
-    specs = {input_name: input_spec(model, input_name) for _, input_name in SIGNATURE_INPUTS.values()}
-    inputs = example_inputs(specs, binary=model.variant.likelihood == "bernoulli", batch=batch)
+    signatures = signature_inputs(model)
+    specs = {input_name: input_spec(model, input_name) for _, input_name in signatures.values()}
+    inputs = example_inputs(specs, pixels=model.likelihood.example_pixels, batch=batch)
     logs = []
-    for signature, (_, input_name) in SIGNATURE_INPUTS.items():
+    for signature, (_, input_name) in signatures.items():
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
         request.inputs[input_name].CopyFrom(tf.make_tensor_proto(inputs[input_name]))

@@ -15,16 +15,16 @@ PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
 
 
 def reconstruct(model, x):
-    """Decode the posterior mean: x_mean, with q(z|x)'s z_mean and z_stddev."""
+    """Decode the posterior's code (its mean; the most probable one-hot values for
+    categorical latents): x_mean, with what describes q(z|x) (z_mean and z_stddev, or z_probs)."""
     q = model.encode(x)
-    z_mean = q.mean()
-    return {"x_mean": model.decode(z_mean).mean(), "z_mean": z_mean, "z_stddev": q.stddev()}
+    return {"x_mean": model.decode(model.posterior.code(q)).mean(), **model.posterior.summary(q)}
 
 
 def encode(model, x):
-    """q(z|x)'s mean and stddev, and one draw from it (fixed seed)."""
+    """What describes q(z|x), and one draw from it (fixed seed; hard one-hot if categorical)."""
     q = model.encode(x)
-    return {"z_mean": q.mean(), "z_stddev": q.stddev(), "z_sample": q.sample(seed=ENCODE_SEED)}
+    return {**model.posterior.summary(q), "z_sample": q.sample(seed=ENCODE_SEED)}
 
 
 def decode(model, z):
@@ -35,9 +35,17 @@ def decode(model, z):
 
 def sample(model, seed):
     """Generate as the model does: z ~ p(z), x ~ p(x|z); row i depends only on seed[i]."""
+    return _generate(model, model.prior.distribution(), seed)
+
+
+def sample_aggregate_posterior(model, seed):
+    """As `sample`, with z from the Gaussian mixture fitted to the encoded training set."""
+    return _generate(model, model.aggregate_posterior.distribution(), seed)
+
+
+def _generate(model, latent, seed):
     seed = tf.cast(seed, tf.int64)
-    prior = model.prior.distribution()
-    z = tf.map_fn(lambda s: prior.sample(seed=_stream(s, PRIOR_STREAM)), seed,
+    z = tf.map_fn(lambda s: latent.sample(seed=_stream(s, PRIOR_STREAM)), seed,
                   fn_output_signature=tf.float32)
     params = model.decoder(z)
     x_sample = tf.map_fn(

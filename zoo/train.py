@@ -11,6 +11,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
+from zoo.aggregate_posterior import fit_to_training_set
 from zoo.callbacks import PictureLogger
 from zoo.errors import DataError
 from zoo.export import export
@@ -69,6 +70,11 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if not history.history.get("loss") or not all(map(math.isfinite, history.history["loss"])):
         raise FloatingPointError(f"training of {recipe.name} diverged (loss is NaN or Inf); "
                                  "nothing was exported")
+    if recipe.model.aggregate_posterior_components:
+        print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
+              "to the encoded training set", flush=True)
+        fit_to_training_set(model, zoo_data.eval_images(train_split, binarize=config.binarization != "none"),
+                            seed=config.seed)
     test = model.evaluate(test_data, return_dict=True, verbose=0)
     metrics = {
         "test_neg_elbo": test["reconstruction"] + test["kl"],
