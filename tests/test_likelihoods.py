@@ -177,9 +177,11 @@ def test_vae_on_each_new_likelihood(network, likelihood, sigma):
 
 def test_eight_bit_likelihoods_need_eight_bit_data():
     for likelihood in EIGHT_BIT:
-        Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="mnist"))
+        Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="mnist", binarization="none"))
         with pytest.raises(ConfigError, match="'digits' \\(17 pixel values\\).*256-level data"):
-            Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="digits"))
+            Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="digits", binarization="none"))
+        with pytest.raises(ConfigError, match="binarization.*'none'"):
+            Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="mnist"))
     recipe = Recipe("r", "", VAEConfig(likelihood="gaussian"), TrainConfig(dataset="digits"))
     with pytest.raises(ConfigError, match="likelihood"):
         recipe.with_overrides({"likelihood": "categorical256"})

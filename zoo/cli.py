@@ -55,7 +55,7 @@ def overrides_from(args):
     return overrides
 
 
-def run(args):
+def run(args, argv):
     from recipes import RECIPES
 
     if args.command == "list":
@@ -63,7 +63,7 @@ def run(args):
         for name in RECIPES.names():
             print(f"{name:<{width}}  {RECIPES.get(name).description}")
         return 0
-    command = " ".join(["zoo", *sys.argv[1:]])
+    command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
         from zoo.evaluate import evaluate
 
@@ -83,9 +83,10 @@ def run(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return run(args)
+        return run(args, argv)
     except (ZooError, FloatingPointError) as error:
         if args.debug:
             raise

@@ -15,6 +15,12 @@ tfd = tfp.distributions
 PRIORS = Registry("prior")
 
 
+def unwrap(q):
+    """The distribution inside a distribution layer's output (a tensor-coercible wrapper that
+    `isinstance` checks and KL registrations do not see through)."""
+    return getattr(q, "tensor_distribution", q)
+
+
 class Prior(keras.layers.Layer):
     """Base. `continuous` says which latents it fits: Gaussian codes or one-hot codes."""
 
@@ -44,6 +50,7 @@ class Prior(keras.layers.Layer):
 
     def kl(self, q, z):
         """KL(q || p) per example [B]; `z` [S, B, ...] are draws from q for the estimate."""
+        q = unwrap(q)
         p = self.distribution()
         try:
             return tfd.kl_divergence(q, p)
@@ -70,11 +77,13 @@ class StandardNormal(Prior):
         return tfd.Independent(tfd.Normal(tf.zeros([self.latent_dim]), 1.0), reinterpreted_batch_ndims=1)
 
     def kl(self, q, z):
+        q = unwrap(q)
         if isinstance(q, tfd.MultivariateNormalLinearOperator):  # full covariance: still analytic
             return tfd.kl_divergence(q, tfd.MultivariateNormalDiag(tf.zeros([self.latent_dim])))
         return super().kl(q, z)
 
     def kl_per_variable(self, q):
+        q = unwrap(q)
         if isinstance(q, tfd.Independent) and isinstance(q.distribution, tfd.Normal):
             return tfd.kl_divergence(q.distribution, tfd.Normal(0.0, 1.0))
         return None
@@ -171,7 +180,7 @@ class UniformCategorical(Prior):
                                                      dtype=tf.float32), reinterpreted_batch_ndims=1)
 
     def kl_per_variable(self, q):
-        return tfd.kl_divergence(q.distribution, self.distribution().distribution)
+        return tfd.kl_divergence(unwrap(q).distribution, self.distribution().distribution)
 
     def get_config(self):
         return {**super().get_config(), "categories": self.categories}

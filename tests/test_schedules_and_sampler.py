@@ -1,0 +1,165 @@
+"""Coefficient schedules and estimators by hand (KL warm-up, free bits, IWAE), and the
+aggregate-posterior sampler from fit to export."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+from scipy.special import logsumexp
+
+from harness import example_inputs, expected_outputs, reload_outputs, tiny_recipe
+from zoo import signatures
+from zoo.aggregate_posterior import AggregatePosterior, fit_to_training_set
+from zoo.config import VAEConfig
+from zoo.export import export, signature_inputs
+from zoo.model import VAE
+from zoo.objectives import NegativeELBO, NegativeIWAE
+
+
+def _model(**fields):
+    keras.utils.set_random_seed(0)
+    return VAE(VAEConfig(**{"image_shape": (8, 8, 1), "hidden_units": (16,), "latent_dim": 3, **fields}))
+
+
+def _binary_images(n, shape=(8, 8, 1), seed=0):
+    return (np.random.default_rng(seed).random((n, *shape)) < 0.3).astype(np.float32)
+
+
+def _log_bernoulli(x, logits):
+    """log p(x|z) summed over pixels, from the decoder's logits [..., H, W, C], in float64."""
+    logits = np.asarray(logits, np.float64)
+    return np.sum(x * -np.logaddexp(0, -logits) + (1 - x) * -np.logaddexp(0, logits), axis=(-3, -2, -1))
+
+
+def _log_normal(z, loc, scale):
+    return np.sum(-0.5 * ((z - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi), axis=-1)
+
+
+def test_kl_warmup_ramps_the_kl_weight_per_epoch():
+    model = _model(kl_warmup_epochs=4, beta=1.0)
+    assert isinstance(model.kl_weight, tf.Variable) and not model.kl_weight.trainable
+    assert model.kl_weight.ref() in {v.ref() for v in model.non_trainable_variables}
+    assert model.kl_weight.ref() not in {v.ref() for v in model.trainable_variables}
+    model.compile(keras.optimizers.Adam(1e-3))
+    history = model.fit(_binary_images(20), batch_size=10, epochs=3, verbose=0).history
+    assert history["kl_weight"] == [0.0, 0.25, 0.5]
+    assert float(model.kl_weight) == 0.5
+    # the compiled train step reads the variable: each epoch's loss charges that epoch's weight
+    for loss, rec, kl, weight in zip(history["loss"], history["reconstruction"], history["kl"], history["kl_weight"]):
+        assert loss == pytest.approx(rec + weight * kl, rel=1e-5)
+
+
+def test_without_warmup_the_kl_weight_is_beta():
+    model = _model(beta=0.7)
+    assert model.kl_weight == 0.7 and isinstance(model.kl_weight, float)
+    assert not [v.name for v in model.variables if "kl_weight" in v.name]
+    model.compile(keras.optimizers.Adam(1e-3))
+    assert "kl_weight" not in model.fit(_binary_images(10), batch_size=10, epochs=1, verbose=0).history
+
+
+def _analytic_kl_per_dimension(q):
+    mu, sd = q.mean().numpy().astype(np.float64), q.stddev().numpy().astype(np.float64)
+    return 0.5 * (mu ** 2 + sd ** 2 - 1 - 2 * np.log(sd))
+
+
+def test_free_bits_charge_at_least_lambda_per_latent():
+    free_bits = 0.25
+    model, x = _model(free_bits=free_bits), _binary_images(6)
+    q = model.posterior_of(x)
+    kl_d = _analytic_kl_per_dimension(q)
+    assert (kl_d < free_bits).any() and (kl_d > free_bits).any()  # both sides of the max are seen
+    logits = model.decoder(q.sample(seed=(1, 2))).numpy()
+    reconstruction = -_log_bernoulli(x, logits)
+    terms = NegativeELBO.terms(model, x, seed=(1, 2))
+    np.testing.assert_allclose(terms["reconstruction"], reconstruction, rtol=1e-5)
+    np.testing.assert_allclose(terms["kl"], kl_d.sum(axis=1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(terms["loss"], reconstruction + np.maximum(kl_d, free_bits).sum(axis=1), rtol=1e-5)
+
+
+def test_free_bits_on_the_total_when_q_does_not_factorize():
+    free_bits = 0.5
+    model, x = _model(latent="full_normal", free_bits=free_bits), _binary_images(6)
+    terms = NegativeELBO.terms(model, x, seed=(1, 2))
+    kl = terms["kl"].numpy()
+    assert (kl < free_bits * 3).any() and (kl > free_bits * 3).any()
+    np.testing.assert_allclose(terms["loss"], terms["reconstruction"] + np.maximum(kl, free_bits * 3), rtol=1e-5)
+
+
+def test_iwae_loss_by_hand_and_below_the_elbo():
+    samples, seed = 5, (3, 4)
+    model, x = _model(objective="iwae", samples=samples), _binary_images(6)
+    q = model.posterior_of(x)  # objectives.draw: q.sample(S, seed) on the inference form
+    z = q.sample(samples, seed=seed).numpy()  # [S, B, D]
+    log_px = _log_bernoulli(x, model.decoder(z.reshape(-1, 3)).numpy().reshape(samples, 6, 8, 8, 1))
+    log_pz = _log_normal(z, 0.0, 1.0)
+    log_qz = _log_normal(z, q.mean().numpy(), q.stddev().numpy())
+    log_w = log_px + log_pz - log_qz
+    expected = math.log(samples) - logsumexp(log_w, axis=0)
+    terms = NegativeIWAE.terms(model, x, seed=seed)
+    np.testing.assert_allclose(terms["loss"], expected, rtol=1e-5)
+    np.testing.assert_allclose(terms["reconstruction"], -log_px.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(terms["kl"], (log_qz - log_pz).mean(axis=0), rtol=1e-4, atol=1e-5)
+    elbo_loss = -log_w.mean(axis=0)  # the S-sample ELBO on the same draws (Jensen)
+    assert np.all(terms["loss"].numpy() <= elbo_loss + 1e-5)
+    assert np.any(terms["loss"].numpy() < elbo_loss - 1e-3)
+    np.testing.assert_allclose(NegativeELBO.terms(model, x, seed=seed)["reconstruction"], -log_px.mean(axis=0),
+                               rtol=1e-5)  # both objectives score the same draws
+
+
+def test_aggregate_posterior_recovers_a_known_mixture():
+    rng = np.random.default_rng(0)
+    means = np.array([[-2.0, 0.5], [3.0, -1.0]])
+    covariances = np.array([[[0.5, 0.2], [0.2, 0.3]], [[0.4, 0.0], [0.0, 0.8]]])
+    weights = np.array([0.3, 0.7])
+    labels = rng.random(3000) < weights[1]
+    codes = np.where(labels[:, None], rng.multivariate_normal(means[1], covariances[1], 3000),
+                     rng.multivariate_normal(means[0], covariances[0], 3000))
+    sampler = AggregatePosterior(2, 2).fit(codes)
+    order = np.argsort(sampler.loc.numpy()[:, 0])
+    np.testing.assert_allclose(sampler.loc.numpy()[order], means, atol=0.1)
+    fitted_weights = tf.nn.softmax(sampler.logits).numpy()[order]
+    np.testing.assert_allclose(fitted_weights, weights, atol=0.03)
+    tril = sampler.scale_tril.numpy()[order]
+    np.testing.assert_allclose(tril @ np.transpose(tril, (0, 2, 1)), covariances, atol=0.1)
+    assert sampler.trainable_weights == []
+    draws = sampler.distribution().sample(4000, seed=(0, 1)).numpy()
+    np.testing.assert_allclose(draws.mean(axis=0), weights @ means, atol=0.1)
+
+
+def _aggregate_recipe():
+    recipe = tiny_recipe("mlp", "bernoulli")
+    return dataclasses.replace(recipe, name="test_aggregate_posterior",
+                               model=dataclasses.replace(recipe.model, aggregate_posterior_components=2))
+
+
+def test_aggregate_posterior_sampler_is_fitted_and_exported(tmp_path):
+    recipe = _aggregate_recipe()
+    keras.utils.set_random_seed(0)
+    model = VAE(recipe.model)
+    images = _binary_images(60, shape=(28, 28, 1))
+    np.testing.assert_array_equal(model.aggregate_posterior.loc, 0.0)
+    fit_to_training_set(model, images)
+    codes = model.posterior.code(model.posterior_of(images)).numpy()
+    weights = tf.nn.softmax(model.aggregate_posterior.logits).numpy()
+    assert not np.allclose(model.aggregate_posterior.loc, 0.0)
+    # EM's M-step keeps the weighted mean of the component means at the mean of the codes
+    np.testing.assert_allclose(weights @ model.aggregate_posterior.loc.numpy(), codes.mean(axis=0), atol=1e-4)
+
+    path = export(model, recipe, str(tmp_path / "exports"), {"x": 1.0})
+    inputs = {**example_inputs(model), "seed": np.array([7, 8, 8], np.int64)}
+    report, outputs = reload_outputs(path, inputs, tmp_path)  # tf.saved_model.load, without zoo
+    assert report["leaked"] == [] and "sample_aggregate_posterior" in report["signatures"]
+    assert report["signatures"] == sorted(signature_inputs(model))
+    expected = expected_outputs(model, inputs)  # every signature, as Python computes it
+    assert sorted(outputs) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(outputs[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+    python = signatures.sample_aggregate_posterior(model, tf.constant([7, 8], tf.int64))
+    for key in ("z", "x_mean", "x_sample"):
+        served = outputs[f"sample_aggregate_posterior/{key}"]
+        np.testing.assert_allclose(served[:2], python[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(served[2], served[1], rtol=1e-5, atol=1e-6, err_msg=key)  # same seed, same row
+        assert not np.allclose(served[0], served[1]), key
