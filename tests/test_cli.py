@@ -64,10 +64,21 @@ def test_bad_configs_exit_with_one_readable_line(tmp_path):
         (["train", "digits_mlp_bernoulli", "--set", "epochs=many"], ["epochs", "many", "int"]),
         (["train", "mnist_conv_bernoulli", "--set", "conv_filters=8,8,8"], ["image_shape", "divisible by 8"]),
         (["train", "mnist_mlp_bernoulli", "--data-dir", str(tmp_path / "missing")], ["missing", "no such folder"]),
+        (["train", "mnist_mlp_categorical", "--set", "prior=standard_normal"], ["prior", "uniform_categorical"]),
+        (["train", "mnist_mlp_categorical", "--set", "objective=iwae"], ["objective", "iwae", "elbo"]),
+        (["train", "digits_mlp_bernoulli", "--scale", "0"], ["--scale", "0", "> 0"]),
     ]
     for args, fragments in cases:
         _assert_one_line_error(zoo(*args, "--export-dir", str(tmp_path)), *fragments)
     assert not any(p.is_dir() and p.name != "missing" for p in tmp_path.iterdir())
+
+
+def test_scale_stretches_epochs_and_schedules_together():
+    vamp = RECIPES.get("mnist_mlp_vampprior").scaled(2)
+    assert (vamp.train.epochs, vamp.model.kl_warmup_epochs) == (200, 20)
+    categorical = RECIPES.get("mnist_mlp_categorical")
+    assert categorical.scaled(3).model.temperature_decay * 3 == categorical.model.temperature_decay
+    assert categorical.scaled(0.01).train.epochs == 1
 
 
 def test_argparse_errors_are_short():

@@ -23,6 +23,9 @@ def build_parser():
     train.add_argument("--seed", type=int)
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="override any config field, e.g. --set beta=0.5 --set hidden_units=512,256")
+    train.add_argument("--scale", type=float, default=1.0, metavar="F",
+                       help="train F times longer (epochs, warm-up and temperature schedule); the "
+                            "defaults are sized for about 30 minutes on 2 CPU cores")
     train.add_argument("--smoke", action="store_true", help="apply the recipe's tiny test sizes")
     train.add_argument("--data-dir", help="folder with IDX files (mnist, fashion_mnist) or a TFDS data_dir")
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
@@ -76,6 +79,8 @@ def run(args, argv):
     recipe = RECIPES.get(args.recipe)
     if args.smoke:
         recipe = recipe.with_overrides(recipe.smoke)
+    if args.scale != 1.0:
+        recipe = recipe.scaled(args.scale)
     recipe = recipe.with_overrides(overrides_from(args))
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
           download=args.download, command=command)
