@@ -189,3 +189,21 @@ def test_callback_rejects_bad_input_before_training(mlp, tmp_path):
     with pytest.raises(DataError, match="model takes"):
         model.fit(_images(model), epochs=1, verbose=0,
                   callbacks=[PictureLogger(str(tmp_path), np.zeros((2, 28, 28, 1)))])
+
+
+@pytest.mark.parametrize("blocks", [
+    dict(latent_dim=2, prior="mixture"),
+    dict(latent_dim=2, prior="vamp"),
+    dict(latent="categorical", latent_dim=3, categories=2, prior="uniform_categorical"),
+], ids=["mixture_2d", "vamp_2d", "categorical_binary"])
+def test_pictures_of_every_latent_and_prior(blocks):
+    """Mixture priors have no closed-form stddev; one-hot codes are [N, K] tables (and a
+    categorical with K = 2 is not a 2-D latent space)."""
+    model = VAE(VAEConfig(image_shape=(8, 8, 1), hidden_units=(16,), **blocks))
+    x = (np.random.default_rng(0).random((20, 8, 8, 1)) < 0.3).astype(np.float32)
+    made = pictures.make(model, x, np.arange(20) % 10)
+    expected = {"reconstructions", "samples", "interpolations"}
+    if blocks.get("latent") != "categorical":
+        expected |= {"latent_grid", "latent_scatter"}
+    assert set(made) == expected
+    assert all(p.dtype == np.uint8 and p.ndim == 3 for p in made.values())

@@ -22,6 +22,7 @@ from zoo.errors import DataError
 RECONSTRUCTION_COLUMNS, RECONSTRUCTION_ROW_PAIRS = 8, 4
 SAMPLE_GRID = 8
 INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10
+MOMENT_DRAWS = 10000
 LATENT_GRID = 15  # odd, so the prior's median z = mean sits in the middle tile
 LATENT_GRID_MASS = (0.05, 0.95)  # quantiles per axis, as in Kingma & Welling's Fig. 4
 GAP, GAP_LEVEL = 2, 128  # grey lines between tiles: visible on black and on white images
@@ -43,7 +44,7 @@ def make(model, images, labels=None, seed=0):
     pictures = {"reconstructions": reconstructions(model, images),
                 "samples": samples(model, seed),
                 "interpolations": interpolations(model, images)}
-    if model.prior.distribution().event_shape[-1] == 2:
+    if tuple(model.code_shape) == (2,):
         pictures["latent_grid"] = latent_grid(model)
         if labels is not None:
             pictures["latent_scatter"] = latent_scatter(posterior_means(model, images), labels)
@@ -90,9 +91,10 @@ def interpolations(model, images):
     means, in INTERPOLATION_STEPS equal steps with both endpoints included."""
     starts, ends = interpolation_pairs(len(images))
     z_start, z_end = np.split(posterior_means(model, images[np.concatenate([starts, ends])]), 2)
-    t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS, dtype=np.float32)[None, :, None]
+    t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS, dtype=np.float32)
+    t = t.reshape(1, -1, *[1] * (z_start.ndim - 1))  # broadcast over codes of any shape
     path = (1 - t) * z_start[:, None] + t * z_end[:, None]  # exact endpoints at t = 0 and 1
-    x = decoded_means(model, path.reshape(-1, path.shape[-1]))
+    x = decoded_means(model, path.reshape(-1, *z_start.shape[1:]))
     return grid(x.reshape(len(starts), INTERPOLATION_STEPS, *x.shape[1:]))
 
 
@@ -104,7 +106,11 @@ def latent_grid(model):
     right and z[1] bottom to top, as in the `latent_scatter` plot.
     """
     prior = model.prior.distribution()
-    mean, stddev = prior.mean().numpy(), prior.stddev().numpy()
+    try:
+        mean, stddev = prior.mean().numpy(), prior.stddev().numpy()
+    except NotImplementedError:  # mixtures over vectors: the moments of many draws
+        draws = prior.sample(MOMENT_DRAWS, seed=stateless_seed(0)).numpy()
+        mean, stddev = draws.mean(axis=0), draws.std(axis=0)
     normal = tf.math.ndtri(np.linspace(*LATENT_GRID_MASS, LATENT_GRID)).numpy()
     z0, z1 = np.meshgrid(mean[0] + stddev[0] * normal, mean[1] + stddev[1] * normal[::-1])
     z = np.stack([z0, z1], axis=-1).reshape(-1, 2).astype(np.float32)
@@ -173,8 +179,9 @@ def to_uint8(x):
 
 
 def posterior_means(model, images):
-    """q(z|x)'s mean for each image, in batches of BATCH."""
-    return _batched(lambda x: model.encode(x).mean(), images)
+    """q(z|x)'s code for each image (its mean; the most probable one-hot values for
+    categorical latents, as the `reconstruct` signature decodes), in batches of BATCH."""
+    return _batched(lambda x: model.posterior.code(model.encode(x)), images)
 
 
 def decoded_means(model, z):
