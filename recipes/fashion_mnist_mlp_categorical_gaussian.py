@@ -5,6 +5,8 @@ Gaussian likelihood whose scale is learned separately for every pixel, on Fashio
 grey levels in [0, 1]. Its -ELBO is a density in nats, not comparable with Bernoulli ones.
 
 Run:      zoo train fashion_mnist_mlp_categorical_gaussian --data-dir ../shared/data/fashion_mnist
+Measured: test -ELBO -614.68 nats (a density; reconstruction -662.56 + KL 47.88), 30
+          epochs in 929 s on 2 CPU cores shared with other training.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

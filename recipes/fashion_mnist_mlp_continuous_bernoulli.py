@@ -5,6 +5,9 @@ the Bernoulli formula on [0, 1], so grey levels are modelled without binarizing 
 Trained with a KL warm-up over 5 epochs and 0.1 free nats per latent.
 
 Run:      zoo train fashion_mnist_mlp_continuous_bernoulli --data-dir ../shared/data/fashion_mnist
+Measured: test -ELBO -3282.86 nats (a density; reconstruction -3493.60 + KL 210.74), 30
+          epochs in 508 s on 2 CPU cores shared with other training. The continuous
+          Bernoulli's density is unbounded at pixels of exactly 0 or 1, hence the size.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -6,6 +6,8 @@ temperature annealed from 1.0 to 0.5, the KL is that of the discrete categorical
 uniform prior, and inference uses hard one-hot codes.
 
 Run:      zoo train mnist_mlp_categorical --data-dir ../shared/data/mnist
+Measured: test -ELBO 105.93 nats (reconstruction 84.68 + KL 21.25; hard one-hot codes),
+          30 epochs in 964 s on 2 CPU cores shared with other training.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -7,6 +7,8 @@ Gaussians (KL estimated by Monte Carlo at the training draws), and after trainin
 `sample_aggregate_posterior` signature.
 
 Run:      zoo train mnist_mlp_full_normal_mixture --data-dir ../shared/data/mnist
+Measured: test -ELBO 102.36 nats (reconstruction 84.63 + KL 17.73), 30 epochs in 330 s
+          on 2 CPU cores shared with other training.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -5,6 +5,11 @@ the model's own posterior averaged over 200 learned pseudo-inputs, trained with 
 warm-up over the first 10 epochs.
 
 Run:      zoo train mnist_mlp_vampprior --data-dir ../shared/data/mnist
+Measured: test -ELBO 93.52 nats (reconstruction 69.92 + KL 23.59), 100 epochs in 1643 s
+          on 2 CPU cores shared with other training (12-15 s per epoch alone).
+          `zoo evaluate` of the shipped export: -log p(x) <= 86.75 +- 0.23 nats (IWAE bound,
+          K=5000, all 10,000 test images, 2705 s), 34 of 40 latents active. At 20 epochs
+          the VampPrior is worth 2.4 nats over N(0, I) (README, "Which block bought how much").
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
