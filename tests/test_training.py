@@ -56,7 +56,9 @@ def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, tmp_path):
 def test_recipe_defaults_reach_their_documented_quality(name, data_dirs, tmp_path):
     """Full-length training (minutes each): `make test-slow`."""
     limits = {"digits_mlp_bernoulli": 25, "mnist_mlp_bernoulli": 100, "mnist_conv_bernoulli": 100,
-              "fashion_mnist_conv_gaussian": -600, "mnist_mlp_bernoulli_2d": 145, "mnist_mlp_vampprior": 95}
+              "fashion_mnist_conv_gaussian": -600, "mnist_mlp_bernoulli_2d": 145, "mnist_mlp_vampprior": 95,
+              "mnist_mlp_categorical": 110, "mnist_mlp_full_normal_mixture": 106,
+              "fashion_mnist_mlp_categorical_gaussian": -580, "fashion_mnist_mlp_continuous_bernoulli": -3000}
     recipe = RECIPES.get(name)
     result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
     assert result.metrics["test_neg_elbo"] < limits[name]
