@@ -138,10 +138,10 @@ def check_combination(combination, images, tmp_path, reload):
     expected = hand_objective(model, x, ELBO_SEED).mean()
     assert after["loss"] == pytest.approx(expected, rel=1e-4, abs=1e-3)
     if reload:
-        fields = {**TINY, **{k: v for k, v in combination.items() if k != "objective"}}
+        binarization = "dynamic" if combination["likelihood"] == "bernoulli" else "none"
         recipe = Recipe(name="combination", description="test", model=model.variant,
                         train=TrainConfig(dataset="mnist", log_likelihood_samples=TINY["log_likelihood_samples"],
-                                          binarization="dynamic" if fields["likelihood"] == "bernoulli" else "none"))
+                                          binarization=binarization))
         assert_export_matches_model(model, export(model, recipe, str(tmp_path / "exports"), {}), tmp_path,
                                     rtol=1e-4, atol=1e-4)
 

@@ -105,8 +105,9 @@ def posterior_statistics(model, images, batch_size):
     analytic KL per latent variable per example (None unless q and p both factorize)."""
     means, kls = [], []
     for first in range(0, len(images), batch_size):
-        q = model.encode(images[first:first + batch_size])
-        means.append(tf.reshape(q.mean(), [len(images[first:first + batch_size]), model.variant.latent_dim, -1]))
+        batch = images[first:first + batch_size]
+        q = model.encode(batch)
+        means.append(tf.reshape(q.mean(), [len(batch), model.variant.latent_dim, -1]))
         kl = model.prior.kl_per_variable(q)
         kls.append(None if kl is None else kl.numpy())
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
