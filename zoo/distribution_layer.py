@@ -13,6 +13,7 @@ class DistributionLayer(tfp.layers.DistributionLambda):
     """
 
     def __init__(self, convert_to_tensor_fn, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # TFP distributions stay float32 under mixed precision
         super().__init__(self.distribution, convert_to_tensor_fn=convert_to_tensor_fn, **kwargs)
 
     def distribution(self, params):

@@ -5,9 +5,11 @@ import dataclasses
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import schedules, signatures
+from zoo import compiled_loop, schedules, signatures
 from zoo.aggregate_posterior import AggregatePosterior
 from zoo.config import VAEConfig
+from zoo.data.resident import ResidentImages
+from zoo.errors import ZooError
 from zoo.likelihoods import LIKELIHOODS
 from zoo.networks import NETWORKS
 from zoo.objectives import OBJECTIVES
@@ -62,6 +64,7 @@ class VAE(keras.Model):
             self.aggregate_posterior = AggregatePosterior(
                 variant.aggregate_posterior_components, variant.latent_dim, name="aggregate_posterior")
         self.trackers = [keras.metrics.Mean(name) for name in METRIC_NAMES]
+        self._resident = None
         self.build((None, *variant.image_shape))
 
     def encode(self, x, training=None):
@@ -82,22 +85,53 @@ class VAE(keras.Model):
         q = self.posterior(self.encoder(x, training=training))
         return self.decode(tf.convert_to_tensor(q), training=training)
 
-    def fit(self, *args, callbacks=None, **kwargs):
-        """keras `fit`, with the schedules the variant needs (KL warm-up, temperature) added."""
+    def fit(self, x=None, *args, callbacks=None, **kwargs):
+        """keras `fit`, with the schedules the variant needs (KL warm-up, temperature) added.
+
+        `x` may be a `zoo.data.ResidentImages`: the images then stay on the device and each
+        call of the train function runs `steps_per_execution` steps (set in `compile`) as
+        one XLA program (`zoo.compiled_loop`); an epoch is the set's `steps_per_epoch`.
+        """
         callbacks = list(callbacks or []) + schedules.for_model(self)
-        return super().fit(*args, callbacks=callbacks, **kwargs)
+        resident = x if isinstance(x, ResidentImages) else None
+        if resident is not None:
+            if tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+                raise ZooError("ResidentImages trains on one device; under a multi-replica "
+                               "strategy pass a tf.data.Dataset")
+            if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
+                raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
+                               "(the ResidentImages' own) or left out")
+            x = resident.placeholder()
+        if resident is not self._resident:
+            self._resident, self.train_function = resident, None
+        return super().fit(x, *args, callbacks=callbacks, **kwargs)
+
+    def make_train_function(self, force=False):
+        if self._resident is None or (self.train_function is not None and not force):
+            return super().make_train_function(force)
+        self.train_function = compiled_loop.train_function(self, self._resident)
+        return self.train_function
 
     @property
     def metrics(self):
         return self.trackers
 
     def train_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return self.update(keras.utils.unpack_x_y_sample_weight(data)[0])
+
+    def update(self, x, seed=None):
+        """One optimizer step on the batch `x` (z drawn with the stateless `seed` if given).
+
+        The loss is divided by the number of replicas: the optimizer sums the replicas'
+        gradients, so the step follows the mean over the global batch.
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            terms = self.objective(self, x, training=True)
+            terms = self.objective(self, x, training=True, seed=seed)
             loss = tf.reduce_mean(terms["loss"])
             if self.losses:
                 loss += tf.add_n(self.losses)
+            loss /= replicas
         self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
         return self._record(terms)
 

@@ -2,6 +2,8 @@
 
 An encoder maps images [B, H, W, C] to the posterior's parameter vector [B, P]; a decoder
 maps codes [B, D] (or [B, N, K] one-hot tables) to per-pixel likelihood parameters [B, H, W, C * K].
+Under a mixed-precision policy the hidden layers compute in 16 bits; the layers that
+produce distribution parameters stay float32 (`PARAMS_DTYPE`), as TFP needs.
 """
 
 import math
@@ -12,6 +14,7 @@ from zoo.errors import ConfigError
 from zoo.registry import Registry
 
 NETWORKS = Registry("network")
+PARAMS_DTYPE = "float32"
 
 
 @NETWORKS.register("mlp")
@@ -26,7 +29,7 @@ class MLP:
     def encoder(config, output_size):
         layers = [keras.layers.Flatten()]
         layers += [keras.layers.Dense(u, activation=config.activation) for u in config.hidden_units]
-        layers.append(keras.layers.Dense(output_size, name="posterior_params"))
+        layers.append(keras.layers.Dense(output_size, name="posterior_params", dtype=PARAMS_DTYPE))
         return keras.Sequential(layers, name="encoder")
 
     @staticmethod
@@ -35,8 +38,9 @@ class MLP:
         layers = [keras.layers.Flatten()]  # codes may be [N, K] one-hot tables
         layers += [keras.layers.Dense(u, activation=config.activation)
                    for u in reversed(config.hidden_units)]
-        layers += [keras.layers.Dense(height * width * output_channels, name="likelihood_params"),
-                   keras.layers.Reshape((height, width, output_channels))]
+        layers += [keras.layers.Dense(height * width * output_channels, name="likelihood_params",
+                                      dtype=PARAMS_DTYPE),
+                   keras.layers.Reshape((height, width, output_channels), dtype=PARAMS_DTYPE)]
         return keras.Sequential(layers, name="decoder")
 
 
@@ -57,7 +61,8 @@ class Conv:
     def encoder(config, output_size):
         layers = [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=config.activation)
                   for f in config.conv_filters]
-        layers += [keras.layers.Flatten(), keras.layers.Dense(output_size, name="posterior_params")]
+        layers += [keras.layers.Flatten(),
+                   keras.layers.Dense(output_size, name="posterior_params", dtype=PARAMS_DTYPE)]
         return keras.Sequential(layers, name="encoder")
 
     @staticmethod
@@ -72,5 +77,6 @@ class Conv:
         layers += [keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
                                                 activation=config.activation)
                    for f in reversed(config.conv_filters)]
-        layers.append(keras.layers.Conv2D(output_channels, 3, padding="same", name="likelihood_params"))
+        layers.append(keras.layers.Conv2D(output_channels, 3, padding="same", name="likelihood_params",
+                                          dtype=PARAMS_DTYPE))
         return keras.Sequential(layers, name="decoder")

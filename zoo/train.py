@@ -1,5 +1,6 @@
 """One `train(recipe)` for every variant: data, model, fit, test evaluation, export."""
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -44,12 +45,17 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         raise DataError(
             f"batch_size {config.batch_size} is larger than the {len(train_split.images)} "
             "training images")
-    train_data = zoo_data.train_dataset(train_split, config.batch_size, config.binarization, config.seed)
+    strategy = tf.distribute.get_strategy()
+    if strategy.num_replicas_in_sync == 1:  # one device: images resident, batched in the compiled loop
+        train_data = zoo_data.ResidentImages(train_split, config.batch_size, config.binarization, config.seed)
+    else:  # replicas take their shares of each global batch from tf.data
+        train_data = zoo_data.train_dataset(train_split, config.batch_size, config.binarization, config.seed)
     test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=config.binarization != "none")
 
-    with tf.distribute.get_strategy().scope():
+    with precision_policy(config.precision), strategy.scope():
         model = VAE(recipe.model, name=recipe.name)
-        model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile)
+        model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile,
+                      steps_per_execution=config.steps_per_execution)
 
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if workdir:
@@ -98,6 +104,17 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
           f"{train_seconds:.0f} s; exported to {path}", flush=True)
     return TrainResult(model, metrics, path)
+
+
+@contextlib.contextmanager
+def precision_policy(name):
+    """Build under the Keras dtype policy `name` ("mixed_float16", ...), then restore the old one."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 TEST_SLICE_EXAMPLES, TEST_SLICE_BATCH = 1000, 500

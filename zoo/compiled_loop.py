@@ -1,0 +1,45 @@
+"""The training function `VAE.fit` runs on `ResidentImages`: many steps per call, one XLA program.
+
+Keras calls its train function once per `steps_per_execution` steps. Here that call shuffles
+the resident images if a new epoch began (outside XLA, where gathers are fast), then runs
+a `tf.while_loop` of training steps compiled as one XLA program: each step slices its batch
+from the shuffled images, binarizes it and updates the weights, with no Python and no data
+transfer in between. Seeds come from the step number, so a run is repeatable and a resumed
+run sees the data it would have seen.
+"""
+
+import tensorflow as tf
+
+Z_STREAM = 3  # stateless-seed stream of the latent draws (the data uses 1 and 2)
+
+
+def train_function(model, data):
+    """A Keras train function for `model` on `data` (a `ResidentImages`)."""
+    model.optimizer.build(model.trainable_variables)  # no variables may be created in the loop
+    z_seed = tf.constant((Z_STREAM * 1000003 + data.seed) % 2**31, tf.int32)
+    jit_compile = bool(model._jit_compile)
+    alg = "threefry" if jit_compile else "auto_select"  # threefry is fast under XLA, absent outside
+
+    # No arguments, and batches taken by gather, not slice: XLA treats an integer that
+    # reaches a slice's offsets as a compile-time constant and would compile the loop again
+    # for every new step number.
+    @tf.function(jit_compile=jit_compile)
+    def run_steps():
+        first_step = tf.cast(model.optimizer.iterations, tf.int64)
+        steps = tf.cast(model._steps_per_execution, tf.int64)
+
+        def body(i, logs):
+            step = first_step + i
+            x = data.batch(step)
+            return i + 1, model.update(x, seed=tf.stack([z_seed, tf.cast(step, tf.int32)]))
+
+        logs = {name: tf.zeros([]) for name in model.metrics_names}
+        return tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0, tf.int64), logs))[1]
+
+    @tf.function
+    def train(iterator):
+        del iterator  # the loop reads the resident images itself
+        with tf.control_dependencies([data.shuffle_for(tf.cast(model.optimizer.iterations, tf.int64), alg)]):
+            return run_steps()
+
+    return train
