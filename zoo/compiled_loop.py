@@ -2,7 +2,7 @@
 
 Keras calls its train function once per `steps_per_execution` steps. Here that call shuffles
 the resident images if a new epoch began (outside XLA, where gathers are fast), then runs
-a `tf.while_loop` of training steps compiled as one XLA program: each step slices its batch
+a `tf.while_loop` of training steps compiled as one XLA program: each step takes its batch
 from the shuffled images, binarizes it and updates the weights, with no Python and no data
 transfer in between. Seeds come from the step number, so a run is repeatable and a resumed
 run sees the data it would have seen.
@@ -28,18 +28,19 @@ def train_function(model, data):
         first_step = tf.cast(model.optimizer.iterations, tf.int64)
         steps = tf.cast(model._steps_per_execution, tf.int64)
 
-        def body(i, logs):
+        def body(i, x, logs):
             step = first_step + i
-            x = data.batch(step)
-            return i + 1, model.update(x, seed=tf.stack([z_seed, tf.cast(step, tf.int32)]))
+            logs = model.update(x, seed=tf.stack([z_seed, tf.cast(step, tf.int32)]))
+            return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}
-        return tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0, tf.int64), logs))[1]
+        return tf.while_loop(lambda i, *_: i < steps, body,
+                             (tf.constant(0, tf.int64), data.batch(first_step, alg), logs))[2]
 
     @tf.function
     def train(iterator):
         del iterator  # the loop reads the resident images itself
-        with tf.control_dependencies([data.shuffle_for(tf.cast(model.optimizer.iterations, tf.int64), alg)]):
+        with tf.control_dependencies([data.shuffle_for(tf.cast(model.optimizer.iterations, tf.int64))]):
             return run_steps()
 
     return train

@@ -17,6 +17,16 @@ NETWORKS = Registry("network")
 PARAMS_DTYPE = "float32"
 
 
+def layer(kind, config, *args, **kwargs):
+    """keras.layers.`kind`(*args, **kwargs) with the config's kernel initializer, made
+    fresh for each layer (an unseeded instance shared by layers would repeat its values)."""
+    if config.initializer == "fan_in_uniform":  # PyTorch's default: limit sqrt(3 * 1/3 / fan_in)
+        initializer = keras.initializers.VarianceScaling(1 / 3, mode="fan_in", distribution="uniform")
+    else:
+        initializer = keras.initializers.get(config.initializer)
+    return getattr(keras.layers, kind)(*args, kernel_initializer=initializer, **kwargs)
+
+
 @NETWORKS.register("mlp")
 class MLP:
     """Fully connected torsos: `hidden_units` in the encoder, mirrored in the decoder."""
@@ -28,17 +38,17 @@ class MLP:
     @staticmethod
     def encoder(config, output_size):
         layers = [keras.layers.Flatten()]
-        layers += [keras.layers.Dense(u, activation=config.activation) for u in config.hidden_units]
-        layers.append(keras.layers.Dense(output_size, name="posterior_params", dtype=PARAMS_DTYPE))
+        layers += [layer("Dense", config, u, activation=config.activation) for u in config.hidden_units]
+        layers.append(layer("Dense", config, output_size, name="posterior_params", dtype=PARAMS_DTYPE))
         return keras.Sequential(layers, name="encoder")
 
     @staticmethod
     def decoder(config, output_channels):
         height, width, _ = config.image_shape
         layers = [keras.layers.Flatten()]  # codes may be [N, K] one-hot tables
-        layers += [keras.layers.Dense(u, activation=config.activation)
+        layers += [layer("Dense", config, u, activation=config.activation)
                    for u in reversed(config.hidden_units)]
-        layers += [keras.layers.Dense(height * width * output_channels, name="likelihood_params",
+        layers += [layer("Dense", config, height * width * output_channels, name="likelihood_params",
                                       dtype=PARAMS_DTYPE),
                    keras.layers.Reshape((height, width, output_channels), dtype=PARAMS_DTYPE)]
         return keras.Sequential(layers, name="decoder")
@@ -59,10 +69,10 @@ class Conv:
 
     @staticmethod
     def encoder(config, output_size):
-        layers = [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=config.activation)
+        layers = [layer("Conv2D", config, f, 3, strides=2, padding="same", activation=config.activation)
                   for f in config.conv_filters]
         layers += [keras.layers.Flatten(),
-                   keras.layers.Dense(output_size, name="posterior_params", dtype=PARAMS_DTYPE)]
+                   layer("Dense", config, output_size, name="posterior_params", dtype=PARAMS_DTYPE)]
         return keras.Sequential(layers, name="encoder")
 
     @staticmethod
@@ -71,12 +81,12 @@ class Conv:
         factor = 2 ** len(config.conv_filters)
         top = config.conv_filters[-1]
         layers = [keras.layers.Flatten(),
-                  keras.layers.Dense(math.prod((height // factor, width // factor, top)),
-                                     activation=config.activation),
+                  layer("Dense", config, math.prod((height // factor, width // factor, top)),
+                        activation=config.activation),
                   keras.layers.Reshape((height // factor, width // factor, top))]
-        layers += [keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
+        layers += [layer("Conv2DTranspose", config, f, 3, strides=2, padding="same",
                                                 activation=config.activation)
                    for f in reversed(config.conv_filters)]
-        layers.append(keras.layers.Conv2D(output_channels, 3, padding="same", name="likelihood_params",
+        layers.append(layer("Conv2D", config, output_channels, 3, padding="same", name="likelihood_params",
                                           dtype=PARAMS_DTYPE))
         return keras.Sequential(layers, name="decoder")

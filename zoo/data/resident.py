@@ -2,7 +2,7 @@
 
 `model.fit(ResidentImages(split, ...))` trains without a tf.data pipeline: the images stay
 on the device as one uint8 tensor, each epoch is shuffled there once, and every step
-slices its batch (and draws its binarization) inside the XLA-compiled multi-step loop of
+takes its batch (and draws its binarization) inside the XLA-compiled multi-step loop of
 `zoo.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
 sees depends only on the seed and the step number (the optimizer's `iterations`), so a
 run restored from a checkpoint continues from the same data position.
@@ -54,34 +54,31 @@ class ResidentImages:
     def __len__(self):
         return self.steps_per_epoch * self.batch_size
 
-    def shuffle_for(self, step, alg="auto_select"):
+    def shuffle_for(self, step):
         """Make `shuffled` hold the batches of `step`'s epoch (a no-op unless the epoch
-        changed): shuffled, and for "dynamic" binarized afresh (each image once per epoch,
-        as a per-batch draw would). The gather runs outside XLA, where it is fast on CPU;
-        pass alg="threefry" to draw the binarization in XLA, ~30x faster than the default."""
+        changed). Runs outside XLA, where a large gather is fast (inside it is slow on CPU)."""
         epoch = step // self.steps_per_epoch
 
         def reshuffle():
             order = tf.random.experimental.stateless_shuffle(
                 tf.range(tf.shape(self.images, out_type=tf.int64)[0]), seed=self._seed(SHUFFLE_STREAM, epoch))
-            pixels = tf.reshape(tf.gather(self.images, order[:len(self)]), tf.shape(self.shuffled))
-            if self.binarization == "dynamic":
-                binarize = tf.function(self._binarize, jit_compile=alg == "threefry")
-                pixels = binarize(pixels, self._seed(BINARIZATION_STREAM, epoch), alg)
-            self.shuffled.assign(pixels)
+            self.shuffled.assign(tf.reshape(tf.gather(self.images, order[:len(self)]), tf.shape(self.shuffled)))
             self.shuffled_epoch.assign(epoch)
             return tf.constant(True)
 
         return tf.cond(tf.equal(epoch, self.shuffled_epoch), lambda: tf.constant(False), reshuffle)
 
-    def _binarize(self, pixels, seed, alg):
-        noise = tf.random.stateless_uniform(tf.shape(pixels), seed=seed, alg=alg)
-        return tf.cast(noise < tf.cast(pixels, tf.float32) * self.scale, tf.uint8)
+    def batch(self, step, alg="auto_select"):
+        """The float32 batch of `step` (an int64 scalar), binarized afresh if "dynamic".
 
-    def batch(self, step):
-        """The float32 batch of `step` (an int64 scalar) from the shuffled epoch."""
-        scale = 1.0 if self.binarization == "dynamic" else self.scale  # dynamic batches hold 0/1
-        return tf.cast(tf.gather(self.shuffled, step % self.steps_per_epoch), tf.float32) * scale
+        Pass alg="threefry" inside XLA on CPU: it draws ~30x faster there than the default
+        (which it cannot run outside XLA).
+        """
+        x = tf.cast(tf.gather(self.shuffled, step % self.steps_per_epoch), tf.float32) * self.scale
+        if self.binarization == "dynamic":
+            noise = tf.random.stateless_uniform(tf.shape(x), seed=self._seed(BINARIZATION_STREAM, step), alg=alg)
+            x = tf.cast(noise < x, tf.float32)
+        return x
 
     def _seed(self, stream, counter):
         return tf.stack([tf.constant(stream * 1000003 + self.seed, tf.int64), counter])
