@@ -1,0 +1,179 @@
+"""What both benchmarks share: the data, the machine's matmul rate, FLOP counting, timing
+the zoo's `model.fit` and the PyTorch reference in one process, and the report."""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from recipes import RECIPES  # noqa: E402
+from zoo import data as zoo_data  # noqa: E402
+from zoo.model import VAE  # noqa: E402
+from zoo.train import precision_policy  # noqa: E402
+
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+# The zoo's training paths, cumulative: each row adds one lever to the one above it.
+ABLATION = (
+    ("tf.data, one step per call, no XLA", dict(resident=False, jit_compile=False, steps_per_execution=1)),
+    ("+ XLA-compiled step", dict(resident=False, jit_compile=True, steps_per_execution=1)),
+    ("+ 100 steps per call (steps_per_execution)", dict(resident=False, jit_compile=True, steps_per_execution=100)),
+    ("+ images resident, batched inside the compiled loop", dict(resident=True, jit_compile=True, steps_per_execution=100)),
+    ("+ one call per epoch", dict(resident=True, jit_compile=True, steps_per_execution=None)),
+)
+
+
+def parse_args(description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR", DEFAULT_DATA_DIR),
+                        help="MNIST IDX folder (default: $ZOO_DATA_DIR or ../shared/data/mnist)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--precision", default="float32", help="the zoo's dtype policy (e.g. mixed_float16 on GPU)")
+    parser.add_argument("--ablation", action="store_true",
+                        help="also time each of the zoo's training paths (the table in benchmarks/README.md)")
+    return parser.parse_args()
+
+
+def matmul_rate(size=2048, repeats=20, trials=5):
+    """Float32 GFLOP/s of one large matrix product, best of `trials`: what this machine can do."""
+    a = tf.random.normal([size, size])
+    product = tf.function(lambda m: tf.matmul(m, m), jit_compile=True)
+    product(a).numpy()
+    best = float("inf")
+    for _ in range(trials):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = product(a)
+        result.numpy()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return 2 * size ** 3 / best / 1e9
+
+
+def flops_per_step(model, batch_size):
+    """Matmul and convolution FLOPs of one training step: the forward pass, and twice that
+    backward (gradients of weights and of inputs), less the first layer's input gradient,
+    which is never computed. Elementwise work is not counted."""
+    def layer_flops(layer):
+        if isinstance(layer, keras.layers.Dense):
+            return 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            height, width = layer.input_shape[1:3]
+            return 2 * height * width * int(np.prod(layer.kernel.shape))
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output_shape[1:3]
+            return 2 * height * width * int(np.prod(layer.kernel.shape))
+        return 0
+
+    forward = [layer_flops(layer) for network in (model.encoder, model.decoder) for layer in network.layers]
+    first = next(f for f in forward if f)
+    return batch_size * (3 * sum(forward) - first)
+
+
+def load(data_dir):
+    mnist = zoo_data.DATASETS.get("mnist")
+    return mnist.load("train", data_dir), mnist.load("test", data_dir)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def __init__(self, examples, label):
+        super().__init__()
+        self.examples, self.label, self.seconds = examples, label, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+        print(f"  {self.label} epoch {epoch + 1}: {self.examples / self.seconds[-1]:,.0f} images/s, "
+              f"loss {logs['loss']:.2f}", flush=True)
+
+
+def zoo_overrides(args):
+    """The recipe's settings that the comparison fixes: the batch size, and PyTorch's
+    default initialization (the reference uses it; see benchmarks/README.md)."""
+    return {"batch_size": args.batch_size, "initializer": "fan_in_uniform"}
+
+
+def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_compile=True,
+              steps_per_execution=100, label="zoo"):
+    """The zoo's recipe through `model.fit` (batch size and epochs from `args`): seconds per
+    epoch, the test -ELBO (fixed binarization, one z draw per image) and the model."""
+    recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args))
+    config = recipe.train
+    keras.utils.set_random_seed(config.seed)
+    steps = len(train_split.images) // args.batch_size
+    with precision_policy(args.precision):
+        model = VAE(recipe.model, name=recipe.name)
+        model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution or steps)
+    if resident:
+        data = zoo_data.ResidentImages(train_split, args.batch_size, config.binarization, config.seed)
+    else:
+        data = zoo_data.train_dataset(train_split, args.batch_size, config.binarization, config.seed)
+    timer = EpochTimer(steps * args.batch_size, label)
+    model.fit(data, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    test = model.evaluate(zoo_data.eval_dataset(test_split, 500, binarize=True), return_dict=True, verbose=0)
+    return timer.seconds, test["reconstruction"] + test["kl"], model
+
+
+def train_torch(torch_model, train_split, test_split, args, seed=0):
+    import torch
+
+    import torch_reference
+
+    torch.set_num_threads(os.cpu_count())
+    steps = len(train_split.images) // args.batch_size
+
+    def report(epoch, rate, loss):
+        print(f"  pytorch epoch {epoch + 1}: {rate:,.0f} images/s, loss {loss:.2f}", flush=True)
+
+    seconds, neg_elbo = torch_reference.train(
+        torch_model, torch_reference.as_torch_images(train_split.scaled()),
+        torch_reference.as_torch_images(zoo_data.eval_images(test_split, binarize=True)),
+        args.epochs, args.batch_size, 1e-3, seed, on_epoch=report)
+    return seconds, neg_elbo, steps * args.batch_size
+
+
+def run(recipe_name, torch_model, description):
+    """The whole benchmark: PyTorch, then the zoo, then the report (and the ablation if asked)."""
+    import torch
+
+    args = parse_args(description)
+    train_split, test_split = load(args.data_dir)
+    print(f"{description}\nmachine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+          f"{', '.join(d.device_type for d in tf.config.list_logical_devices())}; TensorFlow "
+          f"{tf.__version__}, PyTorch {torch.__version__}; batch {args.batch_size}, {args.epochs} epochs",
+          flush=True)
+    print(f"zoo: recipe {recipe_name} with {zoo_overrides(args)}, through model.fit", flush=True)
+    rate = matmul_rate()
+    print(f"matmul rate: {rate:.1f} GFLOP/s (float32 2048x2048 product, XLA, best of 5)", flush=True)
+    torch_seconds, torch_elbo, examples = train_torch(torch_model, train_split, test_split, args)
+    zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args)
+    flops = flops_per_step(model, args.batch_size)
+    steps_per_second = examples / args.batch_size / zoo_seconds[-1]
+    zoo_rate, torch_rate = examples / zoo_seconds[-1], examples / torch_seconds[-1]
+    total = args.epochs * examples
+    print(f"model: {recipe_name}, {model.count_params():,} parameters, {flops / 1e9:.3f} GFLOP per "
+          f"training step (matmul/conv, forward + backward)")
+    print(f"test -ELBO after {args.epochs} epochs: zoo {zoo_elbo:.2f}, pytorch {torch_elbo:.2f} "
+          f"(difference {zoo_elbo - torch_elbo:+.2f} nats)")
+    print(f"zoo reaches {steps_per_second * flops / 1e9:.1f} GFLOP/s = "
+          f"{steps_per_second * flops / 1e9 / rate:.0%} of the matmul rate")
+    print(f"images/s including the first epoch (XLA compile): zoo {total / sum(zoo_seconds):,.0f}, "
+          f"pytorch {total / sum(torch_seconds):,.0f} ({sum(torch_seconds) / sum(zoo_seconds):.2f}x)")
+    print(f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
+          f"{zoo_rate / torch_rate:.2f}x (epoch {args.epochs}, after compilation)", flush=True)
+    if args.ablation:
+        print("\nablation (images/s in the last epoch; test -ELBO):")
+        for label, options in ABLATION:
+            seconds, neg_elbo, _ = train_zoo(recipe_name, train_split, test_split, args, label="  " + label,
+                                             **options)
+            print(f"| {label} | {examples / seconds[-1]:,.0f} | {neg_elbo:.2f} |", flush=True)
