@@ -83,7 +83,7 @@ def train(model, train_images, test_images, epochs, batch_size, learning_rate, s
             optimizer.step()
         seconds.append(time.perf_counter() - start)
         if on_epoch:
-            on_epoch(epoch, steps * batch_size / seconds[-1], float(loss))
+            on_epoch(epoch, steps * batch_size / seconds[-1], loss.item())
     model.eval()
     with torch.no_grad():
         test = torch.from_numpy(test_images)

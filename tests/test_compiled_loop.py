@@ -92,6 +92,13 @@ def test_fit_refuses_another_steps_per_epoch():
         small_model().fit(ResidentImages(random_split(), 16, "none"), steps_per_epoch=3, epochs=1, verbose=0)
 
 
+def test_fit_refuses_a_model_built_under_a_distribution_strategy():
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = small_model()
+    with pytest.raises(ZooError, match="default strategy only"):
+        model.fit(ResidentImages(random_split(), 16, "none"), epochs=1, verbose=0)
+
+
 def test_without_xla_the_loop_trains_too():
     history = small_model(jit_compile=False).fit(ResidentImages(random_split(), 16, "dynamic"), epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))

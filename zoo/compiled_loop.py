@@ -10,13 +10,12 @@ run sees the data it would have seen.
 
 import tensorflow as tf
 
-Z_STREAM = 3  # stateless-seed stream of the latent draws (the data uses 1 and 2)
+Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data uses 1 and 2)
 
 
 def train_function(model, data):
     """A Keras train function for `model` on `data` (a `ResidentImages`)."""
     model.optimizer.build(model.trainable_variables)  # no variables may be created in the loop
-    z_seed = tf.constant((Z_STREAM * 1000003 + data.seed) % 2**31, tf.int32)
     jit_compile = bool(model._jit_compile)
     alg = "threefry" if jit_compile else "auto_select"  # threefry is fast under XLA, absent outside
 
@@ -30,7 +29,7 @@ def train_function(model, data):
 
         def body(i, x, logs):
             step = first_step + i
-            logs = model.update(x, seed=tf.stack([z_seed, tf.cast(step, tf.int32)]))
+            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32))  # TFP takes int32
             return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}

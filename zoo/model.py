@@ -95,9 +95,11 @@ class VAE(keras.Model):
         callbacks = list(callbacks or []) + schedules.for_model(self)
         resident = x if isinstance(x, ResidentImages) else None
         if resident is not None:
-            if tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-                raise ZooError("ResidentImages trains on one device; under a multi-replica "
-                               "strategy pass a tf.data.Dataset")
+            with self.distribute_strategy.scope():  # the strategy the model was built under
+                distributed = tf.distribute.has_strategy()
+            if distributed:
+                raise ZooError("ResidentImages trains under the default strategy only; under a "
+                               "tf.distribute strategy pass a tf.data.Dataset")
             if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
                 raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
                                "(the ResidentImages' own) or left out")

@@ -14,7 +14,7 @@ import tensorflow as tf
 from zoo.data.pipeline import STATIC_BINARIZATION_SEED, binarize_once
 from zoo.errors import DataError
 
-BINARIZATION_STREAM, SHUFFLE_STREAM = 1, 2  # stateless-seed streams, apart from z's
+BINARIZATION_STREAM, SHUFFLE_STREAM = 1, 2  # stateless-seed streams (`seed_for`)
 
 
 class ResidentImages:
@@ -61,7 +61,7 @@ class ResidentImages:
 
         def reshuffle():
             order = tf.random.experimental.stateless_shuffle(
-                tf.range(tf.shape(self.images, out_type=tf.int64)[0]), seed=self._seed(SHUFFLE_STREAM, epoch))
+                tf.range(tf.shape(self.images, out_type=tf.int64)[0]), seed=self.seed_for(SHUFFLE_STREAM, epoch))
             self.shuffled.assign(tf.reshape(tf.gather(self.images, order[:len(self)]), tf.shape(self.shuffled)))
             self.shuffled_epoch.assign(epoch)
             return tf.constant(True)
@@ -76,12 +76,14 @@ class ResidentImages:
         """
         x = tf.cast(tf.gather(self.shuffled, step % self.steps_per_epoch), tf.float32) * self.scale
         if self.binarization == "dynamic":
-            noise = tf.random.stateless_uniform(tf.shape(x), seed=self._seed(BINARIZATION_STREAM, step), alg=alg)
+            noise = tf.random.stateless_uniform(tf.shape(x), seed=self.seed_for(BINARIZATION_STREAM, step), alg=alg)
             x = tf.cast(noise < x, tf.float32)
         return x
 
-    def _seed(self, stream, counter):
-        return tf.stack([tf.constant(stream * 1000003 + self.seed, tf.int64), counter])
+    def seed_for(self, stream, counter, dtype=tf.int64):
+        """The stateless seed of draw `counter` (a step or epoch) in `stream`: streams keep
+        shuffles, binarization and latent draws independent of one another."""
+        return tf.stack([tf.constant((stream * 1000003 + self.seed) % 2**31, dtype), tf.cast(counter, dtype)])
 
     def placeholder(self):
         """What `fit` iterates over: nothing (the compiled loop reads the images itself)."""
