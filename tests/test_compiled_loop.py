@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
+from scipy import stats
 
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ZooError
 from zoo.model import VAE
+from zoo.posteriors import DiagonalNormal
 
 SHAPE = (4, 4, 1)
 
@@ -102,3 +104,15 @@ def test_fit_refuses_a_model_built_under_a_distribution_strategy():
 def test_without_xla_the_loop_trains_too():
     history = small_model(jit_compile=False).fit(ResidentImages(random_split(), 16, "dynamic"), epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_gaussian_latents_are_tfps_draws_and_threefry_draws_under_xla():
+    posterior = DiagonalNormal(4)
+    params = tf.constant(np.random.default_rng(0).standard_normal((500, 8)), tf.float32)
+    q = posterior.inference(params).distribution
+    seed = tf.constant([3, 4], tf.int32)
+    np.testing.assert_array_equal(posterior.sample(params, 2, seed), q.sample(2, seed=seed))
+    fast = tf.function(lambda s: posterior.sample(params, 2, s, alg="threefry"), jit_compile=True)(seed)
+    eps = ((fast - q.loc) / q.scale).numpy()  # 4,000 standard normal draws
+    assert abs(eps.mean()) < 0.07 and abs(eps.std() - 1) < 0.05 and stats.kstest(eps.ravel(), "norm").pvalue > 1e-3
+    assert not np.allclose(fast, q.sample(2, seed=seed), atol=1e-3)

@@ -6,6 +6,7 @@ import functools
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from harness import assert_export_matches_model, tiny_recipe, trained_a_little
 from zoo import export, serving, signatures
@@ -22,6 +23,22 @@ EIGHT_BIT = ["categorical256", "discretized_logistic"]
 
 def _sigmoid(t):
     return 1 / (1 + np.exp(-t))
+
+
+@pytest.mark.parametrize("pixels", ["binary", "grey"])
+def test_bernoulli_log_prob_is_tfps_and_the_cross_entropy_by_hand(pixels):
+    rng = np.random.default_rng(0)
+    logits = (rng.standard_normal((3, 4, 4, 1)) * 8).astype(np.float32)
+    logits[0, 0, 0, 0], logits[0, 0, 1, 0] = 40.0, -40.0
+    x = rng.random(logits.shape).astype(np.float32)
+    if pixels == "binary":
+        x = (x < 0.5).astype(np.float32)
+    l64 = logits.astype(np.float64)
+    expected = np.sum(x * l64 - np.logaddexp(0, l64), axis=(1, 2, 3))
+    p = Bernoulli()(tf.constant(logits))
+    np.testing.assert_allclose(p.log_prob(x), expected, rtol=1e-6)
+    tfp_bernoulli = tfp.distributions.Independent(tfp.distributions.Bernoulli(logits=logits, dtype=tf.float32), 3)
+    np.testing.assert_allclose(p.log_prob(x), tfp_bernoulli.log_prob(x), rtol=1e-6)
 
 
 def test_continuous_bernoulli_log_prob_by_hand():

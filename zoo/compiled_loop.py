@@ -29,7 +29,7 @@ def train_function(model, data):
 
         def body(i, x, logs):
             step = first_step + i
-            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32))  # TFP takes int32
+            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
             return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}

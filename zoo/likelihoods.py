@@ -49,6 +49,16 @@ class ImageLikelihood(DistributionLayer):
         raise NotImplementedError
 
 
+class LogitBernoulli(tfd.Bernoulli):
+    """`tfd.Bernoulli` whose log_prob is x * logits - softplus(logits): the same value as TFP's
+    -(1 - x) softplus(logits) - x softplus(-logits) for every x, with one softplus per pixel
+    instead of two (forward and backward), the largest elementwise cost of a decoder."""
+
+    def _log_prob(self, event):
+        logits = tf.convert_to_tensor(self._logits)
+        return tf.cast(event, logits.dtype) * logits - tf.math.softplus(logits)
+
+
 @LIKELIHOODS.register("bernoulli")
 class Bernoulli(ImageLikelihood):
     """Independent Bernoulli pixels with logits from the decoder, for binarized images.
@@ -64,7 +74,7 @@ class Bernoulli(ImageLikelihood):
         return rng.random(shape) < 0.3
 
     def distribution(self, params):
-        return tfd.Independent(tfd.Bernoulli(logits=params, dtype=tf.float32),
+        return tfd.Independent(LogitBernoulli(logits=params, dtype=tf.float32),
                                reinterpreted_batch_ndims=IMAGE_EVENT_NDIMS)
 
     def export_parameters(self, dist):

@@ -121,15 +121,16 @@ class VAE(keras.Model):
     def train_step(self, data):
         return self.update(keras.utils.unpack_x_y_sample_weight(data)[0])
 
-    def update(self, x, seed=None):
-        """One optimizer step on the batch `x` (z drawn with the stateless `seed` if given).
+    def update(self, x, seed=None, alg="auto_select"):
+        """One optimizer step on the batch `x` (z drawn with the stateless `seed` and RNG
+        algorithm `alg` if given).
 
         The loss is divided by the number of replicas: the optimizer sums the replicas'
         gradients, so the step follows the mean over the global batch.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            terms = self.objective(self, x, training=True, seed=seed)
+            terms = self.objective(self, x, training=True, seed=seed, alg=alg)
             loss = tf.reduce_mean(terms["loss"])
             if self.losses:
                 loss += tf.add_n(self.losses)

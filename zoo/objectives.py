@@ -16,18 +16,17 @@ from zoo.registry import Registry
 OBJECTIVES = Registry("objective")
 
 
-def draw(model, x, samples=1, training=False, seed=None):
+def draw(model, x, samples=1, training=False, seed=None, alg="auto_select"):
     """q(z|x) (inference form), draws z [S, B, ...] and -log p(x|z) [S, B] for each draw.
 
     While training, z comes from the posterior layer itself (relaxed one-hot vectors for
     categorical latents); otherwise from q. With `seed` (a shape-[2] integer tensor) the
     draws are stateless, so the same x and seed give the same numbers in Python and in an
-    export.
+    export; `alg` picks the stateless RNG ("threefry" is fast inside XLA on CPU).
     """
     params = model.encoder(x, training=training)
     q = model.posterior.inference(params)
-    sampler = model.posterior(params) if training else q
-    z = sampler.sample(samples, seed=seed)
+    z = model.posterior.sample(params, samples, seed, training, alg)
     batch = tf.shape(x)[0]
     flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
     flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
@@ -49,7 +48,7 @@ def kl_penalty(model, q, kl):
 
 
 class Objective:
-    """Base: `terms(model, x, training, seed)` -> {"loss", "reconstruction", "kl"} per example."""
+    """Base: `terms(model, x, training, seed, alg)` -> {"loss", "reconstruction", "kl"} per example."""
 
     @staticmethod
     def check(variant):
@@ -61,8 +60,8 @@ class NegativeELBO(Objective):
     """loss = -log p(x|z) + beta * KL (the negative ELBO when beta = 1), averaged over draws."""
 
     @staticmethod
-    def terms(model, x, training=False, seed=None):
-        q, z, reconstruction = draw(model, x, model.variant.samples, training, seed)
+    def terms(model, x, training=False, seed=None, alg="auto_select"):
+        q, z, reconstruction = draw(model, x, model.variant.samples, training, seed, alg)
         reconstruction = tf.reduce_mean(reconstruction, axis=0)
         kl = model.prior.kl(q, z)
         return {"loss": reconstruction + model.kl_weight * kl_penalty(model, q, kl),
@@ -86,9 +85,9 @@ class NegativeIWAE(Objective):
             raise ConfigError("free_bits", variant.free_bits, "0 with the 'iwae' objective")
 
     @staticmethod
-    def terms(model, x, training=False, seed=None):
+    def terms(model, x, training=False, seed=None, alg="auto_select"):
         samples = model.variant.samples
-        q, z, reconstruction = draw(model, x, samples, training, seed)
+        q, z, reconstruction = draw(model, x, samples, training, seed, alg)
         kl = q.log_prob(z) - model.prior.distribution().log_prob(z)  # [S, B]
         log_w = -reconstruction - model.kl_weight * kl
         return {"loss": math.log(samples) - tf.reduce_logsumexp(log_w, axis=0),
