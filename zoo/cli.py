@@ -7,6 +7,7 @@ import sys
 from zoo.errors import ZooError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter (no GPU found, ...)
+STRATEGY_NAMES = ("default", "mirrored", "multiworker", "tpu")  # zoo.strategies.STRATEGIES, without importing TF
 
 
 def build_parser():
@@ -31,6 +32,11 @@ def build_parser():
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
     train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
     train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
+    train.add_argument("--strategy", default="default", choices=STRATEGY_NAMES,
+                       help="default: one device; mirrored: this machine's GPUs; multiworker: the "
+                            "machines in TF_CONFIG; tpu: the TPU at --tpu (batch_size is the global batch)")
+    train.add_argument("--tpu", metavar="ADDRESS", help="with --strategy tpu: grpc://HOST:PORT, a TPU name, "
+                                                        "or 'local' on a TPU VM")
 
     evaluate = commands.add_parser(
         "evaluate", help="test -ELBO, importance-sampled log-likelihood, active units and pictures of an export")
@@ -74,16 +80,19 @@ def run(args, argv):
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
                  download=args.download, command=command)
         return 0
-    from zoo.train import train
-
     recipe = RECIPES.get(args.recipe)
     if args.smoke:
         recipe = recipe.with_overrides(recipe.smoke)
     if args.scale != 1.0:
         recipe = recipe.scaled(args.scale)
     recipe = recipe.with_overrides(overrides_from(args))
+    from zoo import strategies
+
+    strategy = strategies.build(args.strategy, tpu=args.tpu)  # before any TF op, as multiworker needs
+    from zoo.train import train
+
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
-          download=args.download, command=command)
+          download=args.download, command=command, strategy=strategy)
     return 0
 
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
-from zoo import signatures
+from zoo import signatures, strategies
 from zoo.aggregate_posterior import fit_to_training_set
 from zoo.callbacks import PictureLogger
 from zoo.errors import DataError
@@ -29,12 +29,18 @@ class TrainResult:
 
 
 def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, download=False,
-          command=None, verbose="auto"):
+          command=None, verbose="auto", strategy=None):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
     `workdir` (if given) keeps a resumable backup, a CSV history and TensorBoard logs
     (scalars, and pictures of reconstructions, samples and interpolations 10 times a run).
+    `strategy` is a `tf.distribute.Strategy` or a name in `zoo.strategies.STRATEGIES`
+    (default: the current one); `batch_size` is the global batch, split across replicas.
+    Only the chief of a multi-worker cluster writes the export and the workdir's logs.
     """
+    if strategy is None or isinstance(strategy, str):
+        strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
+    chief = strategies.is_chief(strategy)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     dataset = zoo_data.DATASETS.get(config.dataset)
@@ -45,8 +51,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         raise DataError(
             f"batch_size {config.batch_size} is larger than the {len(train_split.images)} "
             "training images")
-    strategy = tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync == 1:  # one device: images resident, batched in the compiled loop
+    if strategies.is_default(strategy):  # one device: images resident, batched in the compiled loop
         train_data = zoo_data.ResidentImages(train_split, config.batch_size, config.binarization, config.seed)
     else:  # replicas take their shares of each global batch from tf.data
         train_data = zoo_data.train_dataset(train_split, config.batch_size, config.binarization, config.seed)
@@ -54,14 +59,16 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
 
     with precision_policy(config.precision), strategy.scope():
         model = VAE(recipe.model, name=recipe.name)
-        model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile,
+        model.compile(keras.optimizers.Adam(config.learning_rate),
+                      jit_compile=config.jit_compile and strategies.xla_ok(strategy),
                       steps_per_execution=config.steps_per_execution)
 
     callbacks = [keras.callbacks.TerminateOnNaN()]
-    if workdir:
+    if workdir:  # BackupAndRestore keeps each worker's state itself; the logs are the chief's
         os.makedirs(workdir, exist_ok=True)
-        callbacks += [keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
-                      keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
+        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")))
+    if workdir and chief:
+        callbacks += [keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
                       keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
                       PictureLogger(os.path.join(workdir, "logs"),
                                     zoo_data.eval_images(test_split, binarize=config.binarization != "none"),
@@ -70,7 +77,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "
-          f"{config.epochs} epochs of {steps_per_epoch} steps", flush=True)
+          f"{config.epochs} epochs of {steps_per_epoch} steps (batches of {config.batch_size} "
+          f"over {strategy.num_replicas_in_sync} replica(s))", flush=True)
     start = time.perf_counter()
     history = model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=verbose)
@@ -96,14 +104,16 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "epochs": config.epochs,
         "train_seconds": round(train_seconds, 1),
         "train_images_per_second": round(steps_per_epoch * config.batch_size * config.epochs / train_seconds),
+        "replicas": strategy.num_replicas_in_sync,
         "hardware": hardware(),
         "command": command or " ".join(sys.argv),
     }
-    path = export(model, recipe, export_dir, metrics)
+    with strategies.chief_dir(strategy, export_dir) as directory:
+        path = export(model, recipe, directory, metrics)
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats (reconstruction "
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
-          f"{train_seconds:.0f} s; exported to {path}", flush=True)
-    return TrainResult(model, metrics, path)
+          f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
+    return TrainResult(model, metrics, path if chief else None)
 
 
 @contextlib.contextmanager

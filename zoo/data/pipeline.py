@@ -26,7 +26,17 @@ def train_dataset(split, batch_size, binarization, seed):
     if binarization == "dynamic":
         data = data.map(lambda x: tf.cast(tf.random.uniform(tf.shape(x), seed=seed) < x, tf.float32),
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return data.prefetch(tf.data.AUTOTUNE)
+    return shard_by_element(data.prefetch(tf.data.AUTOTUNE))
+
+
+def shard_by_element(data):
+    """Shard by DATA across the workers of a multi-worker strategy: every worker runs the
+    same pipeline (same seed, same order) and keeps only its replicas' slices of each global
+    batch. The default policy, AUTO, would first look for input files to split, which
+    in-memory data has none of, and fall back to DATA with a warning."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.with_options(options)
 
 
 def eval_images(split, binarize):
@@ -36,4 +46,4 @@ def eval_images(split, binarize):
 
 
 def eval_dataset(split, batch_size, binarize):
-    return tf.data.Dataset.from_tensor_slices(eval_images(split, binarize)).batch(batch_size)
+    return shard_by_element(tf.data.Dataset.from_tensor_slices(eval_images(split, binarize)).batch(batch_size))
