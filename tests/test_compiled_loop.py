@@ -7,6 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 from scipy import stats
 
+from zoo import compiled_loop
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ZooError
@@ -116,3 +117,15 @@ def test_gaussian_latents_are_tfps_draws_and_threefry_draws_under_xla():
     eps = ((fast - q.loc) / q.scale).numpy()  # 4,000 standard normal draws
     assert abs(eps.mean()) < 0.07 and abs(eps.std() - 1) < 0.05 and stats.kstest(eps.ravel(), "norm").pvalue > 1e-3
     assert not np.allclose(fast, q.sample(2, seed=seed), atol=1e-3)
+
+
+def test_conv_networks_on_cpu_loop_without_xla_and_still_train():
+    keras.utils.set_random_seed(0)
+    conv = VAE(VAEConfig(image_shape=(8, 8, 1), network="conv", conv_filters=(4,), latent_dim=2))
+    conv.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=3)
+    assert not compiled_loop.xla_pays(conv)  # XLA runs convolutions in a loop body ~25x slower on CPU
+    assert compiled_loop.xla_pays(small_model(jit_compile=True))
+    assert not compiled_loop.xla_pays(small_model(jit_compile=False))
+    split = Split((np.random.default_rng(0).random((64, 8, 8, 1)) * 256).astype(np.uint8), None, 256)
+    history = conv.fit(ResidentImages(split, 16, "dynamic"), epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))

@@ -9,6 +9,7 @@ run sees the data it would have seen.
 """
 
 import tensorflow as tf
+import tf_keras as keras
 
 Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data uses 1 and 2)
 
@@ -16,7 +17,7 @@ Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data u
 def train_function(model, data):
     """A Keras train function for `model` on `data` (a `ResidentImages`)."""
     model.optimizer.build(model.trainable_variables)  # no variables may be created in the loop
-    jit_compile = bool(model._jit_compile)
+    jit_compile = xla_pays(model)
     alg = "threefry" if jit_compile else "auto_select"  # threefry is fast under XLA, absent outside
 
     # No arguments, and batches taken by gather, not slice: XLA treats an integer that
@@ -43,3 +44,15 @@ def train_function(model, data):
             return run_steps()
 
     return train
+
+
+def xla_pays(model):
+    """Whether to compile the loop with XLA: as `compile(jit_compile=...)` asks, except for
+    networks with convolutions on a CPU, where XLA runs convolutions inside a loop body about
+    25x slower than outside one (a 2-layer conv step: 162 vs 7 ms; jax-ml/jax#12868), and
+    per-step XLA is no faster than TensorFlow's own kernels (2,004 vs 2,005 images/s)."""
+    if not model._jit_compile:
+        return False
+    on_cpu = not tf.config.list_logical_devices("GPU")
+    convolutions = any(isinstance(layer, keras.layers.Conv2D) for layer in model._flatten_layers())
+    return not (on_cpu and convolutions)
