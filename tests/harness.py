@@ -1,8 +1,10 @@
-"""The shared test harness: tiny variants trained a step, and the export check (save a model,
-reload it in a fresh process without zoo or TFP, compare every signature with Python)."""
+"""The shared test harness: tiny variants trained a step, the export check (save a model,
+reload it in a fresh process without zoo or TFP, compare every signature with Python), and
+a served export in a subprocess, to send it bad requests."""
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -33,12 +35,26 @@ RELOAD_SCRIPT = textwrap.dedent("""
     print(json.dumps({"leaked": leaked, "signatures": sorted(loaded.signatures)}))
 """)
 
+SERVE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    from serving_clients import rest_predict
+    loaded = tf.saved_model.load(sys.argv[1])
+    for body in sys.stdin:
+        try:
+            answer = json.loads(rest_predict(loaded, body))
+        except Exception as error:  # TF Serving answers {"error": ...} with HTTP 400
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
+""")
 
-def tiny_recipe(network, likelihood, sigma="learned"):
-    """A recipe small enough to build, train a step and export in seconds."""
+
+def tiny_recipe(network, likelihood, sigma="learned", **model):
+    """A recipe small enough to build, train a step and export in seconds (`model`: other
+    VAEConfig fields)."""
     return Recipe(name=f"test_{network}_{likelihood}", description="test",
                   model=VAEConfig(network=network, likelihood=likelihood, sigma=sigma, hidden_units=(16,),
-                                  conv_filters=(4, 8), latent_dim=3),
+                                  conv_filters=(4, 8), latent_dim=3, **model),
                   train=TrainConfig(dataset="mnist", binarization="dynamic" if likelihood == "bernoulli" else "none"))
 
 
@@ -79,6 +95,17 @@ def reload_outputs(export_path, inputs, tmp_path):
     return report, dict(np.load(out_path))
 
 
+def serve_requests(export_path, bodies):
+    """Send REST row-format bodies, one by one, to a subprocess that serves `export_path`
+    as TF Serving's REST handler does (`serving_clients.rest_predict`), answering each
+    error as {"error": ...} and going on; return its exit code, its answers and its stderr."""
+    tests = pathlib.Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{tests.parent}", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", SERVE_SCRIPT, export_path], input="\n".join(bodies) + "\n",
+                          capture_output=True, text=True, env=env, cwd=str(tests.parent), timeout=300)
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
 def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5):
     """The export loads without zoo, has every signature, and each output matches Python."""
     inputs = example_inputs(model)
@@ -90,3 +117,11 @@ def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e
     for key, value in expected.items():
         np.testing.assert_allclose(outputs[key], value, rtol=rtol, atol=atol, err_msg=key)
     return outputs
+
+
+def folder_snapshot(folder):
+    """{relative path: bytes, None for a folder} of everything under `folder`, hidden files
+    included: equal snapshots mean nothing was added, removed or changed."""
+    folder = pathlib.Path(folder)
+    return {str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
+            for path in sorted(folder.rglob("*"))}

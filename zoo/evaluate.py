@@ -17,8 +17,8 @@ import tf_keras as keras
 
 from zoo import data as zoo_data
 from zoo import signatures
+from zoo.atomic import write_json
 from zoo.errors import ZooError
-from zoo.export import write_json
 from zoo.restore import read_json, restore_vae
 from zoo.train import hardware
 

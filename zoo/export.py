@@ -1,15 +1,15 @@
 """SavedModel export in TF Serving's layout: <export_dir>/<recipe>/<version>/.
 
-Signatures wrap `zoo.signatures` and return plain tensors, so the SavedModel loads with
-`tf.saved_model.load` alone (no zoo, no TFP). `config.json` and `metrics.json` sit beside
-`saved_model.pb`. The version folder is written under a temporary name and renamed into
-place, so TF Serving (which watches integer folder names) never sees half an export.
+Signatures wrap `zoo.signatures`, check their input (`zoo.request_checks`) and return
+plain tensors, so the SavedModel loads with `tf.saved_model.load` alone (no zoo, no TFP).
+`config.json` and `metrics.json` sit beside `saved_model.pb`. The version folder is written
+under a temporary name and renamed into place, so TF Serving (which watches integer folder
+names) never sees half an export.
 """
 
 import contextlib
 import functools
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -17,7 +17,10 @@ import tempfile
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import serving, signatures
+from zoo import request_checks, serving, signatures
+from zoo.atomic import rename_no_replace, write_json
+
+STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
 
 SIGNATURE_INPUTS = {  # signature -> (its function in zoo.signatures, input name)
     "serving_default": (signatures.reconstruct, "x"),
@@ -55,9 +58,9 @@ def signature_options(recipe):
 
 
 def _endpoint(model, function, input_name, options):
-    # The partial keeps the function's own parameter name, which becomes the input key.
-    return tf.function(functools.partial(function, model, **options),
-                       input_signature=[input_spec(model, input_name)])
+    spec = input_spec(model, input_name)  # its name becomes the signature's input key
+    return tf.function(request_checks.checked(functools.partial(function, model, **options), spec),
+                       input_signature=[spec])
 
 
 def next_version(recipe_dir):
@@ -66,15 +69,21 @@ def next_version(recipe_dir):
 
 
 def export(model, recipe, export_dir, metrics):
-    """Write the next version of `recipe`'s export and return its path."""
-    recipe_dir = os.path.join(export_dir, recipe.name)
-    os.makedirs(recipe_dir, exist_ok=True)
+    """Write the next version of `recipe`'s export and return its path.
+
+    The version is written in a `STAGING_PREFIX` folder beside the versions and renamed into
+    place only when complete. It never replaces a version: if another export takes the
+    number first, this one takes the next. If anything fails, the staging folder is removed
+    and the recipe folder is left as it was.
+    """
     archive = keras.export.ExportArchive()
     archive.track(model)
     options = signature_options(recipe)
     for name, (function, input_name) in signature_inputs(model).items():
         archive.add_endpoint(name, _endpoint(model, function, input_name, options.get(name, {})))
-    staging = tempfile.mkdtemp(prefix=".staging-", dir=recipe_dir)
+    recipe_dir = os.path.join(export_dir, recipe.name)
+    os.makedirs(recipe_dir, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
+    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=recipe_dir)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
@@ -82,24 +91,13 @@ def export(model, recipe, export_dir, metrics):
         write_json(os.path.join(staging, "metrics.json"), metrics)
         serving.write_warmup_requests(model, recipe.name, staging)
         os.chmod(staging, 0o755)
-        while True:  # another process may take a version number first
+        while True:
             path = os.path.join(recipe_dir, str(next_version(recipe_dir)))
             try:
-                os.rename(staging, path)
-            except OSError:
-                if not os.path.exists(path):
-                    raise
-            else:
-                serving.write_models_config(export_dir)
-                return path
+                rename_no_replace(staging, path)
+            except FileExistsError:  # another export took the number after the listing
+                continue
+            serving.write_models_config(export_dir)
+            return path
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_json(path, value):
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    staging = f"{path}.tmp-{os.getpid()}"
-    with open(staging, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(staging, path)

@@ -1,0 +1,161 @@
+"""Exports are all or nothing (issue 6): written in a staging folder that TF Serving does not
+take for a version, renamed into place whole, never over a version another export wrote
+meanwhile; a crash mid-write leaves the recipe folder exactly as it was."""
+
+import errno
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+from harness import folder_snapshot, tiny_recipe
+from zoo import atomic, serving
+from zoo import export as export_module
+from zoo.export import STAGING_PREFIX, export
+from zoo.model import VAE
+
+RECIPE = tiny_recipe("mlp", "bernoulli")
+# What TF Serving takes for a version folder: strings::safe_strto64 of the name (optional
+# spaces, an optional minus, ASCII digits), tensorflow_serving/sources/storage_path/
+# file_system_storage_path_source.cc, ParseVersionNumber.
+TF_SERVING_VERSION = re.compile(r"\s*-?[0-9]+\s*")
+
+
+class Crash(Exception):
+    """Stands for whatever stops an export halfway: a full disk, a killed job."""
+
+
+@pytest.fixture(scope="module")
+def model():
+    return VAE(RECIPE.model)
+
+
+@pytest.fixture(scope="module")
+def first_version(model, tmp_path_factory):
+    """An export folder holding version 1 of RECIPE."""
+    root = tmp_path_factory.mktemp("exports")
+    export(model, RECIPE, str(root), {"test_neg_elbo": 1.0})
+    return root
+
+
+@pytest.fixture
+def export_dir(first_version, tmp_path):
+    """A fresh copy of the folder with version 1, for a test to export into."""
+    shutil.copytree(first_version, tmp_path / "exports")
+    return tmp_path / "exports"
+
+
+def crash_partway(monkeypatch, module, name, seen, exception=Crash):
+    """Make `module.name` write half of its file (where it writes one) and raise, noting
+    what the recipe folder held at that moment in `seen`."""
+    def broken(*args, **kwargs):
+        folder = next(arg for arg in args if isinstance(arg, str) and STAGING_PREFIX in arg)
+        recipe_dir = folder.split(STAGING_PREFIX)[0]
+        seen.extend(sorted(os.listdir(recipe_dir)))
+        if name == "write_json":
+            with open(args[0], "w") as f:
+                f.write('{"half": ')
+        raise exception("crashed mid-write")
+
+    monkeypatch.setattr(module, name, broken)
+
+
+@pytest.mark.parametrize("module, name, exception", [
+    (export_module, "write_json", Crash),
+    (serving, "write_warmup_requests", KeyboardInterrupt),
+])
+def test_crash_mid_write_leaves_the_folder_as_it_was(model, export_dir, monkeypatch, module, name, exception):
+    before = folder_snapshot(export_dir)
+    seen = []
+    crash_partway(monkeypatch, module, name, seen, exception)
+    with pytest.raises(exception, match="crashed mid-write"):
+        export(model, RECIPE, str(export_dir), {"test_neg_elbo": 2.0})
+    (staging,) = [entry for entry in seen if entry != "1"]  # the export was writing there
+    assert staging.startswith(STAGING_PREFIX)
+    assert not TF_SERVING_VERSION.fullmatch(staging) and not staging.isdigit()
+    assert folder_snapshot(export_dir) == before  # no version 2, no staging, models.config as it was
+
+
+def test_a_model_that_cannot_export_leaves_no_folder(model, tmp_path, monkeypatch):
+    def untraceable(*args):
+        raise Crash("crashed while tracing")
+
+    monkeypatch.setattr(export_module, "_endpoint", untraceable)
+    with pytest.raises(Crash):
+        export(model, RECIPE, str(tmp_path / "exports"), {})
+    assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.parametrize("contents", ["complete", "empty"])
+def test_a_version_taken_meanwhile_is_kept_and_the_export_takes_the_next(
+        model, export_dir, monkeypatch, contents):
+    """Another export (or a person) makes version 2 between this export's choice of 2 and its
+    rename: a plain rename would fail on a complete folder but replace an empty one."""
+    recipe_dir = export_dir / RECIPE.name
+    choose = export_module.next_version
+
+    def chosen_then_taken(folder):
+        version = choose(folder)
+        monkeypatch.setattr(export_module, "next_version", choose)
+        taken = recipe_dir / str(version)
+        if contents == "complete":
+            shutil.copytree(recipe_dir / "1", taken)
+        else:
+            taken.mkdir()
+        return version
+
+    monkeypatch.setattr(export_module, "next_version", chosen_then_taken)
+    before = folder_snapshot(recipe_dir / "1")
+    path = export(model, RECIPE, str(export_dir), {"test_neg_elbo": 3.0})
+    assert path == str(recipe_dir / "3")
+    assert folder_snapshot(recipe_dir / "2") == (before if contents == "complete" else {})
+    assert sorted(os.listdir(recipe_dir)) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("renameat2", ["linux", "missing"])
+def test_rename_no_replace_refuses_every_existing_target(tmp_path, monkeypatch, renameat2):
+    if renameat2 == "missing":  # as on a C library without it: check, then rename
+        monkeypatch.setattr(atomic, "_RENAMEAT2", None)
+    elif sys.platform == "linux":
+        assert atomic._RENAMEAT2 is not None, "no renameat2 found in the C library"
+    source = tmp_path / "staged"
+    source.mkdir()
+    (source / "saved_model.pb").write_text("new")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "saved_model.pb").write_text("old")
+    (tmp_path / "file").write_text("old")
+    for target in ("empty", "full", "file"):
+        with pytest.raises(FileExistsError):
+            atomic.rename_no_replace(str(source), str(tmp_path / target))
+    assert (tmp_path / "full" / "saved_model.pb").read_text() == "old" and os.listdir(tmp_path / "empty") == []
+    atomic.rename_no_replace(str(source), str(tmp_path / "1"))
+    assert (tmp_path / "1" / "saved_model.pb").read_text() == "new" and not source.exists()
+
+
+def test_write_json_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "metrics.json"
+    atomic.write_json(str(path), {"test_neg_elbo": 1.0})
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        atomic.write_json(str(path), {"test_neg_elbo": object()})  # fails halfway through the dump
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_models_config_is_not_half_written(tmp_path, monkeypatch):
+    (tmp_path / "alpha" / "1").mkdir(parents=True)
+    path = serving.write_models_config(str(tmp_path))
+    before = open(path).read()
+    (tmp_path / "beta" / "1").mkdir(parents=True)
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(serving.os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        serving.write_models_config(str(tmp_path))
+    assert open(path).read() == before
+    assert sorted(os.listdir(tmp_path)) == ["alpha", "beta", serving.MODELS_CONFIG]
