@@ -1,5 +1,6 @@
 """Keras callbacks of the zoo: what `model.fit` should record beyond the loss."""
 
+import math
 import os
 
 import tensorflow as tf
@@ -65,3 +66,48 @@ class PictureLogger(keras.callbacks.Callback):
                 tf.summary.image(name, picture[None], step=epoch)
         self._writer.flush()
         self._logged_epoch = epoch
+
+
+class FiniteBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that backs up only finite states and leaves deleting to its caller.
+
+    Keras' own, when `TerminateOnNaN` stops a diverging run, still backs up the NaN weights
+    at the end of that epoch and then deletes the backup when training ends, so nothing
+    good is left. This one skips the backup of an epoch whose loss, weights or optimizer
+    state hold a NaN or Inf (and sets `diverged`), so the last finite epoch stays; and it
+    never deletes the backup itself: `delete()` does, once the run is exported, so a run
+    killed while it evaluates or exports resumes after its last epoch, not from scratch.
+    Put it after callbacks that log the epoch (a CSV row written before the backup is at
+    worst repeated by a resumed run, never lost).
+
+    Args:
+        backup_dir: where the checkpoint goes (Keras writes it to `backup_dir/chief`).
+
+    Example:
+        backup = FiniteBackup("run/backup")
+        model.fit(x, epochs=10, callbacks=[keras.callbacks.TerminateOnNaN(), backup])
+        if not backup.diverged:
+            ...  # export
+            backup.delete()
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, delete_checkpoint=False)
+        self.diverged = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if all(math.isfinite(float(value)) for value in (logs or {}).values()) and all_finite(
+                self.model.variables + self.model.optimizer.variables()):
+            super().on_epoch_end(epoch, logs)
+        else:
+            self.diverged = True
+
+    def delete(self):
+        """Remove the backup (only where Keras writes it: the chief of a cluster)."""
+        if self.model.distribute_strategy.extended.should_checkpoint and tf.io.gfile.exists(self.backup_dir):
+            tf.io.gfile.rmtree(self.backup_dir)
+
+
+def all_finite(variables):
+    """Whether every floating-point value in `variables` is finite (no NaN, no Inf)."""
+    return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables if v.dtype.is_floating)

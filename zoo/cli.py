@@ -106,6 +106,13 @@ def main(argv=None):
             raise
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ZooError) else 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback from wherever it landed
+        if args.debug:
+            raise
+        resume = (" (the same command resumes from the workdir's last backup)"
+                  if getattr(args, "workdir", None) else "")
+        print(f"zoo: interrupted{resume}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

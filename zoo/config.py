@@ -6,6 +6,7 @@ loaded, with a `ConfigError` naming the field, the value and what is allowed.
 
 import dataclasses
 import json
+import math
 from typing import Union
 
 from zoo.errors import ConfigError
@@ -94,7 +95,7 @@ class VAEConfig:
         _check_choice("initializer", self.initializer, INITIALIZERS)
         _check_positive("latent_dim", self.latent_dim, int)
         if self.sigma not in likelihoods.Gaussian.LEARNED:
-            _check_positive("sigma", self.sigma, float, allowed='a number > 0, "learned" or "per_pixel"')
+            _check_positive("sigma", self.sigma, float, allowed='a finite number > 0, "learned" or "per_pixel"')
         _check_positive("categories", self.categories, int)
         if self.categories < 2:
             raise ConfigError("categories", self.categories, "an integer >= 2")
@@ -199,11 +200,15 @@ class Recipe:
             section = _section_of(key)
             current = getattr(getattr(self, section), key)
             changes[section][key] = parse_value(key, value, current) if isinstance(value, str) else value
-        return dataclasses.replace(
-            self,
-            model=dataclasses.replace(self.model, **changes["model"]),
-            train=dataclasses.replace(self.train, **changes["train"]),
-        )
+        train = dataclasses.replace(self.train, **changes["train"])
+        if "image_shape" in changes["model"]:  # the dataset sets it: refuse, don't ignore, another
+            from zoo import data
+
+            expected = data.DATASETS.get(train.dataset).image_shape
+            if tuple(changes["model"]["image_shape"]) != tuple(expected):
+                raise ConfigError("image_shape", changes["model"]["image_shape"],
+                                  f"{expected}, the shape of '{train.dataset}' images (it follows the dataset)")
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, **changes["model"]), train=train)
 
     def scaled(self, factor):
         """The recipe trained `factor` times longer, for hardware faster than the 2 CPU cores
@@ -275,14 +280,14 @@ def _check_positive(field, value, kind, allowed=None):
     number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is int:
         number_ok = number_ok and isinstance(value, int)
-    if not number_ok or not value > 0:
-        raise ConfigError(field, value, allowed or f"{'an integer' if kind is int else 'a number'} > 0")
+    if not number_ok or not 0 < value < math.inf:
+        raise ConfigError(field, value, allowed or f"{'an integer' if kind is int else 'a finite number'} > 0")
 
 
 def _check_nonnegative(field, value, kind=float):
     bad_type = isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float))
-    if bad_type or not value >= 0:
-        raise ConfigError(field, value, "an integer >= 0" if kind is int else "a number >= 0")
+    if bad_type or not 0 <= value < math.inf:
+        raise ConfigError(field, value, "an integer >= 0" if kind is int else "a finite number >= 0")
 
 
 def _check_int_tuple(field, value, length=None):

@@ -26,11 +26,14 @@ class ImageLikelihood(DistributionLayer):
     bits/dim follow from it directly) or a log-density of continuous ones.
     `levels` is the number of pixel values the dataset must have (None: any data scaled
     to [0, 1]); recipes check it, so an 8-bit model never trains on 17-level digits.
+    `pixel_range` is where pixels must lie: `VAE.fit` refuses arrays outside it, since
+    log_prob would still return numbers for them, just meaningless ones.
     """
 
     params_per_pixel = 1
     discrete = False
     levels = None
+    pixel_range = (0.0, 1.0)  # the x its log_prob is defined for; None: any real number
 
     def __init__(self, **kwargs):
         super().__init__(convert_to_tensor_fn=tfd.Distribution.mean, **kwargs)
@@ -101,6 +104,7 @@ class Gaussian(ImageLikelihood):
 
     MIN_SIGMA = 1e-3
     LEARNED = ("learned", "per_pixel")
+    pixel_range = None
 
     def __init__(self, sigma="learned", **kwargs):
         super().__init__(**kwargs)

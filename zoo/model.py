@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -9,7 +10,7 @@ from zoo import compiled_loop, schedules, signatures
 from zoo.aggregate_posterior import AggregatePosterior
 from zoo.config import VAEConfig
 from zoo.data.resident import ResidentImages
-from zoo.errors import ZooError
+from zoo.errors import DataError, ZooError
 from zoo.likelihoods import LIKELIHOODS
 from zoo.networks import NETWORKS
 from zoo.objectives import OBJECTIVES
@@ -93,6 +94,8 @@ class VAE(keras.Model):
         one XLA program (`zoo.compiled_loop`); an epoch is the set's `steps_per_epoch`.
         """
         callbacks = list(callbacks or []) + schedules.for_model(self)
+        if isinstance(x, (np.ndarray, tf.Tensor)):
+            self.check_pixels(x)
         resident = x if isinstance(x, ResidentImages) else None
         if resident is not None:
             with self.distribute_strategy.scope():  # the strategy the model was built under
@@ -107,6 +110,19 @@ class VAE(keras.Model):
         if resident is not self._resident:
             self._resident, self.train_function = resident, None
         return super().fit(x, *args, callbacks=callbacks, **kwargs)
+
+    def check_pixels(self, x):
+        """Refuse images outside the likelihood's `pixel_range`, e.g. 0..255 grey levels
+        given to a Bernoulli: its loss would train on them without complaint."""
+        pixel_range = self.likelihood.pixel_range
+        x = np.asarray(x)
+        if pixel_range is None or x.dtype == bool or x.size == 0:
+            return
+        low, high = float(x.min()), float(x.max())
+        if not pixel_range[0] <= low <= high <= pixel_range[1]:
+            raise DataError(f"likelihood '{self.variant.likelihood}' models pixels in "
+                            f"[{pixel_range[0]:g}, {pixel_range[1]:g}]; the images hold values from "
+                            f"{low:g} to {high:g} (scale them, e.g. x / 255)")
 
     def make_train_function(self, force=False):
         if self._resident is None or (self.train_function is not None and not force):

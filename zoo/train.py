@@ -13,9 +13,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
-from zoo import signatures, strategies
+from zoo import signatures, strategies, workdirs
 from zoo.aggregate_posterior import fit_to_training_set
-from zoo.callbacks import PictureLogger
+from zoo.callbacks import FiniteBackup, PictureLogger, all_finite
 from zoo.errors import DataError
 from zoo.export import export
 from zoo.model import VAE
@@ -32,8 +32,10 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           command=None, verbose="auto", strategy=None):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
-    `workdir` (if given) keeps a resumable backup, a CSV history and TensorBoard logs
-    (scalars, and pictures of reconstructions, samples and interpolations 10 times a run).
+    `workdir` (if given) keeps a resumable backup (the last finite epoch, deleted once
+    exported: the same call resumes a killed run), the recipe it was started with (another
+    is refused while a backup is there), a CSV history and TensorBoard logs (scalars, and
+    pictures of reconstructions, samples and interpolations 10 times a run).
     `strategy` is a `tf.distribute.Strategy` or a name in `zoo.strategies.STRATEGIES`
     (default: the current one); `batch_size` is the global batch, split across replicas.
     Only the chief of a multi-worker cluster writes the export and the workdir's logs.
@@ -41,6 +43,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if strategy is None or isinstance(strategy, str):
         strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
     chief = strategies.is_chief(strategy)
+    if workdir:
+        workdirs.claim(workdir, recipe, write=chief)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     dataset = zoo_data.DATASETS.get(config.dataset)
@@ -64,9 +68,6 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
                       steps_per_execution=config.steps_per_execution)
 
     callbacks = [keras.callbacks.TerminateOnNaN()]
-    if workdir:  # BackupAndRestore keeps each worker's state itself; the logs are the chief's
-        os.makedirs(workdir, exist_ok=True)
-        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")))
     if workdir and chief:
         callbacks += [keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
                       keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
@@ -74,18 +75,22 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
                                     zoo_data.eval_images(test_split, binarize=config.binarization != "none"),
                                     test_split.labels, every_n_epochs=max(1, config.epochs // 10),
                                     seed=config.seed)]
+    backup = FiniteBackup(workdirs.backup_dir(workdir)) if workdir else None  # every worker keeps its state
+    callbacks += [backup] if backup else []
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "
           f"{config.epochs} epochs of {steps_per_epoch} steps (batches of {config.batch_size} "
           f"over {strategy.num_replicas_in_sync} replica(s))", flush=True)
+    if workdir and workdirs.has_backup(workdir):
+        print(f"Resuming from the backup in {workdirs.backup_dir(workdir)}", flush=True)
     start = time.perf_counter()
     history = model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=verbose)
     train_seconds = time.perf_counter() - start
-    if not history.history.get("loss") or not all(map(math.isfinite, history.history["loss"])):
-        raise FloatingPointError(f"training of {recipe.name} diverged (loss is NaN or Inf); "
-                                 "nothing was exported")
+    losses = history.history.get("loss", [])  # empty if a backup of the last epoch was restored
+    if not all(map(math.isfinite, losses)) or not all_finite(model.variables):
+        raise FloatingPointError(diverged(recipe, history.epoch, workdir))
     if recipe.model.aggregate_posterior_components:
         print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
               "to the encoded training set", flush=True)
@@ -100,20 +105,35 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "test_slice": measure_test_slice(model, zoo_data.eval_images(test_split, binarize=config.binarization != "none")),
         "test_examples": len(test_split.images),
         "test_binarization": "fixed (seed 0)" if config.binarization != "none" else "none",
-        "final_train_loss": history.history["loss"][-1],
+        "final_train_loss": losses[-1] if losses else None,
         "epochs": config.epochs,
-        "train_seconds": round(train_seconds, 1),
-        "train_images_per_second": round(steps_per_epoch * config.batch_size * config.epochs / train_seconds),
+        "train_seconds": round(train_seconds, 1),  # of this process, if it resumed a backup
+        "train_images_per_second": round(steps_per_epoch * config.batch_size * len(losses) / train_seconds),
         "replicas": strategy.num_replicas_in_sync,
         "hardware": hardware(),
         "command": command or " ".join(sys.argv),
     }
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, recipe, directory, metrics)
+    if backup:
+        backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats (reconstruction "
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
           f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     return TrainResult(model, metrics, path if chief else None)
+
+
+def diverged(recipe, epochs_run, workdir):
+    """The one-line error of a run whose loss or weights went NaN or Inf: `TerminateOnNaN`
+    stopped it within the compiled call (`steps_per_execution` steps) where it happened."""
+    message = f"training of {recipe.name} diverged (loss or weights NaN or Inf)"
+    if epochs_run:
+        message += f" in epoch {epochs_run[-1] + 1} of {recipe.train.epochs}"
+    message += "; nothing was exported"
+    if workdir and workdirs.has_backup(workdir):
+        message += (f"; {workdirs.backup_dir(workdir)} keeps the last finite epoch (resuming it repeats "
+                    "the same steps: use a new --workdir with a lower learning_rate)")
+    return message
 
 
 @contextlib.contextmanager

@@ -31,6 +31,15 @@ class Split:
     labels: Optional[np.ndarray]
     levels: int
 
+    def __post_init__(self):
+        """Refuse pixels outside 0..levels-1: scaled by levels - 1 they would leave [0, 1]
+        (and a Bernoulli would train on them without complaint)."""
+        images = np.asarray(self.images)
+        if images.size and not (np.issubdtype(images.dtype, np.integer) and images.min() >= 0
+                                and images.max() < self.levels):
+            raise DataError(f"images must be integers in 0..{self.levels - 1} ({self.levels} levels); "
+                            f"got {images.dtype} values from {images.min()} to {images.max()}")
+
     def scaled(self):
         """Images as float32 in [0, 1]."""
         return self.images.astype(np.float32) / (self.levels - 1)

@@ -1,0 +1,216 @@
+"""Issue 6, training: a run killed with SIGKILL resumes from its last backup and ends where an
+uninterrupted one does; a seed repeats a run exactly; a diverging run stops with one line,
+exports nothing and keeps its last finite backup; bad input is refused before training.
+
+The runs are `digits_mlp_bernoulli` (embedded data) for EPOCHS epochs of 30 steps: one call
+of the compiled loop per epoch, since a call never crosses an epoch's end.
+"""
+
+import csv
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tf_keras as keras
+
+from recipes import RECIPES
+from test_cli import ROOT, zoo
+from zoo import cli, workdirs
+from zoo.callbacks import FiniteBackup
+from zoo.config import VAEConfig
+from zoo.data import ResidentImages, Split
+from zoo.errors import ConfigError, DataError
+from zoo.model import VAE
+
+RECIPE, EPOCHS = "digits_mlp_bernoulli", 4
+
+
+def train_args(root, seed=0, epochs=EPOCHS):
+    return ["train", RECIPE, "--epochs", str(epochs), "--seed", str(seed),
+            "--workdir", str(root / "run"), "--export-dir", str(root / "exports")]
+
+
+def history(root):
+    """history.csv's rows as {epoch: row}: a row repeated by a resumed run must be equal."""
+    rows = {}
+    with open(root / "run" / "history.csv") as f:
+        for row in csv.DictReader(f):
+            assert rows.setdefault(int(row["epoch"]), row) == row, "a redone epoch differs"
+    return rows
+
+
+def metrics(root):
+    with open(root / "exports" / RECIPE / "1" / "metrics.json") as f:
+        return json.load(f)
+
+
+def epochs_printed(stdout):
+    return [int(line.split()[1].split("/")[0]) for line in stdout.splitlines() if line.startswith("Epoch ")]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run with seed 0."""
+    root = tmp_path_factory.mktemp("reference")
+    done = zoo(*train_args(root))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root
+
+
+def test_the_same_seed_repeats_a_run_exactly_and_another_seed_does_not(reference, tmp_path, capsys):
+    again, other = tmp_path / "again", tmp_path / "other"
+    done = zoo(*train_args(again))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert history(again) == history(reference) and len(history(reference)) == EPOCHS
+    assert metrics(again)["test_neg_elbo"] == metrics(reference)["test_neg_elbo"]
+    assert cli.main(train_args(other, seed=1, epochs=2)) == 0, capsys.readouterr().err  # in-process: faster
+    assert all(history(other)[e]["loss"] != history(reference)[e]["loss"] for e in range(2))
+
+
+def signal_after_first_backup(args, root, signum):
+    """Run `zoo *args` in the background, send it `signum` once its first epoch is backed up,
+    and return its exit code and output."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with open(root / "signalled.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "zoo", *args], stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=ROOT, env=env)
+    deadline = time.monotonic() + 300
+    while not workdirs.has_backup(root / "run"):
+        assert process.poll() is None, (root / "signalled.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "no backup after 300 s"
+        time.sleep(0.01)
+    process.send_signal(signum)
+    return process.wait(timeout=120), (root / "signalled.log").read_text()
+
+
+def test_a_run_killed_with_sigkill_resumes_from_its_last_backup(reference, tmp_path):
+    """The backup (each epoch's end) holds weights, optimizer state and epoch; the data
+    position and z draws follow the optimizer's step count, so the resumed run computes what
+    the uninterrupted one did, bit for bit on one CPU. A kill mid-epoch loses that partial
+    epoch, which the resumed run redoes from the same data position."""
+    assert signal_after_first_backup(train_args(tmp_path), tmp_path, signal.SIGKILL)[0] == -signal.SIGKILL
+    killed = history(tmp_path)
+    assert 1 <= len(killed) < EPOCHS and not (tmp_path / "exports").exists()
+    with pytest.raises(ConfigError, match="learning_rate.*0.001"):  # resuming another config: refused
+        workdirs.claim(tmp_path / "run", RECIPES.get(RECIPE).with_overrides({"learning_rate": "0.01"}))
+
+    done = zoo(*train_args(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Resuming from the backup in" in done.stdout
+    resumed_at = epochs_printed(done.stdout)[0]
+    assert 2 <= resumed_at <= len(killed) + 1, done.stdout  # from the backup, not from epoch 1
+    assert epochs_printed(done.stdout) == list(range(resumed_at, EPOCHS + 1))
+    assert history(tmp_path) == history(reference)
+    assert metrics(tmp_path)["test_neg_elbo"] == metrics(reference)["test_neg_elbo"]
+    assert not (tmp_path / "run" / workdirs.BACKUP).exists()  # deleted once exported
+
+
+def test_a_diverging_run_stops_in_one_line_and_exports_nothing(tmp_path, capsys):
+    """In this process (a subprocess costs a TensorFlow start-up): `main` returning is what
+    keeps the traceback away."""
+    assert cli.main([*train_args(tmp_path, epochs=5), "--set", "learning_rate=1e30"]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("zoo: error: ") and len(err.strip().splitlines()) == 1, err
+    assert "diverged" in err and "epoch 1 of 5" in err and "nothing was exported" in err, err
+    assert epochs_printed(out) == [1]  # stopped within the first call of the compiled loop
+    assert not (tmp_path / "exports").exists()
+    assert not workdirs.has_backup(tmp_path / "run")  # no epoch ended finite: nothing to keep
+
+
+def test_ctrl_c_while_exporting_keeps_the_backup_and_the_command_exports_it(tmp_path, capsys, monkeypatch):
+    """The backup is deleted only once the export is written: a run stopped after its last
+    epoch resumes with nothing left to train, and goes straight to evaluation and export."""
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module("zoo.train"), "export", interrupted)
+    assert cli.main(train_args(tmp_path, epochs=1)) == 130
+    assert capsys.readouterr().err == ("zoo: interrupted (the same command resumes from the workdir's "
+                                       "last backup)\n")
+    assert workdirs.has_backup(tmp_path / "run")
+
+    monkeypatch.undo()
+    assert cli.main(train_args(tmp_path, epochs=1)) == 0
+    out = capsys.readouterr().out
+    assert "Resuming from the backup" in out and epochs_printed(out) == [] and "exported to" in out, out
+    assert (tmp_path / "exports" / RECIPE / "1" / "saved_model.pb").exists()
+    assert not (tmp_path / "run" / workdirs.BACKUP).exists()
+
+
+def small_model():
+    keras.utils.set_random_seed(0)
+    model = VAE(VAEConfig(image_shape=(4, 4, 1), hidden_units=(8,), latent_dim=2))
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=3)
+    return model
+
+
+def random_split(count=64):
+    return Split((np.random.default_rng(0).random((count, 4, 4, 1)) * 256).astype(np.uint8), None, 256)
+
+
+def test_the_backup_keeps_the_last_finite_epoch_when_training_diverges(tmp_path):
+    """Epoch 1 trains; epoch 2 runs at a learning rate of 1e30. Keras' BackupAndRestore would
+    back up the NaN weights, then delete the backup; FiniteBackup keeps epoch 1's."""
+    model, data = small_model(), ResidentImages(random_split(), 4, "dynamic", seed=0)  # 16 steps an epoch
+    after_first_epoch = []
+    blow_up = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch == 1 and model.optimizer.learning_rate.assign(1e30),
+        on_epoch_end=lambda epoch, logs: epoch == 0 and after_first_epoch.append(model.get_weights()))
+    backup = FiniteBackup(str(tmp_path / "backup"))
+    history = model.fit(data, epochs=3, verbose=0,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), backup, blow_up])
+    assert not np.isfinite(history.history["loss"][-1]) and backup.diverged
+    assert int(model.optimizer.iterations) == 16 + 3  # stopped after the call (3 steps) that diverged
+
+    resumed = small_model()
+    restored = resumed.fit(ResidentImages(random_split(), 4, "dynamic", seed=0), epochs=1, verbose=0,
+                           callbacks=[FiniteBackup(str(tmp_path / "backup"))])
+    assert restored.epoch == [] and int(resumed.optimizer.iterations) == 16  # epoch 1 was restored
+    for kept, expected in zip(resumed.get_weights(), after_first_epoch[0]):
+        np.testing.assert_array_equal(kept, expected)
+
+
+def test_bad_configs_fail_before_training_with_one_line(tmp_path, capsys):
+    """What tests/test_cli.py does not cover yet, run in this process (each case there costs a
+    TensorFlow start-up)."""
+    cases = [
+        (["--set", "network=transformer"], ["network", "transformer", "conv, mlp"]),
+        (["--set", "latent=spherical"], ["latent", "spherical", "diagonal_normal"]),
+        (["--set", "latent_dim=-3"], ["latent_dim", "-3", "an integer > 0"]),
+        (["--set", "likelihood=gaussian", "--set", "sigma=0"], ["sigma", "0", "a finite number > 0"]),
+        (["--set", "learning_rate=inf"], ["learning_rate", "inf", "a finite number > 0"]),
+        (["--set", "beta=nan"], ["beta", "nan", "a finite number >= 0"]),
+        (["--set", "image_shape=28,28,1"], ["image_shape", "(28, 28, 1)", "(8, 8, 1)", "digits"]),
+        (["--set", "network=conv", "--set", "conv_filters=4,4,4,4"], ["image_shape", "divisible by 16"]),
+    ]
+    for args, fragments in cases:
+        assert cli.main(["train", RECIPE, *args, "--export-dir", str(tmp_path)]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and all(fragment in err[0] for fragment in fragments), (args, err)
+    assert not list(tmp_path.iterdir())
+
+
+def test_debug_shows_the_traceback():
+    """--debug lets the error out of `main`, so Python prints its traceback."""
+    with pytest.raises(ConfigError, match="latent_dim"):
+        cli.main(["--debug", "train", RECIPE, "--latent-dim", "0"])
+
+
+def test_data_outside_what_the_likelihood_models_is_refused():
+    """No source the CLI reads can give a Bernoulli pixels outside [0, 1] (each scales its
+    integer levels by levels - 1); these are the guards for library users."""
+    model = small_model()
+    grey_levels = np.random.default_rng(0).integers(0, 256, (8, 4, 4, 1)).astype(np.float32)
+    with pytest.raises(DataError, match=r"'bernoulli' models pixels in \[0, 1\].*from 0 to 255"):
+        model.fit(grey_levels, epochs=1, verbose=0)
+    with pytest.raises(DataError, match=r"integers in 0\.\.16 .* from 0 to 255"):
+        Split(grey_levels.astype(np.uint8), None, levels=17)
+    gaussian = VAE(VAEConfig(image_shape=(4, 4, 1), hidden_units=(8,), latent_dim=2, likelihood="gaussian"))
+    gaussian.compile(keras.optimizers.Adam(1e-3))
+    assert np.isfinite(gaussian.fit(grey_levels / 128 - 1, epochs=1, verbose=0).history["loss"][0])
