@@ -21,6 +21,7 @@ import tensorflow as tf
 
 def checked(function, spec):
     """`function` (one batched tensor of `spec` in, a dict of tensors out) with the checks above."""
+    @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing for AutoGraph to convert
     def serve(value):
         # The graph assumes the spec's shape; only this op compares it with what was sent:
         # "Shape of tensor x [2,27,27,1] is not compatible with expected shape [?,28,28,1]".
