@@ -43,19 +43,29 @@ def parse_args(description):
     return parser.parse_args()
 
 
+def best_seconds(run, trials=5):
+    """Fewest seconds of `trials` calls of `run` (after one untimed call that compiles it);
+    `run` must wait for its result."""
+    run()
+    best = float("inf")
+    for _ in range(trials):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def matmul_rate(size=2048, repeats=20, trials=5):
     """Float32 GFLOP/s of one large matrix product, best of `trials`: what this machine can do."""
     a = tf.random.normal([size, size])
     product = tf.function(lambda m: tf.matmul(m, m), jit_compile=True)
-    product(a).numpy()
-    best = float("inf")
-    for _ in range(trials):
-        start = time.perf_counter()
+
+    def products():
         for _ in range(repeats):
             result = product(a)
         result.numpy()
-        best = min(best, (time.perf_counter() - start) / repeats)
-    return 2 * size ** 3 / best / 1e9
+
+    return 2 * size ** 3 * repeats / best_seconds(products, trials) / 1e9
 
 
 def flops_per_step(model, batch_size):
@@ -97,13 +107,7 @@ def networks_alone_rate(model, batch_size, steps=100, trials=5):
 
     run_steps = tf.function(lambda: tf.while_loop(lambda i: i < steps, step, [tf.constant(0)]),
                             jit_compile=compiled_loop.xla_pays(model))
-    run_steps()
-    best = float("inf")
-    for _ in range(trials):
-        start = time.perf_counter()
-        run_steps()[0].numpy()
-        best = min(best, time.perf_counter() - start)
-    return steps * batch_size / best
+    return steps * batch_size / best_seconds(lambda: run_steps()[0].numpy(), trials)
 
 
 def load(data_dir):

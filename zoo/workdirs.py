@@ -9,6 +9,7 @@ fail deep inside TensorFlow. Only `epochs` may change (to train on from where it
 import json
 import os
 
+from zoo.atomic import write_json
 from zoo.errors import ConfigError
 
 BACKUP, RECIPE_FILE = "backup", "recipe.json"
@@ -40,9 +41,7 @@ def claim(workdir, recipe, write=True):
                                           "change; or use a new --workdir)")
     os.makedirs(workdir, exist_ok=True)
     if write:
-        with open(path + ".tmp", "w") as f:  # replaced in one step: never half-written
-            json.dump(now, f, indent=2)
-        os.replace(path + ".tmp", path)
+        write_json(path, now)
 
 
 def differences(before, now):
