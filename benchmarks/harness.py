@@ -14,10 +14,10 @@ import tf_keras as keras
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from recipes import RECIPES  # noqa: E402
-from zoo import compiled_loop  # noqa: E402
+from zoo.training import compiled_loop  # noqa: E402
 from zoo import data as zoo_data  # noqa: E402
-from zoo.model import VAE  # noqa: E402
-from zoo.train import precision_policy  # noqa: E402
+from zoo.models.builder import build  # noqa: E402
+from zoo.training.train import precision_policy  # noqa: E402
 
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 
@@ -93,7 +93,7 @@ def networks_alone_rate(model, batch_size, steps=100, trials=5):
     update on one fixed batch, `steps` per call, compiled as the zoo's loop is (XLA or not);
     no distributions, random numbers, Adam or metrics. It bounds what any training loop of
     these networks reaches here. It nudges the model's weights, so it runs last."""
-    x = tf.random.uniform([batch_size, *model.variant.image_shape])
+    x = tf.random.uniform([batch_size, *model.image_shape])
     latent = model.decoder.input_shape[-1]
     variables = model.encoder.trainable_variables + model.decoder.trainable_variables
 
@@ -144,7 +144,7 @@ def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_com
     keras.utils.set_random_seed(config.seed)
     steps = len(train_split.images) // args.batch_size
     with precision_policy(args.precision):
-        model = VAE(recipe.model, name=recipe.name)
+        model = build(recipe.model, name=recipe.name)
         model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=jit_compile,
                       steps_per_execution=steps_per_execution or steps)
     if resident:

@@ -10,7 +10,8 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="digits_mlp_bernoulli",
     description="MLP 64-128-8 VAE, Bernoulli pixels, sklearn 8x8 digits (embedded, ~1 min on 2 CPU cores)",
-    model=VAEConfig(network="mlp", hidden_units=(128,), latent_dim=8, likelihood="bernoulli"),
+    model=VAEConfig(network={"type": "mlp", "hidden_units": (128,)},
+                    posterior={"type": "diagonal_normal", "latent_dim": 8}, likelihood="bernoulli"),
     train=TrainConfig(dataset="digits", binarization="dynamic", epochs=300, batch_size=50),
     smoke={"epochs": 2},
 )

@@ -15,8 +15,9 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="fashion_mnist_conv_gaussian",
     description="Conv (32, 64) VAE, 16 latents, Gaussian pixels with learned sigma, Fashion-MNIST",
-    model=VAEConfig(network="conv", conv_filters=(32, 64), latent_dim=16, likelihood="gaussian",
-                    sigma="learned"),
+    model=VAEConfig(network={"type": "conv", "conv_filters": (32, 64)},
+                    posterior={"type": "diagonal_normal", "latent_dim": 16},
+                    likelihood={"type": "gaussian", "sigma": "learned"}),
     train=TrainConfig(dataset="fashion_mnist", binarization="none", epochs=10, batch_size=100),
     smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
 )

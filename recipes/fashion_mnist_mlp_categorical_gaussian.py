@@ -14,8 +14,9 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="fashion_mnist_mlp_categorical_gaussian",
     description="MLP 784-512-256 VAE, 30 x 10-way categorical latents, per-pixel-sigma Gaussian, Fashion-MNIST",
-    model=VAEConfig(network="mlp", hidden_units=(512, 256), latent="categorical", latent_dim=30,
-                    categories=10, prior="uniform_categorical", likelihood="gaussian", sigma="per_pixel"),
+    model=VAEConfig(network={"type": "mlp", "hidden_units": (512, 256)},
+                    posterior={"type": "categorical", "latent_dim": 30, "categories": 10},
+                    prior="uniform_categorical", likelihood={"type": "gaussian", "sigma": "per_pixel"}),
     train=TrainConfig(dataset="fashion_mnist", binarization="none", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "categories": 3},
 )

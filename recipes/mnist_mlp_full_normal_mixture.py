@@ -16,8 +16,9 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="mnist_mlp_full_normal_mixture",
     description="MLP 784-400-10 VAE, full-covariance q, 10-Gaussian mixture prior, aggregate-posterior sampler, MNIST",
-    model=VAEConfig(network="mlp", hidden_units=(400,), latent="full_normal", latent_dim=10,
-                    prior="mixture", prior_components=10, likelihood="bernoulli",
+    model=VAEConfig(network={"type": "mlp", "hidden_units": (400,)},
+                    posterior={"type": "full_normal", "latent_dim": 10},
+                    prior={"type": "mixture", "components": 10}, likelihood="bernoulli",
                     aggregate_posterior_components=10),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 3, "prior_components": 2,

@@ -17,8 +17,10 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="mnist_mlp_vampprior",
     description="MLP 784-400-400-40 VAE, VampPrior with 200 pseudo-inputs, Bernoulli, MNIST",
-    model=VAEConfig(network="mlp", hidden_units=(400, 400), activation="tanh", latent_dim=40,
-                    prior="vamp", prior_components=200, likelihood="bernoulli", kl_warmup_epochs=10),
+    model=VAEConfig(network={"type": "mlp", "hidden_units": (400, 400), "activation": "tanh"},
+                    posterior={"type": "diagonal_normal", "latent_dim": 40},
+                    prior={"type": "vamp", "components": 200}, likelihood="bernoulli",
+                    objective={"type": "elbo", "warmup_epochs": 10}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "prior_components": 10,
            "kl_warmup_epochs": 1},

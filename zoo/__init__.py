@@ -1,17 +1,26 @@
 """A model zoo of variational autoencoders built from TensorFlow Probability layers.
 
-    from zoo import VAE, VAEConfig
-    model = VAE(VAEConfig(network="conv", likelihood="gaussian"))
-    p_x_given_z = model(images)          # a TFP distribution
-    q_z_given_x = model.encode(images)   # a TFP distribution
+    import zoo
+    vae = zoo.VAE(my_encoder, zoo.DiagonalNormal(20), my_decoder, zoo.Bernoulli())
+    vae = zoo.build(zoo.VAEConfig(prior="vamp"))          # the config path: the same objects
+    vae = zoo.VAE.from_preset("mnist_mlp_vampprior")      # a shipped, trained model
 """
 
 import importlib
 
 _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
-    "VAE": "zoo.model", "VAEConfig": "zoo.config", "TrainConfig": "zoo.config",
-    "Recipe": "zoo.config", "train": "zoo.train", "ZooError": "zoo.errors",
-    "ConfigError": "zoo.errors", "DataError": "zoo.errors", "load": "zoo.loading",
+    "VAE": "zoo.models.vae", "build": "zoo.models.builder", "presets": "zoo.models.presets",
+    "VAEConfig": "zoo.config", "TrainConfig": "zoo.config", "Recipe": "zoo.config",
+    "train": "zoo.training.train", "load": "zoo.export.loading",
+    "ZooError": "zoo.errors", "ConfigError": "zoo.errors", "DataError": "zoo.errors",
+    "ELBO": "zoo.objectives", "IWAE": "zoo.objectives",
+    "DiagonalNormal": "zoo.layers.posteriors", "FullCovarianceNormal": "zoo.layers.posteriors",
+    "RelaxedCategorical": "zoo.layers.posteriors",
+    "StandardNormal": "zoo.layers.priors", "MixtureOfGaussians": "zoo.layers.priors",
+    "VampPrior": "zoo.layers.priors", "UniformCategorical": "zoo.layers.priors",
+    "Bernoulli": "zoo.layers.likelihoods", "Gaussian": "zoo.layers.likelihoods",
+    "ContinuousBernoulli": "zoo.layers.likelihoods", "Categorical256": "zoo.layers.likelihoods",
+    "DiscretizedLogistic": "zoo.layers.likelihoods", "AggregatePosterior": "zoo.layers.aggregate_posterior",
 }
 __all__ = sorted(_EXPORTS)
 

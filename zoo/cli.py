@@ -7,7 +7,7 @@ import sys
 from zoo.errors import ZooError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter (no GPU found, ...)
-STRATEGY_NAMES = ("default", "mirrored", "multiworker", "tpu")  # zoo.strategies.STRATEGIES, without importing TF
+STRATEGY_NAMES = ("default", "mirrored", "multiworker", "tpu")  # zoo.training.strategies.STRATEGIES, without importing TF
 
 
 def build_parser():
@@ -74,7 +74,7 @@ def run(args, argv):
         return 0
     command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
-        from zoo.evaluate import evaluate
+        from zoo.evaluation.evaluate import evaluate
 
         evaluate(args.export, data_dir=args.data_dir, num_samples=args.samples, examples=args.examples,
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
@@ -86,10 +86,10 @@ def run(args, argv):
     if args.scale != 1.0:
         recipe = recipe.scaled(args.scale)
     recipe = recipe.with_overrides(overrides_from(args))
-    from zoo import strategies
+    from zoo.training import strategies
 
     strategy = strategies.build(args.strategy, tpu=args.tpu)  # before any TF op, as multiworker needs
-    from zoo.train import train
+    from zoo.training.train import train
 
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
           download=args.download, command=command, strategy=strategy)

@@ -1,120 +1,186 @@
 """Validated configs: a variant (`VAEConfig`), how to train it (`TrainConfig`), and a `Recipe`.
 
-Every field is checked when the object is made, so a bad value fails before any data is
-loaded, with a `ConfigError` naming the field, the value and what is allowed.
+A `VAEConfig` names each block with its own arguments, `{"type": "vamp", "components": 200}`,
+and `zoo.build` turns it into the same objects a user would pass to `zoo.VAE`. Every field
+is checked when the object is made (the blocks are constructed once to check them), so a bad
+value fails before any data is loaded, with a `ConfigError` naming the field, the value and
+what is allowed.
 """
 
 import dataclasses
+import inspect
 import json
 import math
-from typing import Union
+from typing import Optional
 
 from zoo.errors import ConfigError
 
-ACTIVATIONS = ("relu", "elu", "gelu", "swish", "tanh", "softplus", "leaky_relu")
+BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
 BINARIZATIONS = ("dynamic", "static", "none")
-INITIALIZERS = ("glorot_uniform", "fan_in_uniform")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Names older configs and commands used for a block's argument (`--set beta=4` still works).
+ALIASES = {"latent": "posterior.type", "prior_components": "prior.components",
+           "kl_warmup_epochs": "objective.warmup_epochs"}
+
+
+def registries():
+    """Block role -> the registry of its types (imported here: they import TensorFlow)."""
+    from zoo.layers.likelihoods import LIKELIHOODS
+    from zoo.layers.networks import NETWORKS
+    from zoo.layers.posteriors import POSTERIORS
+    from zoo.layers.priors import PRIORS
+    from zoo.objectives import OBJECTIVES
+
+    return {"network": NETWORKS, "posterior": POSTERIORS, "prior": PRIORS, "likelihood": LIKELIHOODS,
+            "objective": OBJECTIVES}
+
+
+def block_arguments(role, kind):
+    """{argument: default} of the constructor of block type `kind` in `role`."""
+    cls = registries()[role].get(kind)
+    arguments = {}
+    for klass in cls.__mro__:  # subclasses pass **kwargs on to their base
+        if "__init__" not in vars(klass):
+            continue
+        for name, parameter in inspect.signature(klass.__init__).parameters.items():
+            if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:
+                arguments.setdefault(name, parameter.default)
+        if not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(klass.__init__).parameters.values()):
+            break
+    return arguments
+
+
+def normalize_block(role, value):
+    """A block spec as {"type": name, **arguments}: a name alone is its type with defaults.
+    Unknown types and arguments are refused with what is allowed."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict) or "type" not in value:
+        raise ConfigError(role, value, f'a {role} type name or {{"type": name, ...arguments}}')
+    kind = value["type"]
+    registries()[role].get(kind)  # a ConfigError listing the types
+    allowed = block_arguments(role, kind)
+    spec = {"type": kind}
+    for name, argument in value.items():
+        if name == "type":
+            continue
+        if name not in allowed:
+            raise ConfigError(f"{role}.{name}", argument, f"an argument of {role} '{kind}': {', '.join(sorted(allowed))}")
+        spec[name] = tuple(argument) if isinstance(argument, list) else argument
+    return spec
+
+
+def make_block(role, spec):
+    """The block object `spec` describes; its constructor's ConfigError names `role.field`."""
+    arguments = {k: v for k, v in spec.items() if k != "type"}
+    try:
+        return registries()[role].get(spec["type"])(**arguments)
+    except ConfigError as error:
+        field = error.field if error.field.startswith(f"{role}.") or error.field == "image_shape" else f"{role}.{error.field}"
+        raise ConfigError(field, error.value, error.allowed) from None
 
 
 @dataclasses.dataclass(frozen=True)
 class VAEConfig:
-    """One VAE variant: which block sits at each arrow of the model, and its sizes.
+    """One VAE variant: which block sits at each arrow of the model, each with its arguments.
 
     Args:
         image_shape: (height, width, channels) of the data; recipes take it from the dataset.
-        network: encoder/decoder torso, a name in `zoo.networks.NETWORKS`.
-        hidden_units: widths of the MLP's hidden layers (encoder; the decoder mirrors them).
-        conv_filters: filters of the conv encoder's stride-2 layers (the decoder mirrors them).
-        activation: nonlinearity of every hidden layer.
-        initializer: weights' initial distribution: "glorot_uniform" (Keras' default) or
-            "fan_in_uniform" (U(+-1/sqrt(fan_in)), PyTorch's default for Linear and Conv;
-            it trains the MNIST MLP ~2 nats further in 2 epochs, benchmarks/README.md).
-        latent: posterior q(z|x), a name in `zoo.posteriors.POSTERIORS`.
-        latent_dim: number of latent variables (for "categorical", of K-way variables).
-        categories: K, the number of values of each categorical latent.
-        temperature, min_temperature, temperature_decay: the relaxed one-hot (Gumbel-softmax)
-            temperature of categorical latents, max(min, temperature * exp(-decay * epoch)).
-        prior: p(z), a name in `zoo.priors.PRIORS`.
-        prior_components: mixture components of the "mixture" prior, pseudo-inputs of
-            the "vamp" prior.
-        likelihood: observation model p(x|z), a name in `zoo.likelihoods.LIKELIHOODS`.
-        sigma: Gaussian likelihood's scale: a positive number (fixed), "learned" (one
-            trainable scale) or "per_pixel" (a trainable scale per pixel and channel).
-        objective: training objective, a name in `zoo.objectives.OBJECTIVES`.
-        beta: weight of the KL term (1.0 gives the ELBO).
-        kl_warmup_epochs: ramp the KL weight linearly from 0 to beta over this many epochs.
-        free_bits: nats of KL per latent variable that cost nothing (Kingma et al. 2016).
-        samples: draws of z per example: averaged by "elbo", importance-weighted by "iwae".
+        network: the encoder/decoder torsos, e.g. {"type": "mlp", "hidden_units": (400,)}
+            (`zoo.layers.networks`).
+        posterior: q(z|x), e.g. {"type": "diagonal_normal", "latent_dim": 20} (`zoo.layers.posteriors`).
+        prior: p(z), e.g. {"type": "vamp", "components": 200} (`zoo.layers.priors`).
+        likelihood: p(x|z), e.g. {"type": "gaussian", "sigma": "learned"} (`zoo.layers.likelihoods`).
+        objective: e.g. {"type": "elbo", "beta": 1.0, "warmup_epochs": 10} (`zoo.objectives`).
         aggregate_posterior_components: if > 0, fit a Gaussian mixture with this many
             components to the encoded training set after training and export a sampler
             from it (`sample_aggregate_posterior`).
 
+    A block may be given by its type name alone ("vamp"): its arguments take their defaults.
+
     Example:
-        VAEConfig(network="conv", likelihood="gaussian", sigma="learned", latent_dim=16)
+        VAEConfig(network={"type": "conv"}, posterior={"type": "diagonal_normal", "latent_dim": 16},
+                  likelihood={"type": "gaussian", "sigma": "learned"})
     """
 
     image_shape: tuple = (28, 28, 1)
-    network: str = "mlp"
-    hidden_units: tuple = (400,)
-    conv_filters: tuple = (32, 64)
-    activation: str = "relu"
-    initializer: str = "glorot_uniform"
-    latent: str = "diagonal_normal"
-    latent_dim: int = 20
-    categories: int = 10
-    temperature: float = 1.0
-    min_temperature: float = 0.5
-    temperature_decay: float = 0.03
-    prior: str = "standard_normal"
-    prior_components: int = 10
-    likelihood: str = "bernoulli"
-    sigma: Union[float, str] = "learned"
-    objective: str = "elbo"
-    beta: float = 1.0
-    kl_warmup_epochs: int = 0
-    free_bits: float = 0.0
-    samples: int = 1
+    network: dict = dataclasses.field(default_factory=lambda: {"type": "mlp"})
+    posterior: dict = dataclasses.field(default_factory=lambda: {"type": "diagonal_normal", "latent_dim": 20})
+    prior: dict = dataclasses.field(default_factory=lambda: {"type": "standard_normal"})
+    likelihood: dict = dataclasses.field(default_factory=lambda: {"type": "bernoulli"})
+    objective: dict = dataclasses.field(default_factory=lambda: {"type": "elbo"})
     aggregate_posterior_components: int = 0
 
     def __post_init__(self):
-        from zoo import likelihoods, networks, objectives, posteriors, priors
+        image_shape = self.image_shape
+        if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_shape):
+            raise ConfigError("image_shape", image_shape, "a tuple of 3 positive integers")
+        object.__setattr__(self, "image_shape", tuple(image_shape))
+        for role in BLOCKS:
+            object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
+        count = self.aggregate_posterior_components
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigError("aggregate_posterior_components", count, "an integer >= 0")
+        self.blocks()  # every constructor checks its arguments; then the blocks fit together
+        from zoo.layers.posteriors import POSTERIORS
+        from zoo.layers.priors import PRIORS
 
-        _check_int_tuple("image_shape", self.image_shape, length=3)
-        for registry, name in (
-            (networks.NETWORKS, self.network),
-            (posteriors.POSTERIORS, self.latent),
-            (priors.PRIORS, self.prior),
-            (likelihoods.LIKELIHOODS, self.likelihood),
-            (objectives.OBJECTIVES, self.objective),
-        ):
-            registry.get(name)
-        _check_int_tuple("hidden_units", self.hidden_units)
-        _check_int_tuple("conv_filters", self.conv_filters)
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("initializer", self.initializer, INITIALIZERS)
-        _check_positive("latent_dim", self.latent_dim, int)
-        if self.sigma not in likelihoods.Gaussian.LEARNED:
-            _check_positive("sigma", self.sigma, float, allowed='a finite number > 0, "learned" or "per_pixel"')
-        _check_positive("categories", self.categories, int)
-        if self.categories < 2:
-            raise ConfigError("categories", self.categories, "an integer >= 2")
-        _check_positive("temperature", self.temperature, float)
-        _check_positive("min_temperature", self.min_temperature, float)
-        _check_nonnegative("temperature_decay", self.temperature_decay)
-        _check_positive("prior_components", self.prior_components, int)
-        _check_nonnegative("beta", self.beta)
-        _check_nonnegative("kl_warmup_epochs", self.kl_warmup_epochs, int)
-        _check_nonnegative("free_bits", self.free_bits)
-        _check_positive("samples", self.samples, int)
-        _check_nonnegative("aggregate_posterior_components", self.aggregate_posterior_components, int)
-        networks.NETWORKS.get(self.network).check(self)
-        priors.PRIORS.get(self.prior).check(self)
-        objectives.OBJECTIVES.get(self.objective).check(self)
-        if self.aggregate_posterior_components and not posteriors.POSTERIORS.get(self.latent).continuous:
-            raise ConfigError("aggregate_posterior_components", self.aggregate_posterior_components,
-                              f"0 for the discrete latent '{self.latent}' (a Gaussian mixture needs "
-                              "continuous codes)")
+        posterior, prior = POSTERIORS.get(self.posterior["type"]), PRIORS.get(self.prior["type"])
+        if posterior.continuous != prior.continuous:
+            allowed = [name for name in PRIORS.names() if PRIORS.get(name).continuous == posterior.continuous]
+            raise ConfigError("prior", self.prior["type"], f"a prior for posterior '{self.posterior['type']}' "
+                                                           f"({', '.join(allowed)})")
+        if count and not posterior.continuous:
+            raise ConfigError("aggregate_posterior_components", count,
+                              f"0 for the discrete posterior '{self.posterior['type']}' (a Gaussian mixture "
+                              "needs continuous codes)")
+
+    def blocks(self):
+        """{role: block object} (the network as its factory), checked: what `zoo.build` composes."""
+        made = {role: make_block(role, getattr(self, role)) for role in BLOCKS}
+        made["network"].check(self.image_shape)
+        made["objective"].check(made["posterior"])
+        return made
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, config):
+        """The config `to_dict` describes (also the flat configs older exports wrote)."""
+        if "network" in config and isinstance(config["network"], str) and "posterior" not in config:
+            return cls(**from_flat(config))
+        return cls(**config)
+
+
+def from_flat(old):
+    """A config of the flat form older exports wrote (`latent`, `prior_components`, `sigma`,
+    ... in one list) as this config's block specs."""
+    network = {"type": old["network"], "activation": old.get("activation", "relu"),
+               "initializer": old.get("initializer", "glorot_uniform")}
+    network["hidden_units" if old["network"] == "mlp" else "conv_filters"] = tuple(
+        old["hidden_units" if old["network"] == "mlp" else "conv_filters"])
+    posterior = {"type": old.get("latent", "diagonal_normal"), "latent_dim": old["latent_dim"]}
+    if posterior["type"] == "categorical":
+        posterior.update(categories=old["categories"], temperature=old["temperature"],
+                         min_temperature=old["min_temperature"], temperature_decay=old["temperature_decay"])
+    prior = {"type": old.get("prior", "standard_normal")}
+    if prior["type"] in ("mixture", "vamp"):
+        prior["components"] = old["prior_components"]
+    likelihood = {"type": old["likelihood"]}
+    if likelihood["type"] == "gaussian":
+        likelihood["sigma"] = old["sigma"]
+    objective = {"type": old.get("objective", "elbo"), "beta": old.get("beta", 1.0),
+                 "warmup_epochs": old.get("kl_warmup_epochs", 0), "samples": old.get("samples", 1)}
+    if objective["type"] == "elbo":
+        objective["free_bits"] = old.get("free_bits", 0.0)
+    return {"image_shape": tuple(old["image_shape"]), "network": network, "posterior": posterior, "prior": prior,
+            "likelihood": likelihood, "objective": objective,
+            "aggregate_posterior_components": old.get("aggregate_posterior_components", 0)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +188,10 @@ class TrainConfig:
     """How a recipe trains: data, schedule and optimizer.
 
     Args:
-        dataset: a name in `zoo.data.DATASETS`.
+        dataset: a name in `zoo.data.DATASETS`, "folder" (a folder of image files given as
+            --data-dir), "npz" (a .npz file) or "tfds:NAME" (any TFDS image dataset).
+        image_size: (height, width) to resize images to (folders, npz, TFDS); None keeps them.
+        channels: 1 or 3 to convert images to (None keeps them).
         binarization: "dynamic" (pixels resampled as Bernoulli draws every epoch, the
             usual choice for Bernoulli models), "static" (sampled once) or "none" (grey
             levels in [0, 1], for Gaussian models). Unless "none", the test set is binarized
@@ -139,6 +208,8 @@ class TrainConfig:
     """
 
     dataset: str = "mnist"
+    image_size: Optional[tuple] = None
+    channels: Optional[int] = None
     binarization: str = "dynamic"
     epochs: int = 10
     batch_size: int = 100
@@ -150,9 +221,15 @@ class TrainConfig:
     log_likelihood_samples: int = 5000
 
     def __post_init__(self):
-        from zoo import data
-
-        data.DATASETS.get(self.dataset)
+        _check_dataset(self.dataset)
+        if self.image_size is not None:
+            size = tuple(self.image_size) if isinstance(self.image_size, (tuple, list)) else None
+            if size is None or len(size) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                                         for d in size):
+                raise ConfigError("image_size", self.image_size, "HEIGHTxWIDTH, two positive integers")
+            object.__setattr__(self, "image_size", size)
+        if self.channels not in (None, 1, 3):
+            raise ConfigError("channels", self.channels, "1 (grey) or 3 (RGB)")
         _check_choice("binarization", self.binarization, BINARIZATIONS)
         _check_positive("epochs", self.epochs, int)
         _check_positive("batch_size", self.batch_size, int)
@@ -177,38 +254,62 @@ class Recipe:
     smoke: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        from zoo import data, likelihoods
+        from zoo import data
 
-        dataset = data.DATASETS.get(self.train.dataset)
-        if self.model.image_shape != dataset.image_shape:
-            object.__setattr__(self, "model", dataclasses.replace(self.model, image_shape=dataset.image_shape))
-        levels = likelihoods.LIKELIHOODS.get(self.model.likelihood).levels
-        if levels is not None and dataset.levels != levels:
-            fitting = [name for name in data.DATASETS.names() if data.DATASETS.get(name).levels == levels]
-            raise ConfigError("likelihood", self.model.likelihood,
-                              f"a likelihood for '{dataset.name}' ({dataset.levels} pixel values); "
-                              f"'{self.model.likelihood}' needs {levels}-level data ({', '.join(fitting)})")
-        if levels is not None and self.train.binarization != "none":
+        dataset = data.DATASETS.get(self.train.dataset) if self.train.dataset in data.DATASETS else None
+        if dataset is not None:  # a known dataset fixes the shape; folders and TFDS say it when loaded
+            self.check_data(dataset.image_shape, dataset.levels, dataset.name)
+
+    def check_data(self, image_shape, levels, name):
+        """Fit the model to data of `image_shape` and `levels` pixel values, or refuse the pair."""
+        if self.model.image_shape != tuple(image_shape):
+            object.__setattr__(self, "model", self.model.replace(image_shape=tuple(image_shape)))
+        from zoo import data
+        from zoo.layers.likelihoods import LIKELIHOODS
+
+        likelihood = self.model.likelihood["type"]
+        needs = LIKELIHOODS.get(likelihood).levels
+        if needs is not None and levels != needs:
+            fitting = [n for n in data.DATASETS.names() if data.DATASETS.get(n).levels == needs]
+            raise ConfigError("likelihood", likelihood,
+                              f"a likelihood for '{name}' ({levels} pixel values); "
+                              f"'{likelihood}' needs {needs}-level data ({', '.join(fitting)})")
+        if needs is not None and self.train.binarization != "none":
             raise ConfigError("binarization", self.train.binarization,
-                              f"'none' for the {levels}-level likelihood '{self.model.likelihood}' "
+                              f"'none' for the {needs}-level likelihood '{likelihood}' "
                               "(binarized pixels would throw its levels away)")
+        return self
 
     def with_overrides(self, overrides):
-        """A copy with `{field: value}` applied; string values are parsed by field type."""
-        changes = {"model": {}, "train": {}}
+        """A copy with `{field: value}` applied. A field is a TrainConfig field, a block role
+        ("prior=vamp": its type), "role.argument" ("prior.components=200"), or an argument name
+        alone when one block takes it ("beta=4"). String values are parsed by the field's type."""
+        model, train = self.model.to_dict(), dataclasses.asdict(self.train)
+        image_shape = None
         for key, value in overrides.items():
-            section = _section_of(key)
-            current = getattr(getattr(self, section), key)
-            changes[section][key] = parse_value(key, value, current) if isinstance(value, str) else value
-        train = dataclasses.replace(self.train, **changes["train"])
-        if "image_shape" in changes["model"]:  # the dataset sets it: refuse, don't ignore, another
+            if key in train:
+                train[key] = parse_value(key, value, train[key]) if isinstance(value, str) else value
+            elif key == "image_shape":
+                image_shape = parse_value(key, value, model["image_shape"]) if isinstance(value, str) else value
+            elif key == "aggregate_posterior_components":
+                model[key] = parse_value(key, value, 0) if isinstance(value, str) else value
+            else:
+                role, argument = resolve_field(key, model)
+                if argument == "type":
+                    model[role] = retype(role, model[role], value)
+                else:
+                    current = model[role].get(argument, block_arguments(role, model[role]["type"]).get(argument))
+                    model[role][argument] = parse_value(key, value, current) if isinstance(value, str) else value
+        train = TrainConfig(**train)
+        if image_shape is not None:  # the dataset sets it: refuse, don't ignore, another
             from zoo import data
 
-            expected = data.DATASETS.get(train.dataset).image_shape
-            if tuple(changes["model"]["image_shape"]) != tuple(expected):
-                raise ConfigError("image_shape", changes["model"]["image_shape"],
+            if train.dataset in data.DATASETS and tuple(image_shape) != data.DATASETS.get(train.dataset).image_shape:
+                expected = data.DATASETS.get(train.dataset).image_shape
+                raise ConfigError("image_shape", tuple(image_shape),
                                   f"{expected}, the shape of '{train.dataset}' images (it follows the dataset)")
-        return dataclasses.replace(self, model=dataclasses.replace(self.model, **changes["model"]), train=train)
+            model["image_shape"] = tuple(image_shape)
+        return dataclasses.replace(self, model=VAEConfig.from_dict(model), train=train)
 
     def scaled(self, factor):
         """The recipe trained `factor` times longer, for hardware faster than the 2 CPU cores
@@ -216,37 +317,56 @@ class Recipe:
         temperature decay) stretch together."""
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
             raise ConfigError("--scale", factor, "a number > 0")
-        model = dataclasses.replace(self.model, kl_warmup_epochs=round(self.model.kl_warmup_epochs * factor),
-                                    temperature_decay=self.model.temperature_decay / factor)
+        objective, posterior = dict(self.model.objective), dict(self.model.posterior)
+        if objective.get("warmup_epochs"):
+            objective["warmup_epochs"] = round(objective["warmup_epochs"] * factor)
+        if "temperature_decay" in posterior or posterior["type"] == "categorical":
+            decay = posterior.get("temperature_decay", block_arguments("posterior", posterior["type"])["temperature_decay"])
+            posterior["temperature_decay"] = decay / factor
+        model = self.model.replace(objective=objective, posterior=posterior)
         train = dataclasses.replace(self.train, epochs=max(1, round(self.train.epochs * factor)))
         return dataclasses.replace(self, model=model, train=train)
 
     @classmethod
     def from_dict(cls, config):
         """The recipe `to_dict` (and an export's config.json) describes; missing fields take defaults."""
-        def build(kind, fields):
-            return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+        train = {k: tuple(v) if isinstance(v, list) else v for k, v in config["train"].items()}
         return cls(name=config["name"], description=config.get("description", ""),
-                   model=build(VAEConfig, config["model"]), train=build(TrainConfig, config["train"]))
+                   model=VAEConfig.from_dict(config["model"]), train=TrainConfig(**train))
 
     def to_dict(self):
         return {"name": self.name, "description": self.description,
-                "model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train)}
+                "model": self.model.to_dict(), "train": json.loads(json.dumps(dataclasses.asdict(self.train)))}
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2)
 
 
-def field_names():
-    return [f.name for f in dataclasses.fields(VAEConfig)] + [f.name for f in dataclasses.fields(TrainConfig)]
+def resolve_field(key, model):
+    """(role, argument) a --set key names in `model` (a VAEConfig dict); see `with_overrides`."""
+    key = ALIASES.get(key, key)
+    if key in BLOCKS:
+        return key, "type"
+    role, dot, argument = key.partition(".")
+    if dot:
+        if role not in BLOCKS:
+            raise ConfigError("--set", key, f"ROLE.ARGUMENT with ROLE one of {', '.join(BLOCKS)}")
+        return role, argument
+    owners = [role for role in BLOCKS if key in block_arguments(role, model[role]["type"])]
+    if len(owners) == 1:
+        return owners[0], key
+    fields = sorted({f"{role}.{name}" for role in BLOCKS for name in block_arguments(role, model[role]["type"])}
+                    | {f.name for f in dataclasses.fields(TrainConfig)} | set(BLOCKS))
+    if owners:
+        raise ConfigError("--set", key, f"one of {', '.join(f'{r}.{key}' for r in owners)} (several blocks take it)")
+    raise ConfigError("--set", key, ", ".join(fields))
 
 
-def _section_of(key):
-    if key in {f.name for f in dataclasses.fields(VAEConfig)}:
-        return "model"
-    if key in {f.name for f in dataclasses.fields(TrainConfig)}:
-        return "train"
-    raise ConfigError("--set", key, ", ".join(field_names()))
+def retype(role, spec, kind):
+    """`spec` with its type changed to `kind`, keeping the arguments the new type also takes."""
+    registries()[role].get(kind)
+    allowed = block_arguments(role, kind)
+    return {"type": kind, **{k: v for k, v in spec.items() if k != "type" and k in allowed}}
 
 
 def parse_value(field, text, current):
@@ -257,18 +377,28 @@ def parse_value(field, text, current):
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError
             return lowered in ("true", "1", "yes")
-        if isinstance(current, tuple):
-            return tuple(int(part) for part in text.split(",") if part.strip())
+        if isinstance(current, (tuple, list)) or (current is None and "," in text):
+            return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
         if isinstance(current, int):
             return int(text)
-        if isinstance(current, float) or field == "sigma":
+        if isinstance(current, float) or field.endswith("sigma"):
             return float(text)
+        if current is None and text.strip().lstrip("-").isdigit():
+            return int(text)
     except ValueError:
-        if field == "sigma":  # "learned", "per_pixel": VAEConfig says what is allowed
+        if field.endswith("sigma"):  # "learned", "per_pixel": the likelihood says what is allowed
             return text
-        kind = "comma-separated integers" if isinstance(current, tuple) else type(current).__name__
+        kind = "comma-separated integers" if isinstance(current, (tuple, list)) else type(current).__name__
         raise ConfigError(field, text, f"a value of type {kind}") from None
     return text
+
+
+def _check_dataset(name):
+    from zoo.data import DATASETS
+
+    if name in DATASETS or name in ("folder", "npz") or (isinstance(name, str) and name.startswith("tfds:") and name[5:]):
+        return
+    raise ConfigError("dataset", name, ", ".join(DATASETS.names()) + ", folder, npz, tfds:NAME")
 
 
 def _check_choice(field, value, allowed):
@@ -282,17 +412,3 @@ def _check_positive(field, value, kind, allowed=None):
         number_ok = number_ok and isinstance(value, int)
     if not number_ok or not 0 < value < math.inf:
         raise ConfigError(field, value, allowed or f"{'an integer' if kind is int else 'a finite number'} > 0")
-
-
-def _check_nonnegative(field, value, kind=float):
-    bad_type = isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float))
-    if bad_type or not 0 <= value < math.inf:
-        raise ConfigError(field, value, "an integer >= 0" if kind is int else "a finite number >= 0")
-
-
-def _check_int_tuple(field, value, length=None):
-    ok = isinstance(value, tuple) and len(value) > 0 and all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    if not ok or (length is not None and len(value) != length):
-        size = f"{length} " if length else "one or more "
-        raise ConfigError(field, value, f"a tuple of {size}positive integers")

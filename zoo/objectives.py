@@ -1,101 +1,133 @@
-"""The training objectives, written once and shared by `fit`, `evaluate` and the exports.
+"""The training objectives, written once over distributions and shared by `fit`, `evaluate`,
+the exports and the benchmark.
 
-An objective maps (model, x) to per-example tensors: `loss` (what is minimised),
-`reconstruction` = -log p(x|z) and `kl` = KL(q(z|x) || p(z)), each counted once and
-averaged over the `samples` draws of z. Variants change coefficients (beta, its warm-up,
-free bits) or the estimator (ELBO or importance-weighted), never copy the loss.
+An objective gets q(z|x), the draws z [S, B, ...] from it, log p(x|z) [S, B] at those draws
+and the prior layer p(z), and returns per-example tensors: `loss` (what is minimised),
+`reconstruction` = -log p(x|z) and `kl` = KL(q(z|x) || p(z)), each counted once. Variants
+change coefficients (beta, its warm-up, free bits) or the estimator (ELBO or importance
+weighted), never copy the loss. The KL weight is a variable of the objective, so a saved and
+restored model continues its warm-up at the weight it reached.
 """
 
 import math
 
 import tensorflow as tf
+import tf_keras as keras
 
+from zoo.checks import check_count, check_number
 from zoo.errors import ConfigError
 from zoo.registry import Registry
 
 OBJECTIVES = Registry("objective")
+serializable = keras.saving.register_keras_serializable(package="zoo")
 
 
-def draw(model, x, samples=1, training=False, seed=None, alg="auto_select"):
-    """q(z|x) (inference form), draws z [S, B, ...] and -log p(x|z) [S, B] for each draw.
+class Objective(keras.layers.Layer):
+    """Base: the KL weight (beta, ramped linearly from 0 over `warmup_epochs` epochs; Bowman
+    et al. 2016, Sønderby et al. 2016) and the number of draws of z per example.
 
-    While training, z comes from the posterior layer itself (relaxed one-hot vectors for
-    categorical latents); otherwise from q. With `seed` (a shape-[2] integer tensor) the
-    draws are stateless, so the same x and seed give the same numbers in Python and in an
-    export; `alg` picks the stateless RNG ("threefry" is fast inside XLA on CPU).
+    Args:
+        beta: weight of the KL term (1.0 gives the ELBO).
+        warmup_epochs: ramp the KL weight from 0 to beta over this many epochs, so the decoder
+            learns to use z before the KL term pulls q(z|x) onto the prior.
+        samples: draws of z per example.
     """
-    params = model.encoder(x, training=training)
-    q = model.posterior.inference(params)
-    z = model.posterior.sample(params, samples, seed, training, alg)
-    batch = tf.shape(x)[0]
-    flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
-    flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
-                        tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
-    log_px = model.decode(flat_z, training=training).log_prob(flat_x)
-    return q, z, -tf.reshape(log_px, [samples, batch])
+
+    def __init__(self, beta=1.0, warmup_epochs=0, samples=1, **kwargs):
+        super().__init__(**kwargs)
+        check_number("beta", beta)
+        check_count("warmup_epochs", warmup_epochs, minimum=0)
+        check_count("samples", samples)
+        self.beta, self.warmup_epochs, self.samples = float(beta), warmup_epochs, samples
+        self.kl_weight = self.add_weight(name="kl_weight", shape=(), trainable=False,
+                                         initializer=tf.constant_initializer(0.0 if warmup_epochs else beta))
+
+    def check(self, posterior):
+        """Refuse a posterior this estimator cannot use, with one line."""
+
+    def scheduled(self, epochs_trained):
+        """The KL weight after `epochs_trained` epochs."""
+        if not self.warmup_epochs:
+            return self.beta
+        return self.beta * min(1.0, epochs_trained / self.warmup_epochs)
+
+    def on_epoch(self, epochs_trained):
+        """Set this epoch's KL weight; returns it for the training log."""
+        if not self.warmup_epochs:
+            return {}
+        value = self.scheduled(epochs_trained)
+        self.kl_weight.assign(value)
+        return {"kl_weight": value}
+
+    def terms(self, q, z, log_likelihood, prior):
+        """{"loss", "reconstruction", "kl"} per example [B]."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta, "warmup_epochs": self.warmup_epochs,
+                "samples": self.samples}
 
 
-def kl_penalty(model, q, kl):
-    """The KL as the loss charges it: with free bits, each latent's first `free_bits` nats are
-    free (per variable when q and p factorize, else on the total)."""
-    free_bits = model.variant.free_bits
-    if not free_bits:
-        return kl
-    per_variable = model.prior.kl_per_variable(q)
-    if per_variable is None:
-        return tf.maximum(kl, free_bits * model.variant.latent_dim)
-    return tf.reduce_sum(tf.maximum(per_variable, free_bits), axis=-1)
-
-
-class Objective:
-    """Base: `terms(model, x, training, seed, alg)` -> {"loss", "reconstruction", "kl"} per example."""
-
-    @staticmethod
-    def check(variant):
-        pass
-
-
+@serializable
 @OBJECTIVES.register("elbo")
-class NegativeELBO(Objective):
-    """loss = -log p(x|z) + beta * KL (the negative ELBO when beta = 1), averaged over draws."""
+class ELBO(Objective):
+    """loss = -log p(x|z) + beta * KL (the negative ELBO when beta = 1), averaged over draws.
 
-    @staticmethod
-    def terms(model, x, training=False, seed=None, alg="auto_select"):
-        q, z, reconstruction = draw(model, x, model.variant.samples, training, seed, alg)
-        reconstruction = tf.reduce_mean(reconstruction, axis=0)
-        kl = model.prior.kl(q, z)
-        return {"loss": reconstruction + model.kl_weight * kl_penalty(model, q, kl),
+    Args:
+        free_bits: nats of KL per latent variable that cost nothing (Kingma et al. 2016):
+            per variable when q and p factorize, else on the total.
+        beta, warmup_epochs, samples: as in `Objective`.
+
+    Example:
+        VAE(..., objective=ELBO(beta=4.0, warmup_epochs=10))
+    """
+
+    def __init__(self, beta=1.0, free_bits=0.0, warmup_epochs=0, samples=1, **kwargs):
+        super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
+        check_number("free_bits", free_bits)
+        self.free_bits = float(free_bits)
+
+    def terms(self, q, z, log_likelihood, prior):
+        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+        kl = prior.kl(q, z)
+        return {"loss": reconstruction + self.kl_weight * self.kl_penalty(q, kl, prior),
                 "reconstruction": reconstruction, "kl": kl}
 
+    def kl_penalty(self, q, kl, prior):
+        """The KL as the loss charges it: with free bits, each latent's first `free_bits` nats free."""
+        if not self.free_bits:
+            return kl
+        per_variable = prior.kl_per_variable(q)
+        if per_variable is None:
+            return tf.maximum(kl, self.free_bits * prior.latent_dim)
+        return tf.reduce_sum(tf.maximum(per_variable, self.free_bits), axis=-1)
 
+    def get_config(self):
+        return {**super().get_config(), "free_bits": self.free_bits}
+
+
+@serializable
 @OBJECTIVES.register("iwae")
-class NegativeIWAE(Objective):
+class IWAE(Objective):
     """loss = -log (1/S) sum_s p(x|z_s) p(z_s)^beta / q(z_s|x)^beta, the importance-weighted
     bound of Burda et al. (2016) with S = `samples`; tighter than the ELBO as S grows.
-    `reconstruction` and `kl` report the averages over the S draws."""
+    `reconstruction` and `kl` report the averages over the S draws.
 
-    @staticmethod
-    def check(variant):
-        from zoo.posteriors import POSTERIORS
+    Example:
+        VAE(..., objective=IWAE(samples=5))
+    """
 
-        if not POSTERIORS.get(variant.latent).continuous:
-            raise ConfigError("objective", "iwae", "'elbo' for the discrete latent "
-                              f"'{variant.latent}' (importance weights need q's density at relaxed draws)")
-        if variant.free_bits:
-            raise ConfigError("free_bits", variant.free_bits, "0 with the 'iwae' objective")
+    def __init__(self, samples=5, beta=1.0, warmup_epochs=0, **kwargs):
+        super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
 
-    @staticmethod
-    def terms(model, x, training=False, seed=None, alg="auto_select"):
-        samples = model.variant.samples
-        q, z, reconstruction = draw(model, x, samples, training, seed, alg)
-        kl = q.log_prob(z) - model.prior.distribution().log_prob(z)  # [S, B]
-        log_w = -reconstruction - model.kl_weight * kl
-        return {"loss": math.log(samples) - tf.reduce_logsumexp(log_w, axis=0),
-                "reconstruction": tf.reduce_mean(reconstruction, axis=0),
+    def check(self, posterior):
+        if not posterior.continuous:
+            raise ConfigError("objective", "iwae", f"'elbo' for the discrete posterior {type(posterior).__name__} "
+                              "(importance weights need q's density at relaxed draws)")
+
+    def terms(self, q, z, log_likelihood, prior):
+        kl = q.log_prob(z) - prior.distribution().log_prob(z)  # [S, B]
+        log_w = log_likelihood - self.kl_weight * kl
+        return {"loss": math.log(self.samples) - tf.reduce_logsumexp(log_w, axis=0),
+                "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
                 "kl": tf.reduce_mean(kl, axis=0)}
-
-
-def elbo_terms(model, x, seed=None):
-    """-log p(x|z) and KL(q(z|x) || p(z)) per example at one draw of z, as the ELBO counts them."""
-    q, z, reconstruction = draw(model, x, 1, False, seed)
-    return reconstruction[0], model.prior.kl(q, z)

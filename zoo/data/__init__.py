@@ -1,9 +1,16 @@
-"""Datasets: where they come from (`sources`), how IDX files are read (`idx`), and the
-tf.data pipelines that feed training and evaluation (`pipeline`)."""
+"""Datasets: where they come from (`sources` for the registered ones; `folders`, `arrays` and
+`tfds_images` for the user's own, all reached through `resolve`), how IDX files are read
+(`idx`), and the tf.data pipelines that feed training and evaluation (`pipeline`)."""
 
+from zoo.data.arrays import NpzArrays
+from zoo.data.folders import ImageFolder
 from zoo.data.idx import read_idx
+from zoo.data.memory import memory_budget
 from zoo.data.pipeline import eval_dataset, eval_images, train_dataset
 from zoo.data.resident import ResidentImages
+from zoo.data.resolve import resolve
 from zoo.data.sources import DATASETS, Split
+from zoo.data.tfds_images import TfdsImages
 
-__all__ = ["DATASETS", "ResidentImages", "Split", "eval_dataset", "eval_images", "read_idx", "train_dataset"]
+__all__ = ["DATASETS", "ImageFolder", "NpzArrays", "ResidentImages", "Split", "TfdsImages", "eval_dataset",
+           "eval_images", "memory_budget", "read_idx", "resolve", "train_dataset"]

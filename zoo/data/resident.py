@@ -3,7 +3,7 @@
 `model.fit(ResidentImages(split, ...))` trains without a tf.data pipeline: the images stay
 on the device as one uint8 tensor, each epoch is shuffled there once, and every step
 takes its batch (and draws its binarization) inside the XLA-compiled multi-step loop of
-`zoo.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
+`zoo.training.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
 sees depends only on the seed and the step number (the optimizer's `iterations`), so a
 run restored from a checkpoint continues from the same data position.
 """
@@ -50,6 +50,11 @@ class ResidentImages:
             tf.reshape(pixels[:len(self)], [self.steps_per_epoch, batch_size, *self.image_shape]),
             trainable=False, name="resident_batches")
         self.shuffled_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="shuffled_epoch")
+
+    def sample_batch(self, size=64):
+        """A few training images as the model will see them (before dynamic binarization),
+        to check against the model before any step."""
+        return self.images[:size].numpy().astype(np.float32) * self.scale
 
     def __len__(self):
         return self.steps_per_epoch * self.batch_size

@@ -4,6 +4,9 @@
 - TFDS (`tfds.load`), for machines that are online or have a prepared TFDS data_dir;
 - scikit-learn's bundled 8x8 digits, the embedded default: real handwritten digits that
   ship inside the installed package, so the first run needs no download.
+
+The user's own images come from `zoo.data.folders`, `zoo.data.arrays` and
+`zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to any of these sources.
 """
 
 import dataclasses
@@ -13,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from zoo.data.idx import find_idx_file, read_idx
+from zoo.data.memory import MemoryEstimate
 from zoo.errors import DataError
 from zoo.registry import Registry
 
@@ -46,12 +50,16 @@ class Split:
 
 
 @dataclasses.dataclass(frozen=True)
-class Dataset:
+class Dataset(MemoryEstimate):
     name: str
     image_shape: tuple
     levels: int
     idx_files: bool  # whether --data-dir may hold IDX files for it
     description: str
+    examples: tuple = ()  # (train, test) image counts of the usual source, for memory estimates
+
+    def count(self, split):
+        return dict(zip(SPLITS, self.examples)).get(split)
 
     def load(self, split, data_dir=None, download=False):
         """The `split` ("train" or "test") from `data_dir` (IDX or TFDS folder) or the default source.
@@ -72,12 +80,12 @@ class Dataset:
 
 for _dataset in (
     Dataset("digits", (8, 8, 1), 17, False,
-            "scikit-learn's 1797 8x8 handwritten digits (embedded, no download)"),
-    Dataset("mnist", (28, 28, 1), 256, True, "MNIST handwritten digits"),
-    Dataset("fashion_mnist", (28, 28, 1), 256, True, "Fashion-MNIST clothing images"),
+            "scikit-learn's 1797 8x8 handwritten digits (embedded, no download)", (1500, 297)),
+    Dataset("mnist", (28, 28, 1), 256, True, "MNIST handwritten digits", (60000, 10000)),
+    Dataset("fashion_mnist", (28, 28, 1), 256, True, "Fashion-MNIST clothing images", (60000, 10000)),
     Dataset("binarized_mnist", (28, 28, 1), 2, False,
-            "Larochelle's fixed binarization of MNIST (TFDS)"),
-    Dataset("cifar10", (32, 32, 3), 256, False, "CIFAR-10 colour images (TFDS)"),
+            "Larochelle's fixed binarization of MNIST (TFDS)", (50000, 10000)),
+    Dataset("cifar10", (32, 32, 3), 256, False, "CIFAR-10 colour images (TFDS)", (50000, 10000)),
 ):
     DATASETS.register(_dataset.name)(_dataset)
 
@@ -114,26 +122,42 @@ def _load_idx(directory, split):
     return Split(images[..., None], labels.astype(np.int64), levels=256)
 
 
-def _load_tfds(dataset, split, data_dir, download):
+def load_tfds(name, split, data_dir=None, download=False, idx_files=False, transform=None):
+    """(uint8 images [N, H, W, C], int64 labels [N] or None) of TFDS dataset `name`.
+
+    `transform` maps each image (a uint8 tensor) before batching, so images of varying size
+    can be resized to one; labels come from a "label" feature where there is one.
+    TFDS fetches a missing dataset only with `download=True`; otherwise a DataError says
+    what to do (`idx_files`: whether to suggest a --data-dir of IDX files).
+    """
     try:
         import tensorflow_datasets as tfds
 
+        data = tfds.load(name, split=split, data_dir=data_dir, download=download)
+        data = data.map(lambda example: {key: transform(value) if key == "image" and transform else value
+                                         for key, value in example.items() if key in ("image", "label")})
         # Chunks, not batch_size=-1: that aborts the process under tfds.testing.mock_data.
-        chunks = list(tfds.as_numpy(tfds.load(dataset.name, split=split, data_dir=data_dir,
-                                              download=download).batch(TFDS_CHUNK)))
+        chunks = list(tfds.as_numpy(data.batch(TFDS_CHUNK)))
     except Exception as error:  # TFDS raises many kinds; all mean "not available here"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        hint = ("--data-dir with its IDX files (e.g. ../shared/data/mnist), " if dataset.idx_files
-                else "")
+        hint = "--data-dir with its IDX files (e.g. ../shared/data/mnist), " if idx_files else ""
         download_hint = "" if download else "--download (online), "
-        raise DataError(f"cannot load '{dataset.name}' through TFDS ({reason[:200]}); use "
+        raise DataError(f"cannot load '{name}' through TFDS ({reason[:200]}); use "
                         f"{download_hint}{hint}--data-dir with a prepared TFDS data_dir, or the "
                         "embedded 'digits' dataset") from None
+    if not chunks:
+        raise DataError(f"TFDS '{name}' {split}: no images")
     images = np.concatenate([chunk["image"] for chunk in chunks]).astype(np.uint8)
     if images.ndim == 3:
         images = images[..., None]
-    labels = np.concatenate([chunk["label"] for chunk in chunks]) if "label" in chunks[0] else None
+    labels = np.concatenate([chunk["label"] for chunk in chunks]).astype(np.int64) \
+        if "label" in chunks[0] else None
+    return images, labels
+
+
+def _load_tfds(dataset, split, data_dir, download):
+    images, labels = load_tfds(dataset.name, split, data_dir, download, dataset.idx_files)
     if images.max(initial=0) >= dataset.levels:
         raise DataError(f"TFDS '{dataset.name}' {split}: pixel values up to {images.max()} but this "
                         f"dataset has {dataset.levels} levels (0..{dataset.levels - 1})")
-    return Split(images, None if labels is None else labels.astype(np.int64), dataset.levels)
+    return Split(images, labels, dataset.levels)

@@ -21,3 +21,7 @@ class DistributionLayer(tfp.layers.DistributionLambda):
 
     def get_config(self):
         return keras.layers.Layer.get_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -15,7 +15,8 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from zoo.likelihoods import Bernoulli, ImageLikelihood
+from zoo.export.signatures import input_spec, signature_inputs
+from zoo.layers.likelihoods import Bernoulli, ImageLikelihood
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_WARMUP_RECORDS = 1000  # TF Serving rejects a warm-up file with more
@@ -39,8 +40,6 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
 
 def warmup_requests(model, model_name, batch=2):
     """One PredictionLog per export signature, each a PredictRequest for a small batch."""
-    from zoo.export import input_spec, signature_inputs  # zoo.export imports this module
-
     signatures = signature_inputs(model)
     specs = {input_name: input_spec(model, input_name) for _, input_name in signatures.values()}
     inputs = example_inputs(specs, pixels=model.likelihood.example_pixels, batch=batch)

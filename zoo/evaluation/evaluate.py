@@ -16,11 +16,12 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
-from zoo import signatures
 from zoo.atomic import write_json
+from zoo.config import Recipe
 from zoo.errors import ZooError
-from zoo.restore import read_json, restore_vae
-from zoo.train import hardware
+from zoo.export import signatures
+from zoo.models.presets import load_preset, preset_path, read_json
+from zoo.training.train import hardware
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts as active
 
@@ -34,7 +35,12 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     """
     if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
         raise ZooError("--samples, --examples and --batch-size must be positive integers")
-    model, recipe, path = restore_vae(export_path)
+    path = preset_path(export_path)
+    try:
+        recipe = Recipe.from_dict(read_json(path, "config.json"))
+    except (KeyError, TypeError) as error:
+        raise ZooError(f"{path}/config.json does not describe a recipe this zoo knows: {error}") from None
+    model = load_preset(path, compile=False)
     output_dir = output_dir or path
     images, labels = evaluation_images(recipe, data_dir, download, examples)
     say = print if verbose else (lambda *args, **kwargs: None)
@@ -50,7 +56,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
                   hardware=hardware(), command=command or " ".join(sys.argv))
     os.makedirs(output_dir, exist_ok=True)
     if pictures:
-        from zoo import pictures as zoo_pictures
+        from zoo.evaluation import pictures as zoo_pictures
 
         written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"),
                                          zoo_pictures.make(model, images, labels))
@@ -58,6 +64,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     metrics = read_json(output_dir, "metrics.json", default={})
     write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
     say(report(result), flush=True)
+    say(f"Wrote {os.path.join(output_dir, 'metrics.json')}" + (f" and {os.path.join(output_dir, 'pictures')}/"
+                                                              if pictures else ""), flush=True)
     return result
 
 
@@ -107,7 +115,7 @@ def posterior_statistics(model, images, batch_size):
     for first in range(0, len(images), batch_size):
         batch = images[first:first + batch_size]
         q = model.encode(batch)
-        means.append(tf.reshape(q.mean(), [len(batch), model.variant.latent_dim, -1]))
+        means.append(tf.reshape(q.mean(), [len(batch), model.code_shape[0], -1]))
         kl = model.prior.kl_per_variable(q)
         kls.append(None if kl is None else kl.numpy())
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
@@ -116,7 +124,7 @@ def posterior_statistics(model, images, batch_size):
 def summarize(model, recipe, estimates, z_mean, kl_per_dim):
     log_likelihood = estimates["log_likelihood"]
     variance = z_mean.var(axis=0).sum(axis=-1)  # a one-hot latent: summed over its values
-    pixels = math.prod(recipe.model.image_shape)
+    pixels = math.prod(model.image_shape)
     nll = -float(log_likelihood.mean())
     result = {
         "neg_log_likelihood": nll,

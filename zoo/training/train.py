@@ -13,12 +13,14 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
-from zoo import signatures, strategies, workdirs
-from zoo.aggregate_posterior import fit_to_training_set
-from zoo.callbacks import FiniteBackup, PictureLogger, all_finite
 from zoo.errors import DataError
-from zoo.export import export
-from zoo.model import VAE
+from zoo.export import serving, signatures
+from zoo.export.savedmodel import export
+from zoo.layers.aggregate_posterior import fit_to_training_set
+from zoo.models.builder import build
+from zoo.models.vae import VAE
+from zoo.training import strategies, workdirs
+from zoo.training.callbacks import CompactProgress, FiniteBackup, PictureLogger, all_finite
 
 
 @dataclasses.dataclass
@@ -29,16 +31,17 @@ class TrainResult:
 
 
 def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, download=False,
-          command=None, verbose="auto", strategy=None):
+          command=None, verbose=True, strategy=None):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
     `workdir` (if given) keeps a resumable backup (the last finite epoch, deleted once
     exported: the same call resumes a killed run), the recipe it was started with (another
     is refused while a backup is there), a CSV history and TensorBoard logs (scalars, and
     pictures of reconstructions, samples and interpolations 10 times a run).
-    `strategy` is a `tf.distribute.Strategy` or a name in `zoo.strategies.STRATEGIES`
+    `strategy` is a `tf.distribute.Strategy` or a name in `zoo.training.strategies.STRATEGIES`
     (default: the current one); `batch_size` is the global batch, split across replicas.
     Only the chief of a multi-worker cluster writes the export and the workdir's logs.
+    `verbose` prints a start line, about ten progress lines and the result.
     """
     if strategy is None or isinstance(strategy, str):
         strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
@@ -62,7 +65,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=config.binarization != "none")
 
     with precision_policy(config.precision), strategy.scope():
-        model = VAE(recipe.model, name=recipe.name)
+        model = build(recipe.model, name=recipe.name)
         model.compile(keras.optimizers.Adam(config.learning_rate),
                       jit_compile=config.jit_compile and strategies.xla_ok(strategy),
                       steps_per_execution=config.steps_per_execution)
@@ -77,8 +80,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
                                     seed=config.seed)]
     backup = FiniteBackup(workdirs.backup_dir(workdir)) if workdir else None  # every worker keeps its state
     callbacks += [backup] if backup else []
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
+    if verbose:
+        callbacks.append(CompactProgress(config.epochs))
     print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "
           f"{config.epochs} epochs of {steps_per_epoch} steps (batches of {config.batch_size} "
           f"over {strategy.num_replicas_in_sync} replica(s))", flush=True)
@@ -86,7 +89,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         print(f"Resuming from the backup in {workdirs.backup_dir(workdir)}", flush=True)
     start = time.perf_counter()
     history = model.fit(train_data, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=verbose)
+                        callbacks=callbacks, verbose=0)
     train_seconds = time.perf_counter() - start
     losses = history.history.get("loss", [])  # empty if a backup of the last epoch was restored
     if not all(map(math.isfinite, losses)) or not all_finite(model.variables):
@@ -114,7 +117,9 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "command": command or " ".join(sys.argv),
     }
     with strategies.chief_dir(strategy, export_dir) as directory:
-        path = export(model, recipe, directory, metrics)
+        path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
+                      name=recipe.name)
+        serving.write_models_config(directory)
     if backup:
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
     print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats (reconstruction "

@@ -39,7 +39,7 @@ def make(model, images, labels=None, seed=0):
     RGB. `latent_grid` and `latent_scatter` exist only for 2-D latents, `latent_scatter`
     only with integer `labels` [N]. `seed` fixes the prior samples.
     """
-    images = check_images(images, model.variant.image_shape)
+    images = check_images(images, model.image_shape)
     labels = check_labels(labels, len(images))
     pictures = {"reconstructions": reconstructions(model, images),
                 "samples": samples(model, seed),

@@ -13,22 +13,38 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
 
+from zoo.checks import check_count
+from zoo.errors import ZooError
+
 tfd = tfp.distributions
 ENCODE_BATCH = 1000
 
 
+@keras.saving.register_keras_serializable(package="zoo")
 class AggregatePosterior(keras.layers.Layer):
-    """A `components`-Gaussian full-covariance mixture over `latent_dim` latents.
+    """A `components`-Gaussian full-covariance mixture over the model's continuous codes.
 
     Starts as the standard normal in every component; `fit(codes)` sets it from data.
 
     Example:
-        sampler = AggregatePosterior(10, 20); sampler.fit(codes); sampler.distribution().sample(5)
+        VAE(..., aggregate_posterior=AggregatePosterior(10)); ...; fit_to_training_set(vae, images)
     """
 
-    def __init__(self, components, latent_dim, **kwargs):
-        super().__init__(trainable=False, **kwargs)
-        self.components, self.latent_dim = components, latent_dim
+    def __init__(self, components=10, **kwargs):
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
+        check_count("components", components)
+        self.components, self.latent_dim = components, None
+
+    def attach(self, posterior):
+        """Make the mixture's weights for `posterior`'s codes (continuous vectors only)."""
+        if not posterior.continuous or len(posterior.code_shape) != 1:
+            raise ZooError(f"an aggregate-posterior sampler needs continuous vector codes; "
+                           f"{type(posterior).__name__} has other codes")
+        if self.latent_dim is not None:
+            return
+        components = self.components
+        latent_dim = self.latent_dim = posterior.code_shape[0]
         self.logits = self.add_weight(name="logits", shape=(components,), initializer="zeros",
                                       trainable=False)
         self.loc = self.add_weight(name="loc", shape=(components, latent_dim), initializer="zeros",
@@ -56,11 +72,13 @@ class AggregatePosterior(keras.layers.Layer):
         return self
 
     def get_config(self):
-        return {**super().get_config(), "components": self.components, "latent_dim": self.latent_dim}
+        config = super().get_config()
+        config.pop("trainable", None)
+        return {**config, "components": self.components}
 
 
 def fit_to_training_set(model, images, seed=0):
     """Fit `model.aggregate_posterior` to the posterior means of `images` (float32 array)."""
-    codes = np.concatenate([model.posterior.code(model.posterior_of(images[i:i + ENCODE_BATCH])).numpy()
+    codes = np.concatenate([model.posterior.code(model.encode(images[i:i + ENCODE_BATCH])).numpy()
                             for i in range(0, len(images), ENCODE_BATCH)])
     return model.aggregate_posterior.fit(codes, seed)

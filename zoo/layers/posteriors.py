@@ -7,40 +7,45 @@ score and to encode: the same Gaussian, or the discrete categorical whose sample
 one-hot codes. KL terms and importance weights are computed on `inference`.
 """
 
+import math
+
 import tensorflow as tf
 import tensorflow_probability as tfp
+import tf_keras as keras
 
-from zoo.distribution_layer import DistributionLayer
+from zoo.checks import check_count, check_number
+from zoo.layers.distribution_layer import DistributionLayer
 from zoo.registry import Registry
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
-POSTERIORS = Registry("latent")
+POSTERIORS = Registry("posterior")
+serializable = keras.saving.register_keras_serializable(package="zoo")
 
 MIN_STDDEV = 1e-5
 
 
 class Posterior(DistributionLayer):
-    """Base: a layer of `variant.latent_dim` latent variables, sampled when made a tensor."""
+    """Base: a layer of `latent_dim` latent variables, sampled when made a tensor.
+
+    `params_size` is how many values per example the encoder must output; `code_shape` the
+    shape of one code z (what the decoder takes and `decode` serves).
+    """
 
     continuous = True
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(convert_to_tensor_fn=tfd.Distribution.sample, **kwargs)
+        check_count("latent_dim", latent_dim)
         self.latent_dim = latent_dim
 
-    @classmethod
-    def for_variant(cls, variant):
-        return cls(variant.latent_dim, name="posterior")
-
-    @staticmethod
-    def params_size(variant):
+    @property
+    def params_size(self):
         raise NotImplementedError
 
-    @staticmethod
-    def code_shape(variant):
-        """The shape of one code z (what the decoder takes and `decode` serves)."""
-        return (variant.latent_dim,)
+    @property
+    def code_shape(self):
+        return (self.latent_dim,)
 
     def inference(self, params):
         return self.distribution(params)
@@ -66,6 +71,7 @@ class Posterior(DistributionLayer):
         return {**super().get_config(), "latent_dim": self.latent_dim}
 
 
+@serializable
 @POSTERIORS.register("diagonal_normal")
 class DiagonalNormal(Posterior):
     """q(z|x) = N(loc, diag(scale^2)) with scale = softplus(raw) + 1e-5.
@@ -74,9 +80,9 @@ class DiagonalNormal(Posterior):
         q = DiagonalNormal(20)(encoder(x)); z = tf.convert_to_tensor(q)
     """
 
-    @staticmethod
-    def params_size(variant):
-        return 2 * variant.latent_dim
+    @property
+    def params_size(self):
+        return 2 * self.latent_dim
 
     def distribution(self, params):
         loc, raw_scale = tf.split(params, 2, axis=-1)
@@ -94,6 +100,7 @@ class DiagonalNormal(Posterior):
         return q.loc + q.scale * eps
 
 
+@serializable
 @POSTERIORS.register("full_normal")
 class FullCovarianceNormal(Posterior):
     """q(z|x) = N(loc, L L^T) with a full lower-triangular L (softplus diagonal + 1e-5), so
@@ -103,9 +110,9 @@ class FullCovarianceNormal(Posterior):
         q = FullCovarianceNormal(4)(params)  # params: [B, 4 + 4 * 5 / 2]
     """
 
-    @staticmethod
-    def params_size(variant):
-        d = variant.latent_dim
+    @property
+    def params_size(self):
+        d = self.latent_dim
         return d + d * (d + 1) // 2
 
     def distribution(self, params):
@@ -117,13 +124,14 @@ class FullCovarianceNormal(Posterior):
         return {**super().summary(q), "z_scale_tril": q.scale.to_dense()}
 
 
+@serializable
 @POSTERIORS.register("categorical")
 class RelaxedCategorical(Posterior):
     """`latent_dim` independent K-way categorical latents, each coded one-hot: z is [N, K].
 
     Training samples are relaxed one-hot vectors (Gumbel-softmax / Concrete, Jang et al.
     2017; Maddison et al. 2017) at the current `temperature`, a non-trainable weight that
-    `zoo.schedules.TemperatureAnnealing` lowers; inference uses the discrete categorical,
+    its `on_epoch` schedule lowers; inference uses the discrete categorical,
     so codes are hard one-hot vectors and KL terms are those of the discrete distributions.
 
     Example:
@@ -132,25 +140,38 @@ class RelaxedCategorical(Posterior):
 
     continuous = False
 
-    def __init__(self, latent_dim, categories, temperature=1.0, **kwargs):
+    def __init__(self, latent_dim, categories=10, temperature=1.0, min_temperature=0.5,
+                 temperature_decay=0.03, **kwargs):
         super().__init__(latent_dim, **kwargs)
+        check_count("categories", categories, minimum=2)
+        check_number("temperature", temperature, positive=True)
+        check_number("min_temperature", min_temperature, positive=True)
+        check_number("temperature_decay", temperature_decay)
         self.categories = categories
-        self.initial_temperature = temperature
+        self.initial_temperature, self.min_temperature = temperature, min_temperature
+        self.temperature_decay = temperature_decay
         self.temperature = self.add_weight(  # made here: scoring may come before any training call
             name="temperature", shape=(), trainable=False,
             initializer=tf.constant_initializer(temperature))
 
-    @classmethod
-    def for_variant(cls, variant):
-        return cls(variant.latent_dim, variant.categories, variant.temperature, name="posterior")
+    @property
+    def params_size(self):
+        return self.latent_dim * self.categories
 
-    @staticmethod
-    def params_size(variant):
-        return variant.latent_dim * variant.categories
+    @property
+    def code_shape(self):
+        return (self.latent_dim, self.categories)
 
-    @staticmethod
-    def code_shape(variant):
-        return (variant.latent_dim, variant.categories)
+    def scheduled(self, epochs_trained):
+        """The temperature after `epochs_trained` epochs, max(min, initial * exp(-decay * epochs)):
+        smooth gradients early, nearly discrete samples later (Jang et al. 2017)."""
+        return max(self.min_temperature, self.initial_temperature * math.exp(-self.temperature_decay * epochs_trained))
+
+    def on_epoch(self, epochs_trained):
+        """Set this epoch's temperature; returns it for the training log."""
+        value = self.scheduled(epochs_trained)
+        self.temperature.assign(value)
+        return {"temperature": value}
 
     def logits(self, params):
         return tf.reshape(params, [-1, self.latent_dim, self.categories])
@@ -172,4 +193,6 @@ class RelaxedCategorical(Posterior):
 
     def get_config(self):
         return {**super().get_config(), "categories": self.categories,
-                "temperature": self.initial_temperature}
+                "temperature": self.initial_temperature, "min_temperature": self.min_temperature,
+                "temperature_decay": self.temperature_decay}
+

@@ -1,4 +1,5 @@
-"""What each export signature computes, as plain functions of a VAE returning tensors.
+"""What each export signature computes, as plain functions of a VAE returning tensors, and
+which signatures an export has with which input.
 
 `zoo.export` wraps these in `tf.function`s with input specs; `VAE.predict_step` and the
 tests call them directly, so Python and the SavedModel compute the same thing. Every
@@ -8,10 +9,8 @@ gives the same answer.
 
 import tensorflow as tf
 
-ENCODE_SEED = (1, 0)
-ELBO_SEED = (2, 0)
-LOG_LIKELIHOOD_SEED = (3, 0)
-PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
+from zoo.evaluation import importance_sampling
+from zoo.models.seeds import ELBO_SEED, ENCODE_SEED, LIKELIHOOD_STREAM, LOG_LIKELIHOOD_SEED, PRIOR_STREAM, stream
 
 
 def reconstruct(model, x):
@@ -45,32 +44,52 @@ def sample_aggregate_posterior(model, seed):
 
 def _generate(model, latent, seed):
     seed = tf.cast(seed, tf.int64)
-    z = tf.map_fn(lambda s: latent.sample(seed=_stream(s, PRIOR_STREAM)), seed,
+    z = tf.map_fn(lambda s: latent.sample(seed=stream(s, PRIOR_STREAM)), seed,
                   fn_output_signature=tf.float32)
-    params = model.decoder(z)
+    params = tf.cast(model.decoder(z), tf.float32)
     x_sample = tf.map_fn(
         lambda row: model.likelihood.distribution(row[0][None]).sample(
-            seed=_stream(row[1], LIKELIHOOD_STREAM))[0],
+            seed=stream(row[1], LIKELIHOOD_STREAM))[0],
         (params, seed), fn_output_signature=tf.float32)
     return {"z": z, "x_mean": model.likelihood.distribution(params).mean(), "x_sample": x_sample}
 
 
 def elbo(model, x):
     """Per-example ELBO = -(reconstruction + kl), one draw of z (fixed seed), beta = 1."""
-    from zoo.objectives import elbo_terms
-
-    reconstruction, kl = elbo_terms(model, x, seed=ELBO_SEED)
+    reconstruction, kl = model.elbo_terms(x, seed=ELBO_SEED)
     return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
 
 
 def log_likelihood(model, x, num_samples=5000):
     """Per-example log p(x) estimated with `num_samples` importance samples (IWAE bound, fixed
-    seed) and the ELBO, reconstruction and KL from the same draws; see zoo.importance_sampling."""
-    from zoo import importance_sampling
-
+    seed) and the ELBO, reconstruction and KL from the same draws; see
+    zoo.evaluation.importance_sampling."""
     return importance_sampling.log_likelihood(model, x, num_samples, LOG_LIKELIHOOD_SEED)
 
 
-def _stream(seed, stream):
-    """A TFP stateless seed (int32 pair) from one int64 seed: all 64 bits kept, then a stream."""
-    return tf.random.experimental.stateless_fold_in(tf.bitcast(seed, tf.int32), stream)
+SIGNATURE_INPUTS = {  # signature -> (its function, input name)
+    "serving_default": (reconstruct, "x"),
+    "reconstruct": (reconstruct, "x"),
+    "encode": (encode, "x"),
+    "decode": (decode, "z"),
+    "sample": (sample, "seed"),
+    "elbo": (elbo, "x"),
+    "log_likelihood": (log_likelihood, "x"),
+}
+
+
+def signature_inputs(model):
+    """The signatures `model`'s export serves: SIGNATURE_INPUTS, plus the aggregate-posterior
+    sampler when the model has one."""
+    if getattr(model, "aggregate_posterior", None) is None:
+        return dict(SIGNATURE_INPUTS)
+    return {**SIGNATURE_INPUTS, "sample_aggregate_posterior": (sample_aggregate_posterior, "seed")}
+
+
+def input_spec(model, input_name):
+    """The batched TensorSpec a signature takes."""
+    shapes = {"x": ([None, *model.image_shape], tf.float32),
+              "z": ([None, *model.code_shape], tf.float32),
+              "seed": ([None], tf.int64)}
+    shape, dtype = shapes[input_name]
+    return tf.TensorSpec(shape, dtype, name=input_name)

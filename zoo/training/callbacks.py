@@ -2,18 +2,19 @@
 
 import math
 import os
+import time
 
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import pictures
+from zoo.evaluation import pictures
 from zoo.errors import ConfigError
 
 PICTURES_RUN = "pictures"
 
 
 class PictureLogger(keras.callbacks.Callback):
-    """Writes `zoo.pictures.make` to TensorBoard as training goes, to watch a VAE learn.
+    """Writes `zoo.evaluation.pictures.make` to TensorBoard as training goes, to watch a VAE learn.
 
     The images go to the run `log_dir/pictures`, beside the `train` and `validation` runs
     of `keras.callbacks.TensorBoard(log_dir)`, one image summary per picture name with the
@@ -47,7 +48,7 @@ class PictureLogger(keras.callbacks.Callback):
         self._last_epoch = self._logged_epoch = None
 
     def on_train_begin(self, logs=None):
-        pictures.check_images(self.images, self.model.variant.image_shape)
+        pictures.check_images(self.images, self.model.image_shape)
         self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, PICTURES_RUN))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -66,6 +67,33 @@ class PictureLogger(keras.callbacks.Callback):
                 tf.summary.image(name, picture[None], step=epoch)
         self._writer.flush()
         self._logged_epoch = epoch
+
+
+class CompactProgress(keras.callbacks.Callback):
+    """About `lines` progress lines for a whole run, whatever its length: the epoch, the
+    epoch's loss and its terms, and the time so far (Keras' own prints a line per epoch).
+
+    Example:
+        model.fit(x, epochs=300, verbose=0, callbacks=[CompactProgress(300)])
+    """
+
+    def __init__(self, epochs, lines=10):
+        super().__init__()
+        self.epochs, self.every = epochs, max(1, round(epochs / lines))
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs and epoch != 0:
+            return
+        terms = ", ".join(f"{key} {value:.2f}" for key, value in (logs or {}).items()
+                          if key in ("loss", "reconstruction", "kl"))
+        extra = ", ".join(f"{key} {value:.3g}" for key, value in (logs or {}).items()
+                          if key in ("kl_weight", "temperature"))
+        print(f"  epoch {epoch + 1}/{self.epochs}: {terms}{'; ' + extra if extra else ''} "
+              f"({time.perf_counter() - self.start:.0f} s)", flush=True)
 
 
 class FiniteBackup(keras.callbacks.BackupAndRestore):

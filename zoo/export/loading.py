@@ -3,24 +3,11 @@
 Keras 3 has `TFSMLayer` for this; tf_keras 2.21 (which TFP layers need) has no public one.
 """
 
-import os
-
 import tensorflow as tf
 import tf_keras as keras
 
 from zoo.errors import ZooError
-
-
-def resolve_version(path):
-    """A version folder as given, or a recipe folder's highest integer version."""
-    if not os.path.isdir(path):
-        raise ZooError(f"no export at {path!r}: expected a folder such as saved_models/<recipe>/<version>")
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = [int(name) for name in os.listdir(path) if name.isdigit()]
-    if not versions:
-        raise ZooError(f"{path!r} holds neither saved_model.pb nor integer version folders")
-    return os.path.join(path, str(max(versions)))
+from zoo.models.presets import resolve_version
 
 
 class SavedModelLayer(keras.layers.Layer):

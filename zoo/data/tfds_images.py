@@ -1,0 +1,67 @@
+"""Any TFDS image dataset by name (`--dataset tfds:celeb_a`), beyond the registered ones.
+
+Its "image" feature gives the images (its "label" feature, if any, the labels), resized
+and converted as a folder's are when `image_size` or `channels` is given. TFDS fetches a
+missing dataset only with `download=True`, as for the registered datasets.
+"""
+
+from zoo.data.images import check_channels, colour_channels, parse_image_size, to_pixels
+from zoo.data.memory import MemoryEstimate
+from zoo.data.sources import SPLITS, Split, load_tfds
+from zoo.errors import DataError
+
+
+class TfdsImages(MemoryEstimate):
+    """The TFDS dataset `name` with 256-level images.
+
+    Args:
+        name: a TFDS dataset name (e.g. "celeb_a", "cifar10", "mnist").
+        image_size, channels: as for `zoo.data.folders.ImageFolder`; `image_size` is needed
+            when the dataset's images vary in size. Enlarging is refused where the dataset
+            declares a fixed size smaller than `image_size` in both dimensions.
+        data_dir: the TFDS data_dir to use when `load` is given none.
+    """
+
+    levels = 256
+
+    def __init__(self, name, image_size=None, channels=None, data_dir=None):
+        import tensorflow_datasets as tfds
+
+        self.tfds_name, self.name, self.data_dir = name, f"tfds:{name}", data_dir
+        self.image_size = parse_image_size(image_size)
+        try:
+            self._info = tfds.builder(name, data_dir=data_dir).info
+        except Exception as error:  # unknown name, bad config, unreadable data_dir
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DataError(f"TFDS dataset '{name}': {reason[:200]}") from None
+        feature = self._info.features.get("image") if hasattr(self._info.features, "get") else None
+        if feature is None or len(getattr(feature, "shape", ())) != 3:
+            raise DataError(f"TFDS dataset '{name}' has no 'image' feature of [height, width, "
+                            f"channels] images (its features: {', '.join(self._info.features.keys())})")
+        height, width, stored = feature.shape
+        self.channels = check_channels(channels) or colour_channels(stored or 3)
+        if self.image_size is None:
+            if height is None or width is None:
+                raise DataError(f"TFDS dataset '{name}' has images of varying size; pass "
+                                "--image-size HxW to resize them all")
+        elif height is not None and width is not None and height < self.image_size[0] \
+                and width < self.image_size[1]:
+            raise DataError(f"TFDS dataset '{name}' has {height}x{width} images (height x width), "
+                            f"smaller than --image-size {self.image_size[0]}x{self.image_size[1]} in "
+                            "both dimensions, and resizing up is refused")
+        self.image_shape = (*(self.image_size or (height, width)), self.channels)
+        self._convert = (self.image_size is not None or stored != self.channels)
+
+    def count(self, split):
+        """The split's size where TFDS knows it (a prepared dataset), else None."""
+        known = self._info.splits.get(split) if hasattr(self._info.splits, "get") else None
+        return known.num_examples if known is not None and known.num_examples else None
+
+    def load(self, split, data_dir=None, download=False):
+        """The `split` ("train" or "test") from TFDS (`data_dir`: a TFDS data_dir)."""
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+        transform = (lambda image: to_pixels(image, self.channels, self.image_size)) if self._convert else None
+        images, labels = load_tfds(self.tfds_name, split, data_dir or self.data_dir, download,
+                                   transform=transform)
+        return Split(images, labels, self.levels)

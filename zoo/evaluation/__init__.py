@@ -1,0 +1,1 @@
+"""Evaluation: importance-sampled log-likelihood, `zoo evaluate`'s metrics, and pictures."""

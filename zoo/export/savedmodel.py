@@ -1,0 +1,92 @@
+"""`zoo.export`: any VAE as a serving SavedModel in TF Serving's layout, path/<version>/.
+
+Signatures wrap `zoo.export.signatures`, check their input (`request_checks`) and return
+plain tensors, so the SavedModel loads with `tf.saved_model.load` alone (no zoo, no TFP).
+Beside `saved_model.pb` each version holds `model.keras` (the Keras config and weights that
+`VAE.from_preset` loads, so nothing is restored by variable position), TF Serving's warm-up
+requests, and, when given, `config.json` (the recipe) and `metrics.json`. The version folder
+is written under a temporary name and renamed into place, so TF Serving (which watches
+integer folder names) never sees half an export.
+"""
+
+import contextlib
+import functools
+import io
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo.atomic import rename_no_replace, write_json
+from zoo.errors import ZooError
+from zoo.export import request_checks, serving
+from zoo.export.signatures import input_spec, signature_inputs
+
+STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
+KERAS_FILE = "model.keras"
+
+
+def _endpoint(model, function, input_name, options):
+    spec = input_spec(model, input_name)  # its name becomes the signature's input key
+    return tf.function(request_checks.checked(functools.partial(function, model, **options), spec),
+                       input_signature=[spec])
+
+
+def next_version(model_dir):
+    versions = [int(name) for name in os.listdir(model_dir) if name.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None):
+    """Write the next version of `model`'s export into the folder `path` and return its path.
+
+    Works for any built `zoo.VAE`, whatever its networks and data. `config` (a recipe's
+    `to_dict()`) and `metrics` are optional metadata written beside it; `log_likelihood_samples`
+    is the K fixed into the `log_likelihood` signature (default: the recipe's, else 5000);
+    `name` is the model name in the warm-up requests (default: the folder's name).
+
+    The version is written in a `STAGING_PREFIX` folder beside the versions and renamed into
+    place only when complete. It never replaces a version: if another export takes the
+    number first, this one takes the next. If anything fails, the staging folder is removed
+    and `path` is left as it was.
+    """
+    if not model.built:
+        raise ZooError("the model is not built yet: give zoo.VAE an image_shape, or fit or call it once")
+    samples = log_likelihood_samples or (config or {}).get("train", {}).get("log_likelihood_samples", 5000)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    options = {"log_likelihood": {"num_samples": samples}}
+    for signature, (function, input_name) in signature_inputs(model).items():
+        archive.add_endpoint(signature, _endpoint(model, function, input_name, options.get(signature, {})))
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
+    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
+            archive.write_out(staging)
+        save_keras(model, os.path.join(staging, KERAS_FILE))
+        if config is not None:
+            write_json(os.path.join(staging, "config.json"), config)
+        if metrics is not None:
+            write_json(os.path.join(staging, "metrics.json"), metrics)
+        serving.write_warmup_requests(model, name or os.path.basename(os.path.normpath(path)), staging)
+        os.chmod(staging, 0o755)
+        while True:
+            version = os.path.join(path, str(next_version(path)))
+            try:
+                rename_no_replace(staging, version)
+            except FileExistsError:  # another export took the number after the listing
+                continue
+            return version
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def save_keras(model, filepath):
+    """`model`'s config and weights as a `.keras` file, without the optimizer's state (it would
+    triple the file): a copy made from the config takes the weights and is saved."""
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    copy.set_weights(model.get_weights())  # the same config builds the same variables in the same order
+    copy.save(filepath)

@@ -1,0 +1,12 @@
+"""The blocks a VAE is composed of: posteriors q(z|x), priors p(z), likelihoods p(x|z) (and
+the per-pixel distributions they are made of), and the config path's network factories."""
+
+from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic, Gaussian,
+                                    LIKELIHOODS)
+from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
+from zoo.layers.priors import PRIORS, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
+
+__all__ = ["AggregatePosterior", "Bernoulli", "Categorical256", "ContinuousBernoulli", "DiagonalNormal",
+           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "LIKELIHOODS", "MixtureOfGaussians", "POSTERIORS",
+           "PRIORS", "RelaxedCategorical", "StandardNormal", "UniformCategorical", "VampPrior"]

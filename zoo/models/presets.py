@@ -1,0 +1,93 @@
+"""Presets, keras-hub style: a shipped model by name, or any export folder, as a trained,
+compiled `VAE` ready to `fit`, fine-tune, sample or score.
+
+    vae = zoo.VAE.from_preset("mnist_mlp_vampprior")
+    zoo.presets()   # {name: description}
+
+A preset is an export version folder (`saved_models/<name>/<version>/`) holding
+`model.keras` (the Keras config and weights) beside the serving SavedModel, and the recipe
+(`config.json`) that says how it was trained. Shipped presets are found in the folder named
+by `$ZOO_PRESETS` or, by default, the `saved_models/` folder of this checkout.
+"""
+
+import json
+import os
+import pathlib
+
+from zoo.errors import ZooError
+
+KERAS_FILE = "model.keras"
+
+
+def presets_dir():
+    return pathlib.Path(os.environ.get("ZOO_PRESETS") or pathlib.Path(__file__).resolve().parents[2] / "saved_models")
+
+
+def resolve_version(path):
+    """A version folder as given, or a model folder's highest integer version."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise ZooError(f"no export at {path!r}: expected a folder such as saved_models/<name>/<version>")
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = [int(name) for name in os.listdir(path) if name.isdigit()]
+    if not versions:
+        raise ZooError(f"{path!r} holds neither saved_model.pb nor integer version folders")
+    return os.path.join(path, str(max(versions)))
+
+
+def presets():
+    """{name: description} of the shipped presets (the latest version of each)."""
+    found = {}
+    root = presets_dir()
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            version = resolve_version(folder)
+        except ZooError:
+            continue
+        if os.path.isfile(os.path.join(version, KERAS_FILE)):
+            found[folder.name] = read_json(version, "config.json", default={}).get("description", "")
+    return found
+
+
+def read_json(path, name, default=None):
+    file = os.path.join(path, name)
+    if not os.path.isfile(file):
+        if default is not None:
+            return default
+        raise ZooError(f"{path}: no {name}; it is not an export written by zoo")
+    with open(file) as f:
+        return json.load(f)
+
+
+def preset_path(preset):
+    """The version folder of a preset name or an export path."""
+    if os.path.isdir(os.fspath(preset)):
+        return resolve_version(preset)
+    candidate = presets_dir() / str(preset)
+    if candidate.is_dir():
+        return resolve_version(candidate)
+    raise ZooError(f"no preset {preset!r}: not a folder, and not one of {', '.join(presets()) or 'none'} "
+                   f"(in {presets_dir()})")
+
+
+def load_preset(preset, compile=True):
+    """The trained `VAE` of `preset` (a name in `presets()` or an export folder), compiled with
+    the optimizer settings of its recipe (Adam at its learning rate) when `compile`."""
+    import tf_keras as keras
+
+    import zoo.layers  # noqa: F401  (registers the blocks for deserialization)
+    import zoo.models.vae  # noqa: F401
+    import zoo.objectives  # noqa: F401
+
+    path = preset_path(preset)
+    keras_file = os.path.join(path, KERAS_FILE)
+    if not os.path.isfile(keras_file):
+        raise ZooError(f"{path} has no {KERAS_FILE}: it was exported by an older zoo (export it again)")
+    model = keras.models.load_model(keras_file, compile=False)
+    if compile:
+        train = read_json(path, "config.json", default={}).get("train", {})
+        model.compile(keras.optimizers.Adam(train.get("learning_rate", 1e-3)),
+                      jit_compile=train.get("jit_compile", True),
+                      steps_per_execution=train.get("steps_per_execution", 1))
+    return model

@@ -1,0 +1,374 @@
+"""The VAE: encoder -> q(z|x) -> z -> decoder -> p(x|z), with a prior p(z), as a keras.Model."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo.data.resident import ResidentImages
+from zoo.errors import DataError, ZooError
+from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.likelihoods import ImageLikelihood
+from zoo.layers.posteriors import Posterior
+from zoo.layers.priors import Prior, StandardNormal
+from zoo.models import seeds
+from zoo.objectives import ELBO, Objective
+from zoo.training import compiled_loop
+from zoo.training.schedules import EpochSchedules
+
+METRIC_NAMES = ("loss", "reconstruction", "kl")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VAE(keras.Model):
+    """A variational autoencoder composed of two networks and four blocks.
+
+    The contract, checked when the model is built (one-line `ZooError` otherwise): the
+    encoder maps images [B, H, W, C] to `posterior.params_size` values per example; the
+    decoder maps codes [B, *posterior.code_shape] to `likelihood.params_shape((H, W, C))`
+    values per example (for a Bernoulli, [B, H, W, C] logits).
+
+    `call(x)` returns p(x|z) (a TFP distribution, z one draw from q(z|x)); `encode(x)` q(z|x);
+    `decode(z)` p(x|z). `fit` minimises the objective (by default the negative ELBO in nats
+    per example) and reports its reconstruction and KL terms; `evaluate` draws z with a fixed
+    seed, so it gives the same numbers every time; the KL is counted exactly once.
+
+    Args:
+        encoder: any Keras layer or model, images -> posterior parameters.
+        posterior: a posterior layer, e.g. `DiagonalNormal(latent_dim=20)`.
+        decoder: any Keras layer or model, codes -> likelihood parameters.
+        likelihood: an image likelihood layer, e.g. `Bernoulli()`.
+        prior: p(z), e.g. `StandardNormal()` (the default) or `VampPrior(components=200)`.
+        objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`.
+        image_shape: (H, W, C); read from the encoder's Input when it has one.
+        aggregate_posterior: optional `AggregatePosterior` sampler fitted after training.
+
+    Example:
+        encoder = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                    keras.layers.Dense(256, "relu"), keras.layers.Dense(40)])
+        decoder = keras.Sequential([keras.Input((20,)), keras.layers.Dense(256, "relu"),
+                                    keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1))])
+        vae = VAE(encoder, DiagonalNormal(20), decoder, Bernoulli())
+        vae.compile(keras.optimizers.Adam(1e-3)); vae.fit(images, epochs=5)
+        vae.sample(16); vae.log_likelihood(images[:10], samples=1000)
+    """
+
+    def __init__(self, encoder, posterior, decoder, likelihood, prior=None, objective=None,
+                 image_shape=None, aggregate_posterior=None, **kwargs):
+        super().__init__(**kwargs)
+        prior = StandardNormal() if prior is None else prior
+        objective = ELBO() if objective is None else objective
+        for role, value, kind in (("encoder", encoder, keras.layers.Layer), ("decoder", decoder, keras.layers.Layer),
+                                  ("posterior", posterior, Posterior), ("likelihood", likelihood, ImageLikelihood),
+                                  ("prior", prior, Prior), ("objective", objective, Objective)):
+            if not isinstance(value, kind):
+                raise ZooError(f"VAE {role}: expected a {kind.__module__}.{kind.__name__}, got {type(value).__name__}")
+        if aggregate_posterior is not None and not isinstance(aggregate_posterior, AggregatePosterior):
+            raise ZooError(f"VAE aggregate_posterior: expected an AggregatePosterior, got {type(aggregate_posterior).__name__}")
+        objective.check(posterior)
+        self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
+        self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
+        # Epochs trained so far, saved with the weights: schedules (KL warm-up, temperature)
+        # read it, so a restored or fine-tuned model continues where it was.
+        self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
+                                              initializer="zeros")
+        self.trackers = [keras.metrics.Mean(name) for name in METRIC_NAMES]
+        self._resident = None
+        self.image_shape = None
+        image_shape = image_shape or _input_shape(encoder)
+        if image_shape is not None:
+            self.build((None, *image_shape))
+
+    @property
+    def code_shape(self):
+        return tuple(self.posterior.code_shape)
+
+    def build(self, input_shape):
+        """Build every block for images of `input_shape[1:]` and check the contract between them."""
+        image_shape = tuple(input_shape[1:])
+        if len(image_shape) != 3 or not all(isinstance(d, int) and d > 0 for d in image_shape):
+            raise ZooError(f"image_shape must be (height, width, channels); got {image_shape}")
+        if self.image_shape is not None and self.image_shape != image_shape:
+            raise DataError(f"this VAE takes images of shape {self.image_shape}, not {image_shape}")
+        if self.built:
+            return
+        self.image_shape = image_shape
+        params = _run("encoder", self.encoder, tf.zeros([1, *image_shape]), f"images of shape {image_shape}")
+        if tuple(params.shape[1:]) != (self.posterior.params_size,):
+            raise ZooError(f"the encoder outputs {tuple(params.shape[1:])} per example; "
+                           f"{type(self.posterior).__name__} needs ({self.posterior.params_size},) "
+                           f"(posterior.params_size): end the encoder with keras.layers.Dense({self.posterior.params_size})")
+        self.posterior(tf.cast(params, tf.float32))
+        self.prior.attach(self.posterior, image_shape, self._posterior_of)
+        expected = self.likelihood.params_shape(image_shape)
+        output = _run("decoder", self.decoder, tf.zeros([1, *self.code_shape]), f"codes of shape {self.code_shape}")
+        if tuple(output.shape[1:]) != expected:
+            raise ZooError(f"the decoder outputs {tuple(output.shape[1:])} per code; {type(self.likelihood).__name__} "
+                           f"needs {expected} for images of shape {image_shape} (likelihood.params_shape): "
+                           f"end the decoder with keras.layers.Reshape({expected}) or a Conv2D({expected[-1]}, ...)")
+        self.likelihood(tf.cast(output, tf.float32))
+        if self.aggregate_posterior is not None:
+            self.aggregate_posterior.attach(self.posterior)
+        self._build_input_shape = tf.TensorShape(input_shape)
+        self.built = True
+
+    # The model as a graphical model: q(z|x), p(x|z), p(z), and what follows from them.
+
+    def encode(self, x, training=None):
+        """q(z|x): while training, the posterior layer's output (relaxed for categorical
+        latents); otherwise its inference form (hard one-hot codes for categorical latents)."""
+        params = self._encoder_params(x, training)
+        return self.posterior(params) if training else self.posterior.inference(params)
+
+    def decode(self, z, training=None):
+        """p(x|z), a TFP distribution over whole images."""
+        return self.likelihood(tf.cast(self.decoder(z, training=training), tf.float32))
+
+    def call(self, x, training=None):
+        q = self.posterior(self._encoder_params(x, training))
+        return self.decode(tf.convert_to_tensor(q), training=training)
+
+    def sample(self, n, seed=None, mean=True):
+        """`n` generated images [n, H, W, C]: z ~ p(z), then the mean of p(x|z) (or, with
+        `mean=False`, a draw from it). `seed`: an int for repeatable draws."""
+        n = int(n)
+        z = self.prior.sample(n, seed=None if seed is None else seeds.stream(seed, seeds.PRIOR_STREAM))
+        p = self.decode(z)
+        if mean:
+            return p.mean()
+        return p.sample(seed=None if seed is None else seeds.stream(seed, seeds.LIKELIHOOD_STREAM))
+
+    def reconstruct(self, x):
+        """The decoded posterior code of each image (the mean of p(x|z) at z = q's mean or mode)."""
+        return self.decode(self.posterior.code(self.encode(self._checked(x)))).mean()
+
+    def elbo(self, x, seed=seeds.ELBO_SEED):
+        """Per-example ELBO [B] in nats at one draw of z (a fixed seed: repeatable), beta = 1."""
+        reconstruction, kl = self.elbo_terms(self._checked(x), seed)
+        return -(reconstruction + kl)
+
+    def elbo_terms(self, x, seed=None):
+        """-log p(x|z) and KL(q(z|x) || p(z)) per example at one draw of z, as the ELBO counts them."""
+        q, z, log_likelihood = self.draw(x, 1, seed=seed)
+        return -log_likelihood[0], self.prior.kl(q, z)
+
+    def log_likelihood(self, x, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
+        """Per-example log p(x) [B] estimated with `samples` importance samples (the IWAE bound;
+        see `zoo.evaluation.importance_sampling`)."""
+        from zoo.evaluation import importance_sampling
+
+        return importance_sampling.log_likelihood(self, self._checked(x), samples, seed)["log_likelihood"]
+
+    def draw(self, x, samples=1, training=False, seed=None, alg="auto_select"):
+        """q(z|x) (inference form), draws z [S, B, ...] and log p(x|z) [S, B] for each draw.
+
+        While training, z comes from the posterior layer itself (relaxed one-hot vectors for
+        categorical latents); otherwise from q. With `seed` (a shape-[2] integer tensor) the
+        draws are stateless, so the same x and seed give the same numbers in Python and in an
+        export; `alg` picks the stateless RNG ("threefry" is fast inside XLA on CPU).
+        """
+        params = self._encoder_params(x, training)
+        q = self.posterior.inference(params)
+        z = self.posterior.sample(params, samples, seed, training, alg)
+        batch = tf.shape(x)[0]
+        flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
+        flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
+                            tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
+        log_px = self.decode(flat_z, training=training).log_prob(flat_x)
+        return q, z, tf.reshape(log_px, [samples, batch])
+
+    def terms(self, x, training=False, seed=None, alg="auto_select"):
+        """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x."""
+        q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg)
+        return self.objective.terms(q, z, log_likelihood, self.prior)
+
+    def _encoder_params(self, x, training=None):
+        return tf.cast(self.encoder(x, training=training), tf.float32)
+
+    def _posterior_of(self, x):
+        """q(z|x) in inference form, as the VampPrior needs it at its pseudo-inputs."""
+        return self.posterior.inference(self._encoder_params(x))
+
+    # Training.
+
+    def fit(self, x=None, *args, callbacks=None, **kwargs):
+        """keras `fit`, with the blocks' epoch schedules (KL warm-up, temperature) added and
+        the images checked (shape, dtype, pixel range for the likelihood) before any step.
+
+        `x` may be a `zoo.data.ResidentImages`: the images then stay on the device and each
+        call of the train function runs `steps_per_execution` steps (set in `compile`) as
+        one XLA program (`zoo.training.compiled_loop`); an epoch is the set's `steps_per_epoch`.
+        """
+        callbacks = [EpochSchedules()] + list(callbacks or [])  # first: a backup sees this epoch's count
+        resident = x if isinstance(x, ResidentImages) else None
+        if resident is not None:
+            self.check_images(resident.sample_batch(), "the ResidentImages")
+            with self.distribute_strategy.scope():  # the strategy the model was built under
+                distributed = tf.distribute.has_strategy()
+            if distributed:
+                raise ZooError("ResidentImages trains under the default strategy only; under a "
+                               "tf.distribute strategy pass a tf.data.Dataset")
+            if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
+                raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
+                               "(the ResidentImages' own) or left out")
+            x = resident.placeholder()
+        else:
+            self.check_data(x)
+        if resident is not self._resident:
+            self._resident, self.train_function = resident, None
+        return super().fit(x, *args, callbacks=callbacks, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self.check_data(x)
+        return super().evaluate(x, *args, **kwargs)
+
+    def check_data(self, x):
+        """Check what `fit`/`evaluate` get: arrays and tensors whole, a tf.data.Dataset by its
+        element spec and its first batch (checking every batch would cost every step)."""
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, tuple) else spec
+            if not isinstance(spec, tf.TensorSpec):
+                raise DataError(f"the dataset's elements must be image batches (or (images, ...) tuples); "
+                                f"got {spec}")
+            first = next(iter(x.take(1)), None)
+            if first is not None:
+                self.check_images(first[0] if isinstance(first, tuple) else first, "the dataset's first batch")
+        elif isinstance(x, (np.ndarray, tf.Tensor, list)):
+            self.check_images(x, "the images")
+
+    def check_images(self, x, what="the images"):
+        """Refuse images this model cannot score, with one line: a shape other than the model's,
+        uint8 or other non-float pixels, values outside the likelihood's `pixel_range` (0..255
+        grey levels given to a Bernoulli would train without complaint), NaN or Inf."""
+        x = np.asarray(x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise DataError(f"{what} have shape {x.shape}; this VAE takes [batch, {', '.join(map(str, self.image_shape))}]"
+                            + (" (add a channel axis: x[..., None])" if x.shape[1:] == self.image_shape[:2] else ""))
+        if x.dtype == np.uint8:
+            raise DataError(f"{what} are uint8 (0..255); this VAE takes float pixels in [0, 1]: "
+                            "pass x.astype('float32') / 255")
+        if not (np.issubdtype(x.dtype, np.floating) or x.dtype == bool):
+            raise DataError(f"{what} have dtype {x.dtype}; this VAE takes float32 pixels in [0, 1]")
+        if x.size == 0 or x.dtype == bool:
+            return
+        low, high = float(np.min(x)), float(np.max(x))
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise DataError(f"{what} hold NaN or Inf values")
+        pixel_range = self.likelihood.pixel_range
+        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
+            raise DataError(f"{type(self.likelihood).__name__} models pixels in [{pixel_range[0]:g}, "
+                            f"{pixel_range[1]:g}]; {what} hold values from {low:g} to {high:g} (scale them, e.g. x / 255)")
+
+    def _checked(self, x):
+        if isinstance(x, np.ndarray) or (isinstance(x, tf.Tensor) and tf.executing_eagerly()):
+            self.check_images(x)
+        return tf.convert_to_tensor(x, tf.float32)
+
+    def scheduled_blocks(self):
+        """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
+        return [block for block in (self.objective, self.posterior, self.prior, self.likelihood)
+                if hasattr(block, "on_epoch")]
+
+    def make_train_function(self, force=False):
+        if self._resident is None or (self.train_function is not None and not force):
+            return super().make_train_function(force)
+        self.train_function = compiled_loop.train_function(self, self._resident)
+        return self.train_function
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def train_step(self, data):
+        return self.update(keras.utils.unpack_x_y_sample_weight(data)[0])
+
+    def update(self, x, seed=None, alg="auto_select"):
+        """One optimizer step on the batch `x` (z drawn with the stateless `seed` and RNG
+        algorithm `alg` if given).
+
+        The loss is divided by the number of replicas: the optimizer sums the replicas'
+        gradients, so the step follows the mean over the global batch.
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            terms = self.terms(x, training=True, seed=seed, alg=alg)
+            loss = tf.reduce_mean(terms["loss"])
+            if self.losses:
+                loss += tf.add_n(self.losses)
+            loss /= replicas
+        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+        return self._record(terms)
+
+    def test_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return self._record(self.terms(x, training=False, seed=seeds.ELBO_SEED))
+
+    def predict_step(self, data):
+        from zoo.export import signatures
+
+        return signatures.reconstruct(self, keras.utils.unpack_x_y_sample_weight(data)[0])
+
+    def _record(self, terms):
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    # Saving, export and presets.
+
+    def export(self, path, config=None, metrics=None, name=None):
+        """Write the next version of this model's serving SavedModel into `path` (TF Serving's
+        layout: path/1, path/2, ...) with every signature, and the Keras file presets load;
+        returns the version folder. See `zoo.export.export`."""
+        from zoo.export import export
+
+        return export(self, path, config=config, metrics=metrics, name=name)
+
+    @classmethod
+    def from_preset(cls, preset, compile=True):
+        """A shipped model by name (`zoo.presets()`) or an export's folder, trained weights
+        loaded, compiled as it was trained, ready to `fit` or fine-tune."""
+        from zoo.models.presets import load_preset
+
+        return load_preset(preset, compile=compile)
+
+    def get_config(self):
+        config = {"name": self.name, "image_shape": self.image_shape}
+        for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective"):
+            config[role] = keras.saving.serialize_keras_object(getattr(self, role))
+        if self.aggregate_posterior is not None:
+            config["aggregate_posterior"] = keras.saving.serialize_keras_object(self.aggregate_posterior)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective", "aggregate_posterior"):
+            if config.get(role) is not None:
+                config[role] = keras.saving.deserialize_keras_object(config[role], custom_objects=custom_objects)
+        if config.get("image_shape") is not None:
+            config["image_shape"] = tuple(config["image_shape"])
+        return cls(**config)
+
+
+def _input_shape(encoder):
+    """(H, W, C) from an encoder that declares its Input, else None (then the first data decide)."""
+    try:
+        shape = encoder.input_shape
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+    if isinstance(shape, tuple) and len(shape) == 4 and all(isinstance(d, int) for d in shape[1:]):
+        return tuple(shape[1:])
+    return None
+
+
+def _run(role, network, value, what):
+    """`network(value)`, or a one-line ZooError saying the network cannot take `what`."""
+    try:
+        return network(value)
+    except Exception as error:  # any Keras or TF error: the user's network does not fit
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ZooError(f"the {role} cannot take {what}: {first[:300]}") from None

@@ -1,0 +1,2 @@
+"""Training: `train(recipe)`, its callbacks and epoch schedules, the compiled multi-step loop,
+tf.distribute strategies and resumable workdirs."""
