@@ -1,17 +1,45 @@
 """Recipes: one short module per trained variant, each defining `RECIPE`.
 
-Modules in this package are found by name, so adding a recipe is adding a file.
+Modules in this package are found by name, so adding a recipe is adding a file. `RECIPES`
+imports them all (and TensorFlow) on first use; `descriptions()` reads them without
+importing anything, so `zoo list` answers at once.
 """
 
+import ast
 import importlib
+import pathlib
 import pkgutil
 
-from zoo.registry import Registry
+_FOLDER = pathlib.Path(__file__).resolve().parent
 
-RECIPES = Registry("recipe")
 
-for _module in pkgutil.iter_modules(__path__):
-    _recipe = importlib.import_module(f"{__name__}.{_module.name}").RECIPE
-    if _recipe.name != _module.name:
-        raise ValueError(f"recipes/{_module.name}.py defines a recipe named {_recipe.name!r}")
-    RECIPES.register(_recipe.name)(_recipe)
+def descriptions():
+    """{recipe name: description}, read from each recipe file's `RECIPE = Recipe(...)` call."""
+    found = {}
+    for module in pkgutil.iter_modules([str(_FOLDER)]):
+        tree = ast.parse((_FOLDER / f"{module.name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "description" and isinstance(node.value, ast.Constant):
+                found[module.name] = node.value.value
+                break
+    return dict(sorted(found.items()))
+
+
+def _load():
+    from zoo.registry import Registry
+
+    registry = Registry("recipe")
+    for module in pkgutil.iter_modules([str(_FOLDER)]):
+        recipe = importlib.import_module(f"{__name__}.{module.name}").RECIPE
+        if recipe.name != module.name:
+            raise ValueError(f"recipes/{module.name}.py defines a recipe named {recipe.name!r}")
+        registry.register(recipe.name)(recipe)
+    return registry
+
+
+def __getattr__(name):
+    if name != "RECIPES":
+        raise AttributeError(f"module 'recipes' has no attribute {name!r}")
+    global RECIPES
+    RECIPES = _load()
+    return RECIPES

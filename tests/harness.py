@@ -13,8 +13,8 @@ import numpy as np
 import tf_keras as keras
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
-from zoo.export import signature_inputs
-from zoo.model import VAE
+from zoo.export.signatures import signature_inputs
+from zoo.models.builder import build
 
 RELOAD_SCRIPT = textwrap.dedent("""
     import json, sys
@@ -49,19 +49,23 @@ SERVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def tiny_recipe(network, likelihood, sigma="learned", **model):
-    """A recipe small enough to build, train a step and export in seconds (`model`: other
-    VAEConfig fields)."""
-    return Recipe(name=f"test_{network}_{likelihood}", description="test",
-                  model=VAEConfig(network=network, likelihood=likelihood, sigma=sigma, hidden_units=(16,),
-                                  conv_filters=(4, 8), latent_dim=3, **model),
-                  train=TrainConfig(dataset="mnist", binarization="dynamic" if likelihood == "bernoulli" else "none"))
+def tiny_recipe(network, likelihood, sigma="learned", **overrides):
+    """A recipe small enough to build, train a step and export in seconds (`overrides`: other
+    fields as `--set` takes them, e.g. prior="vamp", components=3)."""
+    network_spec = {"type": network, "hidden_units": (16,)} if network == "mlp" else {"type": network,
+                                                                                     "conv_filters": (4, 8)}
+    likelihood_spec = {"type": likelihood, "sigma": sigma} if likelihood == "gaussian" else {"type": likelihood}
+    recipe = Recipe(name=f"test_{network}_{likelihood}", description="test",
+                    model=VAEConfig(network=network_spec, posterior={"type": "diagonal_normal", "latent_dim": 3},
+                                    likelihood=likelihood_spec),
+                    train=TrainConfig(dataset="mnist", binarization="dynamic" if likelihood == "bernoulli" else "none"))
+    return recipe.with_overrides(overrides) if overrides else recipe
 
 
 def trained_a_little(recipe):
     """`recipe`'s model after one short epoch, so weights (and a learned sigma) are off init."""
     keras.utils.set_random_seed(0)
-    model = VAE(recipe.model)
+    model = build(recipe.model)
     model.compile(keras.optimizers.Adam(1e-2))
     model.fit(example_inputs(model, batch=20)["x"], batch_size=10, epochs=1, verbose=0)
     return model
@@ -70,7 +74,7 @@ def trained_a_little(recipe):
 def example_inputs(model, batch=5, seed=0):
     """One batch for each signature input: binary x, normal z, int64 seeds."""
     rng = np.random.default_rng(seed)
-    x = (rng.random((batch, *model.variant.image_shape)) < 0.3).astype(np.float32)
+    x = (rng.random((batch, *model.image_shape)) < 0.3).astype(np.float32)
     z = rng.standard_normal((batch, *model.code_shape)).astype(np.float32)
     return {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
 
@@ -125,3 +129,51 @@ def folder_snapshot(folder):
     folder = pathlib.Path(folder)
     return {str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
             for path in sorted(folder.rglob("*"))}
+
+
+KERAS_RELOAD_SCRIPT = textwrap.dedent("""
+    import importlib, json, sys
+    import numpy as np
+    import tf_keras as keras
+    import zoo.models.vae  # registers the zoo's blocks; a user's own layers register themselves alike
+    keras_path, inputs_path, out_path, *user = sys.argv[1:]
+    if user:  # the folder and module of the user's own registered layers
+        sys.path.insert(0, user[0])
+        importlib.import_module(user[1])
+    x = np.load(inputs_path)["x"]
+    model = keras.models.load_model(keras_path)
+    before = model.elbo(x).numpy()
+    model.compile(keras.optimizers.Adam(1e-3))
+    history = model.fit(x, batch_size=len(x) // 2, epochs=1, verbose=0).history
+    np.savez(out_path, elbo=before, after=model.elbo(x).numpy())
+    print(json.dumps({"loss": history["loss"], "epochs_trained": float(model.epochs_trained.numpy())}))
+""")
+
+
+def assert_config_round_trip(block):
+    """keras-hub's `run_serialization_test`: config -> from_config -> the same config (as JSON),
+    and the same config again through Keras' own (de)serialization."""
+    config = block.get_config()
+    again = type(block).from_config(config)
+    assert json.dumps(again.get_config(), sort_keys=True, default=str) == json.dumps(config, sort_keys=True, default=str)
+    serialized = keras.saving.serialize_keras_object(block)
+    revived = keras.saving.deserialize_keras_object(serialized)
+    assert type(revived) is type(block)
+    assert json.dumps(revived.get_config(), sort_keys=True, default=str) == json.dumps(config, sort_keys=True, default=str)
+    return again
+
+
+def reload_keras_in_fresh_process(keras_path, x, tmp_path, module_dir=None, module=None):
+    """Load `keras_path` with `keras.models.load_model` in a new process (importing `module`
+    from `module_dir` first, for a user's own registered layers), score x, fit one epoch;
+    returns (its report, its ELBO of x before the fit, after it)."""
+    inputs_path, out_path = tmp_path / "keras_inputs.npz", tmp_path / "keras_outputs.npz"
+    np.savez(inputs_path, x=x)
+    args = [sys.executable, "-c", KERAS_RELOAD_SCRIPT, str(keras_path), str(inputs_path), str(out_path)]
+    if module:
+        args += [str(module_dir), module]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = np.load(out_path)
+    return json.loads(done.stdout.strip().splitlines()[-1]), outputs["elbo"], outputs["after"]

@@ -6,7 +6,7 @@ import sys
 
 from zoo.errors import ZooError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter (no GPU found, ...)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ start-up chatter (no GPU found, ...): 2 no longer does
 STRATEGY_NAMES = ("default", "mirrored", "multiworker", "tpu")  # zoo.training.strategies.STRATEGIES, without importing TF
 
 
@@ -14,7 +14,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description="A model zoo of variational autoencoders.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the recipes")
+    commands.add_parser("list", help="list the recipes and the shipped presets")
 
     train = commands.add_parser("train", help="train a recipe, evaluate it and export it")
     train.add_argument("recipe", help="a recipe name from `zoo list`")
@@ -28,7 +28,12 @@ def build_parser():
                        help="train F times longer (epochs, warm-up and temperature schedule); the "
                             "defaults are sized for about 30 minutes on 2 CPU cores")
     train.add_argument("--smoke", action="store_true", help="apply the recipe's tiny test sizes")
-    train.add_argument("--data-dir", help="folder with IDX files (mnist, fashion_mnist) or a TFDS data_dir")
+    train.add_argument("--data-dir", help="your images (a folder of image files, class subfolders as labels, "
+                                          "or a .npz file), IDX files (mnist, fashion_mnist) or a TFDS data_dir")
+    train.add_argument("--dataset", help="override the recipe's dataset: a name, folder, npz or tfds:NAME "
+                                         "(e.g. tfds:celeb_a)")
+    train.add_argument("--image-size", metavar="HxW", help="resize images to HEIGHTxWIDTH, e.g. 64x64")
+    train.add_argument("--channels", type=int, choices=(1, 3), help="convert images to grey (1) or RGB (3)")
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
     train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
     train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
@@ -58,20 +63,28 @@ def overrides_from(args):
         if not sep or not field:
             raise ZooError(f"--set {item!r}: expected FIELD=VALUE")
         overrides[field.strip()] = value.strip()
-    for field in ("epochs", "batch_size", "latent_dim", "seed"):
-        if getattr(args, field) is not None:
+    for field in ("epochs", "batch_size", "latent_dim", "seed", "dataset", "channels"):
+        if getattr(args, field, None) is not None:
             overrides[field] = getattr(args, field)
+    if getattr(args, "image_size", None) is not None:
+        overrides["image_size"] = args.image_size
     return overrides
 
 
 def run(args, argv):
+    if args.command == "list":
+        import recipes
+        from zoo.models.presets import presets
+
+        for title, table in (("Recipes (zoo train NAME)", recipes.descriptions()),
+                             ("Presets (zoo.VAE.from_preset(NAME), trained)", presets())):
+            print(title)
+            width = max(map(len, table), default=0)
+            for name, description in table.items():
+                print(f"  {name:<{width}}  {description}")
+        return 0
     from recipes import RECIPES
 
-    if args.command == "list":
-        width = max(map(len, RECIPES.names()))
-        for name in RECIPES.names():
-            print(f"{name:<{width}}  {RECIPES.get(name).description}")
-        return 0
     command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
         from zoo.evaluation.evaluate import evaluate

@@ -258,12 +258,15 @@ class Recipe:
 
         dataset = data.DATASETS.get(self.train.dataset) if self.train.dataset in data.DATASETS else None
         if dataset is not None:  # a known dataset fixes the shape; folders and TFDS say it when loaded
-            self.check_data(dataset.image_shape, dataset.levels, dataset.name)
+            object.__setattr__(self, "model", self.for_data(dataset.image_shape, dataset.levels, dataset.name).model)
 
-    def check_data(self, image_shape, levels, name):
-        """Fit the model to data of `image_shape` and `levels` pixel values, or refuse the pair."""
+    def for_data(self, image_shape, levels, name):
+        """This recipe for data of `image_shape` with `levels` pixel values, or a ConfigError
+        when its model cannot take them (an 8-bit likelihood on 2-level data, a conv network
+        on sizes it cannot halve)."""
+        recipe = self
         if self.model.image_shape != tuple(image_shape):
-            object.__setattr__(self, "model", self.model.replace(image_shape=tuple(image_shape)))
+            recipe = dataclasses.replace(self, model=self.model.replace(image_shape=tuple(image_shape)))
         from zoo import data
         from zoo.layers.likelihoods import LIKELIHOODS
 
@@ -278,7 +281,7 @@ class Recipe:
             raise ConfigError("binarization", self.train.binarization,
                               f"'none' for the {needs}-level likelihood '{likelihood}' "
                               "(binarized pixels would throw its levels away)")
-        return self
+        return recipe
 
     def with_overrides(self, overrides):
         """A copy with `{field: value}` applied. A field is a TrainConfig field, a block role
@@ -377,7 +380,7 @@ def parse_value(field, text, current):
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError
             return lowered in ("true", "1", "yes")
-        if isinstance(current, (tuple, list)) or (current is None and "," in text):
+        if isinstance(current, (tuple, list)) or (current is None and ("," in text or "x" in text)):
             return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
         if isinstance(current, int):
             return int(text)

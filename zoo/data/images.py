@@ -74,4 +74,4 @@ def tf_reason(error):
     message = getattr(error, "message", None) or str(error)
     line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
     line = re.sub(r"\{\{[^}]*\}\}\s*", "", line)
-    return re.sub(r"\s*\[Op:\w+\]", "", line).strip()
+    return re.sub(r"\s*\[Op:\w+\]|\s*name:\s*$", "", line).strip()

@@ -34,7 +34,7 @@ class TfdsImages(MemoryEstimate):
         except Exception as error:  # unknown name, bad config, unreadable data_dir
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise DataError(f"TFDS dataset '{name}': {reason[:200]}") from None
-        feature = self._info.features.get("image") if hasattr(self._info.features, "get") else None
+        feature = self._info.features["image"] if "image" in self._info.features else None
         if feature is None or len(getattr(feature, "shape", ())) != 3:
             raise DataError(f"TFDS dataset '{name}' has no 'image' feature of [height, width, "
                             f"channels] images (its features: {', '.join(self._info.features.keys())})")
@@ -54,8 +54,8 @@ class TfdsImages(MemoryEstimate):
 
     def count(self, split):
         """The split's size where TFDS knows it (a prepared dataset), else None."""
-        known = self._info.splits.get(split) if hasattr(self._info.splits, "get") else None
-        return known.num_examples if known is not None and known.num_examples else None
+        known = self._info.splits[split].num_examples if split in self._info.splits else 0
+        return known or None
 
     def load(self, split, data_dir=None, download=False):
         """The `split` ("train" or "test") from TFDS (`data_dir`: a TFDS data_dir)."""

@@ -71,7 +71,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
 
 def evaluation_images(recipe, data_dir, download, examples):
     """The test split as the recipe was tested on it (binarized once with a fixed seed if binary)."""
-    split = zoo_data.DATASETS.get(recipe.train.dataset).load("test", data_dir, download)
+    train = recipe.train
+    split = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels).load("test", data_dir, download)
     images = zoo_data.eval_images(split, binarize=recipe.train.binarization != "none")
     labels = split.labels
     if examples is not None:
@@ -150,7 +151,7 @@ def bits_per_dim(model, recipe, nll, pixels):
     the 0..levels-1 integer scale (+ D ln(levels - 1)), as is usual for 8-bit data."""
     if getattr(model.likelihood, "discrete", False):
         return {"bits_per_dim": nll / (pixels * math.log(2)), "bits_per_dim_scale": "discrete pixels"}
-    levels = zoo_data.DATASETS.get(recipe.train.dataset).levels
+    levels = 256 if recipe.train.dataset not in zoo_data.DATASETS else zoo_data.DATASETS.get(recipe.train.dataset).levels
     return {"bits_per_dim": (nll / pixels + math.log(levels - 1)) / math.log(2),
             "bits_per_dim_scale": f"density on [0, 1] moved to the 0..{levels - 1} scale (no dequantization)"}
 

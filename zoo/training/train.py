@@ -13,6 +13,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import data as zoo_data
+from zoo.data.pipeline import TEST_BINARIZATION_SEED
 from zoo.errors import DataError
 from zoo.export import serving, signatures
 from zoo.export.savedmodel import export
@@ -46,23 +47,16 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if strategy is None or isinstance(strategy, str):
         strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
     chief = strategies.is_chief(strategy)
+    source = zoo_data.resolve(recipe.train.dataset, data_dir, recipe.train.image_size, recipe.train.channels)
+    recipe = recipe.for_data(source.image_shape, source.levels, source.name)
     if workdir:
         workdirs.claim(workdir, recipe, write=chief)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
-    dataset = zoo_data.DATASETS.get(config.dataset)
-    train_split = dataset.load("train", data_dir, download)
-    test_split = dataset.load("test", data_dir, download)
-    steps_per_epoch = len(train_split.images) // config.batch_size
-    if steps_per_epoch == 0:
-        raise DataError(
-            f"batch_size {config.batch_size} is larger than the {len(train_split.images)} "
-            "training images")
-    if strategies.is_default(strategy):  # one device: images resident, batched in the compiled loop
-        train_data = zoo_data.ResidentImages(train_split, config.batch_size, config.binarization, config.seed)
-    else:  # replicas take their shares of each global batch from tf.data
-        train_data = zoo_data.train_dataset(train_split, config.batch_size, config.binarization, config.seed)
-    test_data = zoo_data.eval_dataset(test_split, config.batch_size, binarize=config.binarization != "none")
+    binarize = config.binarization != "none"
+    data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy))
+    train_data, test_data = data.train, data.test
+    steps_per_epoch = data.steps_per_epoch
 
     with precision_policy(config.precision), strategy.scope():
         model = build(recipe.model, name=recipe.name)
@@ -74,15 +68,14 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if workdir and chief:
         callbacks += [keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
                       keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
-                      PictureLogger(os.path.join(workdir, "logs"),
-                                    zoo_data.eval_images(test_split, binarize=config.binarization != "none"),
-                                    test_split.labels, every_n_epochs=max(1, config.epochs // 10),
+                      PictureLogger(os.path.join(workdir, "logs"), data.test_images(), data.test_labels(),
+                                    every_n_epochs=max(1, config.epochs // 10),
                                     seed=config.seed)]
     backup = FiniteBackup(workdirs.backup_dir(workdir)) if workdir else None  # every worker keeps its state
     callbacks += [backup] if backup else []
     if verbose:
         callbacks.append(CompactProgress(config.epochs))
-    print(f"Training {recipe.name}: {len(train_split.images)} {config.dataset} images, "
+    print(f"Training {recipe.name}: {data.train_count} {source.name} images {data.how}, "
           f"{config.epochs} epochs of {steps_per_epoch} steps (batches of {config.batch_size} "
           f"over {strategy.num_replicas_in_sync} replica(s))", flush=True)
     if workdir and workdirs.has_backup(workdir):
@@ -97,17 +90,17 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if recipe.model.aggregate_posterior_components:
         print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
               "to the encoded training set", flush=True)
-        fit_to_training_set(model, zoo_data.eval_images(train_split, binarize=config.binarization != "none"),
-                            seed=config.seed)
+        fit_to_training_set(model, data.train_images(), seed=config.seed)
     test = model.evaluate(test_data, return_dict=True, verbose=0)
     metrics = {
         "test_neg_elbo": test["reconstruction"] + test["kl"],
         "test_reconstruction": test["reconstruction"],
         "test_kl": test["kl"],
         "test_loss": test["loss"],
-        "test_slice": measure_test_slice(model, zoo_data.eval_images(test_split, binarize=config.binarization != "none")),
-        "test_examples": len(test_split.images),
-        "test_binarization": "fixed (seed 0)" if config.binarization != "none" else "none",
+        "test_slice": measure_test_slice(model, data.test_images(TEST_SLICE_EXAMPLES)),
+        "test_examples": data.test_count,
+        "test_binarization": "fixed (seed 0)" if binarize else "none",
+        "data": data.how,
         "final_train_loss": losses[-1] if losses else None,
         "epochs": config.epochs,
         "train_seconds": round(train_seconds, 1),  # of this process, if it resumed a backup
@@ -126,6 +119,85 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
           f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     return TrainResult(model, metrics, path if chief else None)
+
+
+class TrainingData:
+    """What `train` feeds the model from a data source: the train and test streams, and test
+    (or training) images as arrays for pictures, the test slice and the aggregate posterior.
+
+    Resident when the float32 images fit the memory budget (`zoo.data.memory_budget`): on one
+    device the training images then stay on it (`ResidentImages`, the compiled multi-step
+    loop), under a strategy they feed tf.data. Otherwise a source that can (an image folder)
+    streams from disk through tf.data, decoded and batched on the fly. `how` says which.
+    """
+
+    ARRAY_LIMIT = 10000  # images taken as an array from a streamed split
+
+    def __init__(self, source, config, data_dir, download, resident):
+        self.source, self.config, self.binarize = source, config, config.binarization != "none"
+        streaming = hasattr(source, "stream") and not source.fits_in_memory()
+        if streaming:
+            self.train_count, self.test_count = source.count("train"), source.count("test")
+            self.train = binarized(source.stream("train", config.batch_size, shuffle=True, seed=config.seed),
+                                   config.binarization, config.seed)
+            self.test = binarized(source.stream("test", config.batch_size, shuffle=False, repeat=False),
+                                  "static" if self.binarize else "none", TEST_BINARIZATION_SEED)
+            self.how = (f"streamed from disk through tf.data ({source.estimated_bytes('train') / 2**30:.1f} GiB as "
+                        f"float32, over the memory budget of {zoo_data.memory_budget() / 2**30:.1f} GiB)")
+            self.train_split = self.test_split = None
+        else:
+            self.train_split = source.load("train", data_dir, download)
+            self.test_split = source.load("test", data_dir, download)
+            self.train_count, self.test_count = len(self.train_split.images), len(self.test_split.images)
+            if resident:  # one device: images resident, batched in the compiled loop
+                self.train = zoo_data.ResidentImages(self.train_split, config.batch_size, config.binarization,
+                                                     config.seed)
+            else:  # replicas take their shares of each global batch from tf.data
+                self.train = zoo_data.train_dataset(self.train_split, config.batch_size, config.binarization,
+                                                    config.seed)
+            self.test = zoo_data.eval_dataset(self.test_split, config.batch_size, binarize=self.binarize)
+            self.how = f"held in memory ({self.train_count * math.prod(source.image_shape) / 2**20:.0f} MiB as uint8)"
+        self.steps_per_epoch = self.train_count // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise DataError(f"batch_size {config.batch_size} is larger than the {self.train_count} training images")
+
+    def test_images(self, limit=None):
+        """The first test images as float32 [N, H, W, C], binarized once (fixed seed) if binary."""
+        if self.test_split is not None:
+            return zoo_data.eval_images(self.test_split, self.binarize)[:limit]
+        return _take(self.test, limit or self.ARRAY_LIMIT)
+
+    def test_labels(self):
+        return None if self.test_split is None else self.test_split.labels
+
+    def train_images(self):
+        if self.train_split is not None:
+            return zoo_data.eval_images(self.train_split, self.binarize)
+        return _take(self.source.stream("train", self.config.batch_size, shuffle=False, repeat=False),
+                     self.ARRAY_LIMIT)
+
+
+def binarized(data, binarization, seed):
+    """Batches of a stream as the likelihood needs them: "dynamic" redraws each batch's
+    Bernoulli pixels; "static" draws them with a stateless seed per batch index (the same
+    pixels on every pass)."""
+    if binarization == "dynamic":
+        return data.map(lambda x: tf.cast(tf.random.uniform(tf.shape(x), seed=seed) < x, tf.float32))
+    if binarization == "static":
+        return data.enumerate().map(lambda i, x: tf.cast(
+            tf.random.stateless_uniform(tf.shape(x), seed=tf.stack([tf.cast(seed, tf.int64), i])) < x, tf.float32))
+    return data
+
+
+def _take(data, limit):
+    """Up to `limit` images of a finite batched stream, as one array."""
+    parts, count = [], 0
+    for batch in data:
+        parts.append(batch.numpy())
+        count += len(parts[-1])
+        if count >= limit:
+            break
+    return np.concatenate(parts)[:limit]
 
 
 def diverged(recipe, epochs_run, workdir):

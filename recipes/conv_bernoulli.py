@@ -1,0 +1,20 @@
+"""A conv VAE with Bernoulli pixels for your own images (binarized afresh every epoch).
+
+For data without a recipe of its own: a folder of image files (class subfolders become
+labels), a .npz file, or a TFDS dataset. Height and width must be divisible by 4.
+
+Run:      zoo train conv_bernoulli --data-dir my_images/ --image-size 32x32 --channels 1
+Measured: trains end to end on 200 generated RGB PNG files in the test suite
+          (tests/test_cli.py); no figure is claimed for data we have not seen.
+"""
+
+from zoo.config import Recipe, TrainConfig, VAEConfig
+
+RECIPE = Recipe(
+    name="conv_bernoulli",
+    description="Conv (32, 64) VAE, 16 latents, Bernoulli pixels: your own images (--data-dir FOLDER or .npz)",
+    model=VAEConfig(network={"type": "conv", "conv_filters": (32, 64)},
+                    posterior={"type": "diagonal_normal", "latent_dim": 16}, likelihood="bernoulli"),
+    train=TrainConfig(dataset="folder", binarization="dynamic", epochs=20, batch_size=64),
+    smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
+)
