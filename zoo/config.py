@@ -39,8 +39,8 @@ def block_arguments(role, kind):
     """{argument: default} of the constructor of block type `kind` in `role`."""
     cls = registries()[role].get(kind)
     arguments = {}
-    for klass in cls.__mro__:  # subclasses pass **kwargs on to their base
-        if "__init__" not in vars(klass):
+    for klass in cls.__mro__:  # subclasses pass **kwargs on to their base, up to Keras' own
+        if not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
             continue
         for name, parameter in inspect.signature(klass.__init__).parameters.items():
             if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:

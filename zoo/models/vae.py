@@ -246,22 +246,22 @@ class VAE(keras.Model):
         if not self.built:
             self.build((None, *x.shape[1:]))
         if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
-            raise DataError(f"{what} have shape {x.shape}; this VAE takes [batch, {', '.join(map(str, self.image_shape))}]"
+            raise DataError(f"{what}: shape {x.shape}; this VAE takes [batch, {', '.join(map(str, self.image_shape))}]"
                             + (" (add a channel axis: x[..., None])" if x.shape[1:] == self.image_shape[:2] else ""))
         if x.dtype == np.uint8:
-            raise DataError(f"{what} are uint8 (0..255); this VAE takes float pixels in [0, 1]: "
+            raise DataError(f"uint8 pixels (0..255) in {what}; this VAE takes float pixels in [0, 1]: "
                             "pass x.astype('float32') / 255")
         if not (np.issubdtype(x.dtype, np.floating) or x.dtype == bool):
-            raise DataError(f"{what} have dtype {x.dtype}; this VAE takes float32 pixels in [0, 1]")
+            raise DataError(f"pixels of dtype {x.dtype} in {what}; this VAE takes float32 pixels in [0, 1]")
         if x.size == 0 or x.dtype == bool:
             return
         low, high = float(np.min(x)), float(np.max(x))
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise DataError(f"{what} hold NaN or Inf values")
+            raise DataError(f"NaN or Inf values in {what}")
         pixel_range = self.likelihood.pixel_range
         if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
             raise DataError(f"{type(self.likelihood).__name__} models pixels in [{pixel_range[0]:g}, "
-                            f"{pixel_range[1]:g}]; {what} hold values from {low:g} to {high:g} (scale them, e.g. x / 255)")
+                            f"{pixel_range[1]:g}]; values in {what} run from {low:g} to {high:g} (scale them, e.g. x / 255)")
 
     def _checked(self, x):
         if isinstance(x, np.ndarray) or (isinstance(x, tf.Tensor) and tf.executing_eagerly()):
