@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow clean
+.PHONY: install demo test test-fast test-slow clean
 
 install: $(STAMP)
 
@@ -19,6 +19,14 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The unit tier: blocks, objectives, configs, data checks and composition, no training runs.
+FAST_TESTS := tests/test_blocks.py tests/test_objective.py tests/test_latents_priors.py tests/test_likelihoods.py \
+	tests/test_schedules_and_sampler.py tests/test_serialization.py tests/test_composition.py \
+	tests/test_data.py tests/test_image_folders.py
+
+test-fast: install
+	$(BIN)/python -m pytest -q $(FAST_TESTS)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
