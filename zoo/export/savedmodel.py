@@ -21,7 +21,8 @@ import tf_keras as keras
 
 from zoo.atomic import rename_no_replace, write_json
 from zoo.errors import ZooError
-from zoo.export import request_checks, serving
+from zoo.export.request_checks import checked
+from zoo.export.serving import write_warmup_requests
 from zoo.export.signatures import input_spec, signature_inputs
 
 STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
@@ -30,7 +31,7 @@ KERAS_FILE = "model.keras"
 
 def _endpoint(model, function, input_name, options):
     spec = input_spec(model, input_name)  # its name becomes the signature's input key
-    return tf.function(request_checks.checked(functools.partial(function, model, **options), spec),
+    return tf.function(checked(functools.partial(function, model, **options), spec),
                        input_signature=[spec])
 
 
@@ -71,7 +72,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
             write_json(os.path.join(staging, "config.json"), config)
         if metrics is not None:
             write_json(os.path.join(staging, "metrics.json"), metrics)
-        serving.write_warmup_requests(model, name or os.path.basename(os.path.normpath(path)), staging)
+        write_warmup_requests(model, name or os.path.basename(os.path.normpath(path)), staging)
         os.chmod(staging, 0o755)
         while True:
             version = os.path.join(path, str(next_version(path)))

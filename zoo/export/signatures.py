@@ -16,8 +16,7 @@ from zoo.models.seeds import ELBO_SEED, ENCODE_SEED, LIKELIHOOD_STREAM, LOG_LIKE
 def reconstruct(model, x):
     """Decode the posterior's code (its mean; the most probable one-hot values for
     categorical latents): x_mean, with what describes q(z|x) (z_mean and z_stddev, or z_probs)."""
-    q = model.encode(x)
-    return {"x_mean": model.decode(model.posterior.code(q)).mean(), **model.posterior.summary(q)}
+    return model.reconstruction(x)
 
 
 def encode(model, x):

@@ -8,11 +8,14 @@ import tf_keras as keras
 
 from zoo.data.resident import ResidentImages
 from zoo.errors import DataError, ZooError
+from zoo.evaluation import importance_sampling
+from zoo.export.savedmodel import export
 from zoo.layers.aggregate_posterior import AggregatePosterior
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
 from zoo.models import seeds
+from zoo.models.presets import load_preset
 from zoo.objectives import ELBO, Objective
 from zoo.training import compiled_loop
 from zoo.training.schedules import EpochSchedules
@@ -141,7 +144,13 @@ class VAE(keras.Model):
 
     def reconstruct(self, x):
         """The decoded posterior code of each image (the mean of p(x|z) at z = q's mean or mode)."""
-        return self.decode(self.posterior.code(self.encode(self._checked(x)))).mean()
+        return self.reconstruction(self._checked(x))["x_mean"]
+
+    def reconstruction(self, x):
+        """{"x_mean": the decoded posterior code, and what describes q(z|x) (`posterior.summary`)}:
+        what `predict` and the `reconstruct` signature return."""
+        q = self.encode(x)
+        return {"x_mean": self.decode(self.posterior.code(q)).mean(), **self.posterior.summary(q)}
 
     def elbo(self, x, seed=seeds.ELBO_SEED):
         """Per-example ELBO [B] in nats at one draw of z (a fixed seed: repeatable), beta = 1."""
@@ -156,8 +165,6 @@ class VAE(keras.Model):
     def log_likelihood(self, x, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
         """Per-example log p(x) [B] estimated with `samples` importance samples (the IWAE bound;
         see `zoo.evaluation.importance_sampling`)."""
-        from zoo.evaluation import importance_sampling
-
         return importance_sampling.log_likelihood(self, self._checked(x), samples, seed)["log_likelihood"]
 
     def draw(self, x, samples=1, training=False, seed=None, alg="auto_select"):
@@ -308,9 +315,7 @@ class VAE(keras.Model):
         return self._record(self.terms(x, training=False, seed=seeds.ELBO_SEED))
 
     def predict_step(self, data):
-        from zoo.export import signatures
-
-        return signatures.reconstruct(self, keras.utils.unpack_x_y_sample_weight(data)[0])
+        return self.reconstruction(keras.utils.unpack_x_y_sample_weight(data)[0])
 
     def _record(self, terms):
         for tracker in self.trackers:
@@ -323,16 +328,12 @@ class VAE(keras.Model):
         """Write the next version of this model's serving SavedModel into `path` (TF Serving's
         layout: path/1, path/2, ...) with every signature, and the Keras file presets load;
         returns the version folder. See `zoo.export.export`."""
-        from zoo.export import export
-
         return export(self, path, config=config, metrics=metrics, name=name)
 
     @classmethod
     def from_preset(cls, preset, compile=True):
         """A shipped model by name (`zoo.presets()`) or an export's folder, trained weights
         loaded, compiled as it was trained, ready to `fit` or fine-tune."""
-        from zoo.models.presets import load_preset
-
         return load_preset(preset, compile=compile)
 
     def get_config(self):
