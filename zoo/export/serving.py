@@ -81,7 +81,7 @@ def write_models_config(export_dir, base_path="/models"):
     config.model_config_list.SetInParent()
     for recipe in served_recipes(export_dir):
         config.model_config_list.config.add(name=recipe, base_path=f"{base_path}/{recipe}", model_platform="tensorflow")
-    text = ("# Written by zoo.export after each export: every recipe in this folder, for\n"
+    text = ("# Written by zoo train after each export: every recipe in this folder, for\n"
             "# tensorflow_model_server --model_config_file=/models/models.config\n"
             + text_format.MessageToString(config))
     path = os.path.join(export_dir, MODELS_CONFIG)
