@@ -7,19 +7,21 @@ import pytest
 import tensorflow as tf
 
 from zoo.config import VAEConfig
-from zoo.likelihoods import Bernoulli, Gaussian
-from zoo.model import VAE
-from zoo.networks import NETWORKS
-from zoo.posteriors import DiagonalNormal
-from zoo.priors import StandardNormal
+from zoo.layers.likelihoods import Bernoulli, Gaussian
+from zoo.layers.networks import NETWORKS
+from zoo.layers.posteriors import DiagonalNormal
+from zoo.layers.priors import StandardNormal
+from zoo.models.builder import build
+
+TORSOS = {"mlp": {"hidden_units": (16,)}, "conv": {"conv_filters": (4, 8)}}
 
 
 @pytest.mark.parametrize("network", NETWORKS.names())
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1)])
 def test_networks_map_images_to_params_and_back(network, image_shape):
-    config = VAEConfig(network=network, image_shape=image_shape, hidden_units=(16,), conv_filters=(4, 8))
-    torso = NETWORKS.get(network)
-    encoder, decoder = torso.encoder(config, 10), torso.decoder(config, image_shape[-1] * 2)
+    torso = NETWORKS.get(network)(**TORSOS[network])
+    torso.check(image_shape)
+    encoder, decoder = torso.encoder(image_shape, 10), torso.decoder(image_shape, (7,), image_shape[-1] * 2)
     params = encoder(tf.zeros([3, *image_shape]))
     assert params.shape == (3, 10) and params.dtype == tf.float32
     out = decoder(tf.zeros([3, 7]))
@@ -46,7 +48,10 @@ def test_posterior_sample_is_reparameterized():
 
 
 def test_standard_normal_prior():
-    p = StandardNormal(4).distribution()
+    prior = StandardNormal()
+    prior.attach(DiagonalNormal(4))
+    assert prior.latent_dim == 4 and prior.code_shape == (4,)
+    p = prior.distribution()
     assert p.event_shape == (4,) and p.batch_shape == ()
     np.testing.assert_allclose(p.log_prob(tf.zeros([4])), -2 * math.log(2 * math.pi), rtol=1e-6)
 
@@ -90,8 +95,9 @@ def test_learned_sigma_moves_toward_the_residual_scale():
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("network", ["mlp", "conv"])
 def test_vae_outputs_are_distributions(network, likelihood):
-    config = VAEConfig(network=network, likelihood=likelihood, hidden_units=(16,), conv_filters=(4, 8), latent_dim=3)
-    model = VAE(config)
+    config = VAEConfig(network={"type": network, **TORSOS[network]}, likelihood=likelihood,
+                       posterior={"type": "diagonal_normal", "latent_dim": 3})
+    model = build(config)
     x = tf.zeros([2, 28, 28, 1])
     p, q = model(x), model.encode(x)
     assert p.event_shape == (28, 28, 1) and p.batch_shape == (2,)
@@ -99,3 +105,22 @@ def test_vae_outputs_are_distributions(network, likelihood):
     assert p.log_prob(x).shape == (2,) and p.mean().dtype == tf.float32
     assert model.decode(tf.zeros([4, 3])).batch_shape == (4,)
     assert model.losses == []  # nothing hidden in add_loss: the KL cannot be counted twice
+
+
+@pytest.mark.parametrize("config, fragments", [
+    (dict(posterior="diagonal_normal"), ["posterior.latent_dim", "needs it"]),
+    (dict(prior={"type": "vamp", "size": 3}), ["prior.size", "components"]),
+    (dict(prior="vamp_prior"), ["prior", "vamp_prior", "standard_normal, uniform_categorical, vamp"]),
+    (dict(posterior={"type": "diagonal_normal", "latent_dim": 0}), ["posterior.latent_dim", "integer >= 1"]),
+    (dict(likelihood={"type": "gaussian", "sigma": -1}), ["likelihood.sigma", "learned"]),
+    (dict(objective={"type": "elbo", "beta": -1.0}), ["objective.beta", ">= 0"]),
+    (dict(network={"type": "conv", "conv_filters": [8, 8, 8]}), ["image_shape", "divisible by 8"]),
+])
+def test_block_configs_are_checked_with_the_field_named(config, fragments):
+    from zoo.config import VAEConfig
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        VAEConfig(**config)
+    for fragment in fragments:
+        assert fragment in str(error.value), str(error.value)

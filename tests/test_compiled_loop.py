@@ -7,12 +7,12 @@ import tensorflow as tf
 import tf_keras as keras
 from scipy import stats
 
-from zoo import compiled_loop
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ZooError
-from zoo.model import VAE
-from zoo.posteriors import DiagonalNormal
+from zoo.layers.posteriors import DiagonalNormal
+from zoo.models.builder import build
+from zoo.training import compiled_loop
 
 SHAPE = (4, 4, 1)
 
@@ -30,7 +30,8 @@ def random_split(count=64, seed=0):
 
 def small_model(jit_compile=True, steps_per_execution=3):
     keras.utils.set_random_seed(0)
-    model = VAE(VAEConfig(image_shape=SHAPE, hidden_units=(8,), latent_dim=2))
+    model = build(VAEConfig(image_shape=SHAPE, network={"type": "mlp", "hidden_units": (8,)},
+                            posterior={"type": "diagonal_normal", "latent_dim": 2}))
     model.compile(keras.optimizers.Adam(1e-2), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
 
@@ -86,6 +87,7 @@ def test_resuming_from_a_checkpoint_continues_at_the_same_data_position(tmp_path
     resumed.fit(ResidentImages(split, 16, "dynamic", seed=3), epochs=1, verbose=0)
 
     assert int(resumed.optimizer.iterations) == int(straight.optimizer.iterations) == 8
+    assert float(resumed.epochs_trained) == float(straight.epochs_trained) == 2.0  # the checkpoint holds the count
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -121,7 +123,8 @@ def test_gaussian_latents_are_tfps_draws_and_threefry_draws_under_xla():
 
 def test_conv_networks_on_cpu_loop_without_xla_and_still_train():
     keras.utils.set_random_seed(0)
-    conv = VAE(VAEConfig(image_shape=(8, 8, 1), network="conv", conv_filters=(4,), latent_dim=2))
+    conv = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "conv", "conv_filters": (4,)},
+                           posterior={"type": "diagonal_normal", "latent_dim": 2}))
     conv.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=3)
     assert not compiled_loop.xla_pays(conv)  # XLA runs convolutions in a loop body ~25x slower on CPU
     assert compiled_loop.xla_pays(small_model(jit_compile=True))

@@ -6,9 +6,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
 
-from zoo import importance_sampling, signatures
 from zoo.config import VAEConfig
-from zoo.model import VAE
+from zoo.evaluation import importance_sampling
+from zoo.export import signatures
+from zoo.layers.likelihoods import Gaussian
+from zoo.layers.posteriors import DiagonalNormal
+from zoo.models.builder import build
+from zoo.models.vae import VAE
 
 SIGMA = 0.5
 W = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0]], np.float32)  # orthogonal columns
@@ -21,19 +25,21 @@ def _linear_gaussian_vae(exact_posterior):
     With orthogonal columns in W the true posterior is a diagonal Gaussian, so an encoder
     set to it makes every importance weight equal p(x); otherwise q is a wrong guess.
     """
-    model = VAE(VAEConfig(image_shape=(2, 2, 1), latent_dim=2, likelihood="gaussian", sigma=SIGMA))
-    model.decoder = keras.Sequential([keras.layers.Dense(4), keras.layers.Reshape((2, 2, 1))])
-    model.decoder.build((None, 2))
-    model.decoder.layers[0].set_weights([W.T, B])
+    decoder = keras.Sequential([keras.layers.Dense(4), keras.layers.Reshape((2, 2, 1))])
+    decoder.build((None, 2))
+    decoder.layers[0].set_weights([W.T, B])
     precision = np.eye(2) + W.T @ W / SIGMA**2
     covariance = np.linalg.inv(precision)
     stddev = np.sqrt(np.diag(covariance)) if exact_posterior else np.array([0.9, 0.3])
     mean_map = covariance @ W.T / SIGMA**2 if exact_posterior else 0.5 * W.T
     kernel = np.concatenate([mean_map.T, np.zeros((4, 2))], axis=1)
     bias = np.concatenate([-mean_map @ B, tfp.math.softplus_inverse(stddev - 1e-5).numpy()])
-    model.encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(4)])
-    model.encoder.build((None, 2, 2, 1))
-    model.encoder.layers[1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(4)])
+    encoder.build((None, 2, 2, 1))
+    encoder.layers[1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    model = VAE(encoder, DiagonalNormal(2), decoder, Gaussian(sigma=SIGMA), image_shape=(2, 2, 1))
+    assert model.encoder is encoder and model.decoder is decoder  # composed as given, weights kept
+    np.testing.assert_array_equal(model.decoder.layers[0].get_weights()[0], W.T)
     return model
 
 
@@ -50,8 +56,10 @@ def _images(n=6, seed=0):
 def test_exact_posterior_gives_exact_log_likelihood_and_no_gap():
     x = _images()
     # K = 10 in chunks of 4: the last chunk overhangs K, and the overhang must not count
-    result = importance_sampling.log_likelihood(_linear_gaussian_vae(True), x, 10, (5, 5), chunk_size=4)
+    model = _linear_gaussian_vae(True)
+    result = importance_sampling.log_likelihood(model, x, 10, (5, 5), chunk_size=4)
     np.testing.assert_allclose(result["log_likelihood"], _exact_log_px(x), atol=1e-4)
+    np.testing.assert_allclose(model.log_likelihood(x, samples=10), _exact_log_px(x), atol=1e-4)  # the method
     np.testing.assert_allclose(result["elbo"], _exact_log_px(x), atol=1e-4)
     np.testing.assert_allclose(result["elbo"], -(result["reconstruction"] + result["kl"]), atol=1e-4)
 
@@ -70,7 +78,8 @@ def test_wrong_posterior_bound_tightens_with_samples():
 
 
 def test_estimate_of_an_example_does_not_depend_on_its_batch():
-    model = VAE(VAEConfig(image_shape=(8, 8, 1), latent_dim=3, hidden_units=(16,)))
+    model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                            posterior={"type": "diagonal_normal", "latent_dim": 3}))
     x = (np.random.default_rng(1).random((5, 8, 8, 1)) < 0.4).astype(np.float32)
     together = signatures.log_likelihood(model, x, num_samples=300)
     alone = signatures.log_likelihood(model, x[3:4], num_samples=300)

@@ -11,16 +11,18 @@ from scipy import stats
 from scipy.special import logsumexp, softmax
 
 from zoo.config import VAEConfig
-from zoo.errors import ConfigError
-from zoo.model import VAE
-from zoo.objectives import NegativeELBO
-from zoo.posteriors import FullCovarianceNormal, RelaxedCategorical
-from zoo.priors import StandardNormal, UniformCategorical
+from zoo.errors import ConfigError, ZooError
+from zoo.layers.posteriors import DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
+from zoo.layers.priors import MixtureOfGaussians, StandardNormal, UniformCategorical
+from zoo.models.builder import build
+from zoo.objectives import IWAE
 
 
-def _model(**fields):
+def _model(posterior=None, prior="standard_normal", objective="elbo"):
     keras.utils.set_random_seed(0)
-    return VAE(VAEConfig(**{"image_shape": (8, 8, 1), "hidden_units": (16,), "latent_dim": 3, **fields}))
+    return build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                           posterior=posterior or {"type": "diagonal_normal", "latent_dim": 3},
+                           prior=prior, objective=objective))
 
 
 def _binary_images(n, shape=(8, 8, 1), seed=0):
@@ -35,7 +37,8 @@ def _diagonal_log_normal(z, loc, scale):
 
 def test_full_normal_params_size_and_scale_tril():
     for d in (1, 3, 4):
-        assert FullCovarianceNormal.params_size(VAEConfig(latent="full_normal", latent_dim=d)) == d + d * (d + 1) // 2
+        assert FullCovarianceNormal(d).params_size == d + d * (d + 1) // 2
+        assert FullCovarianceNormal(d).code_shape == (d,)
     params = tf.random.stateless_normal([5, 3 + 6], seed=[0, 1]) * 2.0
     q = FullCovarianceNormal(3)(params)
     assert q.batch_shape == (5,) and q.event_shape == (3,)
@@ -59,7 +62,9 @@ def test_full_normal_log_prob_kl_and_summary_by_hand():
     np.testing.assert_allclose(q.log_prob(z), expected, rtol=1e-5)
 
     kl = 0.5 * (np.trace(cov, axis1=1, axis2=2) + np.sum(m ** 2, axis=1) - d - np.linalg.slogdet(cov)[1])
-    np.testing.assert_allclose(StandardNormal(d).kl(q, z[None]), kl, rtol=1e-5, atol=1e-6)
+    prior = StandardNormal()
+    prior.attach(layer)
+    np.testing.assert_allclose(prior.kl(q, z[None]), kl, rtol=1e-5, atol=1e-6)
 
     summary = layer.summary(q)
     assert sorted(summary) == ["z_mean", "z_scale_tril", "z_stddev"]
@@ -71,6 +76,7 @@ def test_full_normal_log_prob_kl_and_summary_by_hand():
 
 def test_relaxed_categorical_samples_are_relaxed_one_hot_and_reparameterized():
     layer = RelaxedCategorical(3, 4)
+    assert layer.params_size == 12 and layer.code_shape == (3, 4)
     params = tf.Variable(tf.random.stateless_normal([5, 12], seed=[0, 2]))
     weights = tf.random.stateless_normal([5, 3, 4], seed=[0, 3])  # a plain sum of z is constant
     with tf.GradientTape() as tape:
@@ -105,7 +111,9 @@ def test_uniform_categorical_kl_by_hand():
     q = layer.inference(params)
     p = softmax(params.numpy().astype(np.float64).reshape(6, n, k), axis=-1)
     expected = np.sum(p * np.log(p), axis=(1, 2)) + n * math.log(k)
-    prior = UniformCategorical(n, k)
+    prior = UniformCategorical()
+    prior.attach(layer)
+    assert prior.code_shape == (n, k) and prior.latent_dim == n
     kl = prior.kl(q, q.sample(2, seed=(1, 1)))
     np.testing.assert_allclose(kl, expected, rtol=1e-5, atol=1e-6)
     per_variable = prior.kl_per_variable(q)
@@ -122,10 +130,22 @@ def test_temperature_is_a_weight_from_construction():
     assert layer.get_config()["temperature"] == 2.5
 
 
+def test_temperature_schedule_by_hand():
+    t0, minimum, decay = 1.0, 0.6, 0.3
+    layer = RelaxedCategorical(3, 4, temperature=t0, min_temperature=minimum, temperature_decay=decay)
+    expected = [max(minimum, t0 * math.exp(-decay * epoch)) for epoch in range(3)]
+    assert expected[0] > expected[1] > expected[2] == minimum  # both branches of the schedule
+    np.testing.assert_allclose([layer.scheduled(epoch) for epoch in range(3)], expected, rtol=1e-6)
+    assert float(layer.temperature) == t0  # scheduled() only computes
+    assert layer.on_epoch(1) == {"temperature": pytest.approx(expected[1], rel=1e-6)}
+    assert float(layer.temperature) == pytest.approx(expected[1], rel=1e-6)  # on_epoch() sets it
+
+
 def test_temperature_annealing_sets_the_temperature_each_epoch():
     t0, minimum, decay = 1.0, 0.6, 0.3
-    model = _model(latent="categorical", categories=4, prior="uniform_categorical",
-                   temperature=t0, min_temperature=minimum, temperature_decay=decay)
+    model = _model(posterior={"type": "categorical", "latent_dim": 3, "categories": 4, "temperature": t0,
+                              "min_temperature": minimum, "temperature_decay": decay},
+                   prior="uniform_categorical")
     assert model.posterior.temperature.ref() not in {v.ref() for v in model.trainable_variables}
     model.compile(keras.optimizers.Adam(1e-3))
     history = model.fit(_binary_images(20), batch_size=10, epochs=3, verbose=0).history
@@ -133,10 +153,11 @@ def test_temperature_annealing_sets_the_temperature_each_epoch():
     assert expected[0] > expected[1] > expected[2] == minimum  # both branches of the schedule
     np.testing.assert_allclose(history["temperature"], expected, rtol=1e-6)
     assert float(model.posterior.temperature) == pytest.approx(expected[-1], rel=1e-6)
+    assert float(model.epochs_trained) == 3.0
 
 
 def test_mixture_log_prob_by_hand():
-    model = _model(prior="mixture", prior_components=3)
+    model = _model(prior={"type": "mixture", "components": 3})
     prior = model.prior
     rng = np.random.default_rng(0)
     prior.logits.assign(rng.standard_normal(3).astype(np.float32))
@@ -149,57 +170,63 @@ def test_mixture_log_prob_by_hand():
 
 
 def test_mixture_weights_are_trained_and_kl_is_monte_carlo():
-    model = _model(prior="mixture", prior_components=3, samples=4)
+    model = _model(prior={"type": "mixture", "components": 3}, objective={"type": "elbo", "samples": 4})
+    assert model.objective.samples == 4
     prior_weights = [prior_weight.ref() for prior_weight in model.prior.trainable_weights]
     assert len(prior_weights) == 3
     assert set(prior_weights) <= {v.ref() for v in model.trainable_variables}
     x = _binary_images(8)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model.objective(model, x, training=True)["loss"])
+        loss = tf.reduce_mean(model.terms(x, training=True)["loss"])
     for weight, grad in zip(model.prior.trainable_weights, tape.gradient(loss, model.prior.trainable_weights)):
         assert grad is not None and np.abs(grad.numpy()).max() > 0, weight.name
 
-    q = model.posterior_of(x)
-    z = q.sample(4, seed=(7, 8))  # the draws `objectives.draw` makes with this seed
+    q = model.encode(x)  # the inference form, as `VAE.draw` uses
+    z = q.sample(4, seed=(7, 8))  # the draws `VAE.draw` makes with this seed
     expected = np.mean(q.log_prob(z).numpy() - model.prior.distribution().log_prob(z).numpy(), axis=0)
     np.testing.assert_allclose(model.prior.kl(q, z), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(NegativeELBO.terms(model, x, seed=(7, 8))["kl"], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.terms(x, seed=(7, 8))["kl"], expected, rtol=1e-5, atol=1e-5)
 
 
 def test_vamp_prior_log_prob_by_hand():
-    model = _model(prior="vamp", prior_components=4)
+    model = _model(prior={"type": "vamp", "components": 4})
     pseudo = np.random.default_rng(1).uniform(-0.5, 1.5, (4, 8, 8, 1)).astype(np.float32)
     model.prior.pseudo_inputs.assign(pseudo)  # some outside [0, 1]: the clip must act
-    q = model.posterior_of(np.clip(pseudo, 0.0, 1.0))
+    q = model.encode(np.clip(pseudo, 0.0, 1.0))
     loc, scale = q.mean().numpy(), q.stddev().numpy()  # [C, D]
     z = np.random.default_rng(2).standard_normal((6, 3)).astype(np.float32)
     expected = logsumexp(_diagonal_log_normal(z[:, None, :], loc, scale), axis=1) - math.log(4)
     np.testing.assert_allclose(model.prior.distribution().log_prob(z), expected, rtol=1e-5)
-    unclipped = model.posterior_of(pseudo)
+    unclipped = model.encode(pseudo)
     assert not np.allclose(unclipped.mean(), loc)  # so the check above sees the clip
 
 
 def test_vamp_pseudo_inputs_are_trained_and_encoder_weights_listed_once():
-    model = _model(prior="vamp", prior_components=4)
+    model = _model(prior={"type": "vamp", "components": 4})
     assert model.prior.pseudo_inputs.shape == (4, 8, 8, 1)
     variables = model.trainable_variables
     assert len({id(v) for v in variables}) == len(variables)
     assert len(variables) == len(model.encoder.trainable_variables) + len(model.decoder.trainable_variables) + 1
     x = _binary_images(8)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model.objective(model, x, training=True)["loss"])
+        loss = tf.reduce_mean(model.terms(x, training=True)["loss"])
     grad = tape.gradient(loss, model.prior.pseudo_inputs)
     assert grad is not None and grad.shape == (4, 8, 8, 1) and np.abs(grad.numpy()).max() > 0
 
 
+CATEGORICAL = {"type": "categorical", "latent_dim": 3}
+DIAGONAL, FULL = {"type": "diagonal_normal", "latent_dim": 3}, {"type": "full_normal", "latent_dim": 3}
+
+
 @pytest.mark.parametrize("fields, field", [
-    ({"latent": "categorical", "prior": "standard_normal"}, "prior"),
-    ({"latent": "categorical", "prior": "mixture"}, "prior"),
-    ({"latent": "diagonal_normal", "prior": "uniform_categorical"}, "prior"),
-    ({"latent": "full_normal", "prior": "uniform_categorical"}, "prior"),
-    ({"latent": "categorical", "prior": "uniform_categorical", "objective": "iwae"}, "objective"),
-    ({"objective": "iwae", "free_bits": 0.5}, "free_bits"),
-    ({"latent": "categorical", "prior": "uniform_categorical", "aggregate_posterior_components": 2},
+    ({"posterior": CATEGORICAL, "prior": "standard_normal"}, "prior"),
+    ({"posterior": CATEGORICAL, "prior": "mixture"}, "prior"),
+    ({"posterior": DIAGONAL, "prior": "uniform_categorical"}, "prior"),
+    ({"posterior": FULL, "prior": "uniform_categorical"}, "prior"),
+    ({"posterior": CATEGORICAL, "prior": "uniform_categorical", "objective": "iwae"}, "objective"),
+    # IWAE takes no free bits: the argument is refused, named with its role
+    ({"objective": {"type": "iwae", "free_bits": 0.5}}, "objective.free_bits"),
+    ({"posterior": CATEGORICAL, "prior": "uniform_categorical", "aggregate_posterior_components": 2},
      "aggregate_posterior_components"),
 ])
 def test_incompatible_blocks_are_config_errors(fields, field):
@@ -209,7 +236,20 @@ def test_incompatible_blocks_are_config_errors(fields, field):
     assert f"'{field}'" in str(error.value)
 
 
+def test_incompatible_blocks_are_refused_when_composed():
+    with pytest.raises(ZooError, match="UniformCategorical fits categorical"):
+        UniformCategorical().attach(DiagonalNormal(3))
+    with pytest.raises(ZooError, match="StandardNormal fits continuous"):
+        StandardNormal().attach(RelaxedCategorical(3, 4))
+    with pytest.raises(ZooError, match="MixtureOfGaussians fits continuous"):
+        MixtureOfGaussians(components=2).attach(RelaxedCategorical(3, 4))
+    with pytest.raises(ConfigError) as error:
+        IWAE(samples=3).check(RelaxedCategorical(3, 4))
+    assert error.value.field == "objective"
+
+
 def test_compatible_blocks_are_accepted():
-    VAEConfig(latent="categorical", prior="uniform_categorical")
-    VAEConfig(latent="full_normal", prior="mixture", objective="iwae", samples=3)
-    VAEConfig(latent="diagonal_normal", prior="vamp", aggregate_posterior_components=2, free_bits=0.5)
+    VAEConfig(posterior=CATEGORICAL, prior="uniform_categorical")
+    VAEConfig(posterior=FULL, prior="mixture", objective={"type": "iwae", "samples": 3})
+    VAEConfig(posterior=DIAGONAL, prior="vamp", aggregate_posterior_components=2,
+              objective={"type": "elbo", "free_bits": 0.5})

@@ -9,12 +9,21 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from harness import assert_export_matches_model, tiny_recipe, trained_a_little
-from zoo import export, serving, signatures
 from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.errors import ConfigError
-from zoo.likelihoods import (LIKELIHOODS, Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic,
-                             Gaussian, ImageLikelihood)
-from zoo.model import VAE
+from zoo.export import serving, signatures
+from zoo.export.savedmodel import export
+from zoo.layers.likelihoods import (LIKELIHOODS, Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic,
+                                    Gaussian, ImageLikelihood)
+from zoo.models.builder import build
+
+
+def _tiny(likelihood, network="mlp", sigma="learned", image_shape=(28, 28, 1)):
+    """A VAE with a tiny torso and 3 latents on `likelihood` (with `sigma` if Gaussian)."""
+    torso = {"type": "mlp", "hidden_units": (16,)} if network == "mlp" else {"type": "conv", "conv_filters": (4, 8)}
+    spec = {"type": likelihood, "sigma": sigma} if likelihood == "gaussian" else {"type": likelihood}
+    return build(VAEConfig(image_shape=image_shape, network=torso, likelihood=spec,
+                           posterior={"type": "diagonal_normal", "latent_dim": 3}))
 
 LEVELS = np.arange(256)
 ALL_VALUES = (LEVELS / 255).astype(np.float32)
@@ -87,8 +96,7 @@ def test_per_pixel_sigma_log_prob_by_hand_and_gradients():
 
 
 def test_per_pixel_sigma_is_a_model_weight_of_image_shape():
-    model = VAE(VAEConfig(likelihood="gaussian", sigma="per_pixel", image_shape=(8, 8, 1), hidden_units=(16,),
-                          latent_dim=3))
+    model = _tiny("gaussian", sigma="per_pixel", image_shape=(8, 8, 1))
     assert model.likelihood.log_sigma.shape == (8, 8, 1)
     assert any(w is model.likelihood.log_sigma for w in model.trainable_weights)
 
@@ -179,8 +187,7 @@ def test_export_parameters_of_eight_bit_models():
 ])
 @pytest.mark.parametrize("network", ["mlp", "conv"])
 def test_vae_on_each_new_likelihood(network, likelihood, sigma):
-    model = VAE(VAEConfig(network=network, likelihood=likelihood, sigma=sigma, hidden_units=(16,),
-                          conv_filters=(4, 8), latent_dim=3))
+    model = _tiny(likelihood, network, sigma)
     x = model.likelihood.example_pixels(np.random.default_rng(0), (2, 28, 28, 1)).astype(np.float32)
     p = model(x)
     assert p.event_shape == (28, 28, 1) and p.batch_shape == (2,)
@@ -206,8 +213,8 @@ def test_eight_bit_likelihoods_need_eight_bit_data():
 
 def test_sigma_per_pixel_from_the_command_line():
     recipe = Recipe("r", "", VAEConfig(likelihood="gaussian"), TrainConfig(dataset="digits"))
-    assert recipe.with_overrides({"sigma": "per_pixel"}).model.sigma == "per_pixel"
-    assert recipe.with_overrides({"sigma": "0.25"}).model.sigma == 0.25
+    assert recipe.with_overrides({"sigma": "per_pixel"}).model.likelihood["sigma"] == "per_pixel"
+    assert recipe.with_overrides({"sigma": "0.25"}).model.likelihood["sigma"] == 0.25
     with pytest.raises(ConfigError, match="per_pixel"):
         recipe.with_overrides({"sigma": "per-pixel"})
 
@@ -223,7 +230,7 @@ def test_example_pixels_are_values_the_model_can_score(likelihood, values):
 
 
 def test_warmup_requests_ask_the_likelihood_for_pixels():
-    model = VAE(VAEConfig(likelihood="categorical256", hidden_units=(16,), latent_dim=3))
+    model = _tiny("categorical256")
     logs = serving.warmup_requests(model, "m")
     x = tf.make_ndarray(logs[0].predict_log.request.inputs["x"])
     assert x.dtype == np.float32 and x.shape == (2, 28, 28, 1)
@@ -236,9 +243,11 @@ def test_categorical256_export_round_trip(tmp_path, monkeypatch):
     `log_likelihood`: 5000 through a decoder of 28 * 28 * 256 logits take ~100 s on 2 cores."""
     recipe = tiny_recipe("mlp", "categorical256")
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, log_likelihood_samples=50))
-    monkeypatch.setitem(export.SIGNATURE_INPUTS, "log_likelihood",
+    monkeypatch.setitem(signatures.SIGNATURE_INPUTS, "log_likelihood",
                         (functools.partial(signatures.log_likelihood, num_samples=50), "x"))
     model = trained_a_little(recipe)
-    outputs = assert_export_matches_model(model, export.export(model, recipe, str(tmp_path / "exports"), {}), tmp_path)
+    path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
+                  name=recipe.name)
+    outputs = assert_export_matches_model(model, path, tmp_path)
     assert outputs["decode/x_logits"].shape == (5, 28, 28, 1, 256)
     assert outputs["sample/x_sample"].shape == (5, 28, 28, 1)

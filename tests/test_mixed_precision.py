@@ -7,16 +7,18 @@ import tf_keras as keras
 
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
-from zoo.model import VAE
-from zoo.train import precision_policy
+from zoo.models.builder import build
+from zoo.training.train import precision_policy
+
+TORSOS = {"mlp": {"type": "mlp", "hidden_units": (16,)}, "conv": {"type": "conv", "conv_filters": (8,)}}
 
 
 @pytest.mark.parametrize("network", ["mlp", "conv"])
 @pytest.mark.parametrize("policy,half", [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")])
 def test_a_step_runs_under_the_policy(policy, half, network):
     with precision_policy(policy):
-        model = VAE(VAEConfig(network=network, image_shape=(8, 8, 1), hidden_units=(16,), conv_filters=(8,),
-                              latent_dim=2, likelihood="gaussian"))
+        model = build(VAEConfig(network=TORSOS[network], image_shape=(8, 8, 1), likelihood="gaussian",
+                                posterior={"type": "diagonal_normal", "latent_dim": 2}))
         model.compile(keras.optimizers.Adam(1e-3), jit_compile=True, steps_per_execution=2)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
     hidden = [layer for layer in model.encoder.layers + model.decoder.layers if layer.weights][:-1]

@@ -6,15 +6,23 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo.config import VAEConfig
-from zoo.model import VAE
-from zoo.objectives import NegativeELBO
+from zoo.models.builder import build
+from zoo.objectives import ELBO
 
-negative_elbo = NegativeELBO.terms
+
+def negative_elbo(model, x, seed):
+    """The objective's per-example terms (`VAE.terms`: the ELBO objective over `model.draw`)."""
+    return model.terms(x, seed=seed)
 
 
 def _model(beta=1.0, likelihood="bernoulli"):
     keras.utils.set_random_seed(3)
-    return VAE(VAEConfig(hidden_units=(32,), latent_dim=4, beta=beta, likelihood=likelihood, sigma=0.5))
+    likelihood = {"type": "gaussian", "sigma": 0.5} if likelihood == "gaussian" else {"type": likelihood}
+    model = build(VAEConfig(network={"type": "mlp", "hidden_units": (32,)},
+                            posterior={"type": "diagonal_normal", "latent_dim": 4},
+                            objective={"type": "elbo", "beta": beta}, likelihood=likelihood))
+    assert isinstance(model.objective, ELBO) and float(model.objective.kl_weight) == beta
+    return model
 
 
 def _binary_images(n, seed=0):
@@ -40,6 +48,13 @@ def test_objective_terms_equal_hand_computation(beta):
     np.testing.assert_allclose(terms["reconstruction"], reconstruction, rtol=1e-5)
     np.testing.assert_allclose(terms["kl"], kl, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(terms["loss"], reconstruction + beta * kl, rtol=1e-5)
+    # the same terms from the objective over the model's draws: draw returns +log p(x|z)
+    q, z, log_likelihood = model.draw(x, seed=(5, 6))
+    assert z.shape == (1, 8, 4) and log_likelihood.shape == (1, 8)
+    np.testing.assert_allclose(-log_likelihood[0], reconstruction, rtol=1e-5)
+    direct = model.objective.terms(q, z, log_likelihood, model.prior)
+    for key in ("loss", "reconstruction", "kl"):
+        np.testing.assert_allclose(direct[key], terms[key], rtol=1e-6, err_msg=key)
 
 
 def test_evaluate_reports_negative_elbo_with_kl_once():

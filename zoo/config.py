@@ -37,10 +37,12 @@ def registries():
 
 def block_arguments(role, kind):
     """{argument: default} of the constructor of block type `kind` in `role`."""
+    from zoo.layers.distribution_layer import DistributionLayer  # its argument is its subclasses' to set
+
     cls = registries()[role].get(kind)
     arguments = {}
-    for klass in cls.__mro__:  # subclasses pass **kwargs on to their base, up to Keras' own
-        if not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
+    for klass in cls.__mro__:  # subclasses pass **kwargs on to their base, up to Keras' (and TFP's) own
+        if klass is DistributionLayer or not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
             continue
         for name, parameter in inspect.signature(klass.__init__).parameters.items():
             if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:
@@ -67,6 +69,10 @@ def normalize_block(role, value):
         if name not in allowed:
             raise ConfigError(f"{role}.{name}", argument, f"an argument of {role} '{kind}': {', '.join(sorted(allowed))}")
         spec[name] = tuple(argument) if isinstance(argument, list) else argument
+    for name, default in allowed.items():
+        if default is inspect.Parameter.empty and name not in spec:
+            raise ConfigError(f"{role}.{name}", None, f"a value: {role} '{kind}' needs it "
+                                                      f'(e.g. {{"type": "{kind}", "{name}": ...}})')
     return spec
 
 
