@@ -18,7 +18,7 @@ import tensorflow_datasets as tfds
 from recipes import RECIPES
 from zoo import cli
 from zoo.data import DATASETS
-from zoo.model import VAE
+from zoo.models.builder import build
 
 NAME = "cifar10_conv_discretized_logistic"
 MOCK_EXAMPLES = 200
@@ -55,7 +55,7 @@ def test_cifar10_recipe_trains_and_exports_through_the_cli(mock_cifar10, tmp_pat
     config = json.loads((path / "config.json").read_text())
     metrics = json.loads((path / "metrics.json").read_text())
     assert config["train"]["dataset"] == "cifar10" and config["train"]["binarization"] == "none"
-    assert config["model"]["likelihood"] == "discretized_logistic"
+    assert config["model"]["likelihood"]["type"] == "discretized_logistic"
     assert config["train"]["batch_size"] == 50 and config["train"]["epochs"] == 1
     assert metrics["test_examples"] == MOCK_EXAMPLES and metrics["test_binarization"] == "none"
     # A log-probability of discrete pixels is <= 0, so its negation is positive.
@@ -78,5 +78,5 @@ def test_cifar10_recipe_trains_and_exports_through_the_cli(mock_cifar10, tmp_pat
 
 
 def test_full_cifar10_config_exports_a_small_model():
-    params = VAE(RECIPES.get(NAME).model).count_params()
+    params = build(RECIPES.get(NAME).model).count_params()
     assert 0 < params < MAX_PARAMS, f"{NAME} has {params:,} parameters (limit {MAX_PARAMS:,})"

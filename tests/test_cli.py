@@ -4,34 +4,89 @@ import json
 import os
 import subprocess
 import sys
+import time
 
+import numpy as np
+import pytest
 import tensorflow as tf
 
-from recipes import RECIPES
 from zoo import cli
-from zoo.export import SIGNATURE_INPUTS
+from zoo.export.signatures import SIGNATURE_INPUTS
+from zoo.models.presets import presets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def zoo(*args, cwd=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def recipes():
+    """The recipe registry, loaded on first use: loading it builds every recipe's blocks, which
+    starts TensorFlow's runtime, and tests/test_distribute.py imports this module in processes
+    that must configure devices (or a multi-worker cluster) before TensorFlow starts."""
+    from recipes import RECIPES
+
+    return RECIPES
+
+
+def zoo(*args, cwd=None, env=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=600)
 
 
-def test_list_shows_every_recipe_with_its_description():
+def epoch_lines(stdout):
+    """The progress lines of `zoo train` ("  epoch k/N: loss ..."), as (k, N)."""
+    return [tuple(map(int, line.split()[1].rstrip(":").split("/"))) for line in stdout.splitlines()
+            if line.startswith("  epoch ")]
+
+
+def sections(stdout):
+    """`zoo list`'s output as {section title: {name: description}}; every entry line is
+    indented by two spaces under its title."""
+    found, title = {}, None
+    for line in stdout.splitlines():
+        if line.startswith("  "):
+            name, _, description = line.strip().partition(" ")
+            found[title][name] = description.strip()
+        elif line.strip():
+            title = line.strip()
+            found[title] = {}
+    return found
+
+
+def test_list_shows_every_recipe_and_preset_with_its_description_fast_and_without_tensorflow():
+    start = time.perf_counter()
     done = zoo("list")
+    seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == RECIPES.names()
-    assert all(len(line.split()) > 3 for line in lines)
+    assert seconds < 2, f"zoo list took {seconds:.1f} s"
+    listed = sections(done.stdout)
+    assert list(listed) == ["Recipes (zoo train NAME)", "Presets (zoo.VAE.from_preset(NAME), trained)"], done.stdout
+    listed_recipes, shipped = listed.values()
+    assert list(listed_recipes) == recipes().names()
+    assert all(len(description.split()) > 2 for description in listed_recipes.values()), listed_recipes
+    assert all(listed_recipes[name] == recipes().get(name).description for name in listed_recipes)
+    assert shipped == presets() and len(shipped) > 0
+    assert {"conv_bernoulli", "conv_gaussian", "mlp_gaussian", "conv_discretized_logistic"} <= set(listed_recipes)
+
+    check = subprocess.run([sys.executable, "-c", "import sys, zoo.cli; zoo.cli.main(['list']); "
+                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True, cwd=ROOT,
+                           timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.strip().splitlines()[-1] == "False", "zoo list imported tensorflow"
 
 
-def test_train_embedded_default_end_to_end(tmp_path):
+@pytest.fixture(scope="module")
+def embedded_run(tmp_path_factory):
+    """`zoo train` of the embedded default at smoke size, with a workdir, in a subprocess."""
+    root = tmp_path_factory.mktemp("embedded")
     done = zoo("train", "digits_mlp_bernoulli", "--smoke", "--epochs", "3", "--seed", "4",
-               "--export-dir", str(tmp_path / "exports"), "--workdir", str(tmp_path / "run"))
+               "--export-dir", str(root / "exports"), "--workdir", str(root / "run"))
+    return done, root
+
+
+def test_train_embedded_default_end_to_end(embedded_run):
+    done, tmp_path = embedded_run
     assert done.returncode == 0, done.stderr[-3000:]
+    assert epoch_lines(done.stdout) == [(1, 3), (2, 3), (3, 3)], done.stdout
     assert "Test -ELBO" in done.stdout
     path = tmp_path / "exports" / "digits_mlp_bernoulli" / "1"
     metrics = json.load(open(path / "metrics.json"))
@@ -65,9 +120,11 @@ def assert_refused_in_one_line(argv, fragments, capsys):
 def test_bad_configs_exit_with_one_readable_line(tmp_path, capsys):
     cases = [
         (["train", "no_such_recipe"], ["recipe", "no_such_recipe", "mnist_mlp_bernoulli"]),
-        (["train", "digits_mlp_bernoulli", "--latent-dim", "0"], ["latent_dim", "0", "> 0"]),
+        (["train", "digits_mlp_bernoulli", "--latent-dim", "0"], ["posterior.latent_dim", "0", "an integer >= 1"]),
         (["train", "digits_mlp_bernoulli", "--set", "likelihood=poisson"], ["likelihood", "poisson", "bernoulli"]),
-        (["train", "digits_mlp_bernoulli", "--set", "sigma=-1"], ["sigma", "-1", "learned"]),
+        (["train", "digits_mlp_bernoulli", "--set", "likelihood=gaussian", "--set", "sigma=-1"],
+         ["sigma", "-1", "learned"]),
+        (["train", "digits_mlp_bernoulli", "--set", "sigma=-1"], ["--set", "'sigma'", "likelihood, "]),
         (["train", "digits_mlp_bernoulli", "--set", "colour=red"], ["colour", "latent_dim"]),
         (["train", "digits_mlp_bernoulli", "--set", "beta"], ["FIELD=VALUE"]),
         (["train", "digits_mlp_bernoulli", "--set", "epochs=many"], ["epochs", "many", "int"]),
@@ -85,13 +142,150 @@ def test_bad_configs_exit_with_one_readable_line(tmp_path, capsys):
 
 
 def test_scale_stretches_epochs_and_schedules_together():
-    vamp = RECIPES.get("mnist_mlp_vampprior").scaled(2)
-    assert (vamp.train.epochs, vamp.model.kl_warmup_epochs) == (200, 20)
-    categorical = RECIPES.get("mnist_mlp_categorical")
-    assert categorical.scaled(3).model.temperature_decay * 3 == categorical.model.temperature_decay
+    vamp = recipes().get("mnist_mlp_vampprior").scaled(2)
+    assert (vamp.train.epochs, vamp.model.objective["warmup_epochs"]) == (200, 20)
+    assert vamp.model.blocks()["objective"].warmup_epochs == 20
+    categorical = recipes().get("mnist_mlp_categorical")
+    decay = categorical.model.blocks()["posterior"].temperature_decay
+    assert categorical.scaled(3).model.blocks()["posterior"].temperature_decay * 3 == decay
     assert categorical.scaled(0.01).train.epochs == 1
 
 
 def test_argparse_errors_are_short():
     done = zoo("train", "--epochs", "x")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "invalid int value" in done.stderr
+
+
+# The user's own images: a folder of PNG files. ----------------------------------------------
+
+PNG_COUNT, PNG_HEIGHT, PNG_WIDTH = 200, 30, 40
+
+
+def write_png(path, pixels):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tf.io.encode_png(pixels).numpy())
+
+
+def random_pixels(rng, height, width, channels):
+    return tf.constant(rng.integers(0, 256, (height, width, channels), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def png_folder(tmp_path_factory):
+    """200 RGB PNG files of 40x30 pixels (width x height) in two class subfolders."""
+    folder = tmp_path_factory.mktemp("pngs")
+    rng = np.random.default_rng(0)
+    for i in range(PNG_COUNT):
+        write_png(folder / ("cats" if i % 2 else "dogs") / f"{i:03d}.png",
+                  random_pixels(rng, PNG_HEIGHT, PNG_WIDTH, 3))
+    return folder
+
+
+def train_on_folder(folder, export_dir, env=None):
+    return zoo("train", "conv_gaussian", "--data-dir", str(folder), "--image-size", "32x32", "--smoke",
+               "--epochs", "1", "--export-dir", str(export_dir), env=env)
+
+
+def assert_exported_32x32_colour(export_dir):
+    path = export_dir / "conv_gaussian" / "1"
+    assert (path / "saved_model.pb").is_file() and (path / "model.keras").is_file()
+    loaded = tf.saved_model.load(str(path))
+    sampled = loaded.signatures["sample"](seed=tf.constant([1, 2, 3], tf.int64))
+    assert sampled["x_mean"].shape == (3, 32, 32, 3)
+    assert np.all(np.isfinite(sampled["x_mean"].numpy()))
+
+
+def test_train_on_a_folder_of_png_files_resized_to_32x32(png_folder, tmp_path):
+    done = train_on_folder(png_folder, tmp_path / "exports")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "held in memory" in done.stdout and "streamed from disk" not in done.stdout, done.stdout
+    assert "Test -ELBO" in done.stdout
+    assert_exported_32x32_colour(tmp_path / "exports")
+    config = json.load(open(tmp_path / "exports" / "conv_gaussian" / "1" / "config.json"))
+    assert config["model"]["image_shape"] == [32, 32, 3] and config["train"]["image_size"] == [32, 32]
+
+
+def test_a_folder_over_the_memory_budget_is_streamed_from_disk(png_folder, tmp_path):
+    done = train_on_folder(png_folder, tmp_path / "exports", env={"ZOO_MEMORY_BUDGET": "1K"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "streamed from disk" in done.stdout, done.stdout
+    metrics = json.load(open(tmp_path / "exports" / "conv_gaussian" / "1" / "metrics.json"))
+    assert metrics["data"].startswith("streamed from disk") and np.isfinite(metrics["test_neg_elbo"])
+    assert_exported_32x32_colour(tmp_path / "exports")
+
+
+def bad_folders(root):
+    """{case: (folder, the path the error must name, extra CLI arguments)}."""
+    rng = np.random.default_rng(1)
+    good = [random_pixels(rng, 32, 32, 3) for _ in range(3)]
+    cases = {}
+
+    empty = root / "empty"
+    empty.mkdir(parents=True)
+    cases["empty"] = empty, empty, []
+
+    truncated = root / "truncated"
+    for i, pixels in enumerate(good):
+        write_png(truncated / f"{i}.png", pixels)
+    whole = (truncated / "0.png").read_bytes()
+    (truncated / "0.png").write_bytes(whole[:len(whole) // 2])
+    cases["truncated"] = truncated, truncated / "0.png", []
+
+    text = root / "text"
+    for i, pixels in enumerate(good):
+        write_png(text / f"{i}.png", pixels)
+    (text / "notes.png").write_text("these are not pixels\n")
+    cases["text"] = text, text / "notes.png", []
+
+    mixed = root / "mixed"
+    write_png(mixed / "colour.png", good[0])
+    write_png(mixed / "grey.png", random_pixels(rng, 32, 32, 1))
+    write_png(mixed / "more.png", good[1])
+    cases["mixed"] = mixed, mixed / "grey.png", []
+
+    small = root / "small"
+    for i in range(3):
+        write_png(small / f"{i}.png", random_pixels(rng, 10, 10, 3))
+    cases["small"] = small, small / "0.png", ["--image-size", "32x32"]
+    return cases
+
+
+def test_bad_image_folders_exit_2_in_one_line_naming_the_file_and_export_nothing(tmp_path, capsys):
+    cases = bad_folders(tmp_path / "data")
+    fragments = {"empty": ["no image files"], "truncated": ["corrupt or truncated PNG"],
+                 "text": ["not an image"], "mixed": ["mixes grey and colour", "--channels"],
+                 "small": ["10x10", "smaller than --image-size 32x32"]}
+    # Once as a real process: the exit code and stderr a user sees, with no traceback.
+    folder, named, extra = cases["truncated"]
+    export_dir = tmp_path / "exports_subprocess"
+    _assert_one_line_error(zoo("train", "conv_gaussian", "--smoke", "--data-dir", str(folder), *extra,
+                               "--export-dir", str(export_dir)), str(named), *fragments["truncated"])
+    assert not (export_dir / "conv_gaussian").exists()
+    for case, (folder, named, extra) in cases.items():
+        export_dir = tmp_path / f"exports_{case}"
+        assert_refused_in_one_line(["train", "conv_gaussian", "--smoke", "--data-dir", str(folder), *extra,
+                                    "--export-dir", str(export_dir)], [str(named), *fragments[case]], capsys)
+        assert not (export_dir / "conv_gaussian").exists() or not any(
+            p.name.isdigit() for p in (export_dir / "conv_gaussian").iterdir()), case
+
+
+def test_progress_is_about_ten_lines_whatever_the_epochs(tmp_path, capsys):
+    """In this process (a subprocess costs a TensorFlow start-up)."""
+    assert cli.main(["train", "digits_mlp_bernoulli", "--smoke", "--epochs", "30",
+                     "--export-dir", str(tmp_path)]) == 0, capsys.readouterr().err[-3000:]
+    lines = epoch_lines(capsys.readouterr().out)
+    assert 1 <= len(lines) <= 12, lines
+    assert lines[-1] == (30, 30) and all(total == 30 for _, total in lines)
+    assert [k for k, _ in lines] == sorted({k for k, _ in lines})
+
+
+def test_evaluate_says_where_it_wrote(embedded_run, tmp_path, capsys):
+    done, root = embedded_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    export = root / "exports" / "digits_mlp_bernoulli" / "1"
+    assert cli.main(["evaluate", str(export), "--samples", "4", "--examples", "10", "--no-pictures",
+                     "--output-dir", str(tmp_path / "evaluation")]) == 0, capsys.readouterr().err[-3000:]
+    written = tmp_path / "evaluation" / "metrics.json"
+    out = capsys.readouterr().out
+    assert written.is_file() and str(written) in out.strip().splitlines()[-1], out
+    assert json.load(open(written))["evaluation"]["examples"] == 10

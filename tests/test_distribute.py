@@ -19,8 +19,9 @@ import pytest
 import tensorflow as tf
 
 from test_cli import ROOT, _assert_one_line_error, zoo
-from zoo import cli, strategies
-from zoo.export import SIGNATURE_INPUTS
+from zoo import cli
+from zoo.export.signatures import SIGNATURE_INPUTS
+from zoo.training import strategies
 
 # Final test -ELBO (the `test_slice` figure: the export's `elbo` signature with a fixed seed,
 # computed the same way whatever the strategy) of digits_mlp_bernoulli after 20 epochs,
@@ -177,7 +178,6 @@ def fingerprints(images):
 def run_cli(argv):
     """Run the CLI in this process, then report which images the strategy it built gave each
     local replica in the first global batch of the training pipeline, beside that batch."""
-    from recipes import RECIPES
     from zoo import data as zoo_data
 
     built = []
@@ -186,6 +186,8 @@ def run_cli(argv):
     code = cli.main(argv)
     if code:
         return code
+    from recipes import RECIPES  # only now: loading the recipes runs TensorFlow, which multiworker must precede
+
     config = RECIPES.get(argv[1]).train
     split = zoo_data.DATASETS.get(config.dataset).load("train")
 
@@ -203,16 +205,17 @@ def step_ratio():
     """How far one SGD step moves the weights on [h, h] over two replicas, relative to h alone."""
     import tf_keras as keras
 
-    from zoo import VAE, VAEConfig
+    from zoo import VAEConfig, build
 
     half = tf.constant(np.random.default_rng(0).random((6, 8, 8, 1)) < 0.5, tf.float32)
     seed = tf.constant([1, 2], tf.int32)
-    variant = VAEConfig(image_shape=(8, 8, 1), hidden_units=(16,), latent_dim=2)
+    variant = VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                        posterior={"type": "diagonal_normal", "latent_dim": 2})
 
     def step(strategy):  # -> (replicas, how far the step moved every weight)
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            model = VAE(variant)
+            model = build(variant)
             model.compile(keras.optimizers.SGD(0.1))
             model.optimizer.build(model.trainable_variables)
         before = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])

@@ -9,12 +9,19 @@ import pytest
 import tensorflow as tf
 
 from recipes import RECIPES
-from test_cli import _assert_one_line_error, zoo
-from zoo.evaluate import evaluate, evaluation_images
-from zoo.restore import restore_vae
-from zoo.train import train
+from test_cli import _assert_one_line_error, assert_refused_in_one_line, zoo
+from zoo.config import Recipe
+from zoo.evaluation.evaluate import evaluate, evaluation_images
+from zoo.models.presets import load_preset, preset_path, read_json
+from zoo.training.train import train
 
 SAMPLES = 64
+
+
+def restore(path):
+    """(model, recipe, version folder) of an export or its recipe folder (the latest version)."""
+    version = preset_path(path)
+    return load_preset(path), Recipe.from_dict(read_json(version, "config.json")), version
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +64,7 @@ def test_writes_metrics_and_keeps_what_was_there(evaluation, digits_export):
 
 def test_signature_matches_evaluate_on_the_same_images(evaluation, digits_export):
     result, _ = evaluation
-    model, recipe, _ = restore_vae(digits_export)
+    model, recipe, _ = restore(digits_export)
     images, _ = evaluation_images(recipe, None, False, None)
     served = tf.saved_model.load(digits_export).signatures["log_likelihood"](x=tf.constant(images))
     assert json.load(open(os.path.join(digits_export, "config.json")))["train"]["log_likelihood_samples"] == SAMPLES
@@ -66,18 +73,19 @@ def test_signature_matches_evaluate_on_the_same_images(evaluation, digits_export
 
 
 def test_restored_model_is_the_exported_one(digits_export):
-    model, recipe, path = restore_vae(os.path.dirname(digits_export))  # the recipe folder: latest version
+    model, recipe, path = restore(os.path.dirname(digits_export))  # the recipe folder: latest version
     assert path == digits_export
     x = tf.constant(evaluation_images(recipe, None, False, 5)[0])
     served = tf.saved_model.load(digits_export).signatures["encode"](x=x)
     np.testing.assert_allclose(model.encode(x).mean(), served["z_mean"], rtol=1e-5, atol=1e-6)
 
 
-def test_cli_evaluate_and_its_errors(digits_export, tmp_path):
+def test_cli_evaluate_and_its_errors(digits_export, tmp_path, capsys):
     done = zoo("evaluate", digits_export, "--samples", "8", "--examples", "20", "--output-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "-log p(x)" in done.stdout and "active units" in done.stdout
     assert json.load(open(tmp_path / "metrics.json"))["evaluation"]["samples"] == 8
-    _assert_one_line_error(zoo("evaluate", str(tmp_path / "nowhere")), "nowhere", "no export at")
-    _assert_one_line_error(zoo("evaluate", str(tmp_path)), "neither saved_model.pb")
-    _assert_one_line_error(zoo("evaluate", digits_export, "--samples", "0"), "--samples")
+    _assert_one_line_error(zoo("evaluate", str(tmp_path / "nowhere")), "nowhere", "not a folder")
+    # In this process (a subprocess costs a TensorFlow start-up): the same exit code and line.
+    assert_refused_in_one_line(["evaluate", str(tmp_path)], ["neither saved_model.pb"], capsys)
+    assert_refused_in_one_line(["evaluate", digits_export, "--samples", "0"], ["--samples"], capsys)

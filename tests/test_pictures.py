@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo import pictures
-from zoo.callbacks import PICTURES_RUN, PictureLogger
 from zoo.config import VAEConfig
 from zoo.errors import ConfigError, DataError
-from zoo.model import VAE
+from zoo.evaluation import pictures
+from zoo.models.builder import build
+from zoo.training.callbacks import PICTURES_RUN, PictureLogger
 
 GRIDS = {  # name -> (rows, columns) of tiles, for 16 input images
     "reconstructions": (4, 8),
@@ -24,8 +24,9 @@ GRIDS = {  # name -> (rows, columns) of tiles, for 16 input images
 
 def _model(network, image_shape, latent_dim):
     keras.utils.set_random_seed(0)
-    return VAE(VAEConfig(network=network, image_shape=image_shape, hidden_units=(16,),
-                         conv_filters=(4, 8), latent_dim=latent_dim))
+    torso = {"type": "mlp", "hidden_units": (16,)} if network == "mlp" else {"type": "conv", "conv_filters": (4, 8)}
+    return build(VAEConfig(image_shape=image_shape, network=torso,
+                           posterior={"type": "diagonal_normal", "latent_dim": latent_dim}))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def conv():
 
 def _images(model, count=16, seed=0):
     """Grey levels, not binary, so a tile holding the wrong image cannot pass by chance."""
-    return np.random.default_rng(seed).random((count, *model.variant.image_shape), dtype=np.float32)
+    return np.random.default_rng(seed).random((count, *model.image_shape), dtype=np.float32)
 
 
 def _labels(count=16):
@@ -65,10 +66,10 @@ def _as_tile(image):
 def test_shapes_and_dtype_of_every_picture(name, request):
     model = request.getfixturevalue(name)
     made = pictures.make(model, _images(model), _labels())
-    latent_2d = model.variant.latent_dim == 2
+    latent_2d = model.code_shape == (2,)
     expected = ["reconstructions", "samples", "interpolations"] + (["latent_grid", "latent_scatter"] if latent_2d else [])
     assert list(made) == expected
-    height, width, channels = model.variant.image_shape
+    height, width, channels = model.image_shape
     scale = pictures.tile_scale(height, width)
     for key, picture in made.items():
         assert picture.dtype == np.uint8 and picture.ndim == 3, key
@@ -91,7 +92,7 @@ def test_reconstructions_put_each_input_above_its_reconstruction(conv):
     images = _images(conv)
     picture = pictures.make(conv, images)["reconstructions"]
     x_mean = conv.decode(conv.encode(images).mean()).mean().numpy()
-    shape = conv.variant.image_shape
+    shape = conv.image_shape
     for index in (0, 7, 8, 15):
         pair, column = divmod(index, 8)
         np.testing.assert_array_equal(_tile(picture, 2 * pair, column, shape), _as_tile(images[index]))
@@ -104,7 +105,7 @@ def test_interpolation_rows_start_and_end_at_the_decoded_posterior_means(mlp):
     starts, ends = pictures.interpolation_pairs(len(images))
     assert len(starts) == pictures.INTERPOLATION_ROWS and not np.any(starts == ends)
     decoded = mlp.decode(mlp.encode(images).mean()).mean().numpy()
-    shape, last = mlp.variant.image_shape, pictures.INTERPOLATION_STEPS - 1
+    shape, last = mlp.image_shape, pictures.INTERPOLATION_STEPS - 1
     for row, (start, end) in enumerate(zip(starts, ends)):
         # a batched matmul may round the last bit differently: at most 1 grey level apart
         np.testing.assert_allclose(_tile(picture, row, 0, shape), _as_tile(decoded[start]), atol=1)
@@ -192,18 +193,18 @@ def test_callback_rejects_bad_input_before_training(mlp, tmp_path):
 
 
 @pytest.mark.parametrize("blocks", [
-    dict(latent_dim=2, prior="mixture"),
-    dict(latent_dim=2, prior="vamp"),
-    dict(latent="categorical", latent_dim=3, categories=2, prior="uniform_categorical"),
+    dict(posterior={"type": "diagonal_normal", "latent_dim": 2}, prior={"type": "mixture", "components": 10}),
+    dict(posterior={"type": "diagonal_normal", "latent_dim": 2}, prior={"type": "vamp", "components": 10}),
+    dict(posterior={"type": "categorical", "latent_dim": 3, "categories": 2}, prior="uniform_categorical"),
 ], ids=["mixture_2d", "vamp_2d", "categorical_binary"])
 def test_pictures_of_every_latent_and_prior(blocks):
     """Mixture priors have no closed-form stddev; one-hot codes are [N, K] tables (and a
     categorical with K = 2 is not a 2-D latent space)."""
-    model = VAE(VAEConfig(image_shape=(8, 8, 1), hidden_units=(16,), **blocks))
+    model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)}, **blocks))
     x = (np.random.default_rng(0).random((20, 8, 8, 1)) < 0.3).astype(np.float32)
     made = pictures.make(model, x, np.arange(20) % 10)
     expected = {"reconstructions", "samples", "interpolations"}
-    if blocks.get("latent") != "categorical":
+    if blocks["posterior"]["type"] != "categorical":
         expected |= {"latent_grid", "latent_scatter"}
     assert set(made) == expected
     assert all(p.dtype == np.uint8 and p.ndim == 3 for p in made.values())

@@ -21,12 +21,13 @@ import tf_keras as keras
 
 from recipes import RECIPES
 from test_cli import ROOT, assert_refused_in_one_line, zoo
-from zoo import cli, workdirs
-from zoo.callbacks import FiniteBackup
+from zoo import cli
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ConfigError, DataError
-from zoo.model import VAE
+from zoo.models.builder import build
+from zoo.training import workdirs
+from zoo.training.callbacks import FiniteBackup
 
 RECIPE, EPOCHS = "digits_mlp_bernoulli", 4
 
@@ -51,7 +52,8 @@ def metrics(root):
 
 
 def epochs_printed(stdout):
-    return [int(line.split()[1].split("/")[0]) for line in stdout.splitlines() if line.startswith("Epoch ")]
+    """The epochs `zoo train` reported ("  epoch k/N: loss ...": every epoch of a run this short)."""
+    return [int(line.split()[1].split("/")[0]) for line in stdout.splitlines() if line.startswith("  epoch ")]
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +128,10 @@ def test_a_diverging_run_stops_in_one_line_and_exports_nothing(tmp_path, capsys)
 def test_ctrl_c_while_exporting_keeps_the_backup_and_the_command_exports_it(tmp_path, capsys, monkeypatch):
     """The backup is deleted only once the export is written: a run stopped after its last
     epoch resumes with nothing left to train, and goes straight to evaluation and export."""
-    def interrupted(*_):
+    def interrupted(*_, **__):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("zoo.train"), "export", interrupted)
+    monkeypatch.setattr(importlib.import_module("zoo.training.train"), "export", interrupted)
     assert cli.main(train_args(tmp_path, epochs=1)) == 130
     assert capsys.readouterr().err == ("zoo: interrupted (the same command resumes from the workdir's "
                                        "last backup)\n")
@@ -143,9 +145,14 @@ def test_ctrl_c_while_exporting_keeps_the_backup_and_the_command_exports_it(tmp_
     assert not (tmp_path / "run" / workdirs.BACKUP).exists()
 
 
+def small_config(**blocks):
+    return VAEConfig(image_shape=(4, 4, 1), network={"type": "mlp", "hidden_units": (8,)},
+                     posterior={"type": "diagonal_normal", "latent_dim": 2}, **blocks)
+
+
 def small_model():
     keras.utils.set_random_seed(0)
-    model = VAE(VAEConfig(image_shape=(4, 4, 1), hidden_units=(8,), latent_dim=2))
+    model = build(small_config())
     model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=3)
     return model
 
@@ -181,8 +188,8 @@ def test_bad_configs_fail_before_training_with_one_line(tmp_path, capsys):
     TensorFlow start-up)."""
     cases = [
         (["--set", "network=transformer"], ["network", "transformer", "conv, mlp"]),
-        (["--set", "latent=spherical"], ["latent", "spherical", "diagonal_normal"]),
-        (["--set", "latent_dim=-3"], ["latent_dim", "-3", "an integer > 0"]),
+        (["--set", "latent=spherical"], ["posterior", "spherical", "diagonal_normal"]),
+        (["--set", "latent_dim=-3"], ["posterior.latent_dim", "-3", "an integer >= 1"]),
         (["--set", "likelihood=gaussian", "--set", "sigma=0"], ["sigma", "0", "a finite number > 0"]),
         (["--set", "learning_rate=inf"], ["learning_rate", "inf", "a finite number > 0"]),
         (["--set", "beta=nan"], ["beta", "nan", "a finite number >= 0"]),
@@ -205,10 +212,10 @@ def test_data_outside_what_the_likelihood_models_is_refused():
     integer levels by levels - 1); these are the guards for library users."""
     model = small_model()
     grey_levels = np.random.default_rng(0).integers(0, 256, (8, 4, 4, 1)).astype(np.float32)
-    with pytest.raises(DataError, match=r"'bernoulli' models pixels in \[0, 1\].*from 0 to 255"):
+    with pytest.raises(DataError, match=r"Bernoulli models pixels in \[0, 1\].*from 0 to 255"):
         model.fit(grey_levels, epochs=1, verbose=0)
     with pytest.raises(DataError, match=r"integers in 0\.\.16 .* from 0 to 255"):
         Split(grey_levels.astype(np.uint8), None, levels=17)
-    gaussian = VAE(VAEConfig(image_shape=(4, 4, 1), hidden_units=(8,), latent_dim=2, likelihood="gaussian"))
+    gaussian = build(small_config(likelihood="gaussian"))
     gaussian.compile(keras.optimizers.Adam(1e-3))
     assert np.isfinite(gaussian.fit(grey_levels / 128 - 1, epochs=1, verbose=0).history["loss"][0])

@@ -83,8 +83,6 @@ def run(args, argv):
             for name, description in table.items():
                 print(f"  {name:<{width}}  {description}")
         return 0
-    from recipes import RECIPES
-
     command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
         from zoo.evaluation.evaluate import evaluate
@@ -93,15 +91,19 @@ def run(args, argv):
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
                  download=args.download, command=command)
         return 0
+    from zoo.training import strategies
+
+    # Before the recipes are loaded: checking their configs runs TensorFlow, and the
+    # multiworker strategy must be made before anything does.
+    strategy = strategies.build(args.strategy, tpu=args.tpu)
+    from recipes import RECIPES
+
     recipe = RECIPES.get(args.recipe)
     if args.smoke:
         recipe = recipe.with_overrides(recipe.smoke)
     if args.scale != 1.0:
         recipe = recipe.scaled(args.scale)
     recipe = recipe.with_overrides(overrides_from(args))
-    from zoo.training import strategies
-
-    strategy = strategies.build(args.strategy, tpu=args.tpu)  # before any TF op, as multiworker needs
     from zoo.training.train import train
 
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,

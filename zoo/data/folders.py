@@ -142,7 +142,7 @@ class ImageFolder(MemoryEstimate):
         from `seed`. Without `repeat` it is one pass, the last batch possibly short.
         """
         files = self.paths(split)
-        if batch_size > len(files):
+        if repeat and batch_size > len(files):  # endless full batches need one batch of files
             raise DataError(f"batch_size {batch_size} is larger than the {len(files)} {split} images "
                             f"in {self.path}")
         data = tf.data.Dataset.from_tensor_slices(files)

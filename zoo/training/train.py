@@ -142,8 +142,8 @@ class TrainingData:
                                    config.binarization, config.seed)
             self.test = binarized(source.stream("test", config.batch_size, shuffle=False, repeat=False),
                                   "static" if self.binarize else "none", TEST_BINARIZATION_SEED)
-            self.how = (f"streamed from disk through tf.data ({source.estimated_bytes('train') / 2**30:.1f} GiB as "
-                        f"float32, over the memory budget of {zoo_data.memory_budget() / 2**30:.1f} GiB)")
+            self.how = (f"streamed from disk through tf.data ({size(source.estimated_bytes('train'))} as "
+                        f"float32, over the memory budget of {size(zoo_data.memory_budget())})")
             self.train_split = self.test_split = None
         else:
             self.train_split = source.load("train", data_dir, download)
@@ -156,7 +156,7 @@ class TrainingData:
                 self.train = zoo_data.train_dataset(self.train_split, config.batch_size, config.binarization,
                                                     config.seed)
             self.test = zoo_data.eval_dataset(self.test_split, config.batch_size, binarize=self.binarize)
-            self.how = f"held in memory ({self.train_count * math.prod(source.image_shape) / 2**20:.0f} MiB as uint8)"
+            self.how = f"held in memory ({size(self.train_count * math.prod(source.image_shape))} as uint8)"
         self.steps_per_epoch = self.train_count // config.batch_size
         if self.steps_per_epoch == 0:
             raise DataError(f"batch_size {config.batch_size} is larger than the {self.train_count} training images")
@@ -175,6 +175,14 @@ class TrainingData:
             return zoo_data.eval_images(self.train_split, self.binarize)
         return _take(self.source.stream("train", self.config.batch_size, shuffle=False, repeat=False),
                      self.ARRAY_LIMIT)
+
+
+def size(count):
+    """A byte count for people: 1.5 GiB, 120 MiB, 3 KiB, 12 B."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} B"
 
 
 def binarized(data, binarization, seed):
