@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from zoo.serving import WARMUP_FILE, example_inputs
+from zoo.export.serving import WARMUP_FILE, example_inputs
 
 SAVED_MODEL_CLI = str(pathlib.Path(sys.executable).parent / "saved_model_cli")
 CLI_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

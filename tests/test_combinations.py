@@ -16,40 +16,44 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from harness import assert_export_matches_model
-from zoo.config import Recipe, TrainConfig, VAEConfig
+from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.data import DATASETS
 from zoo.errors import ConfigError
-from zoo.export import export
-from zoo.likelihoods import LIKELIHOODS
-from zoo.model import VAE
-from zoo.networks import NETWORKS
-from zoo.objectives import OBJECTIVES
-from zoo.posteriors import POSTERIORS
-from zoo.priors import PRIORS
-from zoo.signatures import ELBO_SEED
+from zoo.export.savedmodel import export
+from zoo.layers.likelihoods import LIKELIHOODS
+from zoo.layers.networks import NETWORKS
+from zoo.layers.posteriors import POSTERIORS
+from zoo.layers.priors import PRIORS, StandardNormal
+from zoo.models.builder import build
+from zoo.models.seeds import ELBO_SEED
+from zoo.objectives import IWAE, OBJECTIVES
 
-OBJECTIVE_SETTINGS = {  # objective block x its coefficients
-    "elbo": {"objective": "elbo"},
-    "elbo_beta_free_bits": {"objective": "elbo", "beta": 0.5, "free_bits": 0.05},
-    "iwae": {"objective": "iwae", "samples": 3},
+OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}}  # per objective type: its tiny settings
+OBJECTIVE_SETTINGS = {  # objective block x its coefficients: every registered objective, and one ELBO variant
+    **{kind: {"type": kind, **OBJECTIVE_ARGUMENTS.get(kind, {})} for kind in OBJECTIVES.names()},
+    "elbo_beta_free_bits": {"type": "elbo", "beta": 0.5, "free_bits": 0.05},
 }
 BLOCKS = {
     "network": NETWORKS.names(),
-    "latent": POSTERIORS.names(),
+    "posterior": POSTERIORS.names(),
     "prior": PRIORS.names(),
     "likelihood": LIKELIHOODS.names(),
     "objective": list(OBJECTIVE_SETTINGS),
 }
-TINY = dict(hidden_units=(16,), conv_filters=(4, 8), latent_dim=3, categories=4, prior_components=3,
-            log_likelihood_samples=20)
+TINY = dict(hidden_units=(16,), conv_filters=(4, 8), latent_dim=3, categories=4, components=3)
+LOG_LIKELIHOOD_SAMPLES = 20
 EXAMPLES, BATCH, EPOCHS = 64, 32, 8
 
 
+def tiny_block(role, kind):
+    """{"type": kind} with the TINY arguments this block type takes."""
+    arguments = block_arguments(role, kind)
+    return {"type": kind, **{k: v for k, v in TINY.items() if k in arguments}}
+
+
 def variant(combination):
-    fields = {**TINY, **{k: v for k, v in combination.items() if k != "objective"},
-              **OBJECTIVE_SETTINGS[combination["objective"]]}
-    fields.pop("log_likelihood_samples")
-    return VAEConfig(**fields)
+    blocks = {role: tiny_block(role, kind) for role, kind in combination.items() if role != "objective"}
+    return VAEConfig(**blocks, objective=OBJECTIVE_SETTINGS[combination["objective"]])
 
 
 def sensible_combinations():
@@ -98,37 +102,38 @@ def data_for(likelihood, images):
 
 
 def hand_objective(model, x, seed):
-    """The objective from its definition, with z drawn as the model draws it (inference form)."""
-    v = model.variant
-    q = model.posterior.inference(model.encoder(x))
-    z = q.sample(v.samples, seed=seed)  # [S, B, ...]
-    flat = tf.reshape(z, [-1, *model.code_shape])
-    log_px = tf.reshape(model.likelihood.distribution(model.decoder(flat)).log_prob(
-        tf.tile(x, [v.samples, 1, 1, 1])), [v.samples, -1]).numpy().astype(np.float64)
+    """The objective from its definition, with z drawn as the model draws it (inference form):
+    q, z and log p(x|z) from `model.draw`, p(z) from the prior, coefficients from the objective."""
+    objective = model.objective
+    samples, beta = objective.samples, objective.beta
+    q, z, log_px = model.draw(x, samples, training=False, seed=seed)  # z [S, B, ...], log p(x|z) [S, B]
+    log_px = log_px.numpy().astype(np.float64)
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
-    if v.objective == "iwae":
-        log_w = log_px - v.beta * (log_q - log_p)
-        return math.log(v.samples) - np.logaddexp.reduce(log_w, axis=0)
+    if isinstance(objective, IWAE):
+        log_w = log_px - beta * (log_q - log_p)
+        return math.log(samples) - np.logaddexp.reduce(log_w, axis=0)
     try:
         kl = tfp.distributions.kl_divergence(q, p).numpy()
     except NotImplementedError:
         kl = (log_q - log_p).mean(axis=0)
-        if isinstance(q, tfp.distributions.MultivariateNormalTriL) and v.prior == "standard_normal":
+        if isinstance(q, tfp.distributions.MultivariateNormalTriL) and isinstance(model.prior, StandardNormal):
             kl = tfp.distributions.kl_divergence(
-                q, tfp.distributions.MultivariateNormalDiag(tf.zeros([v.latent_dim]))).numpy()
+                q, tfp.distributions.MultivariateNormalDiag(tf.zeros([model.prior.latent_dim]))).numpy()
+    np.testing.assert_allclose(model.prior.kl(q, z), kl, rtol=1e-5, atol=1e-5)  # the prior's own KL agrees
     penalty = kl
-    if v.free_bits:
+    if objective.free_bits:
         per_variable = model.prior.kl_per_variable(q)
-        penalty = (np.maximum(kl, v.free_bits * v.latent_dim) if per_variable is None
-                   else np.maximum(per_variable.numpy(), v.free_bits).sum(-1))
-    return -log_px.mean(axis=0) + v.beta * penalty
+        penalty = (np.maximum(kl, objective.free_bits * model.prior.latent_dim) if per_variable is None
+                   else np.maximum(per_variable.numpy(), objective.free_bits).sum(-1))
+    return -log_px.mean(axis=0) + beta * penalty
 
 
 def check_combination(combination, images, tmp_path, reload):
     keras.utils.set_random_seed(0)
     x = data_for(combination["likelihood"], images)
-    model = VAE(variant(combination))
+    config = variant(combination)
+    model = build(config)
     model.compile(keras.optimizers.Adam(3e-3))
     before = model.evaluate(x, batch_size=EXAMPLES, verbose=0, return_dict=True)
     history = model.fit(x, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False)
@@ -139,19 +144,20 @@ def check_combination(combination, images, tmp_path, reload):
     assert after["loss"] == pytest.approx(expected, rel=1e-4, abs=1e-3)
     if reload:
         binarization = "dynamic" if combination["likelihood"] == "bernoulli" else "none"
-        recipe = Recipe(name="combination", description="test", model=model.variant,
-                        train=TrainConfig(dataset="mnist", log_likelihood_samples=TINY["log_likelihood_samples"],
+        recipe = Recipe(name="combination", description="test", model=config,
+                        train=TrainConfig(dataset="mnist", log_likelihood_samples=LOG_LIKELIHOOD_SAMPLES,
                                           binarization=binarization))
-        assert_export_matches_model(model, export(model, recipe, str(tmp_path / "exports"), {}), tmp_path,
-                                    rtol=1e-4, atol=1e-4)
+        path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
+                      name=recipe.name)
+        assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4)
 
 
 def reloaded(combinations):
-    """The (slower) export check runs once per latent x prior pair, on an MLP where the cover
+    """The (slower) export check runs once per posterior x prior pair, on an MLP where the cover
     has one; tests/test_export.py checks every likelihood with the default latent and prior."""
     chosen = {}
     for c in sorted(combinations, key=lambda c: c["network"] != "mlp"):
-        pair = (c["latent"], c["prior"])
+        pair = (c["posterior"], c["prior"])
         if pair != ("diagonal_normal", "standard_normal") and pair not in chosen:
             chosen[pair] = name(c)
     return set(chosen.values())
@@ -164,19 +170,22 @@ def test_the_cover_is_pairwise_complete_and_smaller():
     pairs = lambda c: set(itertools.combinations(sorted(c.items()), 2))  # noqa: E731
     assert set().union(*map(pairs, ALL)) == set().union(*map(pairs, COVER))
     assert len(COVER) < len(ALL)
-    assert {c["latent"] for c in ALL} == set(POSTERIORS.names())
-    assert {c["likelihood"] for c in ALL} == set(LIKELIHOODS.names())
+    for role, registry in (("network", NETWORKS), ("posterior", POSTERIORS), ("prior", PRIORS),
+                           ("likelihood", LIKELIHOODS)):
+        assert {c[role] for c in ALL} == set(registry.names()), role
+    assert {OBJECTIVE_SETTINGS[c["objective"]]["type"] for c in ALL} == set(OBJECTIVES.names())
+    assert set(OBJECTIVE_SETTINGS) - set(OBJECTIVES.names()) == {"elbo_beta_free_bits"}
 
 
 @pytest.mark.parametrize("combination", COVER, ids=name)
 def test_combination_trains_reports_its_objective_and_exports(combination, mnist_images, tmp_path,
                                                               monkeypatch):
-    monkeypatch.setattr("zoo.signatures.log_likelihood.__defaults__", (TINY["log_likelihood_samples"],))
+    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (LOG_LIKELIHOOD_SAMPLES,))
     check_combination(combination, mnist_images, tmp_path, reload=name(combination) in RELOADED)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", SLOW_ONLY, ids=name)
 def test_every_other_combination(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.signatures.log_likelihood.__defaults__", (TINY["log_likelihood_samples"],))
+    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (LOG_LIKELIHOOD_SAMPLES,))
     check_combination(combination, mnist_images, tmp_path, reload=True)

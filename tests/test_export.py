@@ -1,4 +1,5 @@
-"""Exports: TF Serving layout, every signature batched, reload without zoo matches Python."""
+"""Exports: TF Serving layout, every signature batched, reload without zoo matches Python,
+and the model.keras beside it loads as a preset computing the same ELBO."""
 
 import json
 import os
@@ -7,11 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo
 from harness import assert_export_matches_model, example_inputs, tiny_recipe, trained_a_little
 from recipes import RECIPES
-from zoo import signatures
-from zoo.export import SIGNATURE_INPUTS, export
-from zoo.model import VAE
+from zoo.export import signatures
+from zoo.export.savedmodel import KERAS_FILE, export
+from zoo.export.signatures import SIGNATURE_INPUTS
+from zoo.models.builder import build
 
 EXPECTED_OUTPUTS = {
     "serving_default": {"x_mean", "z_mean", "z_stddev"},
@@ -25,6 +28,12 @@ DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "c
                  "discretized_logistic": {"x_loc", "x_log_scale"}}  # categorical256: tests/test_likelihoods.py
 
 
+def export_recipe(model, recipe, export_dir, metrics):
+    """What train() exports: export_dir/<recipe name>/<version> with the recipe and metrics."""
+    return export(model, os.path.join(export_dir, recipe.name), config=recipe.to_dict(), metrics=metrics,
+                  name=recipe.name)
+
+
 @pytest.mark.parametrize("network, likelihood, sigma", [
     ("mlp", "bernoulli", "learned"), ("conv", "bernoulli", "learned"),
     ("mlp", "gaussian", "learned"), ("conv", "gaussian", 0.3), ("conv", "gaussian", "per_pixel"),
@@ -33,7 +42,7 @@ DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "c
 def test_export_reloads_without_zoo_and_matches(tmp_path, network, likelihood, sigma):
     recipe = tiny_recipe(network, likelihood, sigma)
     model = trained_a_little(recipe)
-    path = export(model, recipe, str(tmp_path / "exports"), {"test_neg_elbo": 1.0})
+    path = export_recipe(model, recipe, str(tmp_path / "exports"), {"test_neg_elbo": 1.0})
     outputs = assert_export_matches_model(model, path, tmp_path)
     got = {}
     for key in outputs:
@@ -41,24 +50,37 @@ def test_export_reloads_without_zoo_and_matches(tmp_path, network, likelihood, s
         got.setdefault(name, set()).add(output)
     assert got == {**EXPECTED_OUTPUTS, "decode": {"x_mean"} | DECODE_PARAMS[likelihood]}
 
+    # model.keras beside the SavedModel: the preset computes the ELBO the signature serves.
+    assert os.path.isfile(os.path.join(path, KERAS_FILE))
+    x = example_inputs(model)["x"]
+    preset = zoo.VAE.from_preset(path)
+    assert type(preset) is type(model) and preset is not model
+    from_preset, original = signatures.elbo(preset, x), signatures.elbo(model, x)
+    for key in EXPECTED_OUTPUTS["elbo"]:
+        np.testing.assert_allclose(from_preset[key], original[key], rtol=1e-6, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(from_preset[key], outputs[f"elbo/{key}"], rtol=1e-5, atol=1e-5, err_msg=key)
+    np.testing.assert_allclose(preset.elbo(x), outputs["elbo/elbo"], rtol=1e-5, atol=1e-5)
+
 
 def test_layout_versions_and_json(tmp_path):
     recipe = RECIPES.get("digits_mlp_bernoulli")
-    model = VAE(recipe.model)
+    model = build(recipe.model)
     root = tmp_path / "exports"
-    first = export(model, recipe, str(root), {"test_neg_elbo": 12.5})
-    second = export(model, recipe, str(root), {"test_neg_elbo": 12.0})
+    first = export_recipe(model, recipe, str(root), {"test_neg_elbo": 12.5})
+    second = export_recipe(model, recipe, str(root), {"test_neg_elbo": 12.0})
     assert first.endswith("digits_mlp_bernoulli/1") and second.endswith("digits_mlp_bernoulli/2")
     assert sorted(os.listdir(root / "digits_mlp_bernoulli")) == ["1", "2"]  # no staging left
+    assert os.listdir(root) == ["digits_mlp_bernoulli"]  # export writes no models.config (train() does)
     assert json.load(open(os.path.join(first, "metrics.json")))["test_neg_elbo"] == 12.5
     config = json.load(open(os.path.join(first, "config.json")))
     assert config["model"]["image_shape"] == [8, 8, 1] and config["name"] == "digits_mlp_bernoulli"
     assert os.path.isfile(os.path.join(first, "saved_model.pb"))
+    assert os.path.isfile(os.path.join(first, KERAS_FILE))
 
 
 def test_every_signature_takes_a_batch_dimension(tmp_path):
     recipe = tiny_recipe("mlp", "bernoulli")
-    path = export(VAE(recipe.model), recipe, str(tmp_path), {})
+    path = export_recipe(build(recipe.model), recipe, str(tmp_path), {})
     loaded = tf.saved_model.load(path)
     assert sorted(loaded.signatures) == sorted(SIGNATURE_INPUTS)
     for name, fn in loaded.signatures.items():
@@ -69,7 +91,7 @@ def test_every_signature_takes_a_batch_dimension(tmp_path):
 
 
 def test_sample_rows_depend_only_on_their_seed():
-    model = VAE(tiny_recipe("mlp", "bernoulli").model)
+    model = build(tiny_recipe("mlp", "bernoulli").model)
     one = signatures.sample(model, tf.constant([11, 12, 13], tf.int64))
     other = signatures.sample(model, tf.constant([13, 99], tf.int64))
     for key in ("z", "x_sample", "x_mean"):
@@ -81,7 +103,7 @@ def test_sample_rows_depend_only_on_their_seed():
 
 
 def test_serving_outputs_are_deterministic():
-    model = VAE(tiny_recipe("mlp", "bernoulli").model)
+    model = build(tiny_recipe("mlp", "bernoulli").model)
     x = example_inputs(model)["x"]
     for function in (signatures.encode, signatures.elbo, signatures.reconstruct):
         first, second = function(model, x), function(model, x)

@@ -1,6 +1,7 @@
 """Exports are all or nothing (issue 6): written in a staging folder that TF Serving does not
 take for a version, renamed into place whole, never over a version another export wrote
-meanwhile; a crash mid-write leaves the recipe folder exactly as it was."""
+meanwhile; a crash mid-write leaves the export folder exactly as it was. (`export` writes
+only the version; `models.config` is written after it, by train() or write_models_config.)"""
 
 import errno
 import os
@@ -11,10 +12,11 @@ import sys
 import pytest
 
 from harness import folder_snapshot, tiny_recipe
-from zoo import atomic, serving
-from zoo import export as export_module
-from zoo.export import STAGING_PREFIX, export
-from zoo.model import VAE
+from zoo import atomic
+from zoo.export import savedmodel as export_module
+from zoo.export import serving
+from zoo.export.savedmodel import STAGING_PREFIX
+from zoo.models.builder import build
 
 RECIPE = tiny_recipe("mlp", "bernoulli")
 # What TF Serving takes for a version folder: strings::safe_strto64 of the name (optional
@@ -23,20 +25,29 @@ RECIPE = tiny_recipe("mlp", "bernoulli")
 TF_SERVING_VERSION = re.compile(r"\s*-?[0-9]+\s*")
 
 
+def export(model, export_dir, metrics):
+    """RECIPE's model exported as train() does: export_dir/<recipe>/<version>, then models.config."""
+    path = export_module.export(model, os.path.join(export_dir, RECIPE.name), config=RECIPE.to_dict(),
+                                metrics=metrics, name=RECIPE.name)
+    serving.write_models_config(export_dir)
+    return path
+
+
 class Crash(Exception):
     """Stands for whatever stops an export halfway: a full disk, a killed job."""
 
 
 @pytest.fixture(scope="module")
 def model():
-    return VAE(RECIPE.model)
+    return build(RECIPE.model)
 
 
 @pytest.fixture(scope="module")
 def first_version(model, tmp_path_factory):
-    """An export folder holding version 1 of RECIPE."""
+    """An export folder holding version 1 of RECIPE and the models.config listing it."""
     root = tmp_path_factory.mktemp("exports")
-    export(model, RECIPE, str(root), {"test_neg_elbo": 1.0})
+    export(model, str(root), {"test_neg_elbo": 1.0})
+    assert sorted(os.listdir(root)) == sorted([RECIPE.name, serving.MODELS_CONFIG])
     return root
 
 
@@ -71,7 +82,7 @@ def test_crash_mid_write_leaves_the_folder_as_it_was(model, export_dir, monkeypa
     seen = []
     crash_partway(monkeypatch, module, name, seen, exception)
     with pytest.raises(exception, match="crashed mid-write"):
-        export(model, RECIPE, str(export_dir), {"test_neg_elbo": 2.0})
+        export(model, str(export_dir), {"test_neg_elbo": 2.0})
     (staging,) = [entry for entry in seen if entry != "1"]  # the export was writing there
     assert staging.startswith(STAGING_PREFIX)
     assert not TF_SERVING_VERSION.fullmatch(staging) and not staging.isdigit()
@@ -84,7 +95,7 @@ def test_a_model_that_cannot_export_leaves_no_folder(model, tmp_path, monkeypatc
 
     monkeypatch.setattr(export_module, "_endpoint", untraceable)
     with pytest.raises(Crash):
-        export(model, RECIPE, str(tmp_path / "exports"), {})
+        export(model, str(tmp_path / "exports"), {})
     assert not (tmp_path / "exports").exists()
 
 
@@ -108,7 +119,7 @@ def test_a_version_taken_meanwhile_is_kept_and_the_export_takes_the_next(
 
     monkeypatch.setattr(export_module, "next_version", chosen_then_taken)
     before = folder_snapshot(recipe_dir / "1")
-    path = export(model, RECIPE, str(export_dir), {"test_neg_elbo": 3.0})
+    path = export(model, str(export_dir), {"test_neg_elbo": 3.0})
     assert path == str(recipe_dir / "3")
     assert folder_snapshot(recipe_dir / "2") == (before if contents == "complete" else {})
     assert sorted(os.listdir(recipe_dir)) == ["1", "2", "3"]

@@ -21,8 +21,9 @@ from harness import tiny_recipe, trained_a_little
 from serving_clients import (assert_same, cli, cli_outputs, direct_outputs, inputs_for, rest_outputs,
                              rest_predict, rest_request_body, session_outputs, signature_inputs,
                              warmup_records)
-from zoo.export import SIGNATURE_INPUTS, export
-from zoo.serving import MAX_WARMUP_RECORDS, MODELS_CONFIG, write_models_config
+from zoo.export.savedmodel import export
+from zoo.export.serving import MAX_WARMUP_RECORDS, MODELS_CONFIG, write_models_config
+from zoo.export.signatures import SIGNATURE_INPUTS
 
 VARIANTS = [("mlp", "bernoulli"), ("conv", "gaussian")]
 NAMES = [tiny_recipe(network, likelihood).name for network, likelihood in VARIANTS]
@@ -31,12 +32,15 @@ SAVED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "saved_models"
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """Each tiny variant exported once into one export folder: recipe name -> version folder."""
+    """Each tiny variant exported once into one export folder, models.config rewritten after
+    each export as train() does: recipe name -> version folder."""
     root = tmp_path_factory.mktemp("exports")
     paths = {}
     for network, likelihood in VARIANTS:
         recipe = tiny_recipe(network, likelihood)
-        paths[recipe.name] = export(trained_a_little(recipe), recipe, str(root), {})
+        paths[recipe.name] = export(trained_a_little(recipe), str(root / recipe.name), config=recipe.to_dict(),
+                                    metrics={}, name=recipe.name)
+        write_models_config(str(root))
     return paths
 
 
@@ -134,7 +138,7 @@ def test_warmup_requests_cover_every_signature_and_replay(exports, loaded, name)
 
 def test_models_config_lists_exactly_the_exported_recipes(exports, tmp_path):
     export_dir = pathlib.Path(next(iter(exports.values()))).parents[1]
-    _assert_lists(_models_config(export_dir), NAMES)  # rewritten by each export
+    _assert_lists(_models_config(export_dir), NAMES)  # rewritten after each export
 
     for folder in ("zeta/3", "alpha/1", "alpha/2", "empty", "half/.staging-abc", "notes/old"):
         (tmp_path / folder).mkdir(parents=True)

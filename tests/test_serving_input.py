@@ -2,12 +2,14 @@
 
 Every case goes to every signature of a tiny export loaded with `tf.saved_model.load`;
 some go as REST bodies to a subprocess serving the export, which must answer a good request
-after them. README ("Serving with TF Serving") lists what each case gets; zoo/request_checks.py
+after them. README ("Serving with TF Serving") lists what each case gets; zoo/export/request_checks.py
 says why the signatures check their own input."""
 
 import dataclasses
 import json
+import os
 import re
+import types
 
 import numpy as np
 import pytest
@@ -15,12 +17,17 @@ import tensorflow as tf
 
 from harness import example_inputs, serve_requests, tiny_recipe
 from serving_clients import rest_predict, rest_request_body
-from zoo.export import OPTIONAL_SIGNATURE_INPUTS, SIGNATURE_INPUTS, export
-from zoo.model import VAE
+from zoo.export.savedmodel import export
+from zoo.export.signatures import SIGNATURE_INPUTS, signature_inputs
+from zoo.models.builder import build
 
 RECIPE = tiny_recipe("mlp", "bernoulli", aggregate_posterior_components=2)  # every signature
 RECIPE = dataclasses.replace(RECIPE, train=dataclasses.replace(RECIPE.train, log_likelihood_samples=20))
-INPUTS = {name: input_name for name, (_, input_name) in {**SIGNATURE_INPUTS, **OPTIONAL_SIGNATURE_INPUTS}.items()}
+# The signatures of a model with an aggregate-posterior sampler (the `served` fixture checks the
+# export has exactly these), with their inputs.
+INPUTS = {name: input_name for name, (_, input_name)
+          in signature_inputs(types.SimpleNamespace(aggregate_posterior=object())).items()}
+assert set(INPUTS) > set(SIGNATURE_INPUTS)
 SIGNATURES = sorted(INPUTS)
 FLOAT_SIGNATURES = [name for name in SIGNATURES if INPUTS[name] != "seed"]
 
@@ -28,8 +35,10 @@ FLOAT_SIGNATURES = [name for name in SIGNATURES if INPUTS[name] != "seed"]
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The export's path, the export loaded, and a good batch of 5 for each input."""
-    model = VAE(RECIPE.model)
-    path = export(model, RECIPE, str(tmp_path_factory.mktemp("exports")), {})
+    model = build(RECIPE.model)
+    assert sorted(signature_inputs(model)) == SIGNATURES
+    path = export(model, os.path.join(tmp_path_factory.mktemp("exports"), RECIPE.name), config=RECIPE.to_dict(),
+                  metrics={}, name=RECIPE.name)
     loaded = tf.saved_model.load(path)
     assert sorted(loaded.signatures) == SIGNATURES
     return path, loaded, example_inputs(model)

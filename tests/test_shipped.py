@@ -1,15 +1,23 @@
 """Every shipped export in saved_models/ loads with TensorFlow alone, describes itself, and
-still gives the test-set figure its metrics.json reports."""
+still gives the test-set figure its metrics.json reports; loaded as a preset by its name it
+computes the same figure, compiled and ready to fit."""
 
+import functools
 import json
+import math
 import os
+import pathlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
+import zoo
 from zoo.config import Recipe
 from zoo.data import DATASETS, eval_images
+from zoo.models.presets import preset_path
+from zoo.training.train import measure_test_slice
 
 REQUIRED_METRICS = ("test_neg_elbo", "test_reconstruction", "test_kl", "test_slice", "train_seconds",
                     "hardware", "command", "epochs")
@@ -18,6 +26,18 @@ REQUIRED_METRICS = ("test_neg_elbo", "test_reconstruction", "test_kl", "test_sli
 def _json(path, name):
     with open(os.path.join(path, name)) as f:
         return json.load(f)
+
+
+@functools.lru_cache(maxsize=None)
+def _test_images(dataset, data_dir, binarize):
+    split = DATASETS.get(dataset).load("test", data_dir)
+    return eval_images(split, binarize=binarize)
+
+
+def _slice_images(recipe, metrics, data_dirs):
+    """The test images metrics.json's `test_slice` was measured on."""
+    images = _test_images(recipe.train.dataset, data_dirs[recipe.train.dataset], recipe.train.binarization != "none")
+    return images[:metrics["test_slice"]["examples"]]
 
 
 def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
@@ -30,9 +50,8 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
     assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
 
     elbo = tf.saved_model.load(shipped_export).signatures["elbo"]
-    split = DATASETS.get(recipe.train.dataset).load("test", data_dirs[recipe.train.dataset])
     check = metrics["test_slice"]
-    images = eval_images(split, binarize=recipe.train.binarization != "none")[:check["examples"]]
+    images = _slice_images(recipe, metrics, data_dirs)
     batch = check["batch_size"]
     values = np.concatenate([elbo(x=tf.constant(images[i:i + batch]))["elbo"].numpy()
                              for i in range(0, len(images), batch)])
@@ -40,3 +59,33 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
     # The slice is a sample of the test set: the full-set figure lies within a few standard errors.
     stderr = values.std(ddof=1) / np.sqrt(len(values))
     assert abs(-values.mean() - metrics["test_neg_elbo"]) < 6 * stderr + 1.0
+
+
+def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_dirs):
+    """`zoo.VAE.from_preset(<recipe name>)` loads model.keras: the weights that were measured
+    (test_slice -ELBO within rel 1e-6: the same computation up to a float32 ulp), compiled
+    as the recipe trained, and one fit step on a small batch trains it."""
+    name = pathlib.Path(shipped_export).parent.name
+    recipe = Recipe.from_dict(_json(shipped_export, "config.json"))
+    metrics = _json(shipped_export, "metrics.json")
+    assert recipe.name == name
+    assert preset_path(name) == shipped_export  # the name finds this export (its highest version)
+    assert name in zoo.presets()
+
+    model = zoo.VAE.from_preset(name)
+    assert isinstance(model, zoo.VAE)
+    assert model.image_shape == recipe.model.image_shape
+    images = _slice_images(recipe, metrics, data_dirs)
+    check = metrics["test_slice"]
+    measured = measure_test_slice(model, images)
+    assert (measured["examples"], measured["batch_size"]) == (check["examples"], check["batch_size"])
+    assert measured["neg_elbo"] == pytest.approx(check["neg_elbo"], rel=1e-6)
+
+    assert model._is_compiled and isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(recipe.train.learning_rate)
+    epochs = float(model.epochs_trained.numpy())
+    before = [w.numpy() for w in model.trainable_weights]
+    history = model.fit(images[:16], batch_size=16, epochs=1, verbose=0).history
+    assert len(history["loss"]) == 1 and math.isfinite(history["loss"][0])
+    assert float(model.epochs_trained.numpy()) == epochs + 1
+    assert any(not np.array_equal(old, w.numpy()) for old, w in zip(before, model.trainable_weights))
