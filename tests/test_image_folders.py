@@ -351,6 +351,17 @@ def test_any_tfds_dataset_by_name():
         TfdsImages("no_such_dataset")
 
 
+def test_a_tfds_dataset_streams_the_images_it_loads():
+    with tfds.testing.mock_data(num_examples=12):
+        source = resolve("tfds:mnist", image_size=(14, 14), channels=3)
+        resident = source.load("test").scaled()
+        streamed = np.concatenate([batch.numpy() for batch in source.stream("test", 5, shuffle=False, repeat=False)])
+        assert streamed.shape == (12, 14, 14, 3) and streamed.dtype == np.float32
+        np.testing.assert_array_equal(streamed, resident)
+        endless = source.stream("train", 5, shuffle=True, seed=1)
+        assert [tuple(b.shape) for b in endless.take(4)] == [(5, 14, 14, 3)] * 4
+
+
 def test_resolve_maps_every_spec(class_folder, tmp_path):
     assert resolve("digits") is DATASETS.get("digits")
     assert DATASETS.get("mnist").estimated_bytes("train") == 60000 * 28 * 28 * 4

@@ -2,13 +2,19 @@
 
 Its "image" feature gives the images (its "label" feature, if any, the labels), resized
 and converted as a folder's are when `image_size` or `channels` is given. TFDS fetches a
-missing dataset only with `download=True`, as for the registered datasets.
+missing dataset only with `download=True`, as for the registered datasets. A prepared
+dataset too large for memory streams from TFDS's own files (`stream`).
 """
+
+import tensorflow as tf
 
 from zoo.data.images import check_channels, colour_channels, parse_image_size, to_pixels
 from zoo.data.memory import MemoryEstimate
+from zoo.data.pipeline import shard_by_element
 from zoo.data.sources import SPLITS, Split, load_tfds
 from zoo.errors import DataError
+
+SHUFFLE_BUFFER = 10000  # images: the whole of CelebA would not fit, which is why it streams
 
 
 class TfdsImages(MemoryEstimate):
@@ -65,3 +71,20 @@ class TfdsImages(MemoryEstimate):
         images, labels = load_tfds(self.tfds_name, split, data_dir or self.data_dir, download,
                                    transform=transform)
         return Split(images, labels, self.levels)
+
+    def stream(self, split, batch_size, shuffle=True, seed=0, repeat=True):
+        """A tf.data pipeline over the prepared `split`: float32 batches [B, H, W, C] in [0, 1],
+        converted as `load` converts them; endless with full batches when `repeat`, shuffled
+        through a buffer of SHUFFLE_BUFFER images when `shuffle`."""
+        import tensorflow_datasets as tfds
+
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+        data = tfds.load(self.tfds_name, split=split, data_dir=self.data_dir, download=False)
+        data = data.map(lambda example: tf.cast(to_pixels(example["image"], self.channels, self.image_size),
+                                                tf.float32) / (self.levels - 1), num_parallel_calls=tf.data.AUTOTUNE)
+        if shuffle:
+            data = data.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            data = data.repeat()
+        return shard_by_element(data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE))
