@@ -91,7 +91,7 @@ def test_own_networks_fit_save_reload_fit_export_serve(user_networks, tmp_path):
     path = tmp_path / "mine.keras"
     vae.save(path)
     report, elbo_there, after = reload_keras_in_fresh_process(path, x[:8], tmp_path, folder, "user_networks")
-    np.testing.assert_allclose(elbo_there, vae.elbo(x[:8]).numpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(elbo_there, vae.elbo(x[:8]).numpy())  # identical at the fixed seed
     assert np.isfinite(report["loss"][0]) and report["epochs_trained"] == 3.0  # it continued from 2
     assert not np.allclose(after, elbo_there)  # the reloaded model trained
 
