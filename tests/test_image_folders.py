@@ -375,7 +375,7 @@ def test_resolve_maps_every_spec(class_folder, tmp_path):
 
 
 @pytest.mark.parametrize("args, field", [(("imagenet_folder",), "dataset"), (("tfds:",), "dataset"),
-                                         ((None,), "dataset"), (("folder",), "data_dir"),
+                                         ((None,), "dataset"), (("folder",), "--data-dir"),
                                          (("mnist", None, (32, 32)), "image_size"),
                                          (("mnist", None, None, 3), "channels")])
 def test_resolve_refuses_bad_specs(args, field):

@@ -39,7 +39,7 @@ def resolve(dataset, data_dir=None, image_size=None, channels=None):
         return source
     if dataset in ("folder", "npz"):
         if data_dir is None:
-            raise ConfigError("data_dir", None, f"the image folder or .npz file dataset '{dataset}' reads")
+            raise ConfigError("--data-dir", None, f"a folder of image files or a .npz file: the dataset '{dataset}' is your own images")
         path = os.fspath(data_dir)
         if dataset == "npz" or (path.lower().endswith(".npz") and not os.path.isdir(path)):
             return NpzArrays(path, image_size, channels)
