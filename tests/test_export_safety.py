@@ -75,7 +75,7 @@ def crash_partway(monkeypatch, module, name, seen, exception=Crash):
 
 @pytest.mark.parametrize("module, name, exception", [
     (export_module, "write_json", Crash),
-    (serving, "write_warmup_requests", KeyboardInterrupt),
+    (export_module, "write_warmup_requests", KeyboardInterrupt),  # as the export looks it up
 ])
 def test_crash_mid_write_leaves_the_folder_as_it_was(model, export_dir, monkeypatch, module, name, exception):
     before = folder_snapshot(export_dir)
