@@ -228,12 +228,9 @@ class TrainConfig:
 
     def __post_init__(self):
         _check_dataset(self.dataset)
-        if self.image_size is not None:
-            size = tuple(self.image_size) if isinstance(self.image_size, (tuple, list)) else None
-            if size is None or len(size) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
-                                                         for d in size):
-                raise ConfigError("image_size", self.image_size, "HEIGHTxWIDTH, two positive integers")
-            object.__setattr__(self, "image_size", size)
+        from zoo.data.images import parse_image_size  # "64x64", (64, 64) or 64, as the CLI takes it
+
+        object.__setattr__(self, "image_size", parse_image_size(self.image_size))
         if self.channels not in (None, 1, 3):
             raise ConfigError("channels", self.channels, "1 (grey) or 3 (RGB)")
         _check_choice("binarization", self.binarization, BINARIZATIONS)
@@ -386,7 +383,7 @@ def parse_value(field, text, current):
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError
             return lowered in ("true", "1", "yes")
-        if isinstance(current, (tuple, list)) or (current is None and ("," in text or "x" in text)):
+        if isinstance(current, (tuple, list)):
             return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
         if isinstance(current, int):
             return int(text)
