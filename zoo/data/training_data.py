@@ -1,0 +1,104 @@
+"""What `zoo.training.train` feeds a model from a data source: resident or streamed.
+
+On one device a split that fits the memory budget stays on the device (`ResidentImages`,
+the compiled multi-step loop); under a strategy it feeds tf.data; a source too large for
+the budget that can stream (an image folder, a prepared TFDS dataset) is decoded from disk
+batch by batch.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.memory import memory_budget
+from zoo.data.pipeline import TEST_BINARIZATION_SEED, eval_dataset, eval_images, train_dataset
+from zoo.data.resident import ResidentImages
+from zoo.errors import DataError
+
+
+class TrainingData:
+    """What `train` feeds the model from a data source: the train and test streams, and test
+    (or training) images as arrays for pictures, the test slice and the aggregate posterior.
+
+    Resident when the float32 images fit the memory budget (`zoo.data.memory_budget`): on one
+    device the training images then stay on it (`ResidentImages`, the compiled multi-step
+    loop), under a strategy they feed tf.data. Otherwise a source that can (an image folder)
+    streams from disk through tf.data, decoded and batched on the fly. `how` says which.
+    """
+
+    ARRAY_LIMIT = 10000  # images taken as an array from a streamed split
+
+    def __init__(self, source, config, data_dir, download, resident):
+        self.source, self.config, self.binarize = source, config, config.binarization != "none"
+        streaming = hasattr(source, "stream") and not source.fits_in_memory()
+        if streaming:
+            self.train_count, self.test_count = source.count("train"), source.count("test")
+            self.train = binarized(source.stream("train", config.batch_size, shuffle=True, seed=config.seed),
+                                   config.binarization, config.seed)
+            self.test = binarized(source.stream("test", config.batch_size, shuffle=False, repeat=False),
+                                  "static" if self.binarize else "none", TEST_BINARIZATION_SEED)
+            self.how = (f"streamed from disk through tf.data ({size(source.estimated_bytes('train'))} as "
+                        f"float32, over the memory budget of {size(memory_budget())})")
+            self.train_split = self.test_split = None
+        else:
+            self.train_split = source.load("train", data_dir, download)
+            self.test_split = source.load("test", data_dir, download)
+            self.train_count, self.test_count = len(self.train_split.images), len(self.test_split.images)
+            if resident:  # one device: images resident, batched in the compiled loop
+                self.train = ResidentImages(self.train_split, config.batch_size, config.binarization,
+                                                     config.seed)
+            else:  # replicas take their shares of each global batch from tf.data
+                self.train = train_dataset(self.train_split, config.batch_size, config.binarization,
+                                                    config.seed)
+            self.test = eval_dataset(self.test_split, config.batch_size, binarize=self.binarize)
+            self.how = f"held in memory ({size(self.train_count * math.prod(source.image_shape))} as uint8)"
+        self.steps_per_epoch = self.train_count // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise DataError(f"batch_size {config.batch_size} is larger than the {self.train_count} training images")
+
+    def test_images(self, limit=None):
+        """The first test images as float32 [N, H, W, C], binarized once (fixed seed) if binary."""
+        if self.test_split is not None:
+            return eval_images(self.test_split, self.binarize)[:limit]
+        return _take(self.test, limit or self.ARRAY_LIMIT)
+
+    def test_labels(self):
+        return None if self.test_split is None else self.test_split.labels
+
+    def train_images(self):
+        if self.train_split is not None:
+            return eval_images(self.train_split, self.binarize)
+        return _take(self.source.stream("train", self.config.batch_size, shuffle=False, repeat=False),
+                     self.ARRAY_LIMIT)
+
+
+def size(count):
+    """A byte count for people: 1.5 GiB, 120 MiB, 3 KiB, 12 B."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} B"
+
+
+def binarized(data, binarization, seed):
+    """Batches of a stream as the likelihood needs them: "dynamic" redraws each batch's
+    Bernoulli pixels; "static" draws them with a stateless seed per batch index (the same
+    pixels on every pass)."""
+    if binarization == "dynamic":
+        return data.map(lambda x: tf.cast(tf.random.uniform(tf.shape(x), seed=seed) < x, tf.float32))
+    if binarization == "static":
+        return data.enumerate().map(lambda i, x: tf.cast(
+            tf.random.stateless_uniform(tf.shape(x), seed=tf.stack([tf.cast(seed, tf.int64), i])) < x, tf.float32))
+    return data
+
+
+def _take(data, limit):
+    """Up to `limit` images of a finite batched stream, as one array."""
+    parts, count = [], 0
+    for batch in data:
+        parts.append(batch.numpy())
+        count += len(parts[-1])
+        if count >= limit:
+            break
+    return np.concatenate(parts)[:limit]
