@@ -178,6 +178,7 @@ def fingerprints(images):
 def run_cli(argv):
     """Run the CLI in this process, then report which images the strategy it built gave each
     local replica in the first global batch of the training pipeline, beside that batch."""
+    from recipes import RECIPES  # configs are checked without starting TensorFlow's runtime
     from zoo import data as zoo_data
 
     built = []
@@ -186,8 +187,6 @@ def run_cli(argv):
     code = cli.main(argv)
     if code:
         return code
-    from recipes import RECIPES  # only now: loading the recipes runs TensorFlow, which multiworker must precede
-
     config = RECIPES.get(argv[1]).train
     split = zoo_data.DATASETS.get(config.dataset).load("train")
 

@@ -93,8 +93,7 @@ def run(args, argv):
         return 0
     from zoo.training import strategies
 
-    # Before the recipes are loaded: checking their configs runs TensorFlow, and the
-    # multiworker strategy must be made before anything does.
+    # First of all: the multiworker strategy must be made before TensorFlow runs anything.
     strategy = strategies.build(args.strategy, tpu=args.tpu)
     from recipes import RECIPES
 

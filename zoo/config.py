@@ -128,7 +128,10 @@ class VAEConfig:
         count = self.aggregate_posterior_components
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ConfigError("aggregate_posterior_components", count, "an integer >= 0")
-        self.blocks()  # every constructor checks its arguments; then the blocks fit together
+        import tensorflow as tf
+
+        with tf.Graph().as_default():  # constructed only to be checked: no TensorFlow runtime started
+            self.blocks()  # every constructor checks its arguments; then the blocks fit together
         from zoo.layers.posteriors import POSTERIORS
         from zoo.layers.priors import PRIORS
 
