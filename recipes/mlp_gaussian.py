@@ -4,7 +4,8 @@ For data without a recipe of its own: a folder of image files (class subfolders 
 labels), a .npz file, or a TFDS dataset. Any image size (the MLP sees flat pixels).
 
 Run:      zoo train mlp_gaussian --data-dir my_images.npz
-Measured: no figure is claimed for data we have not seen.
+Measured: no figure is claimed for data we have not seen; tests/test_training.py trains it
+          at smoke size on 120 generated 16x16 PNG files and exports it.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
