@@ -160,36 +160,8 @@ class VAEConfig:
 
     @classmethod
     def from_dict(cls, config):
-        """The config `to_dict` describes (also the flat configs older exports wrote)."""
-        if "network" in config and isinstance(config["network"], str) and "posterior" not in config:
-            return cls(**from_flat(config))
+        """The config `to_dict` describes."""
         return cls(**config)
-
-
-def from_flat(old):
-    """A config of the flat form older exports wrote (`latent`, `prior_components`, `sigma`,
-    ... in one list) as this config's block specs."""
-    network = {"type": old["network"], "activation": old.get("activation", "relu"),
-               "initializer": old.get("initializer", "glorot_uniform")}
-    network["hidden_units" if old["network"] == "mlp" else "conv_filters"] = tuple(
-        old["hidden_units" if old["network"] == "mlp" else "conv_filters"])
-    posterior = {"type": old.get("latent", "diagonal_normal"), "latent_dim": old["latent_dim"]}
-    if posterior["type"] == "categorical":
-        posterior.update(categories=old["categories"], temperature=old["temperature"],
-                         min_temperature=old["min_temperature"], temperature_decay=old["temperature_decay"])
-    prior = {"type": old.get("prior", "standard_normal")}
-    if prior["type"] in ("mixture", "vamp"):
-        prior["components"] = old["prior_components"]
-    likelihood = {"type": old["likelihood"]}
-    if likelihood["type"] == "gaussian":
-        likelihood["sigma"] = old["sigma"]
-    objective = {"type": old.get("objective", "elbo"), "beta": old.get("beta", 1.0),
-                 "warmup_epochs": old.get("kl_warmup_epochs", 0), "samples": old.get("samples", 1)}
-    if objective["type"] == "elbo":
-        objective["free_bits"] = old.get("free_bits", 0.0)
-    return {"image_shape": tuple(old["image_shape"]), "network": network, "posterior": posterior, "prior": prior,
-            "likelihood": likelihood, "objective": objective,
-            "aggregate_posterior_components": old.get("aggregate_posterior_components", 0)}
 
 
 @dataclasses.dataclass(frozen=True)
