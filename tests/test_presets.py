@@ -55,3 +55,16 @@ def test_unknown_presets_and_old_exports_are_refused_in_one_line(tmp_path, shipp
 def test_a_preset_loads_as_a_plain_keras_file_too(shipped_recipes):
     vae = keras.models.load_model(SAVED_MODELS / "mnist_conv_bernoulli" / "1" / "model.keras")
     assert isinstance(vae, zoo.VAE) and vae.image_shape == (28, 28, 1) and vae.code_shape == (16,)
+
+
+def test_evaluate_refuses_an_export_of_an_older_zoo_in_one_line(tmp_path, shipped_recipes):
+    from zoo.evaluation.evaluate import evaluate
+
+    old = tmp_path / "old" / "1"
+    shutil.copytree(SAVED_MODELS / "digits_mlp_bernoulli" / "1", old)
+    (old / "config.json").write_text(json.dumps({  # the flat form zoo wrote before block configs
+        "name": "digits_mlp_bernoulli", "model": {"network": "mlp", "activation": "relu", "latent_dim": 8},
+        "train": {"dataset": "digits"}}))
+    with pytest.raises(ZooError, match="does not describe a recipe this zoo knows .written by an older zoo") as error:
+        evaluate(str(old), examples=5, num_samples=10, pictures=False, verbose=False)
+    assert "\n" not in str(error.value)

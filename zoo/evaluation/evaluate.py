@@ -39,7 +39,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     try:
         recipe = Recipe.from_dict(read_json(path, "config.json"))
     except (KeyError, TypeError) as error:
-        raise ZooError(f"{path}/config.json does not describe a recipe this zoo knows: {error}") from None
+        raise ZooError(f"{path}/config.json does not describe a recipe this zoo knows (written by an older zoo?): "
+                       f"{error}") from None
     model = load_preset(path, compile=False)
     output_dir = output_dir or path
     images, labels = evaluation_images(recipe, data_dir, download, examples)
