@@ -74,9 +74,10 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     callbacks += [backup] if backup else []
     if verbose:
         callbacks.append(CompactProgress(config.epochs))
-    print(f"Training {recipe.name}: {data.train_count} {source.name} images {data.how}, "
-          f"{config.epochs} epochs of {steps_per_epoch} steps (batches of {config.batch_size} "
-          f"over {strategy.num_replicas_in_sync} replica(s))", flush=True)
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    print(f"Training {recipe.name}: {data.train_count} {source.name} images {data.how}, {epochs} of "
+          f"{steps_per_epoch} steps (batches of {config.batch_size} over {strategy.num_replicas_in_sync} "
+          "replica(s))", flush=True)
     if workdir and workdirs.has_backup(workdir):
         print(f"Resuming from the backup in {workdirs.backup_dir(workdir)}", flush=True)
     start = time.perf_counter()
