@@ -10,9 +10,9 @@ what is allowed.
 import dataclasses
 import inspect
 import json
-import math
 from typing import Optional
 
+from zoo.checks import check_count, check_number
 from zoo.errors import ConfigError
 
 BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
@@ -37,12 +37,10 @@ def registries():
 
 def block_arguments(role, kind):
     """{argument: default} of the constructor of block type `kind` in `role`."""
-    from zoo.layers.distribution_layer import DistributionLayer  # its argument is its subclasses' to set
-
     cls = registries()[role].get(kind)
     arguments = {}
     for klass in cls.__mro__:  # subclasses pass **kwargs on to their base, up to Keras' (and TFP's) own
-        if klass is DistributionLayer or not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
+        if not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
             continue
         for name, parameter in inspect.signature(klass.__init__).parameters.items():
             if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:
@@ -126,8 +124,7 @@ class VAEConfig:
         for role in BLOCKS:
             object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
         count = self.aggregate_posterior_components
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ConfigError("aggregate_posterior_components", count, "an integer >= 0")
+        check_count("aggregate_posterior_components", count, minimum=0)
         import tensorflow as tf
 
         with tf.Graph().as_default():  # constructed only to be checked: no TensorFlow runtime started
@@ -209,16 +206,16 @@ class TrainConfig:
         if self.channels not in (None, 1, 3):
             raise ConfigError("channels", self.channels, "1 (grey) or 3 (RGB)")
         _check_choice("binarization", self.binarization, BINARIZATIONS)
-        _check_positive("epochs", self.epochs, int)
-        _check_positive("batch_size", self.batch_size, int)
-        _check_positive("learning_rate", self.learning_rate, float)
+        check_count("epochs", self.epochs)
+        check_count("batch_size", self.batch_size)
+        check_number("learning_rate", self.learning_rate, positive=True)
         if not isinstance(self.jit_compile, bool):
             raise ConfigError("jit_compile", self.jit_compile, "true or false")
-        _check_positive("steps_per_execution", self.steps_per_execution, int)
+        check_count("steps_per_execution", self.steps_per_execution)
         _check_choice("precision", self.precision, PRECISIONS)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError("seed", self.seed, "an integer >= 0")
-        _check_positive("log_likelihood_samples", self.log_likelihood_samples, int)
+        check_count("log_likelihood_samples", self.log_likelihood_samples)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,8 +293,7 @@ class Recipe:
         """The recipe trained `factor` times longer, for hardware faster than the 2 CPU cores
         the defaults are sized for: epochs and the epoch-based schedules (KL warm-up,
         temperature decay) stretch together."""
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
-            raise ConfigError("--scale", factor, "a number > 0")
+        check_number("--scale", factor, positive=True)
         objective, posterior = dict(self.model.objective), dict(self.model.posterior)
         if objective.get("warmup_epochs"):
             objective["warmup_epochs"] = round(objective["warmup_epochs"] * factor)
@@ -385,11 +381,3 @@ def _check_dataset(name):
 def _check_choice(field, value, allowed):
     if value not in allowed:
         raise ConfigError(field, value, ", ".join(allowed))
-
-
-def _check_positive(field, value, kind, allowed=None):
-    number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        number_ok = number_ok and isinstance(value, int)
-    if not number_ok or not 0 < value < math.inf:
-        raise ConfigError(field, value, allowed or f"{'an integer' if kind is int else 'a finite number'} > 0")

@@ -9,12 +9,15 @@ class DistributionLayer(tfp.layers.DistributionLambda):
 
     The method is public so that export code and per-row samplers can rebuild the same
     distribution from parameters without calling the layer. `get_config` returns plain
-    values (TFP's own pickles the lambda, which does not round-trip).
+    values (TFP's own pickles the lambda, which does not round-trip). `tensor_value` is what
+    the layer's output is when used as a tensor (a subclass's choice, not an argument).
     """
 
-    def __init__(self, convert_to_tensor_fn, **kwargs):
+    tensor_value = staticmethod(tfp.distributions.Distribution.sample)
+
+    def __init__(self, **kwargs):
         kwargs.setdefault("dtype", "float32")  # TFP distributions stay float32 under mixed precision
-        super().__init__(self.distribution, convert_to_tensor_fn=convert_to_tensor_fn, **kwargs)
+        super().__init__(self.distribution, convert_to_tensor_fn=self.tensor_value, **kwargs)
 
     def distribution(self, params):
         raise NotImplementedError

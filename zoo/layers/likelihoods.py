@@ -38,9 +38,7 @@ class ImageLikelihood(DistributionLayer):
     discrete = False
     levels = None
     pixel_range = (0.0, 1.0)  # the x its log_prob is defined for; None: any real number
-
-    def __init__(self, **kwargs):
-        super().__init__(convert_to_tensor_fn=tfd.Distribution.mean, **kwargs)
+    tensor_value = staticmethod(tfd.Distribution.mean)
 
     def params_shape(self, image_shape):
         """The decoder output this likelihood reads for images of `image_shape` (H, W, C)."""

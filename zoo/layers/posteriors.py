@@ -35,7 +35,7 @@ class Posterior(DistributionLayer):
     continuous = True
 
     def __init__(self, latent_dim, **kwargs):
-        super().__init__(convert_to_tensor_fn=tfd.Distribution.sample, **kwargs)
+        super().__init__(**kwargs)
         check_count("latent_dim", latent_dim)
         self.latent_dim = latent_dim
 
