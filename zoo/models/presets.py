@@ -76,9 +76,7 @@ def load_preset(preset, compile=True):
     the optimizer settings of its recipe (Adam at its learning rate) when `compile`."""
     import tf_keras as keras
 
-    import zoo.layers  # noqa: F401  (registers the blocks for deserialization)
-    import zoo.models.vae  # noqa: F401
-    import zoo.objectives  # noqa: F401
+    import zoo.models.vae  # noqa: F401  (registers the VAE and, through its imports, every block)
 
     path = preset_path(preset)
     keras_file = os.path.join(path, KERAS_FILE)
