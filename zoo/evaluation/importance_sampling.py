@@ -16,8 +16,9 @@ import tensorflow as tf
 DEFAULT_CHUNK_SIZE = 500
 
 
-def log_likelihood(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
-    """Per-example estimates from the same K draws (nats, shape [B] each).
+def log_likelihood(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE, y=None):
+    """Per-example estimates from the same K draws (nats, shape [B] each); for a conditional
+    model, of log p(x|y) with q(z|x,y), p(z|y) (or p(z)) and p(x|z,y) at the conditions `y`.
 
     Returns `log_likelihood` (the IWAE bound), `elbo` (the mean log weight, so
     log_likelihood >= elbo always holds), `reconstruction` (mean -log p(x|z_k)) and `kl`
@@ -26,24 +27,26 @@ def log_likelihood(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
     if num_samples < 1 or chunk_size < 1:
         raise ValueError(f"num_samples and chunk_size must be >= 1, got {num_samples}, {chunk_size}")
     chunk_size = min(chunk_size, num_samples)
-    params = model.encoder(x)
+    condition = model.condition_vector(y)
+    params = model._encoder_params(x, condition)
     dtype = tf.float32
+    rows = (params, x) if condition is None else (params, x, condition)
 
     def one_example(row):
-        row_params, row_x = row
-        return _one_example(model, row_params, row_x, num_samples, chunk_size, seed)
+        return _one_example(model, *row[:2], num_samples, chunk_size, seed, *row[2:])
 
     log_sum_w, sum_log_w, sum_reconstruction, sum_kl = tf.map_fn(
-        one_example, (params, x), fn_output_signature=(dtype,) * 4)
+        one_example, rows, fn_output_signature=(dtype,) * 4)
     return {"log_likelihood": log_sum_w - math.log(num_samples), "elbo": sum_log_w / num_samples,
             "reconstruction": sum_reconstruction / num_samples, "kl": sum_kl / num_samples}
 
 
-def _one_example(model, params, x, num_samples, chunk_size, seed):
+def _one_example(model, params, x, num_samples, chunk_size, seed, condition=None):
     """Over the K draws for one example: logsumexp of log w, and the sums of log w, of
     -log p(x|z) and of log q(z|x) - log p(z) (kept apart: no cancellation in float32)."""
     q = model.posterior.inference(params[None])  # batch shape [1]
-    prior = model.prior.distribution()
+    condition = None if condition is None else condition[None]
+    prior = model.prior.given(condition).distribution()  # batch shape [] or [1]
     num_chunks = -(-num_samples // chunk_size)
     seed = tf.convert_to_tensor(seed, tf.int32)
 
@@ -51,8 +54,9 @@ def _one_example(model, params, x, num_samples, chunk_size, seed):
         z = q.sample(chunk_size, seed=tf.random.experimental.stateless_fold_in(seed, i))  # [C, 1, D]
         log_q = q.log_prob(z)[:, 0]
         z = z[:, 0]
-        log_px = model.likelihood.distribution(model.decoder(z)).log_prob(x[None])
-        kl = log_q - prior.log_prob(z)
+        repeated = None if condition is None else tf.tile(condition, [chunk_size, 1])
+        log_px = model.likelihood.distribution(model._decoder_params(z, repeated)).log_prob(x[None])
+        kl = log_q - prior.log_prob(z[:, None])[:, 0]
         log_w = log_px - kl
         valid = i * chunk_size + tf.range(chunk_size) < num_samples  # the last chunk may overhang K
         zero = tf.zeros_like(log_w)

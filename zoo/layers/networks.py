@@ -4,7 +4,8 @@ A network here is a small factory named in configs (`{"type": "mlp", "hidden_uni
 that makes a plain `keras.Sequential` for each side; `zoo.VAE` takes any Keras layer or model
 in their place. An encoder maps images [B, H, W, C] to the posterior's parameters [B, P]; a
 decoder maps codes [B, D] (or [B, N, K] one-hot tables) to per-pixel likelihood parameters
-[B, H, W, C * K]. Under a mixed-precision policy the hidden layers compute in 16 bits; the
+[B, H, W, C * K]. For a conditional VAE (`condition_size` > 0) each side takes a second
+input, the condition vector [B, size], concatenated after the flattening. Under a mixed-precision policy the hidden layers compute in 16 bits; the
 layers that produce distribution parameters stay float32 (`PARAMS_DTYPE`), as TFP needs.
 """
 
@@ -57,6 +58,21 @@ class Network:
             initializer = keras.initializers.get(self.initializer)
         return getattr(keras.layers, kind)(*args, kernel_initializer=initializer, **kwargs)
 
+    @staticmethod
+    def assemble(name, input_shape, first, rest, condition_size=0):
+        """`first` then `rest` as a model of one input, or, with a condition, of two inputs
+        [input, condition] with the condition vector concatenated between `first` and `rest`."""
+        if not condition_size:
+            return keras.Sequential([keras.Input(input_shape), *first, *rest], name=name)
+        inputs = [keras.Input(input_shape), keras.Input((condition_size,), name=f"{name}_condition")]
+        hidden = inputs[0]
+        for layer in first:
+            hidden = layer(hidden)
+        hidden = keras.layers.Concatenate()([hidden, inputs[1]])
+        for layer in rest:
+            hidden = layer(hidden)
+        return keras.Model(inputs, hidden, name=name)
+
 
 @NETWORKS.register("mlp")
 class MLP(Network):
@@ -66,20 +82,19 @@ class MLP(Network):
         super().__init__(**kwargs)
         self.hidden_units = check_widths("hidden_units", hidden_units)
 
-    def encoder(self, image_shape, output_size):
-        layers = [keras.layers.Flatten()]
-        layers += [self.layer("Dense", u, activation=self.activation) for u in self.hidden_units]
-        layers.append(self.layer("Dense", output_size, name="posterior_params", dtype=PARAMS_DTYPE))
-        return keras.Sequential([keras.Input(image_shape), *layers], name="encoder")
+    def encoder(self, image_shape, output_size, condition_size=0, name="encoder"):
+        layers = [self.layer("Dense", u, activation=self.activation) for u in self.hidden_units]
+        layers.append(self.layer("Dense", output_size, name=_params_name(name), dtype=PARAMS_DTYPE))
+        return self.assemble(name, image_shape, [keras.layers.Flatten()], layers, condition_size)
 
-    def decoder(self, image_shape, code_shape, output_channels):
+    def decoder(self, image_shape, code_shape, output_channels, condition_size=0):
         height, width, _ = image_shape
-        layers = [keras.layers.Flatten()]  # codes may be [N, K] one-hot tables
-        layers += [self.layer("Dense", u, activation=self.activation) for u in reversed(self.hidden_units)]
+        layers = [self.layer("Dense", u, activation=self.activation) for u in reversed(self.hidden_units)]
         layers += [self.layer("Dense", height * width * output_channels, name="likelihood_params",
                               dtype=PARAMS_DTYPE),
                    keras.layers.Reshape((height, width, output_channels), dtype=PARAMS_DTYPE)]
-        return keras.Sequential([keras.Input(code_shape), *layers], name="decoder")
+        # codes may be [N, K] one-hot tables
+        return self.assemble("decoder", code_shape, [keras.layers.Flatten()], layers, condition_size)
 
 
 @NETWORKS.register("conv")
@@ -97,22 +112,27 @@ class Conv(Network):
             raise ConfigError("image_shape", tuple(image_shape),
                               f"height and width divisible by {factor} (2 ** len(conv_filters)) for the conv network")
 
-    def encoder(self, image_shape, output_size):
+    def encoder(self, image_shape, output_size, condition_size=0, name="encoder"):
         layers = [self.layer("Conv2D", f, 3, strides=2, padding="same", activation=self.activation)
                   for f in self.conv_filters]
-        layers += [keras.layers.Flatten(),
-                   self.layer("Dense", output_size, name="posterior_params", dtype=PARAMS_DTYPE)]
-        return keras.Sequential([keras.Input(image_shape), *layers], name="encoder")
+        layers.append(keras.layers.Flatten())
+        return self.assemble(name, image_shape, layers,
+                             [self.layer("Dense", output_size, name=_params_name(name), dtype=PARAMS_DTYPE)],
+                             condition_size)
 
-    def decoder(self, image_shape, code_shape, output_channels):
+    def decoder(self, image_shape, code_shape, output_channels, condition_size=0):
         height, width, _ = image_shape
         factor = 2 ** len(self.conv_filters)
         top = self.conv_filters[-1]
-        layers = [keras.layers.Flatten(),
-                  self.layer("Dense", math.prod((height // factor, width // factor, top)), activation=self.activation),
+        layers = [self.layer("Dense", math.prod((height // factor, width // factor, top)), activation=self.activation),
                   keras.layers.Reshape((height // factor, width // factor, top))]
         layers += [self.layer("Conv2DTranspose", f, 3, strides=2, padding="same", activation=self.activation)
                    for f in reversed(self.conv_filters)]
         layers.append(self.layer("Conv2D", output_channels, 3, padding="same", name="likelihood_params",
                                  dtype=PARAMS_DTYPE))
-        return keras.Sequential([keras.Input(code_shape), *layers], name="decoder")
+        return self.assemble("decoder", code_shape, [keras.layers.Flatten()], layers, condition_size)
+
+
+def _params_name(network_name):
+    """The output layer's name: "posterior_params" for the encoder (as in shipped models)."""
+    return "posterior_params" if network_name == "encoder" else f"{network_name}_params"

@@ -26,17 +26,20 @@ def unwrap(q):
 
 
 class Prior(keras.layers.Layer):
-    """Base. `continuous` says which latents it fits: Gaussian codes or one-hot codes."""
+    """Base. `continuous` says which latents it fits: Gaussian codes or one-hot codes;
+    `conditional` whether it is p(z|y), which needs the model's condition (`given`)."""
 
     continuous = True
+    conditional = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.code_shape = None
 
-    def attach(self, posterior, image_shape=None, encode=None):
+    def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
         """Take the shape of one code from `posterior` (and make the weights that depend on it).
-        `encode(x)` is the model's q(z|x), for priors defined through the encoder."""
+        `encode(x)` is the model's q(z|x), for priors defined through the encoder;
+        `condition_size` the size of the model's condition vector (None: unconditional)."""
         if posterior.continuous != self.continuous:
             fits = "continuous" if self.continuous else "categorical (one-hot)"
             raise ZooError(f"the prior {type(self).__name__} fits {fits} latents, not the posterior "
@@ -52,6 +55,11 @@ class Prior(keras.layers.Layer):
             raise ZooError(f"the prior {self.name} is not attached to a model yet: pass it to zoo.VAE "
                            "(or call prior.attach(posterior))")
         return self.code_shape[0]
+
+    def given(self, condition):
+        """The prior for examples with condition vectors `condition` [B, size] (None: no
+        condition): itself, unless it is a conditional prior p(z|y)."""
+        return self
 
     def distribution(self):
         raise NotImplementedError
@@ -113,7 +121,7 @@ class MixtureOfGaussians(Prior):
         check_count("components", components)
         self.components = components
 
-    def attach(self, posterior, image_shape=None, encode=None):
+    def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
         fresh = self.code_shape is None
         super().attach(posterior, image_shape, encode)
         if fresh:
@@ -157,9 +165,13 @@ class VampPrior(Prior):
         self.components = components
         self._encode = []  # a list: Keras must not track (and save) the model's encoder twice
 
-    def attach(self, posterior, image_shape=None, encode=None):
+    def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
         if image_shape is None or encode is None:
             raise ZooError("VampPrior needs the model's image shape and encoder: pass it to zoo.VAE")
+        if condition_size is not None:
+            raise ZooError("VampPrior is q(z|u) at learned pseudo-inputs u; a conditional encoder q(z|x,y) "
+                           "would need pseudo-labels as well, which it does not have: for a conditional VAE "
+                           "use standard_normal, mixture or conditional_normal")
         fresh = self.code_shape is None
         super().attach(posterior, image_shape, encode)
         self._encode[:] = [encode]
@@ -176,6 +188,70 @@ class VampPrior(Prior):
 
     def get_config(self):
         return {**super().get_config(), "components": self.components}
+
+
+@serializable
+@PRIORS.register("conditional_normal")
+class ConditionalNormal(Prior):
+    """A learned p(z|y) = N(mu(y), diag(sigma(y)^2)), one affine map of the condition vector
+    for each (for class labels: a learned mean and scale per class). Needs a model with a
+    condition (`VAE(..., condition=ClassLabel(10))`).
+
+    Example:
+        VAE(..., prior=ConditionalNormal(), condition=ClassLabel(10))
+    """
+
+    conditional = True
+
+    def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
+        if condition_size is None:
+            raise ZooError("ConditionalNormal is p(z|y): give the VAE a condition "
+                           "(e.g. condition=ClassLabel(10)), or use StandardNormal")
+        fresh = self.code_shape is None
+        super().attach(posterior, image_shape, encode)
+        if fresh:
+            self.loc_kernel = self.add_weight(name="loc_kernel", shape=(condition_size, self.latent_dim),
+                                              initializer="zeros")
+            self.log_scale_kernel = self.add_weight(name="log_scale_kernel", shape=(condition_size, self.latent_dim),
+                                                    initializer="zeros")
+
+    def given(self, condition):
+        if condition is None:
+            raise ZooError("ConditionalNormal is p(z|y): pass y")
+        return GivenCondition(self, condition)
+
+    def distribution_given(self, condition):
+        loc = tf.matmul(condition, self.loc_kernel)
+        scale = tf.exp(tf.matmul(condition, self.log_scale_kernel))
+        return tfd.Independent(tfd.Normal(loc, scale), reinterpreted_batch_ndims=1)
+
+    def distribution(self):
+        raise ZooError("ConditionalNormal is p(z|y): use prior.given(condition).distribution()")
+
+
+class GivenCondition:
+    """A conditional prior at the condition vectors [B, size] of a batch: the same interface
+    as an unconditional prior (distribution, sample, kl, kl_per_variable), so the objectives
+    are written once for both."""
+
+    def __init__(self, prior, condition):
+        self.prior, self.condition = prior, condition
+        self.latent_dim, self.code_shape = prior.latent_dim, prior.code_shape
+
+    def distribution(self):
+        return self.prior.distribution_given(self.condition)
+
+    def sample(self, n=None, seed=None):
+        """One code per condition row, [B, *code_shape] (`n` must be B or None)."""
+        return self.distribution().sample(seed=seed)
+
+    kl = Prior.kl  # analytic where TFP knows it, else the Monte Carlo estimate
+
+    def kl_per_variable(self, q):
+        q = unwrap(q)
+        if isinstance(q, tfd.Independent) and isinstance(q.distribution, tfd.Normal):
+            return tfd.kl_divergence(q.distribution, self.distribution().distribution)
+        return None
 
 
 @serializable

@@ -11,6 +11,7 @@ from zoo.errors import DataError, ZooError
 from zoo.evaluation import importance_sampling
 from zoo.export.savedmodel import export
 from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.conditions import Condition
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
@@ -33,7 +34,10 @@ class VAE(keras.Model):
     values per example (for a Bernoulli, [B, H, W, C] logits).
 
     `call(x)` returns p(x|z) (a TFP distribution, z one draw from q(z|x)); `encode(x)` q(z|x);
-    `decode(z)` p(x|z). `fit` minimises the objective (by default the negative ELBO in nats
+    `decode(z)` p(x|z). With a `condition` the model is conditional, q(z|x,y) p(x|z,y) and
+    p(z) or a learned p(z|y): both networks take a second input, the condition vector [B, size]
+    (`zoo.build` makes such networks; your own take `[x, c]` and `[z, c]`), every method takes
+    `y` beside `x` or `z`, and `fit` takes (images, labels). `fit` minimises the objective (by default the negative ELBO in nats
     per example) and reports its reconstruction and KL terms; `evaluate` draws z with a fixed
     seed, so it gives the same numbers every time; the KL is counted exactly once.
 
@@ -46,6 +50,8 @@ class VAE(keras.Model):
         objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`.
         image_shape: (H, W, C); read from the encoder's Input when it has one.
         aggregate_posterior: optional `AggregatePosterior` sampler fitted after training.
+        condition: what y is, e.g. `ClassLabel(10)` (labels 0..9) or `ConditionVector(40)`;
+            None (the default): an unconditional VAE.
 
     Example:
         encoder = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
@@ -55,10 +61,15 @@ class VAE(keras.Model):
         vae = VAE(encoder, DiagonalNormal(20), decoder, Bernoulli())
         vae.compile(keras.optimizers.Adam(1e-3)); vae.fit(images, epochs=5)
         vae.sample(16); vae.log_likelihood(images[:10], samples=1000)
+
+        # conditional ("draw me a 7"): zoo.build(VAEConfig(condition={"type": "class_label"}))
+        cvae.fit(images, labels, epochs=5); cvae.sample(4, y=7)
     """
 
+    METRIC_NAMES = METRIC_NAMES
+
     def __init__(self, encoder, posterior, decoder, likelihood, prior=None, objective=None,
-                 image_shape=None, aggregate_posterior=None, **kwargs):
+                 image_shape=None, aggregate_posterior=None, condition=None, **kwargs):
         super().__init__(**kwargs)
         prior = StandardNormal() if prior is None else prior
         objective = ELBO() if objective is None else objective
@@ -69,14 +80,21 @@ class VAE(keras.Model):
                 raise ZooError(f"VAE {role}: expected a {kind.__module__}.{kind.__name__}, got {type(value).__name__}")
         if aggregate_posterior is not None and not isinstance(aggregate_posterior, AggregatePosterior):
             raise ZooError(f"VAE aggregate_posterior: expected an AggregatePosterior, got {type(aggregate_posterior).__name__}")
+        if condition is not None and not isinstance(condition, Condition):
+            raise ZooError(f"VAE condition: expected a zoo.layers.conditions.Condition (e.g. ClassLabel(10)), "
+                           f"got {type(condition).__name__}")
+        if prior.conditional and condition is None:
+            raise ZooError(f"the prior {type(prior).__name__} is p(z|y): give the VAE a condition "
+                           "(e.g. condition=ClassLabel(10))")
         objective.check(posterior)
+        self.condition = condition
         self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
         self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
         # Epochs trained so far, saved with the weights: schedules (KL warm-up, temperature)
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
                                               initializer="zeros")
-        self.trackers = [keras.metrics.Mean(name) for name in METRIC_NAMES]
+        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES]
         self._resident = None
         self.image_shape = None
         image_shape = image_shape or _input_shape(encoder)
@@ -97,15 +115,20 @@ class VAE(keras.Model):
         if self.built:
             return
         self.image_shape = image_shape
-        params = _run("encoder", self.encoder, tf.zeros([1, *image_shape]), f"images of shape {image_shape}")
+        condition = None if self.condition is None else tf.zeros([1, self.condition.size])
+        with_condition = "" if condition is None else f" and condition vectors of size {self.condition.size}"
+        params = _run("encoder", self.encoder, _joined(tf.zeros([1, *image_shape]), condition),
+                      f"images of shape {image_shape}{with_condition}")
         if tuple(params.shape[1:]) != (self.posterior.params_size,):
             raise ZooError(f"the encoder outputs {tuple(params.shape[1:])} per example; "
                            f"{type(self.posterior).__name__} needs ({self.posterior.params_size},) "
                            f"(posterior.params_size): end the encoder with keras.layers.Dense({self.posterior.params_size})")
         self.posterior(tf.cast(params, tf.float32))
-        self.prior.attach(self.posterior, image_shape, self._posterior_of)
+        self.prior.attach(self.posterior, image_shape, self._posterior_of,
+                          condition_size=None if self.condition is None else self.condition.size)
         expected = self.likelihood.params_shape(image_shape)
-        output = _run("decoder", self.decoder, tf.zeros([1, *self.code_shape]), f"codes of shape {self.code_shape}")
+        output = _run("decoder", self.decoder, _joined(tf.zeros([1, *self.code_shape]), condition),
+                      f"codes of shape {self.code_shape}{with_condition}")
         if tuple(output.shape[1:]) != expected:
             raise ZooError(f"the decoder outputs {tuple(output.shape[1:])} per code; {type(self.likelihood).__name__} "
                            f"needs {expected} for images of shape {image_shape} (likelihood.params_shape): "
@@ -118,56 +141,71 @@ class VAE(keras.Model):
 
     # The model as a graphical model: q(z|x), p(x|z), p(z), and what follows from them.
 
-    def encode(self, x, training=None):
-        """q(z|x): while training, the posterior layer's output (relaxed for categorical
-        latents); otherwise its inference form (hard one-hot codes for categorical latents)."""
-        params = self._encoder_params(x, training)
+    def encode(self, x, y=None, training=None):
+        """q(z|x) (q(z|x,y) if conditional): while training, the posterior layer's output
+        (relaxed for categorical latents); otherwise its inference form (hard one-hot codes
+        for categorical latents)."""
+        params = self._encoder_params(x, self.condition_vector(y), training)
         return self.posterior(params) if training else self.posterior.inference(params)
 
-    def decode(self, z, training=None):
-        """p(x|z), a TFP distribution over whole images."""
-        return self.likelihood(tf.cast(self.decoder(z, training=training), tf.float32))
+    def decode(self, z, y=None, training=None):
+        """p(x|z) (p(x|z,y) if conditional), a TFP distribution over whole images."""
+        return self._decode(z, self.condition_vector(y), training)
 
-    def call(self, x, training=None):
-        q = self.posterior(self._encoder_params(x, training))
-        return self.decode(tf.convert_to_tensor(q), training=training)
+    def call(self, inputs, training=None):
+        """p(x|z) at one draw z ~ q(z|x); a conditional model takes `(x, y)`."""
+        x, y = inputs if self.condition is not None and isinstance(inputs, (tuple, list)) else (inputs, None)
+        condition = self.condition_vector(y)
+        q = self.posterior(self._encoder_params(x, condition, training))
+        return self._decode(tf.convert_to_tensor(q), condition, training)
 
-    def sample(self, n, seed=None, mean=True):
+    def sample(self, n, seed=None, mean=True, y=None):
         """`n` generated images [n, H, W, C]: z ~ p(z), then the mean of p(x|z) (or, with
-        `mean=False`, a draw from it). `seed`: an int for repeatable draws."""
+        `mean=False`, a draw from it). `seed`: an int for repeatable draws. A conditional
+        model takes `y`: one label (or vector) for all n, or n of them ("draw me a 7": y=7)."""
         n = int(n)
-        z = self.prior.sample(n, seed=None if seed is None else seeds.stream(seed, seeds.PRIOR_STREAM))
-        p = self.decode(z)
+        if self.condition is not None and y is not None:
+            y = np.asarray(y)
+            if y.ndim == self.condition.spec().shape.rank - 1:  # one condition for all n
+                y = np.repeat(y[None], n, axis=0)
+            y = self.condition.check(y, "y")
+            if len(y) != n:
+                raise DataError(f"sample({n}): y holds {len(y)} conditions; give one, or {n}")
+        condition = self.condition_vector(y)
+        z = self.prior.given(condition).sample(n, seed=None if seed is None else seeds.stream(seed, seeds.PRIOR_STREAM))
+        p = self._decode(z, condition)
         if mean:
             return p.mean()
         return p.sample(seed=None if seed is None else seeds.stream(seed, seeds.LIKELIHOOD_STREAM))
 
-    def reconstruct(self, x):
+    def reconstruct(self, x, y=None):
         """The decoded posterior code of each image (the mean of p(x|z) at z = q's mean or mode)."""
-        return self.reconstruction(self._checked(x))["x_mean"]
+        return self.reconstruction(self._checked(x), self._checked_condition(y))["x_mean"]
 
-    def reconstruction(self, x):
+    def reconstruction(self, x, y=None):
         """{"x_mean": the decoded posterior code, and what describes q(z|x) (`posterior.summary`)}:
         what `predict` and the `reconstruct` signature return."""
-        q = self.encode(x)
-        return {"x_mean": self.decode(self.posterior.code(q)).mean(), **self.posterior.summary(q)}
+        q = self.encode(x, y)
+        return {"x_mean": self.decode(self.posterior.code(q), y).mean(), **self.posterior.summary(q)}
 
-    def elbo(self, x, seed=seeds.ELBO_SEED):
-        """Per-example ELBO [B] in nats at one draw of z (a fixed seed: repeatable), beta = 1."""
-        reconstruction, kl = self.elbo_terms(self._checked(x), seed)
+    def elbo(self, x, y=None, seed=seeds.ELBO_SEED):
+        """Per-example ELBO [B] in nats at one draw of z (a fixed seed: repeatable), beta = 1;
+        for a conditional model the bound on log p(x|y)."""
+        reconstruction, kl = self.elbo_terms(self._checked(x), self._checked_condition(y), seed)
         return -(reconstruction + kl)
 
-    def elbo_terms(self, x, seed=None):
+    def elbo_terms(self, x, y=None, seed=None):
         """-log p(x|z) and KL(q(z|x) || p(z)) per example at one draw of z, as the ELBO counts them."""
-        q, z, log_likelihood = self.draw(x, 1, seed=seed)
-        return -log_likelihood[0], self.prior.kl(q, z)
+        q, z, log_likelihood = self.draw(x, 1, seed=seed, y=y)
+        return -log_likelihood[0], self.prior.given(self.condition_vector(y)).kl(q, z)
 
-    def log_likelihood(self, x, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
-        """Per-example log p(x) [B] estimated with `samples` importance samples (the IWAE bound;
-        see `zoo.evaluation.importance_sampling`)."""
-        return importance_sampling.log_likelihood(self, self._checked(x), samples, seed)["log_likelihood"]
+    def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
+        """Per-example log p(x) [B] (log p(x|y) if conditional) estimated with `samples`
+        importance samples (the IWAE bound; see `zoo.evaluation.importance_sampling`)."""
+        return importance_sampling.log_likelihood(self, self._checked(x), samples, seed,
+                                                  y=self._checked_condition(y))["log_likelihood"]
 
-    def draw(self, x, samples=1, training=False, seed=None, alg="auto_select"):
+    def draw(self, x, samples=1, training=False, seed=None, alg="auto_select", y=None):
         """q(z|x) (inference form), draws z [S, B, ...] and log p(x|z) [S, B] for each draw.
 
         While training, z comes from the posterior layer itself (relaxed one-hot vectors for
@@ -175,23 +213,45 @@ class VAE(keras.Model):
         draws are stateless, so the same x and seed give the same numbers in Python and in an
         export; `alg` picks the stateless RNG ("threefry" is fast inside XLA on CPU).
         """
-        params = self._encoder_params(x, training)
+        condition = self.condition_vector(y)
+        params = self._encoder_params(x, condition, training)
         q = self.posterior.inference(params)
         z = self.posterior.sample(params, samples, seed, training, alg)
         batch = tf.shape(x)[0]
         flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
         flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
                             tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
-        log_px = self.decode(flat_z, training=training).log_prob(flat_x)
+        if condition is not None:
+            condition = tf.tile(condition, [samples, 1])
+        log_px = self._decode(flat_z, condition, training).log_prob(flat_x)
         return q, z, tf.reshape(log_px, [samples, batch])
 
-    def terms(self, x, training=False, seed=None, alg="auto_select"):
-        """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x."""
-        q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg)
-        return self.objective.terms(q, z, log_likelihood, self.prior)
+    def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
+        """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
+        its conditions y if conditional)."""
+        q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
+        return self.objective.terms(q, z, log_likelihood, self.prior.given(self.condition_vector(y)))
 
-    def _encoder_params(self, x, training=None):
-        return tf.cast(self.encoder(x, training=training), tf.float32)
+    def condition_vector(self, y):
+        """The condition vector [B, size] of `y` (None for an unconditional model), or a
+        one-line error when `y` is missing or not wanted."""
+        if self.condition is None:
+            if y is not None:
+                raise ZooError("this VAE is not conditional: it takes no y (build it with a condition)")
+            return None
+        if y is None:
+            raise ZooError(f"this VAE is conditional ({type(self.condition).__name__}): pass y, e.g. "
+                           "vae.sample(4, y=7), vae.elbo(x, y), vae.fit(images, labels)")
+        return self.condition.vector(y)
+
+    def _encoder_params(self, x, condition=None, training=None):
+        return tf.cast(self.encoder(_joined(x, condition), training=training), tf.float32)
+
+    def _decode(self, z, condition, training=None):
+        return self.likelihood(self._decoder_params(z, condition, training))
+
+    def _decoder_params(self, z, condition=None, training=None):
+        return tf.cast(self.decoder(_joined(z, condition), training=training), tf.float32)
 
     def _posterior_of(self, x):
         """q(z|x) in inference form, as the VampPrior needs it at its pseudo-inputs."""
@@ -222,19 +282,35 @@ class VAE(keras.Model):
             x = resident.placeholder()
         else:
             self.check_data(x)
+            self._check_labels(x, args[0] if args else kwargs.get("y"))
         if resident is not self._resident:
             self._resident, self.train_function = resident, None
         return super().fit(x, *args, callbacks=callbacks, **kwargs)
 
     def evaluate(self, x=None, *args, **kwargs):
         self.check_data(x)
+        self._check_labels(x, args[0] if args else kwargs.get("y"))
         return super().evaluate(x, *args, **kwargs)
+
+    def _check_labels(self, x, y):
+        """The labels given beside arrays of images: needed by (and checked for) a conditional model."""
+        if self.condition is None or isinstance(x, tf.data.Dataset) or x is None:
+            return
+        if y is None:
+            raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): pass the labels, "
+                            "fit(images, labels)")
+        y = self.condition.check(np.asarray(y), "the labels")
+        if len(y) != len(x):
+            raise DataError(f"{len(x)} images but {len(y)} labels")
 
     def check_data(self, x):
         """Check what `fit`/`evaluate` get: arrays and tensors whole, a tf.data.Dataset by its
         element spec and its first batch (checking every batch would cost every step)."""
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
+            if self.condition is not None and not (isinstance(spec, tuple) and len(spec) >= 2):
+                raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): the dataset's "
+                                "elements must be (images, labels) pairs")
             spec = spec[0] if isinstance(spec, tuple) else spec
             if not isinstance(spec, tf.TensorSpec):
                 raise DataError(f"the dataset's elements must be image batches (or (images, ...) tuples); "
@@ -275,6 +351,14 @@ class VAE(keras.Model):
             self.check_images(x)
         return tf.convert_to_tensor(x, tf.float32)
 
+    def _checked_condition(self, y):
+        """`y` checked by the condition when it is concrete (one-line DataError), else as given."""
+        if self.condition is None or y is None:
+            return y
+        if isinstance(y, (np.ndarray, list, int, np.integer)) or (isinstance(y, tf.Tensor) and tf.executing_eagerly()):
+            return self.condition.check(np.asarray(y), "y")
+        return y
+
     def scheduled_blocks(self):
         """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
         return [block for block in (self.objective, self.posterior, self.prior, self.likelihood)
@@ -291,9 +375,21 @@ class VAE(keras.Model):
         return self.trackers
 
     def train_step(self, data):
-        return self.update(keras.utils.unpack_x_y_sample_weight(data)[0])
+        x, y = self._inputs(data)
+        return self.update(x, y=y)
 
-    def update(self, x, seed=None, alg="auto_select"):
+    def _inputs(self, data):
+        """(images, conditions) of a batch from `fit`/`evaluate`: labels are the conditions of a
+        conditional model and ignored by an unconditional one."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.condition is None:
+            return x, None
+        if y is None:
+            raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): fit and evaluate "
+                            "take (images, labels)")
+        return x, y
+
+    def update(self, x, seed=None, alg="auto_select", y=None):
         """One optimizer step on the batch `x` (z drawn with the stateless `seed` and RNG
         algorithm `alg` if given).
 
@@ -302,7 +398,7 @@ class VAE(keras.Model):
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            terms = self.terms(x, training=True, seed=seed, alg=alg)
+            terms = self.terms(x, training=True, seed=seed, alg=alg, y=y)
             loss = tf.reduce_mean(terms["loss"])
             if self.losses:
                 loss += tf.add_n(self.losses)
@@ -311,11 +407,11 @@ class VAE(keras.Model):
         return self._record(terms)
 
     def test_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return self._record(self.terms(x, training=False, seed=seeds.ELBO_SEED))
+        x, y = self._inputs(data)
+        return self._record(self.terms(x, training=False, seed=seeds.ELBO_SEED, y=y))
 
     def predict_step(self, data):
-        return self.reconstruction(keras.utils.unpack_x_y_sample_weight(data)[0])
+        return self.reconstruction(*self._inputs(data))
 
     def _record(self, terms):
         for tracker in self.trackers:
@@ -340,14 +436,16 @@ class VAE(keras.Model):
         config = {"name": self.name, "image_shape": self.image_shape}
         for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective"):
             config[role] = keras.saving.serialize_keras_object(getattr(self, role))
-        if self.aggregate_posterior is not None:
-            config["aggregate_posterior"] = keras.saving.serialize_keras_object(self.aggregate_posterior)
+        for role in ("aggregate_posterior", "condition"):
+            if getattr(self, role) is not None:
+                config[role] = keras.saving.serialize_keras_object(getattr(self, role))
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective", "aggregate_posterior"):
+        for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective", "aggregate_posterior",
+                     "condition"):
             if config.get(role) is not None:
                 config[role] = keras.saving.deserialize_keras_object(config[role], custom_objects=custom_objects)
         if config.get("image_shape") is not None:
@@ -364,6 +462,11 @@ def _input_shape(encoder):
     if isinstance(shape, tuple) and len(shape) == 4 and all(isinstance(d, int) for d in shape[1:]):
         return tuple(shape[1:])
     return None
+
+
+def _joined(value, condition):
+    """A network's input: `value` alone, or [value, condition vector] for a conditional model."""
+    return value if condition is None else [value, condition]
 
 
 def _run(role, network, value, what):
