@@ -26,8 +26,7 @@ RELOAD_SCRIPT = textwrap.dedent("""
     loaded = tf.saved_model.load(export_dir)
     results = {}
     for name, fn in loaded.signatures.items():
-        (arg,) = fn.structured_input_signature[1].keys()
-        outputs = fn(**{arg: tf.constant(inputs[arg])})
+        outputs = fn(**{arg: tf.constant(inputs[arg]) for arg in fn.structured_input_signature[1]})
         for key, value in outputs.items():
             results[f"{name}/{key}"] = value.numpy()
     leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "recipes", "tensorflow_probability", "tf_keras"))
@@ -72,17 +71,21 @@ def trained_a_little(recipe):
 
 
 def example_inputs(model, batch=5, seed=0):
-    """One batch for each signature input: binary x, normal z, int64 seeds."""
+    """One batch for each signature input: binary x, normal z, int64 seeds (and conditions y
+    for a conditional model)."""
     rng = np.random.default_rng(seed)
     x = (rng.random((batch, *model.image_shape)) < 0.3).astype(np.float32)
     z = rng.standard_normal((batch, *model.code_shape)).astype(np.float32)
-    return {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
+    inputs = {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
+    if getattr(model, "condition", None) is not None:
+        inputs["y"] = model.condition.example(rng, batch)
+    return inputs
 
 
 def expected_outputs(model, inputs):
     results = {}
-    for name, (function, input_name) in signature_inputs(model).items():
-        for key, value in function(model, inputs[input_name]).items():
+    for name, (function, input_names) in signature_inputs(model).items():
+        for key, value in function(model, *(inputs[n] for n in input_names)).items():
             results[f"{name}/{key}"] = np.asarray(value)
     return results
 

@@ -105,8 +105,8 @@ def test_own_networks_fit_save_reload_fit_export_serve(user_networks, tmp_path):
               "seed": np.arange(5, dtype=np.int64) * 1000 + 7}
     served, outputs = reload_outputs(version, inputs, tmp_path)
     assert served["leaked"] == [] and served["signatures"] == sorted(signature_inputs(vae))
-    for name, (function, input_name) in signature_inputs(vae).items():
-        for key, value in function(vae, tf.constant(inputs[input_name])).items():
+    for name, (function, input_names) in signature_inputs(vae).items():
+        for key, value in function(vae, *(tf.constant(inputs[n]) for n in input_names)).items():
             np.testing.assert_allclose(outputs[f"{name}/{key}"], value.numpy(), rtol=1e-4, atol=1e-4,
                                        err_msg=f"{name}/{key}")
 

@@ -244,7 +244,7 @@ def test_categorical256_export_round_trip(tmp_path, monkeypatch):
     recipe = tiny_recipe("mlp", "categorical256")
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, log_likelihood_samples=50))
     monkeypatch.setitem(signatures.SIGNATURE_INPUTS, "log_likelihood",
-                        (functools.partial(signatures.log_likelihood, num_samples=50), "x"))
+                        (functools.partial(signatures.log_likelihood, num_samples=50), ("x",)))
     model = trained_a_little(recipe)
     path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
                   name=recipe.name)

@@ -18,12 +18,14 @@ ARGUMENTS = {("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", 
              ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
              ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
              ("likelihood", "gaussian"): {"sigma": "per_pixel"}, ("objective", "iwae"): {"samples": 2}}
-LAYER_BLOCKS = [(role, kind) for role, registry in registries().items() if role != "network"
+LAYER_BLOCKS = [(role, kind) for role, registry in registries().items() if role not in ("network", "classifier")
                 for kind in registry.names()]
+NETWORK_ROLES = ("network", "classifier")
 
 
 def test_every_registered_block_is_covered():
-    assert len(LAYER_BLOCKS) == sum(len(registries()[r].names()) for r in registries() if r != "network") >= 13
+    assert len(LAYER_BLOCKS) == sum(len(registries()[r].names()) for r in registries()
+                                    if r not in NETWORK_ROLES) >= 17
 
 
 @pytest.mark.parametrize("role, kind", LAYER_BLOCKS, ids=[f"{r}-{k}" for r, k in LAYER_BLOCKS])
@@ -53,7 +55,21 @@ def _variant(role, kind):
     if config["posterior"]["type"] == "categorical" or config["prior"] == {"type": "uniform_categorical"}:
         config["posterior"] = {"type": "categorical", "latent_dim": 3, "categories": 4}
         config["prior"] = "uniform_categorical"
+    if (role, kind) in (("prior", "conditional_normal"), ("objective", "semi_supervised")):
+        config["condition"] = {"type": "class_label", "classes": 3}
+    if (role, kind) == ("objective", "semi_supervised"):
+        config["classifier"] = {"type": "mlp", "hidden_units": [8]}
     return VAEConfig(**config)
+
+
+def _labels(model):
+    """What `fit`, `elbo` and `sample` take as y for `model` (None: unconditional)."""
+    if model.condition is None:
+        return None, None
+    y = model.condition.example(np.random.default_rng(1), 6)
+    if hasattr(model, "classify"):  # M2: half the labels hidden
+        return np.where(np.arange(6) % 2, y, -1), y[:2]
+    return y, y[:2]
 
 
 @pytest.mark.parametrize("role, kind", LAYER_BLOCKS, ids=[f"{r}-{k}" for r, k in LAYER_BLOCKS])
@@ -63,7 +79,9 @@ def test_vae_with_each_block_saves_and_reloads_with_identical_outputs(role, kind
     x = np.random.default_rng(0).random((6, 28, 28, 1)).astype(np.float32)
     x = (x < 0.4).astype(np.float32) if kind not in ("categorical256", "discretized_logistic") else np.round(x * 255) / 255
     model.compile(keras.optimizers.Adam(1e-2))
-    model.fit(x, batch_size=3, epochs=1, verbose=0)  # weights off their initial values
+    y, y_sample = _labels(model)
+    elbo_y = None if y is None or hasattr(model, "classify") else y
+    model.fit(x, y, batch_size=3, epochs=1, verbose=0)  # weights off their initial values
     assert_config_round_trip(model)
     path = tmp_path / "model.keras"
     model.save(path)
@@ -71,7 +89,8 @@ def test_vae_with_each_block_saves_and_reloads_with_identical_outputs(role, kind
     assert json.dumps(reloaded.get_config(), sort_keys=True) == json.dumps(model.get_config(), sort_keys=True)
     for a, b in zip(model.weights, reloaded.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
-    np.testing.assert_array_equal(reloaded.elbo(x).numpy(), model.elbo(x).numpy())
-    np.testing.assert_array_equal(reloaded.sample(2, seed=3).numpy(), model.sample(2, seed=3).numpy())
-    reloaded.fit(x, batch_size=3, epochs=1, verbose=0)  # `fit` continues: the optimizer came back too
+    np.testing.assert_array_equal(reloaded.elbo(x, elbo_y).numpy(), model.elbo(x, elbo_y).numpy())
+    np.testing.assert_array_equal(reloaded.sample(2, seed=3, y=y_sample).numpy(),
+                                  model.sample(2, seed=3, y=y_sample).numpy())
+    reloaded.fit(x, y, batch_size=3, epochs=1, verbose=0)  # `fit` continues: the optimizer came back too
     assert reloaded.optimizer.iterations.numpy() == 2 * model.optimizer.iterations.numpy()

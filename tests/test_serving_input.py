@@ -25,7 +25,7 @@ RECIPE = tiny_recipe("mlp", "bernoulli", aggregate_posterior_components=2)  # ev
 RECIPE = dataclasses.replace(RECIPE, train=dataclasses.replace(RECIPE.train, log_likelihood_samples=20))
 # The signatures of a model with an aggregate-posterior sampler (the `served` fixture checks the
 # export has exactly these), with their inputs.
-INPUTS = {name: input_name for name, (_, input_name)
+INPUTS = {name: input_name for name, (_, (input_name,))
           in signature_inputs(types.SimpleNamespace(aggregate_posterior=object())).items()}
 assert set(INPUTS) > set(SIGNATURE_INPUTS)
 SIGNATURES = sorted(INPUTS)

@@ -16,6 +16,7 @@ from zoo.checks import check_count, check_number
 from zoo.errors import ConfigError
 
 BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
+OPTIONAL_BLOCKS = ("condition", "classifier")  # None unless the model is conditional / semi-supervised
 BINARIZATIONS = ("dynamic", "static", "none")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Names older configs and commands used for a block's argument (`--set beta=4` still works).
@@ -25,6 +26,7 @@ ALIASES = {"latent": "posterior.type", "prior_components": "prior.components",
 
 def registries():
     """Block role -> the registry of its types (imported here: they import TensorFlow)."""
+    from zoo.layers.conditions import CONDITIONS
     from zoo.layers.likelihoods import LIKELIHOODS
     from zoo.layers.networks import NETWORKS
     from zoo.layers.posteriors import POSTERIORS
@@ -32,7 +34,7 @@ def registries():
     from zoo.objectives import OBJECTIVES
 
     return {"network": NETWORKS, "posterior": POSTERIORS, "prior": PRIORS, "likelihood": LIKELIHOODS,
-            "objective": OBJECTIVES}
+            "objective": OBJECTIVES, "condition": CONDITIONS, "classifier": NETWORKS}
 
 
 def block_arguments(role, kind):
@@ -99,6 +101,10 @@ class VAEConfig:
         aggregate_posterior_components: if > 0, fit a Gaussian mixture with this many
             components to the encoded training set after training and export a sampler
             from it (`sample_aggregate_posterior`).
+        condition: None, or what y is for a conditional VAE, e.g. {"type": "class_label",
+            "classes": 10} (`zoo.layers.conditions`): the networks and the signatures take y.
+        classifier: None, or the network of q(y|x) for the semi-supervised M2 (with the
+            objective "semi_supervised" and a "class_label" condition), e.g. {"type": "mlp"}.
 
     A block may be given by its type name alone ("vamp"): its arguments take their defaults.
 
@@ -114,6 +120,8 @@ class VAEConfig:
     likelihood: dict = dataclasses.field(default_factory=lambda: {"type": "bernoulli"})
     objective: dict = dataclasses.field(default_factory=lambda: {"type": "elbo"})
     aggregate_posterior_components: int = 0
+    condition: Optional[dict] = None
+    classifier: Optional[dict] = None
 
     def __post_init__(self):
         image_shape = self.image_shape
@@ -123,6 +131,10 @@ class VAEConfig:
         object.__setattr__(self, "image_shape", tuple(image_shape))
         for role in BLOCKS:
             object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
+        for role in OPTIONAL_BLOCKS:
+            if getattr(self, role) is not None:
+                object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
+        self._check_labels()
         count = self.aggregate_posterior_components
         check_count("aggregate_posterior_components", count, minimum=0)
         import tensorflow as tf
@@ -142,9 +154,33 @@ class VAEConfig:
                               f"0 for the discrete posterior '{self.posterior['type']}' (a Gaussian mixture "
                               "needs continuous codes)")
 
+    def _check_labels(self):
+        """The conditional and semi-supervised choices fit together (before anything is built)."""
+        from zoo.layers.priors import PRIORS
+
+        condition, classifier = self.condition, self.classifier
+        semi_supervised = self.objective["type"] == "semi_supervised"
+        if PRIORS.get(self.prior["type"]).conditional and condition is None:
+            raise ConfigError("prior", self.prior["type"], "an unconditional prior, or set condition "
+                              '(e.g. condition={"type": "class_label"}): it is p(z|y)')
+        if condition is not None and self.prior["type"] == "vamp":
+            raise ConfigError("prior", "vamp", "standard_normal, mixture or conditional_normal for a conditional "
+                              "VAE (the VampPrior's pseudo-inputs have no labels)")
+        if semi_supervised != (classifier is not None):
+            raise ConfigError("classifier" if semi_supervised else "objective",
+                              classifier if not semi_supervised else None,
+                              "a classifier network together with the objective 'semi_supervised' (M2), or neither")
+        if condition is not None and self.aggregate_posterior_components:
+            raise ConfigError("aggregate_posterior_components", self.aggregate_posterior_components,
+                              "0 for a conditional VAE (its codes are fitted per condition)")
+        if classifier is not None and (condition is None or condition["type"] != "class_label"):
+            raise ConfigError("condition", condition, "a 'class_label' condition for the semi-supervised M2")
+
     def blocks(self):
         """{role: block object} (the network as its factory), checked: what `zoo.build` composes."""
         made = {role: make_block(role, getattr(self, role)) for role in BLOCKS}
+        made.update({role: make_block(role, getattr(self, role)) for role in OPTIONAL_BLOCKS
+                     if getattr(self, role) is not None})
         made["network"].check(self.image_shape)
         made["objective"].check(made["posterior"])
         return made
@@ -183,6 +219,10 @@ class TrainConfig:
         seed: seeds weights, shuffling, binarization and latent samples.
         log_likelihood_samples: importance samples per example in the exported
             `log_likelihood` signature (5000 as in the IWAE paper's evaluation).
+        labelled: for the semi-supervised M2, how many training labels it may use (a
+            balanced subset chosen with `seed`; the other labels are hidden); None: all.
+        labelled_batch_size: labelled images added to each M2 batch of `batch_size`
+            unlabelled ones, so a few labels are seen at every step.
     """
 
     dataset: str = "mnist"
@@ -197,6 +237,8 @@ class TrainConfig:
     precision: str = "float32"
     seed: int = 0
     log_likelihood_samples: int = 5000
+    labelled: Optional[int] = None
+    labelled_batch_size: int = 100
 
     def __post_init__(self):
         _check_dataset(self.dataset)
@@ -216,6 +258,9 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError("seed", self.seed, "an integer >= 0")
         check_count("log_likelihood_samples", self.log_likelihood_samples)
+        if self.labelled is not None:
+            check_count("labelled", self.labelled)
+        check_count("labelled_batch_size", self.labelled_batch_size)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,8 +318,12 @@ class Recipe:
                 model[key] = parse_value(key, value, 0) if isinstance(value, str) else value
             else:
                 role, argument = resolve_field(key, model)
-                if argument == "type":
-                    model[role] = retype(role, model[role], value)
+                if argument == "type" and role in OPTIONAL_BLOCKS and value in ("none", "None", None):
+                    model[role] = None
+                elif argument == "type":
+                    model[role] = retype(role, model[role] or {}, value)
+                elif model[role] is None:
+                    raise ConfigError(f"--set {key}", value, f"set {role}=TYPE first: this recipe has no {role}")
                 else:
                     current = model[role].get(argument, block_arguments(role, model[role]["type"]).get(argument))
                     model[role][argument] = parse_value(key, value, current) if isinstance(value, str) else value
@@ -322,18 +371,19 @@ class Recipe:
 def resolve_field(key, model):
     """(role, argument) a --set key names in `model` (a VAEConfig dict); see `with_overrides`."""
     key = ALIASES.get(key, key)
-    if key in BLOCKS:
+    if key in BLOCKS + OPTIONAL_BLOCKS:
         return key, "type"
     role, dot, argument = key.partition(".")
     if dot:
-        if role not in BLOCKS:
-            raise ConfigError("--set", key, f"ROLE.ARGUMENT with ROLE one of {', '.join(BLOCKS)}")
+        if role not in BLOCKS + OPTIONAL_BLOCKS:
+            raise ConfigError("--set", key, f"ROLE.ARGUMENT with ROLE one of {', '.join(BLOCKS + OPTIONAL_BLOCKS)}")
         return role, argument
-    owners = [role for role in BLOCKS if key in block_arguments(role, model[role]["type"])]
+    present = [role for role in BLOCKS + OPTIONAL_BLOCKS if model.get(role) is not None]
+    owners = [role for role in present if key in block_arguments(role, model[role]["type"])]
     if len(owners) == 1:
         return owners[0], key
-    fields = sorted({f"{role}.{name}" for role in BLOCKS for name in block_arguments(role, model[role]["type"])}
-                    | {f.name for f in dataclasses.fields(TrainConfig)} | set(BLOCKS))
+    fields = sorted({f"{role}.{name}" for role in present for name in block_arguments(role, model[role]["type"])}
+                    | {f.name for f in dataclasses.fields(TrainConfig)} | set(BLOCKS + OPTIONAL_BLOCKS))
     if owners:
         raise ConfigError("--set", key, f"one of {', '.join(f'{r}.{key}' for r in owners)} (several blocks take it)")
     raise ConfigError("--set", key, ", ".join(fields))

@@ -131,3 +131,65 @@ class IWAE(Objective):
         return {"loss": math.log(self.samples) - tf.reduce_logsumexp(log_w, axis=0),
                 "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
                 "kl": tf.reduce_mean(kl, axis=0)}
+
+
+@serializable
+@OBJECTIVES.register("semi_supervised")
+class SemiSupervised(Objective):
+    """The semi-supervised objective of Kingma et al. (2014), M2: y is observed for labelled
+    images and a latent for the others.
+
+    For a labelled (x, y): -L(x, y) = the inner objective's loss at y, - log p(y), plus
+    `alpha` times the classifier's -log q(y|x). For an unlabelled x the bound sums over every
+    class, exactly (enumeration, not sampling): -U(x) = sum_y q(y|x) (-L(x, y)) - H(q(y|x)).
+    The per-class bounds come from the inner objective (`ELBO` by default), so the bound is
+    written once. p(y) is uniform over the classes.
+
+    Args:
+        alpha: weight of the classification loss on labelled images (the paper's alpha).
+        beta, warmup_epochs, samples, free_bits: those of the inner ELBO.
+
+    Example:
+        SemiSupervisedVAE(classifier, encoder, DiagonalNormal(50), decoder, Bernoulli(),
+                          classes=10, objective=SemiSupervised(alpha=50.0))
+    """
+
+    def __init__(self, alpha=10.0, beta=1.0, free_bits=0.0, warmup_epochs=0, samples=1, **kwargs):
+        super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
+        check_number("alpha", alpha)
+        self.alpha, self.free_bits = float(alpha), float(free_bits)
+        self.bound = ELBO(beta=beta, free_bits=free_bits, warmup_epochs=warmup_epochs, samples=samples,
+                          name="bound")
+
+    def on_epoch(self, epochs_trained):
+        self.bound.on_epoch(epochs_trained)
+        return super().on_epoch(epochs_trained)
+
+    def terms(self, per_class, logits, labels):
+        """{"loss", "reconstruction", "kl", "classification"} per example [B].
+
+        Args:
+            per_class: the inner objective's terms with each example decoded at each class,
+                {"loss", "reconstruction", "kl"} of shape [K, B].
+            logits: the classifier's q(y|x) logits [B, K].
+            labels: [B] integer labels, -1 where the image is unlabelled.
+        """
+        classes = logits.shape[-1]
+        log_q = tf.nn.log_softmax(logits)
+        labelled = labels >= 0
+        observed = tf.one_hot(tf.maximum(labels, 0), classes)
+        weights = tf.where(labelled[:, None], observed, tf.exp(log_q))  # [B, K]: y given, or q(y|x)
+
+        def expected(name):
+            return tf.reduce_sum(weights * tf.transpose(per_class[name]), axis=-1)
+
+        log_classes = math.log(classes)  # -log p(y), p(y) uniform
+        kl_y = tf.where(labelled, log_classes, tf.reduce_sum(tf.exp(log_q) * log_q, axis=-1) + log_classes)
+        classification = tf.where(labelled, -tf.reduce_sum(observed * log_q, axis=-1), 0.0)
+        return {"loss": expected("loss") + kl_y + self.alpha * classification,
+                "reconstruction": expected("reconstruction"),
+                "kl": expected("kl") + kl_y,  # KL of z, and of y (-log p(y) when observed)
+                "classification": classification}  # -log q(y|x) on labelled images, 0 on the others
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "free_bits": self.free_bits}

@@ -6,6 +6,11 @@ takes its batch (and draws its binarization) inside the XLA-compiled multi-step 
 `zoo.training.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
 sees depends only on the seed and the step number (the optimizer's `iterations`), so a
 run restored from a checkpoint continues from the same data position.
+
+With `labels=True` each batch is (images, labels), for conditional models. With
+`labelled` (indices of the images whose labels may be used, for the semi-supervised M2)
+every label outside that subset is hidden (-1), and each batch gets `labelled_batch_size`
+more images drawn from the labelled subset, so a few labels are seen at every step.
 """
 
 import numpy as np
@@ -14,7 +19,8 @@ import tensorflow as tf
 from zoo.data.pipeline import STATIC_BINARIZATION_SEED, binarize_once
 from zoo.errors import DataError
 
-BINARIZATION_STREAM, SHUFFLE_STREAM = 1, 2  # stateless-seed streams (`seed_for`)
+BINARIZATION_STREAM, SHUFFLE_STREAM, LABELLED_STREAM = 1, 2, 4  # stateless-seed streams (`seed_for`)
+UNLABELLED = -1
 
 
 class ResidentImages:
@@ -26,12 +32,17 @@ class ResidentImages:
         binarization: "dynamic" (Bernoulli draws at every step), "static" (drawn once) or
             "none" (pixels scaled to [0, 1]).
         seed: seeds the shuffles and the dynamic binarization.
+        labels: give (images, labels) batches (the split must have labels).
+        labelled: indices of the images whose labels are known (semi-supervised training);
+            the others' labels are -1.
+        labelled_batch_size: labelled images added to each batch when `labelled` is given.
 
     Example:
         model.fit(ResidentImages(split, 128, "dynamic", seed=0), epochs=2)
     """
 
-    def __init__(self, split, batch_size, binarization="dynamic", seed=0):
+    def __init__(self, split, batch_size, binarization="dynamic", seed=0, labels=False, labelled=None,
+                 labelled_batch_size=100):
         self.steps_per_epoch = len(split.images) // batch_size
         if self.steps_per_epoch == 0:
             raise DataError(f"batch_size {batch_size} is larger than the {len(split.images)} "
@@ -50,6 +61,21 @@ class ResidentImages:
             tf.reshape(pixels[:len(self)], [self.steps_per_epoch, batch_size, *self.image_shape]),
             trainable=False, name="resident_batches")
         self.shuffled_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="shuffled_epoch")
+        self.labels = self.labelled_images = None
+        if labels or labelled is not None:
+            if split.labels is None:
+                raise DataError("this model needs labels and the training images have none")
+            known = np.asarray(split.labels, np.int64)
+            if labelled is not None:  # the unlabelled part of each batch: every image, labels hidden
+                labelled = np.asarray(labelled, np.int64)
+                self.labelled_images = tf.constant(pixels[labelled])
+                self.labelled_labels = tf.constant(known[labelled])
+                self.labelled_batch_size = labelled_batch_size
+                known = np.full_like(known, UNLABELLED)
+            self.labels = tf.Variable(known, trainable=False, name="resident_labels")
+            self.shuffled_labels = tf.Variable(
+                tf.reshape(known[:len(self)], [self.steps_per_epoch, batch_size]), trainable=False,
+                name="resident_batch_labels")
 
     def sample_batch(self, size=64):
         """A few training images as the model will see them (before dynamic binarization),
@@ -68,18 +94,35 @@ class ResidentImages:
             order = tf.random.experimental.stateless_shuffle(
                 tf.range(tf.shape(self.images, out_type=tf.int64)[0]), seed=self.seed_for(SHUFFLE_STREAM, epoch))
             self.shuffled.assign(tf.reshape(tf.gather(self.images, order[:len(self)]), tf.shape(self.shuffled)))
+            if self.labels is not None:
+                self.shuffled_labels.assign(tf.reshape(tf.gather(self.labels, order[:len(self)]),
+                                                       tf.shape(self.shuffled_labels)))
             self.shuffled_epoch.assign(epoch)
             return tf.constant(True)
 
         return tf.cond(tf.equal(epoch, self.shuffled_epoch), lambda: tf.constant(False), reshuffle)
 
     def batch(self, step, alg="auto_select"):
-        """The float32 batch of `step` (an int64 scalar), binarized afresh if "dynamic".
+        """The batch of `step` (an int64 scalar): float32 images, binarized afresh if
+        "dynamic"; with labels, (images, int64 labels).
 
         Pass alg="threefry" inside XLA on CPU: it draws ~30x faster there than the default
         (which it cannot run outside XLA).
         """
-        x = tf.cast(tf.gather(self.shuffled, step % self.steps_per_epoch), tf.float32) * self.scale
+        x = tf.gather(self.shuffled, step % self.steps_per_epoch)
+        if self.labels is None:
+            return self._pixels(x, step, alg)
+        y = tf.gather(self.shuffled_labels, step % self.steps_per_epoch)
+        if self.labelled_images is not None:
+            chosen = tf.random.stateless_uniform([self.labelled_batch_size], self.seed_for(LABELLED_STREAM, step),
+                                                 maxval=tf.shape(self.labelled_labels, out_type=tf.int64)[0],
+                                                 dtype=tf.int64, alg=alg)
+            x = tf.concat([x, tf.gather(self.labelled_images, chosen)], 0)
+            y = tf.concat([y, tf.gather(self.labelled_labels, chosen)], 0)
+        return self._pixels(x, step, alg), y
+
+    def _pixels(self, x, step, alg):
+        x = tf.cast(x, tf.float32) * self.scale
         if self.binarization == "dynamic":
             noise = tf.random.stateless_uniform(tf.shape(x), seed=self.seed_for(BINARIZATION_STREAM, step), alg=alg)
             x = tf.cast(noise < x, tf.float32)

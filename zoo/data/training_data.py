@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.memory import memory_budget
-from zoo.data.pipeline import TEST_BINARIZATION_SEED, eval_dataset, eval_images, train_dataset
+from zoo.data.pipeline import TEST_BINARIZATION_SEED, balanced_subset, eval_dataset, eval_images, train_dataset
 from zoo.data.resident import ResidentImages
 from zoo.errors import DataError
 
@@ -29,9 +29,19 @@ class TrainingData:
 
     ARRAY_LIMIT = 10000  # images taken as an array from a streamed split
 
-    def __init__(self, source, config, data_dir, download, resident):
+    def __init__(self, source, config, data_dir, download, resident, labels="none"):
+        """`labels`: "none", "all" (a conditional model: (images, labels) batches) or "semi"
+        (M2: `config.labelled` labels known, the rest hidden; one device only)."""
         self.source, self.config, self.binarize = source, config, config.binarization != "none"
+        self.labels, self.labelled = labels, None
         streaming = hasattr(source, "stream") and not source.fits_in_memory()
+        if streaming and labels != "none":
+            raise DataError(f"{source.name} is too large for the memory budget and streams from disk, which "
+                            "gives no labels: conditional and semi-supervised models need it in memory "
+                            "(raise ZOO_MEMORY_BUDGET or use fewer or smaller images)")
+        if labels == "semi" and not resident:
+            raise DataError("semi-supervised training runs on one device (the resident compiled loop), "
+                            "not under a tf.distribute strategy")
         if streaming:
             self.train_count, self.test_count = source.count("train"), source.count("test")
             self.train = binarized(source.stream("train", config.batch_size, shuffle=True, seed=config.seed),
@@ -45,13 +55,21 @@ class TrainingData:
             self.train_split = source.load("train", data_dir, download)
             self.test_split = source.load("test", data_dir, download)
             self.train_count, self.test_count = len(self.train_split.images), len(self.test_split.images)
+            if labels != "none" and (self.train_split.labels is None or self.test_split.labels is None):
+                raise DataError(f"{source.name} has no labels: a conditional or semi-supervised model needs "
+                                "them (for a folder: one subfolder per class)")
+            if labels == "semi":
+                self.labelled = (balanced_subset(self.train_split.labels, config.labelled, config.seed)
+                                 if config.labelled else np.arange(self.train_count))
             if resident:  # one device: images resident, batched in the compiled loop
                 self.train = ResidentImages(self.train_split, config.batch_size, config.binarization,
-                                                     config.seed)
+                                            config.seed, labels=labels == "all", labelled=self.labelled,
+                                            labelled_batch_size=config.labelled_batch_size)
             else:  # replicas take their shares of each global batch from tf.data
                 self.train = train_dataset(self.train_split, config.batch_size, config.binarization,
-                                                    config.seed)
-            self.test = eval_dataset(self.test_split, config.batch_size, binarize=self.binarize)
+                                           config.seed, labels=labels == "all")
+            self.test = eval_dataset(self.test_split, config.batch_size, binarize=self.binarize,
+                                     labels=labels == "all")
             self.how = f"held in memory ({size(self.train_count * math.prod(source.image_shape))} as uint8)"
         self.steps_per_epoch = self.train_count // config.batch_size
         if self.steps_per_epoch == 0:

@@ -69,3 +69,13 @@ def _one_example(model, params, x, num_samples, chunk_size, seed, condition=None
 
     start = (tf.constant(0), tf.constant(-math.inf), tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
     return tf.while_loop(lambda i, *_: i < num_chunks, body, start)[1:]
+
+
+def summed_over_classes(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
+    """log p(x) = log (1/K) sum_y p(x|y) for a model over K classes with a uniform p(y) (M2),
+    each log p(x|y) estimated as `log_likelihood` does (the same draws for every class)."""
+    classes = model.classes
+    per_class = [log_likelihood(model, x, num_samples, seed, chunk_size,
+                                y=tf.fill([tf.shape(x)[0]], tf.constant(k, tf.int64)))["log_likelihood"]
+                 for k in range(classes)]
+    return {"log_likelihood": tf.reduce_logsumexp(tf.stack(per_class), axis=0) - math.log(classes)}

@@ -2,7 +2,9 @@
 
 What a VAE is judged on by eye: inputs beside their reconstructions, samples from the
 prior, walks between two encoded inputs and, for 2-D latents, the decoded latent plane and
-the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). Only `model.encode`,
+the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). A conditional model is shown
+at the test images' labels, and its samples as `class_samples`: one row per class, with z
+shared along each column, so style stays fixed while the class changes. Only `model.encode`,
 `model.decode` and `model.prior.distribution()` are used, so every variant gets the same
 pictures, and every draw is stateless: the same model, images and seed give the same
 pictures.
@@ -41,6 +43,8 @@ def make(model, images, labels=None, seed=0):
     """
     images = check_images(images, model.image_shape)
     labels = check_labels(labels, len(images))
+    if getattr(model, "condition", None) is not None:
+        return conditional(model, images, labels, seed)
     pictures = {"reconstructions": reconstructions(model, images),
                 "samples": samples(model, seed),
                 "interpolations": interpolations(model, images)}
@@ -49,6 +53,34 @@ def make(model, images, labels=None, seed=0):
         if labels is not None:
             pictures["latent_scatter"] = latent_scatter(posterior_means(model, images), labels)
     return pictures
+
+
+def conditional(model, images, labels, seed=0):
+    """The pictures of a conditional model: reconstructions and interpolations at the test
+    labels (a semi-supervised model's own classes when there are none), and `class_samples`."""
+    pictures = {}
+    needs_labels = not hasattr(model, "classify")
+    if labels is not None or not needs_labels:
+        pictures["reconstructions"] = reconstructions(model, images, labels)
+        pictures["interpolations"] = interpolations(model, images, labels)
+    if hasattr(model.condition, "classes"):
+        pictures["class_samples"] = class_samples(model, seed)
+    return pictures
+
+
+def class_samples(model, seed=0, columns=SAMPLE_GRID):
+    """One row per class, `columns` samples each; column j uses the same prior noise in every
+    row (for p(z|y) the same standard-normal draw, moved by the class's mean and scale)."""
+    rows = []
+    for label in range(model.condition.classes):
+        y = np.full([columns], label, np.int64)
+        prior = model.prior.given(model.condition_vector(y))
+        if prior is model.prior:
+            z = prior.distribution().sample(columns, seed=stateless_seed(seed))
+        else:
+            z = prior.sample(columns, seed=stateless_seed(seed))
+        rows.append(np.asarray(model.decode(z, y).mean()))
+    return grid(np.stack(rows))
 
 
 def write_png(directory, pictures):
@@ -62,12 +94,13 @@ def write_png(directory, pictures):
     return paths
 
 
-def reconstructions(model, images):
+def reconstructions(model, images, labels=None):
     """Rows of inputs, each followed by a row of their reconstructions (decoded posterior means)."""
     columns = min(RECONSTRUCTION_COLUMNS, len(images))
     pairs = min(RECONSTRUCTION_ROW_PAIRS, len(images) // columns)
     x = images[:columns * pairs]
-    x_mean = decoded_means(model, posterior_means(model, x))
+    y = _labels_of(model, x, labels, slice(0, len(x)))
+    x_mean = decoded_means(model, posterior_means(model, x, y), y)
     rows = np.stack([x, x_mean]).reshape(2, pairs, columns, *x.shape[1:]).swapaxes(0, 1)
     return grid(rows.reshape(2 * pairs, columns, *x.shape[1:]))
 
@@ -86,16 +119,30 @@ def interpolation_pairs(count):
     return starts, (starts + rows) % count
 
 
-def interpolations(model, images):
+def interpolations(model, images, labels=None):
     """Each row decodes the straight line (linear interpolation) between two inputs' posterior
-    means, in INTERPOLATION_STEPS equal steps with both endpoints included."""
+    means, in INTERPOLATION_STEPS equal steps with both endpoints included (for a conditional
+    model, both encoded and decoded at the first input's label)."""
     starts, ends = interpolation_pairs(len(images))
-    z_start, z_end = np.split(posterior_means(model, images[np.concatenate([starts, ends])]), 2)
+    y = _labels_of(model, images, labels, starts)
+    y = None if y is None else np.concatenate([y, y])
+    z_start, z_end = np.split(posterior_means(model, images[np.concatenate([starts, ends])], y), 2)
     t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS, dtype=np.float32)
     t = t.reshape(1, -1, *[1] * (z_start.ndim - 1))  # broadcast over codes of any shape
     path = (1 - t) * z_start[:, None] + t * z_end[:, None]  # exact endpoints at t = 0 and 1
-    x = decoded_means(model, path.reshape(-1, *z_start.shape[1:]))
+    y = None if y is None else np.repeat(y[:len(starts)], INTERPOLATION_STEPS)
+    x = decoded_means(model, path.reshape(-1, *z_start.shape[1:]), y)
     return grid(x.reshape(len(starts), INTERPOLATION_STEPS, *x.shape[1:]))
+
+
+def _labels_of(model, images, labels, rows):
+    """The labels a conditional model is shown at for `images[rows]`: the given ones, else a
+    semi-supervised model's own most probable classes; None for an unconditional model."""
+    if getattr(model, "condition", None) is None:
+        return None
+    if labels is not None:
+        return np.asarray(labels)[rows]
+    return np.asarray(model.classify(images[rows])).argmax(-1)
 
 
 def latent_grid(model):
@@ -178,20 +225,26 @@ def to_uint8(x):
     return np.round(np.clip(np.nan_to_num(x), 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def posterior_means(model, images):
+def posterior_means(model, images, labels=None):
     """q(z|x)'s code for each image (its mean; the most probable one-hot values for
-    categorical latents, as the `reconstruct` signature decodes), in batches of BATCH."""
-    return _batched(lambda x: model.posterior.code(model.encode(x)), images)
+    categorical latents, as the `reconstruct` signature decodes), in batches of BATCH;
+    q(z|x,y) at `labels` for a conditional model."""
+    if labels is None:
+        return _batched(lambda x: model.posterior.code(model.encode(x)), images)
+    return _batched(lambda x, y: model.posterior.code(model.encode(x, y)), images, labels)
 
 
-def decoded_means(model, z):
-    """p(x|z)'s mean for each latent, in batches of BATCH."""
-    return _batched(lambda batch: model.decode(batch).mean(), np.asarray(z, np.float32))
+def decoded_means(model, z, labels=None):
+    """p(x|z)'s mean (p(x|z,y)'s at `labels`) for each latent, in batches of BATCH."""
+    z = np.asarray(z, np.float32)
+    if labels is None:
+        return _batched(lambda batch: model.decode(batch).mean(), z)
+    return _batched(lambda batch, y: model.decode(batch, y).mean(), z, labels)
 
 
-def _batched(function, inputs):
-    return np.concatenate([np.asarray(function(inputs[i:i + BATCH]))
-                           for i in range(0, len(inputs), BATCH)])
+def _batched(function, *inputs):
+    return np.concatenate([np.asarray(function(*(v[i:i + BATCH] for v in inputs)))
+                           for i in range(0, len(inputs[0]), BATCH)])
 
 
 def stateless_seed(seed):

@@ -8,8 +8,10 @@ vanish in a ReLU and leave a finite, wrong answer. So every signature checks its
 
 - a wrong rank or size fails with an InvalidArgumentError that names the input, the shape
   it got and the shape it needs;
-- a row holding NaN or Inf is computed as zeros and answered with NaN in every float output
-  of that row; the other rows get the answer they get alone;
+- a row holding NaN or Inf (in any float input) is computed as zeros and answered with NaN
+  in every float output of that row; the other rows get the answer they get alone;
+- inputs of one request with different batch sizes (x and y) fail, naming both;
+- a class label out of range fails with the range (`ClassLabel.vector`);
 - an empty batch gets empty outputs.
 
 A wrong dtype never reaches these checks: the runtime refuses it (InvalidArgumentError
@@ -19,17 +21,27 @@ A wrong dtype never reaches these checks: the runtime refuses it (InvalidArgumen
 import tensorflow as tf
 
 
-def checked(function, spec):
-    """`function` (one batched tensor of `spec` in, a dict of tensors out) with the checks above."""
+def checked(function, *specs):
+    """`function` (batched tensors of `specs` in, a dict of tensors out) with the checks above."""
     @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing for AutoGraph to convert
-    def serve(value):
+    def serve(*values):
         # The graph assumes the spec's shape; only this op compares it with what was sent:
         # "Shape of tensor x [2,27,27,1] is not compatible with expected shape [?,28,28,1]".
-        value = tf.ensure_shape(value, spec.shape)
-        if not spec.dtype.is_floating:
-            return function(value)
-        finite = tf.reduce_all(tf.math.is_finite(value), axis=list(range(1, spec.shape.rank)))
-        outputs = function(tf.where(_per_row(finite, value), value, tf.zeros_like(value)))
+        values = [tf.ensure_shape(value, spec.shape) for value, spec in zip(values, specs)]
+        if len(values) > 1:
+            sizes = [tf.shape(value)[0] for value in values]
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    size, sizes[0], message=f"inputs {specs[0].name} and {spec.name} must hold the same number "
+                                            "of rows") for size, spec in zip(sizes[1:], specs[1:])]):
+                values = [tf.identity(value) for value in values]
+        floats = [value for value, spec in zip(values, specs) if spec.dtype.is_floating]
+        if not floats:
+            return function(*values)
+        finite = tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(value), axis=list(range(1, value.shape.rank)))
+                                         for value in floats]), axis=0)
+        values = [tf.where(_per_row(finite, value), value, tf.zeros_like(value)) if spec.dtype.is_floating else value
+                  for value, spec in zip(values, specs)]
+        outputs = function(*values)
         return {key: tf.where(_per_row(finite, output), output, tf.constant(float("nan"), output.dtype))
                 if output.dtype.is_floating else output for key, output in outputs.items()}
 

@@ -29,10 +29,9 @@ STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an intege
 KERAS_FILE = "model.keras"
 
 
-def _endpoint(model, function, input_name, options):
-    spec = input_spec(model, input_name)  # its name becomes the signature's input key
-    return tf.function(checked(functools.partial(function, model, **options), spec),
-                       input_signature=[spec])
+def _endpoint(model, function, input_names, options):
+    specs = [input_spec(model, name) for name in input_names]  # their names become the input keys
+    return tf.function(checked(functools.partial(function, model, **options), *specs), input_signature=specs)
 
 
 def next_version(model_dir):
@@ -59,8 +58,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     archive = keras.export.ExportArchive()
     archive.track(model)
     options = {"log_likelihood": {"num_samples": samples}}
-    for signature, (function, input_name) in signature_inputs(model).items():
-        archive.add_endpoint(signature, _endpoint(model, function, input_name, options.get(signature, {})))
+    for signature, (function, input_names) in signature_inputs(model).items():
+        archive.add_endpoint(signature, _endpoint(model, function, input_names, options.get(signature, {})))
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
     staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)

@@ -26,13 +26,15 @@ MODELS_CONFIG = "models.config"
 def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
     """A small realistic batch per input spec: pixels x from `pixels(rng, shape)` (a
     likelihood's `example_pixels`; by default 0/1 when `binary`, else uniform in [0, 1]),
-    latents z ~ N(0, 1), int64 seeds. Deterministic, so exports are reproducible."""
+    latents z ~ N(0, 1), int64 seeds, conditions y (labels 0 and 1 in turn, valid for any
+    number of classes, or N(0, 1) vectors). Deterministic, so exports are reproducible."""
     pixels = pixels or (Bernoulli if binary else ImageLikelihood).example_pixels
     rng = np.random.default_rng(seed)
     makers = {
         "x": lambda shape: pixels(rng, shape),
         "z": rng.standard_normal,
         "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
+        "y": lambda shape: np.arange(shape[0]) % 2 if len(shape) == 1 else rng.standard_normal(shape),
     }
     return {name: makers[name]([batch, *spec.shape[1:]]).astype(spec.dtype.as_numpy_dtype)
             for name, spec in specs.items()}
@@ -41,13 +43,14 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
 def warmup_requests(model, model_name, batch=2):
     """One PredictionLog per export signature, each a PredictRequest for a small batch."""
     signatures = signature_inputs(model)
-    specs = {input_name: input_spec(model, input_name) for _, input_name in signatures.values()}
+    specs = {name: input_spec(model, name) for _, names in signatures.values() for name in names}
     inputs = example_inputs(specs, pixels=model.likelihood.example_pixels, batch=batch)
     logs = []
-    for signature, (_, input_name) in signatures.items():
+    for signature, (_, input_names) in signatures.items():
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
-        request.inputs[input_name].CopyFrom(tf.make_tensor_proto(inputs[input_name]))
+        for name in input_names:
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(inputs[name]))
         logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
     return logs
 

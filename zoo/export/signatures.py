@@ -5,6 +5,10 @@ which signatures an export has with which input.
 tests call them directly, so Python and the SavedModel compute the same thing. Every
 random draw here is stateless with a fixed or given seed: serving the same request twice
 gives the same answer.
+
+A conditional model's signatures take `y` (class labels, int64 [B], or condition vectors)
+beside `x`, `z` or `seed`; a semi-supervised model (M2) also has `classify` (x -> q(y|x)),
+and its x-signatures need no y (the class is inferred or summed out).
 """
 
 import tensorflow as tf
@@ -13,27 +17,32 @@ from zoo.evaluation import importance_sampling
 from zoo.models.seeds import ELBO_SEED, ENCODE_SEED, LIKELIHOOD_STREAM, LOG_LIKELIHOOD_SEED, PRIOR_STREAM, stream
 
 
-def reconstruct(model, x):
+def reconstruct(model, x, y=None):
     """Decode the posterior's code (its mean; the most probable one-hot values for
     categorical latents): x_mean, with what describes q(z|x) (z_mean and z_stddev, or z_probs)."""
-    return model.reconstruction(x)
+    return model.reconstruction(x, y)
 
 
-def encode(model, x):
+def encode(model, x, y=None):
     """What describes q(z|x), and one draw from it (fixed seed; hard one-hot if categorical)."""
-    q = model.encode(x)
+    q = model.encode(x, y)
     return {**model.posterior.summary(q), "z_sample": q.sample(seed=ENCODE_SEED)}
 
 
-def decode(model, z):
+def decode(model, z, y=None):
     """p(x|z)'s mean and the parameters of the likelihood."""
-    p = model.decode(z)
+    p = model.decode(z, y)
     return {"x_mean": p.mean(), **model.likelihood.export_parameters(p)}
 
 
-def sample(model, seed):
-    """Generate as the model does: z ~ p(z), x ~ p(x|z); row i depends only on seed[i]."""
-    return _generate(model, model.prior.distribution(), seed)
+def sample(model, seed, y=None):
+    """Generate as the model does: z ~ p(z) (or p(z|y)), x ~ p(x|z, y); row i depends only on
+    seed[i] (and y[i])."""
+    condition = model.condition_vector(y)
+    prior = model.prior.given(condition)
+    if prior is model.prior:
+        return _generate(model, model.prior.distribution(), seed, condition)
+    return _generate(model, None, seed, condition)
 
 
 def sample_aggregate_posterior(model, seed):
@@ -41,11 +50,15 @@ def sample_aggregate_posterior(model, seed):
     return _generate(model, model.aggregate_posterior.distribution(), seed)
 
 
-def _generate(model, latent, seed):
+def _generate(model, latent, seed, condition=None):
+    """z ~ `latent` (None: the conditional prior at each row's condition), then x ~ p(x|z)."""
     seed = tf.cast(seed, tf.int64)
-    z = tf.map_fn(lambda s: latent.sample(seed=stream(s, PRIOR_STREAM)), seed,
-                  fn_output_signature=tf.float32)
-    params = tf.cast(model.decoder(z), tf.float32)
+    if latent is not None:
+        z = tf.map_fn(lambda s: latent.sample(seed=stream(s, PRIOR_STREAM)), seed, fn_output_signature=tf.float32)
+    else:
+        z = tf.map_fn(lambda row: model.prior.given(row[1][None]).sample(seed=stream(row[0], PRIOR_STREAM))[0],
+                      (seed, condition), fn_output_signature=tf.float32)
+    params = model._decoder_params(z, condition)
     x_sample = tf.map_fn(
         lambda row: model.likelihood.distribution(row[0][None]).sample(
             seed=stream(row[1], LIKELIHOOD_STREAM))[0],
@@ -53,40 +66,60 @@ def _generate(model, latent, seed):
     return {"z": z, "x_mean": model.likelihood.distribution(params).mean(), "x_sample": x_sample}
 
 
-def elbo(model, x):
+def elbo(model, x, y=None):
     """Per-example ELBO = -(reconstruction + kl), one draw of z (fixed seed), beta = 1."""
-    reconstruction, kl = model.elbo_terms(x, seed=ELBO_SEED)
+    reconstruction, kl = model.elbo_terms(x, y, seed=ELBO_SEED)
     return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
 
 
-def log_likelihood(model, x, num_samples=5000):
-    """Per-example log p(x) estimated with `num_samples` importance samples (IWAE bound, fixed
-    seed) and the ELBO, reconstruction and KL from the same draws; see
-    zoo.evaluation.importance_sampling."""
-    return importance_sampling.log_likelihood(model, x, num_samples, LOG_LIKELIHOOD_SEED)
+def log_likelihood(model, x, y=None, num_samples=5000):
+    """Per-example log p(x) (log p(x|y) with y) estimated with `num_samples` importance
+    samples (IWAE bound, fixed seed) and the ELBO, reconstruction and KL from the same draws;
+    see zoo.evaluation.importance_sampling. A semi-supervised model without y: log p(x) with
+    the class summed out (log_likelihood only)."""
+    if hasattr(model, "classify") and y is None:
+        return importance_sampling.summed_over_classes(model, x, num_samples, LOG_LIKELIHOOD_SEED)
+    return importance_sampling.log_likelihood(model, x, num_samples, LOG_LIKELIHOOD_SEED, y=y)
 
 
-SIGNATURE_INPUTS = {  # signature -> (its function, input name)
-    "serving_default": (reconstruct, "x"),
-    "reconstruct": (reconstruct, "x"),
-    "encode": (encode, "x"),
-    "decode": (decode, "z"),
-    "sample": (sample, "seed"),
-    "elbo": (elbo, "x"),
-    "log_likelihood": (log_likelihood, "x"),
+def classify(model, x):
+    """q(y|x) of a semi-supervised model: class probabilities, and the most probable class."""
+    probabilities = model.classify(x)
+    return {"probabilities": probabilities, "label": tf.argmax(probabilities, axis=-1)}
+
+
+SIGNATURE_INPUTS = {  # signature -> (its function, its input names) of an unconditional model
+    "serving_default": (reconstruct, ("x",)),
+    "reconstruct": (reconstruct, ("x",)),
+    "encode": (encode, ("x",)),
+    "decode": (decode, ("z",)),
+    "sample": (sample, ("seed",)),
+    "elbo": (elbo, ("x",)),
+    "log_likelihood": (log_likelihood, ("x",)),
 }
+SEMI_SUPERVISED_INPUTS = {"classify": (classify, ("x",))}
 
 
 def signature_inputs(model):
-    """The signatures `model`'s export serves: SIGNATURE_INPUTS, plus the aggregate-posterior
-    sampler when the model has one."""
-    if getattr(model, "aggregate_posterior", None) is None:
-        return dict(SIGNATURE_INPUTS)
-    return {**SIGNATURE_INPUTS, "sample_aggregate_posterior": (sample_aggregate_posterior, "seed")}
+    """The signatures `model`'s export serves, {name: (function, input names)}:
+    SIGNATURE_INPUTS, with `y` added where a conditional model needs it, plus the
+    aggregate-posterior sampler when the model has one and `classify` for M2."""
+    signatures = dict(SIGNATURE_INPUTS)
+    if getattr(model, "condition", None) is not None:
+        needs_y = ("decode", "sample") if hasattr(model, "classify") else tuple(signatures)
+        signatures = {name: (function, inputs + ("y",) if name in needs_y else inputs)
+                      for name, (function, inputs) in signatures.items()}
+    if hasattr(model, "classify"):
+        signatures.update(SEMI_SUPERVISED_INPUTS)
+    if getattr(model, "aggregate_posterior", None) is not None:
+        signatures["sample_aggregate_posterior"] = (sample_aggregate_posterior, ("seed",))
+    return signatures
 
 
 def input_spec(model, input_name):
     """The batched TensorSpec a signature takes."""
+    if input_name == "y":
+        return model.condition.spec()
     shapes = {"x": ([None, *model.image_shape], tf.float32),
               "z": ([None, *model.code_shape], tf.float32),
               "seed": ([None], tf.int64)}

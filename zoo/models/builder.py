@@ -9,6 +9,7 @@ with the encoder and decoder made by the config's network factory (`zoo.layers.n
 
 from zoo.config import VAEConfig
 from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.models.vae import VAE
 
 
@@ -18,9 +19,16 @@ def build(config, name=None):
         config = VAEConfig.from_dict(config)
     blocks = config.blocks()
     network, posterior, likelihood = blocks["network"], blocks["posterior"], blocks["likelihood"]
-    encoder = network.encoder(config.image_shape, posterior.params_size)
+    condition = blocks.get("condition")
+    condition_size = condition.size if condition is not None else 0
+    encoder = network.encoder(config.image_shape, posterior.params_size, condition_size)
     decoder = network.decoder(config.image_shape, posterior.code_shape,
-                              likelihood.params_shape(config.image_shape)[-1])
+                              likelihood.params_shape(config.image_shape)[-1], condition_size)
     sampler = AggregatePosterior(config.aggregate_posterior_components) if config.aggregate_posterior_components else None
+    if "classifier" in blocks:  # M2: q(y|x) beside q(z|x,y)
+        classifier = blocks["classifier"].encoder(config.image_shape, condition.classes, name="classifier")
+        return SemiSupervisedVAE(classifier, encoder, posterior, decoder, likelihood, classes=condition.classes,
+                                 prior=blocks["prior"], objective=blocks["objective"], condition=condition,
+                                 image_shape=config.image_shape, aggregate_posterior=sampler, name=name)
     return VAE(encoder, posterior, decoder, likelihood, prior=blocks["prior"], objective=blocks["objective"],
-               image_shape=config.image_shape, aggregate_posterior=sampler, name=name)
+               image_shape=config.image_shape, aggregate_posterior=sampler, condition=condition, name=name)

@@ -28,9 +28,10 @@ def train_function(model, data):
         first_step = tf.cast(model.optimizer.iterations, tf.int64)
         steps = tf.cast(model._steps_per_execution, tf.int64)
 
-        def body(i, x, logs):
+        def body(i, batch, logs):  # batch: images, or (images, labels)
             step = first_step + i
-            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
+            x, y = batch if isinstance(batch, tuple) else (batch, None)
+            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg, y=y)
             return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}

@@ -53,7 +53,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     binarize = config.binarization != "none"
-    data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy))
+    labels = "semi" if recipe.model.classifier else "all" if recipe.model.condition else "none"
+    data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
     train_data, test_data = data.train, data.test
     steps_per_epoch = data.steps_per_epoch
 
@@ -75,7 +76,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if verbose:
         callbacks.append(CompactProgress(config.epochs))
     epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
-    print(f"Training {recipe.name}: {data.train_count} {source.name} images {data.how}, {epochs} of "
+    known = f" ({len(data.labelled)} of them labelled)" if labels == "semi" else " with labels" if labels == "all" else ""
+    print(f"Training {recipe.name}: {data.train_count} {source.name} images{known} {data.how}, {epochs} of "
           f"{steps_per_epoch} steps (batches of {config.batch_size} over {strategy.num_replicas_in_sync} "
           "replica(s))", flush=True)
     if workdir and workdirs.has_backup(workdir):
@@ -97,7 +99,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "test_reconstruction": test["reconstruction"],
         "test_kl": test["kl"],
         "test_loss": test["loss"],
-        "test_slice": measure_test_slice(model, data.test_images(TEST_SLICE_EXAMPLES)),
+        "test_slice": measure_test_slice(model, data.test_images(TEST_SLICE_EXAMPLES),
+                                         data.test_labels() if labels == "all" else None),
         "test_examples": data.test_count,
         "test_binarization": "fixed (seed 0)" if binarize else "none",
         "data": data.how,
@@ -109,6 +112,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "hardware": hardware(),
         "command": command or " ".join(sys.argv),
     }
+    metrics.update(label_metrics(model, data, labels, config.seed, verbose))
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name)
@@ -119,6 +123,32 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
           f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     return TrainResult(model, metrics, path if chief else None)
+
+
+def label_metrics(model, data, labels, seed, verbose=True):
+    """What a model with labels is judged on: a conditional model's conditional accuracy
+    (`zoo.evaluation.conditional_accuracy`), a semi-supervised model's test error."""
+    from zoo.evaluation import conditional_accuracy as accuracy
+
+    if labels == "semi":
+        error = accuracy.classification_error(model, data.test_images(), data.test_labels())
+        if verbose:
+            print(f"Test error of q(y|x) with {len(data.labelled)} labels: {100 * error:.2f}%", flush=True)
+        return {"test_error": error, "labelled": len(data.labelled)}
+    if labels != "all" or not hasattr(model.condition, "classes"):
+        return {}
+    if verbose:
+        print("Training the judge (a conv classifier of the real training images) for the conditional "
+              "accuracy", flush=True)
+    judge, judge_accuracy = accuracy.train_judge(data.train_split.scaled(), data.train_split.labels,
+                                                 model.condition.classes, data.test_split.scaled(),
+                                                 data.test_labels(), seed=seed)
+    result = accuracy.conditional_accuracy(model, judge, seed=seed)
+    result["judge_test_accuracy"] = judge_accuracy
+    if verbose:
+        print(f"Conditional accuracy {100 * result['conditional_accuracy']:.1f}% (the judge labels "
+              f"{100 * judge_accuracy:.1f}% of real test images correctly)", flush=True)
+    return result
 
 
 def diverged(recipe, epochs_run, workdir):
@@ -148,14 +178,21 @@ def precision_policy(name):
 TEST_SLICE_EXAMPLES, TEST_SLICE_BATCH = 1000, 500
 
 
-def measure_test_slice(model, images):
+def measure_test_slice(model, images, labels=None):
     """-ELBO of the `elbo` signature (fixed seed, no XLA) on the first 1000 test images in
-    batches of 500: recorded in metrics.json, so a test can replay it on the export and
-    check that the shipped weights are the ones that were measured."""
+    batches of 500 (at their `labels` for a conditional model): recorded in metrics.json, so
+    a test can replay it on the export and check that the shipped weights are the ones that
+    were measured."""
     images = images[:TEST_SLICE_EXAMPLES]
-    elbo = tf.function(lambda x: signatures.elbo(model, x)["elbo"])
-    values = np.concatenate([elbo(images[i:i + TEST_SLICE_BATCH]).numpy()
-                             for i in range(0, len(images), TEST_SLICE_BATCH)])
+    if labels is None:
+        elbo = tf.function(lambda x: signatures.elbo(model, x)["elbo"])
+        values = np.concatenate([elbo(images[i:i + TEST_SLICE_BATCH]).numpy()
+                                 for i in range(0, len(images), TEST_SLICE_BATCH)])
+    else:
+        labels = np.asarray(labels[:TEST_SLICE_EXAMPLES], np.int64)
+        elbo = tf.function(lambda x, y: signatures.elbo(model, x, y)["elbo"])
+        values = np.concatenate([elbo(images[i:i + TEST_SLICE_BATCH], labels[i:i + TEST_SLICE_BATCH]).numpy()
+                                 for i in range(0, len(images), TEST_SLICE_BATCH)])
     return {"examples": len(images), "batch_size": TEST_SLICE_BATCH, "neg_elbo": -float(values.mean())}
 
 
