@@ -89,10 +89,15 @@ def rest_request_body(signature_name, inputs):
 
 
 def rest_predict(loaded, body):
-    """What TF Serving's REST handler does with a row-format body; returns the JSON response."""
+    """What TF Serving's REST handler does with a row-format body ("instances", answered with
+    "predictions") or a columnar one ("inputs", answered with "outputs"); returns the JSON response."""
     request = json.loads(body)
     signature = loaded.signatures[request.get("signature_name", "serving_default")]
     specs = signature.structured_input_signature[1]
+    if "inputs" in request:
+        columns = request["inputs"] if isinstance(request["inputs"], dict) else {next(iter(specs)): request["inputs"]}
+        outputs = signature(**{key: tf.constant(columns[key], dtype=spec.dtype) for key, spec in specs.items()})
+        return json.dumps({"outputs": {key: value.numpy().tolist() for key, value in outputs.items()}})
     rows = request["instances"]
     columns = {next(iter(specs)): rows} if len(specs) == 1 else {key: [row[key] for row in rows] for key in specs}
     outputs = signature(**{key: tf.constant(columns[key], dtype=spec.dtype) for key, spec in specs.items()})
