@@ -39,6 +39,7 @@ class SemiSupervisedVAE(VAE):
     """
 
     METRIC_NAMES = ("loss", "reconstruction", "kl", "classification")
+    labels_required = False  # labels are optional: none means all unlabelled
 
     def __init__(self, classifier, encoder, posterior, decoder, likelihood, classes=10, prior=None,
                  objective=None, image_shape=None, condition=None, **kwargs):

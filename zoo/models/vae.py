@@ -68,6 +68,11 @@ class VAE(keras.Model):
 
     METRIC_NAMES = METRIC_NAMES
 
+    @property
+    def labels_required(self):
+        """Whether `fit` and `evaluate` need (images, labels): a conditional model's do."""
+        return self.condition is not None
+
     def __init__(self, encoder, posterior, decoder, likelihood, prior=None, objective=None,
                  image_shape=None, aggregate_posterior=None, condition=None, **kwargs):
         super().__init__(**kwargs)
@@ -308,7 +313,7 @@ class VAE(keras.Model):
         element spec and its first batch (checking every batch would cost every step)."""
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
-            if self.condition is not None and not (isinstance(spec, tuple) and len(spec) >= 2):
+            if self.labels_required and not (isinstance(spec, tuple) and len(spec) >= 2):
                 raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): the dataset's "
                                 "elements must be (images, labels) pairs")
             spec = spec[0] if isinstance(spec, tuple) else spec
