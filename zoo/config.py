@@ -223,6 +223,9 @@ class TrainConfig:
             balanced subset chosen with `seed`; the other labels are hidden); None: all.
         labelled_batch_size: labelled images added to each M2 batch of `batch_size`
             unlabelled ones, so a few labels are seen at every step.
+        labelled_shift: M2's labelled images are moved by up to this many pixels at random
+            at every step (augmentation, not in Kingma et al.: it regularizes q(y|x) on few
+            labels); 0: none.
     """
 
     dataset: str = "mnist"
@@ -239,6 +242,7 @@ class TrainConfig:
     log_likelihood_samples: int = 5000
     labelled: Optional[int] = None
     labelled_batch_size: int = 100
+    labelled_shift: int = 0
 
     def __post_init__(self):
         _check_dataset(self.dataset)
@@ -261,6 +265,7 @@ class TrainConfig:
         if self.labelled is not None:
             check_count("labelled", self.labelled)
         check_count("labelled_batch_size", self.labelled_batch_size)
+        check_count("labelled_shift", self.labelled_shift, minimum=0)
 
 
 @dataclasses.dataclass(frozen=True)

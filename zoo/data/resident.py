@@ -10,7 +10,8 @@ run restored from a checkpoint continues from the same data position.
 With `labels=True` each batch is (images, labels), for conditional models. With
 `labelled` (indices of the images whose labels may be used, for the semi-supervised M2)
 every label outside that subset is hidden (-1), and each batch gets `labelled_batch_size`
-more images drawn from the labelled subset, so a few labels are seen at every step.
+more images drawn from the labelled subset, so a few labels are seen at every step;
+`labelled_shift` moves those by up to that many pixels (data augmentation of the few labels).
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ import tensorflow as tf
 from zoo.data.pipeline import STATIC_BINARIZATION_SEED, binarize_once
 from zoo.errors import DataError
 
-BINARIZATION_STREAM, SHUFFLE_STREAM, LABELLED_STREAM = 1, 2, 4  # stateless-seed streams (`seed_for`)
+BINARIZATION_STREAM, SHUFFLE_STREAM, LABELLED_STREAM, SHIFT_STREAM = 1, 2, 4, 5  # stateless-seed streams
 UNLABELLED = -1
 
 
@@ -36,13 +37,15 @@ class ResidentImages:
         labelled: indices of the images whose labels are known (semi-supervised training);
             the others' labels are -1.
         labelled_batch_size: labelled images added to each batch when `labelled` is given.
+        labelled_shift: move each labelled image by a random whole number of pixels in
+            -shift..shift along each axis (zeros fill in), fresh at every step; 0: none.
 
     Example:
         model.fit(ResidentImages(split, 128, "dynamic", seed=0), epochs=2)
     """
 
     def __init__(self, split, batch_size, binarization="dynamic", seed=0, labels=False, labelled=None,
-                 labelled_batch_size=100):
+                 labelled_batch_size=100, labelled_shift=0):
         self.steps_per_epoch = len(split.images) // batch_size
         if self.steps_per_epoch == 0:
             raise DataError(f"batch_size {batch_size} is larger than the {len(split.images)} "
@@ -70,7 +73,7 @@ class ResidentImages:
                 labelled = np.asarray(labelled, np.int64)
                 self.labelled_images = tf.constant(pixels[labelled])
                 self.labelled_labels = tf.constant(known[labelled])
-                self.labelled_batch_size = labelled_batch_size
+                self.labelled_batch_size, self.labelled_shift = labelled_batch_size, labelled_shift
                 known = np.full_like(known, UNLABELLED)
             self.labels = tf.Variable(known, trainable=False, name="resident_labels")
             self.shuffled_labels = tf.Variable(
@@ -117,7 +120,10 @@ class ResidentImages:
             chosen = tf.random.stateless_uniform([self.labelled_batch_size], self.seed_for(LABELLED_STREAM, step),
                                                  maxval=tf.shape(self.labelled_labels, out_type=tf.int64)[0],
                                                  dtype=tf.int64, alg=alg)
-            x = tf.concat([x, tf.gather(self.labelled_images, chosen)], 0)
+            extra = tf.gather(self.labelled_images, chosen)
+            if self.labelled_shift:
+                extra = shifted(extra, self.labelled_shift, self.seed_for(SHIFT_STREAM, step), alg)
+            x = tf.concat([x, extra], 0)
             y = tf.concat([y, tf.gather(self.labelled_labels, chosen)], 0)
         return self._pixels(x, step, alg), y
 
@@ -136,3 +142,14 @@ class ResidentImages:
     def placeholder(self):
         """What `fit` iterates over: nothing (the compiled loop reads the images itself)."""
         return tf.data.Dataset.from_tensors(tf.zeros([0])).repeat()
+
+
+def shifted(images, shift, seed, alg="auto_select"):
+    """`images` [B, H, W, C], each moved by its own random (dy, dx) in -shift..shift pixels,
+    zeros filling in; gathers only, so it runs inside XLA."""
+    count, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
+    offsets = tf.random.stateless_uniform([2, count], seed, minval=0, maxval=2 * shift + 1, dtype=tf.int32, alg=alg)
+    padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+    rows = tf.range(height)[None] + offsets[0][:, None]  # [B, H] into the padded rows
+    columns = tf.range(width)[None] + offsets[1][:, None]
+    return tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)

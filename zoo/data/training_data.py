@@ -64,7 +64,8 @@ class TrainingData:
             if resident:  # one device: images resident, batched in the compiled loop
                 self.train = ResidentImages(self.train_split, config.batch_size, config.binarization,
                                             config.seed, labels=labels == "all", labelled=self.labelled,
-                                            labelled_batch_size=config.labelled_batch_size)
+                                            labelled_batch_size=config.labelled_batch_size,
+                                            labelled_shift=config.labelled_shift)
             else:  # replicas take their shares of each global batch from tf.data
                 self.train = train_dataset(self.train_split, config.batch_size, config.binarization,
                                            config.seed, labels=labels == "all")
