@@ -289,3 +289,36 @@ def test_evaluate_says_where_it_wrote(embedded_run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert written.is_file() and str(written) in out.strip().splitlines()[-1], out
     assert json.load(open(written))["evaluation"]["examples"] == 10
+
+
+@pytest.mark.parametrize("recipe", ["mnist_mlp_conditional", "mnist_mlp_m2_100"])
+def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path):
+    """A conditional recipe and an M2 recipe through `zoo train` and `zoo evaluate`, at smoke
+    size on the embedded 8x8 digits (their labels; the judge trains on them in a second)."""
+    sizes = ["hidden_units=16"] if "m2" not in recipe else ["network.hidden_units=16", "labelled_shift=0"]  # 8x8
+    done = zoo("train", recipe, "--smoke", "--dataset", "digits", *[f"--set={s}" for s in sizes], "--epochs", "10",
+               "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = tmp_path / "exports" / recipe / "1"
+    metrics = json.load(open(path / "metrics.json"))
+    loaded = tf.saved_model.load(str(path))
+    if "m2" in recipe:
+        assert "(100 of them labelled)" in done.stdout and "Test error of q(y|x) with 100 labels" in done.stdout
+        assert 0 <= metrics["test_error"] < 0.8 and metrics["labelled"] == 100  # chance: 0.9
+        assert "classify" in loaded.signatures
+        probabilities = loaded.signatures["classify"](x=tf.zeros([2, 8, 8, 1]))["probabilities"].numpy()
+        np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    else:
+        assert "with labels" in done.stdout and "Conditional accuracy" in done.stdout
+        assert 0 <= metrics["conditional_accuracy"] <= 1 and metrics["judge_test_accuracy"] > 0.5
+    sample = loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64), y=tf.constant([3, 7], tf.int64))
+    assert sample["x_mean"].shape == (2, 8, 8, 1)
+    assert (tmp_path / "run" / "logs" / "pictures").is_dir()
+
+    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "60")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    result = json.load(open(path / "metrics.json"))["evaluation"]
+    assert np.isfinite(result["neg_log_likelihood"]) and result["examples"] == 60
+    assert ("test error of q(y|x)" in evaluated.stdout) == ("m2" in recipe)
+    assert ("conditional accuracy" in evaluated.stdout) == ("m2" not in recipe)
+    assert (path / "pictures" / "class_samples.png").exists()

@@ -3,7 +3,9 @@
 Reports the test negative ELBO and the importance-sampled negative log-likelihood (IWAE
 bound, K samples, as in Burda et al. 2016 Table 1), their gap (the KL from q(z|x) to the
 true posterior), the analytic KL per latent dimension, the number of active units, and
-bits/dim. Every figure is in nats per example unless named otherwise.
+bits/dim. Every figure is in nats per example unless named otherwise. A conditional model is
+scored on log p(x|y) at the test labels and on its conditional accuracy; a semi-supervised
+model (M2) on log p(x) with the class summed out and on the test error of q(y|x).
 """
 
 import math
@@ -48,11 +50,16 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}, "
         f"{num_samples} importance samples each", flush=True)
 
+    conditional = getattr(model, "condition", None) is not None and not hasattr(model, "classify")
+    if conditional and labels is None:
+        raise ZooError(f"{path} is a conditional model and the test images of {recipe.train.dataset} have no labels")
+    given = labels if conditional else None
     start = time.perf_counter()
-    estimates = score(model, images, num_samples, batch_size, progress=verbose)
+    estimates = score(model, images, num_samples, batch_size, progress=verbose, labels=given)
     seconds = time.perf_counter() - start
-    z_mean, kl_per_dim = posterior_statistics(model, images, batch_size)
+    z_mean, kl_per_dim = posterior_statistics(model, images, batch_size, labels=given)
     result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
+    result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
                   hardware=hardware(), command=command or " ".join(sys.argv))
     os.makedirs(output_dir, exist_ok=True)
@@ -81,13 +88,37 @@ def evaluation_images(recipe, data_dir, download, examples):
     return images, labels
 
 
-def score(model, images, num_samples, batch_size, progress=True):
-    """Per-example log_likelihood, elbo, reconstruction and kl, in batches, with progress output."""
-    estimate = tf.function(lambda x: signatures.log_likelihood(model, x, num_samples))
+def label_scores(model, recipe, images, labels, data_dir, download, say):
+    """A semi-supervised model's test error; a conditional model's conditional accuracy (the
+    judge trained on the training split, `zoo.evaluation.conditional_accuracy`)."""
+    from zoo.evaluation import conditional_accuracy as accuracy
+
+    if hasattr(model, "classify") and labels is not None:
+        return {"test_error": accuracy.classification_error(model, images, labels)}
+    if getattr(model, "condition", None) is None or not hasattr(model.condition, "classes"):
+        return {}
+    train = recipe.train
+    split = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels).load("train", data_dir, download)
+    say("Training the judge (a conv classifier of the real training images) for the conditional accuracy", flush=True)
+    test = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels).load("test", data_dir, download)
+    judge, judge_accuracy = accuracy.train_judge(split.scaled(), split.labels, model.condition.classes,
+                                                 test.scaled(), test.labels, seed=train.seed)
+    return {**accuracy.conditional_accuracy(model, judge, seed=train.seed), "judge_test_accuracy": judge_accuracy}
+
+
+def score(model, images, num_samples, batch_size, progress=True, labels=None):
+    """Per-example log_likelihood, elbo, reconstruction and kl (of log p(x|y) at `labels` for
+    a conditional model), in batches, with progress output."""
+    if labels is None:
+        estimate = tf.function(lambda x: signatures.log_likelihood(model, x, num_samples=num_samples))
+    else:
+        estimate = tf.function(lambda x, y: signatures.log_likelihood(model, x, y, num_samples=num_samples))
     show = Progress(len(images)) if progress else None
     parts = []
     for first in range(0, len(images), batch_size):
-        parts.append({k: v.numpy() for k, v in estimate(images[first:first + batch_size]).items()})
+        batch = (images[first:first + batch_size],) if labels is None else (
+            images[first:first + batch_size], np.asarray(labels[first:first + batch_size], np.int64))
+        parts.append({k: v.numpy() for k, v in estimate(*batch).items()})
         if show:
             show(np.concatenate([p["log_likelihood"] for p in parts]))
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -110,15 +141,18 @@ class Progress:
                   f"{time.perf_counter() - self.start:.0f} s", flush=True)
 
 
-def posterior_statistics(model, images, batch_size):
+def posterior_statistics(model, images, batch_size, labels=None):
     """Posterior means per latent variable [N, latent_dim, values] (for active units) and the
     analytic KL per latent variable per example (None unless q and p both factorize)."""
     means, kls = [], []
     for first in range(0, len(images), batch_size):
         batch = images[first:first + batch_size]
-        q = model.encode(batch)
+        y = None if labels is None else np.asarray(labels[first:first + batch_size], np.int64)
+        if hasattr(model, "classify"):  # M2: q(z|x,y) at its own most probable class
+            y = np.argmax(model.classify(batch), axis=-1)
+        q = model.encode(batch, y)
         means.append(tf.reshape(q.mean(), [len(batch), model.code_shape[0], -1]))
-        kl = model.prior.kl_per_variable(q)
+        kl = model.prior.given(model.condition_vector(y)).kl_per_variable(q)
         kls.append(None if kl is None else kl.numpy())
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
 
@@ -166,4 +200,9 @@ def report(result):
         f"active units {result['active_units']} of {len(result['posterior_mean_variance'])}; "
         f"{result['bits_per_dim']:.4f} bits/dim; {result['seconds']:.0f} s",
     ]
+    if "test_error" in result:
+        lines.append(f"test error of q(y|x) {100 * result['test_error']:.2f}%")
+    if "conditional_accuracy" in result:
+        lines.append(f"conditional accuracy {100 * result['conditional_accuracy']:.1f}% (judge: "
+                     f"{100 * result['judge_test_accuracy']:.1f}% on real test images)")
     return "\n".join(lines)

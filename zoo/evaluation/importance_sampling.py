@@ -73,9 +73,17 @@ def _one_example(model, params, x, num_samples, chunk_size, seed, condition=None
 
 def summed_over_classes(model, x, num_samples, seed, chunk_size=DEFAULT_CHUNK_SIZE):
     """log p(x) = log (1/K) sum_y p(x|y) for a model over K classes with a uniform p(y) (M2),
-    each log p(x|y) estimated as `log_likelihood` does (the same draws for every class)."""
+    each log p(x|y) estimated as `log_likelihood` does (the same draws for every class).
+
+    `elbo`, `reconstruction` and `kl` are those of the bound with y drawn from the model's
+    q(y|x): sum_y q(y|x) ELBO(x, y) - KL(q(y|x) || p(y)), the kl including the second term."""
     classes = model.classes
     per_class = [log_likelihood(model, x, num_samples, seed, chunk_size,
-                                y=tf.fill([tf.shape(x)[0]], tf.constant(k, tf.int64)))["log_likelihood"]
-                 for k in range(classes)]
-    return {"log_likelihood": tf.reduce_logsumexp(tf.stack(per_class), axis=0) - math.log(classes)}
+                                y=tf.fill([tf.shape(x)[0]], tf.constant(k, tf.int64))) for k in range(classes)]
+    stacked = {key: tf.stack([part[key] for part in per_class], axis=-1) for key in per_class[0]}  # [B, K]
+    q = model.classify(x)
+    kl_y = tf.reduce_sum(q * tf.math.log(tf.maximum(q, 1e-30)), axis=-1) + math.log(classes)
+    return {"log_likelihood": tf.reduce_logsumexp(stacked["log_likelihood"], axis=-1) - math.log(classes),
+            "elbo": tf.reduce_sum(q * stacked["elbo"], axis=-1) - kl_y,
+            "reconstruction": tf.reduce_sum(q * stacked["reconstruction"], axis=-1),
+            "kl": tf.reduce_sum(q * stacked["kl"], axis=-1) + kl_y}
