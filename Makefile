@@ -21,7 +21,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 # The unit tier: blocks, objectives, configs, data checks and composition, no training runs.
-FAST_TESTS := tests/test_blocks.py tests/test_objective.py tests/test_latents_priors.py tests/test_likelihoods.py \
+FAST_TESTS := tests/test_blocks.py tests/test_conditional.py tests/test_semi_supervised.py tests/test_objective.py tests/test_latents_priors.py tests/test_likelihoods.py \
 	tests/test_schedules_and_sampler.py tests/test_serialization.py tests/test_composition.py \
 	tests/test_data.py tests/test_image_folders.py
 
