@@ -55,6 +55,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     if not model.built:
         raise ZooError("the model is not built yet: give zoo.VAE an image_shape, or fit or call it once")
     samples = log_likelihood_samples or (config or {}).get("train", {}).get("log_likelihood_samples", 5000)
+    model = without_optimizer(model)  # the optimizer's moments would double or triple the export
     archive = keras.export.ExportArchive()
     archive.track(model)
     options = {"log_likelihood": {"num_samples": samples}}
@@ -66,7 +67,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
-        save_keras(model, os.path.join(staging, KERAS_FILE))
+        model.save(os.path.join(staging, KERAS_FILE))
         if config is not None:
             write_json(os.path.join(staging, "config.json"), config)
         if metrics is not None:
@@ -84,9 +85,9 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def save_keras(model, filepath):
-    """`model`'s config and weights as a `.keras` file, without the optimizer's state (it would
-    triple the file): a copy made from the config takes the weights and is saved."""
+def without_optimizer(model):
+    """A copy of `model` made from its config, holding its weights and no optimizer (whose
+    state would triple an export): what the SavedModel and `model.keras` are written from."""
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
     copy.set_weights(model.get_weights())  # the same config builds the same variables in the same order
-    copy.save(filepath)
+    return copy
