@@ -60,6 +60,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     z_mean, kl_per_dim = posterior_statistics(model, images, batch_size, labels=given)
     result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
+    result["density"] = "log p(x|y) at the test labels" if conditional else "log p(x)"
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
                   hardware=hardware(), command=command or " ".join(sys.argv))
     os.makedirs(output_dir, exist_ok=True)
@@ -193,7 +194,8 @@ def bits_per_dim(model, recipe, nll, pixels):
 
 def report(result):
     lines = [
-        f"test -log p(x) <= {result['neg_log_likelihood']:.2f} nats (IWAE bound, K={result['samples']}; "
+        f"test -{result.get('density', 'log p(x)').split(' at ')[0]} <= {result['neg_log_likelihood']:.2f} nats "
+        f"(IWAE bound, K={result['samples']}; "
         f"s.e. {result['neg_log_likelihood_stderr'] or 0:.2f} over {result['examples']} images)",
         f"test -ELBO {result['neg_elbo']:.2f} = reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f}; "
         f"gap {result['gap']:.2f}",
