@@ -183,12 +183,12 @@ def test_the_cover_is_pairwise_complete_and_smaller():
 @pytest.mark.parametrize("combination", COVER, ids=name)
 def test_combination_trains_reports_its_objective_and_exports(combination, mnist_images, tmp_path,
                                                               monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (LOG_LIKELIHOOD_SAMPLES,))
+    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
     check_combination(combination, mnist_images, tmp_path, reload=name(combination) in RELOADED)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", SLOW_ONLY, ids=name)
 def test_every_other_combination(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (LOG_LIKELIHOOD_SAMPLES,))
+    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
     check_combination(combination, mnist_images, tmp_path, reload=True)
