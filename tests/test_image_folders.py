@@ -384,3 +384,33 @@ def test_resolve_refuses_bad_specs(args, field):
     assert error.value.field == field
     if field == "dataset":
         assert "folder" in error.value.allowed and "tfds:NAME" in error.value.allowed
+
+
+def _conditional_recipe():
+    from recipes import RECIPES
+
+    recipe = RECIPES.get("conv_gaussian")
+    return recipe.with_overrides({**recipe.smoke, "condition": "class_label", "condition.classes": 2,
+                                  "dataset": "folder", "image_size": (32, 32), "epochs": 1})
+
+
+def test_a_conditional_model_trains_on_class_subfolders(class_folder, tmp_path):
+    """Class subfolders are the labels a conditional recipe trains on; a folder too large
+    for memory streams without labels, which a conditional recipe refuses in one line."""
+    from zoo.training.train import train
+
+    result = train(_conditional_recipe(), data_dir=str(class_folder), export_dir=str(tmp_path / "exports"),
+                   verbose=False)
+    assert result.model.condition.classes == 2 and 0 <= result.metrics["conditional_accuracy"] <= 1
+    loaded = tf.saved_model.load(result.export_path)
+    x_mean = loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64), y=tf.constant([0, 1], tf.int64))["x_mean"]
+    assert x_mean.shape == (2, 32, 32, 3)
+
+
+def test_a_streamed_folder_is_refused_by_a_conditional_recipe(class_folder, tmp_path, monkeypatch):
+    from zoo.training.train import train
+
+    monkeypatch.setenv("ZOO_MEMORY_BUDGET", "100K")
+    with pytest.raises(DataError, match="streams from disk, which gives no labels") as error:
+        train(_conditional_recipe(), data_dir=str(class_folder), export_dir=str(tmp_path / "exports"), verbose=False)
+    _one_line_naming(error)
