@@ -2,11 +2,13 @@
 the per-pixel distributions they are made of), and the config path's network factories."""
 
 from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.conditions import CONDITIONS, ClassLabel, ConditionVector
 from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic, Gaussian,
                                     LIKELIHOODS)
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
-from zoo.layers.priors import PRIORS, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
+from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
 
-__all__ = ["AggregatePosterior", "Bernoulli", "Categorical256", "ContinuousBernoulli", "DiagonalNormal",
+__all__ = ["AggregatePosterior", "Bernoulli", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
+           "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
            "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "LIKELIHOODS", "MixtureOfGaussians", "POSTERIORS",
            "PRIORS", "RelaxedCategorical", "StandardNormal", "UniformCategorical", "VampPrior"]
