@@ -29,15 +29,19 @@ def _json(path, name):
 
 
 @functools.lru_cache(maxsize=None)
-def _test_images(dataset, data_dir, binarize):
+def _test_split(dataset, data_dir, binarize):
     split = DATASETS.get(dataset).load("test", data_dir)
-    return eval_images(split, binarize=binarize)
+    return eval_images(split, binarize=binarize), split.labels.astype(np.int64)
 
 
 def _slice_images(recipe, metrics, data_dirs):
-    """The test images metrics.json's `test_slice` was measured on."""
-    images = _test_images(recipe.train.dataset, data_dirs[recipe.train.dataset], recipe.train.binarization != "none")
-    return images[:metrics["test_slice"]["examples"]]
+    """The test images metrics.json's `test_slice` was measured on, and their labels when a
+    conditional model was measured at them (else None; M2 sums its classes out)."""
+    images, labels = _test_split(recipe.train.dataset, data_dirs[recipe.train.dataset],
+                                 recipe.train.binarization != "none")
+    count = metrics["test_slice"]["examples"]
+    conditional = recipe.model.condition is not None and recipe.model.classifier is None
+    return images[:count], labels[:count] if conditional else None
 
 
 def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
@@ -51,10 +55,11 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
 
     elbo = tf.saved_model.load(shipped_export).signatures["elbo"]
     check = metrics["test_slice"]
-    images = _slice_images(recipe, metrics, data_dirs)
+    images, labels = _slice_images(recipe, metrics, data_dirs)
     batch = check["batch_size"]
-    values = np.concatenate([elbo(x=tf.constant(images[i:i + batch]))["elbo"].numpy()
-                             for i in range(0, len(images), batch)])
+    values = np.concatenate([elbo(**{"x": tf.constant(images[i:i + batch]),
+                                     **({} if labels is None else {"y": tf.constant(labels[i:i + batch])})})["elbo"]
+                             .numpy() for i in range(0, len(images), batch)])
     assert -values.mean() == pytest.approx(check["neg_elbo"], rel=1e-5, abs=1e-4)
     # The slice is a sample of the test set: the full-set figure lies within a few standard errors.
     stderr = values.std(ddof=1) / np.sqrt(len(values))
@@ -75,9 +80,9 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     model = zoo.VAE.from_preset(name)
     assert isinstance(model, zoo.VAE)
     assert model.image_shape == recipe.model.image_shape
-    images = _slice_images(recipe, metrics, data_dirs)
+    images, labels = _slice_images(recipe, metrics, data_dirs)
     check = metrics["test_slice"]
-    measured = measure_test_slice(model, images)
+    measured = measure_test_slice(model, images, labels)
     assert (measured["examples"], measured["batch_size"]) == (check["examples"], check["batch_size"])
     assert measured["neg_elbo"] == pytest.approx(check["neg_elbo"], rel=1e-6)
 
@@ -85,7 +90,9 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(recipe.train.learning_rate)
     epochs = float(model.epochs_trained.numpy())
     before = [w.numpy() for w in model.trainable_weights]
-    history = model.fit(images[:16], batch_size=16, epochs=1, verbose=0).history
+    fit_labels = None if recipe.model.condition is None else _test_split(
+        recipe.train.dataset, data_dirs[recipe.train.dataset], recipe.train.binarization != "none")[1][:16]
+    history = model.fit(images[:16], fit_labels, batch_size=16, epochs=1, verbose=0).history
     assert len(history["loss"]) == 1 and math.isfinite(history["loss"][0])
     assert float(model.epochs_trained.numpy()) == epochs + 1
     assert any(not np.array_equal(old, w.numpy()) for old, w in zip(before, model.trainable_weights))
