@@ -235,9 +235,13 @@ LATENTS = [({"type": "diagonal_normal", "latent_dim": 3}, "standard_normal"),
            ({"type": "categorical", "latent_dim": 3, "categories": 4}, "uniform_categorical")]
 
 
-@pytest.mark.parametrize("likelihood", LIKELIHOODS, ids=lambda v: v if isinstance(v, str) else v["type"])
-@pytest.mark.parametrize("posterior,prior", LATENTS, ids=lambda v: v if isinstance(v, str) else v["type"])
-def test_every_likelihood_latent_and_prior_can_be_conditional(likelihood, posterior, prior):
+# Each likelihood and each latent x prior at least once by default; `pytest -m slow` runs all 25.
+COVER = [(LIKELIHOODS[i], *LATENTS[i]) for i in range(len(LIKELIHOODS))]
+PRODUCT = [(likelihood, *latent) for likelihood in LIKELIHOODS for latent in LATENTS]
+_ID = lambda v: v if isinstance(v, str) else v["type"]  # noqa: E731
+
+
+def _conditional_variant_trains(likelihood, posterior, prior):
     """`condition=` makes any variant conditional (the VampPrior is the one prior refused:
     test_config_refusals); one step of fit, then a finite bound and a sample per class."""
     keras.utils.set_random_seed(0)
@@ -251,3 +255,14 @@ def test_every_likelihood_latent_and_prior_can_be_conditional(likelihood, poster
     assert np.isfinite(model.fit(x, y, batch_size=6, epochs=1, verbose=0).history["loss"]).all()
     assert np.isfinite(model.elbo(x, y)).all()
     assert model.sample(3, seed=0, y=[0, 1, 2]).shape == (3, 8, 8, 1)
+
+
+@pytest.mark.parametrize("likelihood,posterior,prior", COVER, ids=_ID)
+def test_each_likelihood_latent_and_prior_can_be_conditional(likelihood, posterior, prior):
+    _conditional_variant_trains(likelihood, posterior, prior)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood,posterior,prior", [c for c in PRODUCT if c not in COVER], ids=_ID)
+def test_every_other_conditional_combination(likelihood, posterior, prior):
+    _conditional_variant_trains(likelihood, posterior, prior)

@@ -206,8 +206,10 @@ def test_shipped_export_agrees_across_serving_paths(shipped_export, tmp_path):
     call, about 5 s each) for one signature here; the tiny exports above run it on all."""
     loaded = tf.saved_model.load(shipped_export)
     with open(os.path.join(shipped_export, "config.json")) as f:
-        sampler = json.load(f)["model"].get("aggregate_posterior_components", 0)
-    expected_signatures = sorted({*SIGNATURE_INPUTS, *(["sample_aggregate_posterior"] if sampler else [])})
+        model = json.load(f)["model"]
+    extra = (["sample_aggregate_posterior"] if model.get("aggregate_posterior_components") else []) + (
+        ["classify"] if model.get("classifier") else [])
+    expected_signatures = sorted({*SIGNATURE_INPUTS, *extra})
     assert sorted(loaded.signatures) == expected_signatures, "export older than zoo.export: re-export it"
     assert sorted(r.predict_log.request.model_spec.signature_name for r in warmup_records(shipped_export)) \
         == expected_signatures
