@@ -50,6 +50,14 @@ def conditional_accuracy(model, judge, per_class=SAMPLES_PER_CLASS, seed=0):
             "conditional_samples_per_class": per_class}
 
 
+def judged(model, train_split, test_split, seed=0):
+    """`conditional_accuracy` by a judge trained on `train_split` (a `zoo.data.Split`), with
+    the judge's own accuracy on `test_split` as "judge_test_accuracy"."""
+    judge, judge_accuracy = train_judge(train_split.scaled(), train_split.labels, model.condition.classes,
+                                        test_split.scaled(), test_split.labels, seed=seed)
+    return {**conditional_accuracy(model, judge, seed=seed), "judge_test_accuracy": judge_accuracy}
+
+
 def classification_error(model, images, labels, batch=1000):
     """Test error of a semi-supervised model's classifier q(y|x): argmax against `labels`."""
     predicted = np.concatenate([tf.argmax(model.classify(images[i:i + batch]), axis=-1).numpy()

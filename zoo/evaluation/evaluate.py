@@ -99,12 +99,10 @@ def label_scores(model, recipe, images, labels, data_dir, download, say):
     if getattr(model, "condition", None) is None or not hasattr(model.condition, "classes"):
         return {}
     train = recipe.train
-    split = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels).load("train", data_dir, download)
+    source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
     say("Training the judge (a conv classifier of the real training images) for the conditional accuracy", flush=True)
-    test = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels).load("test", data_dir, download)
-    judge, judge_accuracy = accuracy.train_judge(split.scaled(), split.labels, model.condition.classes,
-                                                 test.scaled(), test.labels, seed=train.seed)
-    return {**accuracy.conditional_accuracy(model, judge, seed=train.seed), "judge_test_accuracy": judge_accuracy}
+    return accuracy.judged(model, source.load("train", data_dir, download), source.load("test", data_dir, download),
+                           seed=train.seed)
 
 
 def score(model, images, num_samples, batch_size, progress=True, labels=None):

@@ -140,14 +140,10 @@ def label_metrics(model, data, labels, seed, verbose=True):
     if verbose:
         print("Training the judge (a conv classifier of the real training images) for the conditional "
               "accuracy", flush=True)
-    judge, judge_accuracy = accuracy.train_judge(data.train_split.scaled(), data.train_split.labels,
-                                                 model.condition.classes, data.test_split.scaled(),
-                                                 data.test_labels(), seed=seed)
-    result = accuracy.conditional_accuracy(model, judge, seed=seed)
-    result["judge_test_accuracy"] = judge_accuracy
+    result = accuracy.judged(model, data.train_split, data.test_split, seed=seed)
     if verbose:
         print(f"Conditional accuracy {100 * result['conditional_accuracy']:.1f}% (the judge labels "
-              f"{100 * judge_accuracy:.1f}% of real test images correctly)", flush=True)
+              f"{100 * result['judge_test_accuracy']:.1f}% of real test images correctly)", flush=True)
     return result
 
 
