@@ -149,6 +149,13 @@ class VAEConfig:
             allowed = [name for name in PRIORS.names() if PRIORS.get(name).continuous == posterior.continuous]
             raise ConfigError("prior", self.prior["type"], f"a prior for posterior '{self.posterior['type']}' "
                                                            f"({', '.join(allowed)})")
+        if getattr(posterior, "prior_type", None) not in (None, self.prior["type"]):
+            raise ConfigError("prior", self.prior["type"], f"'{posterior.prior_type}' for the posterior "
+                              f"'{self.posterior['type']}', with the prior of your choice on top: "
+                              '{"type": "top_down", "top": "vamp"}')
+        if getattr(prior, "posterior_type", None) not in (None, self.posterior["type"]):
+            raise ConfigError("posterior", self.posterior["type"], f"'{prior.posterior_type}' for the prior "
+                              f"'{self.prior['type']}'")
         if count and not posterior.continuous:
             raise ConfigError("aggregate_posterior_components", count,
                               f"0 for the discrete posterior '{self.posterior['type']}' (a Gaussian mixture "
@@ -166,6 +173,8 @@ class VAEConfig:
         if condition is not None and self.prior["type"] == "vamp":
             raise ConfigError("prior", "vamp", "standard_normal, mixture or conditional_normal for a conditional "
                               "VAE (the VampPrior's pseudo-inputs have no labels)")
+        if condition is not None and self.prior["type"] == "top_down":
+            raise ConfigError("condition", condition, "None for a ladder VAE (its layers take no y)")
         if semi_supervised != (classifier is not None):
             raise ConfigError("classifier" if semi_supervised else "objective",
                               classifier if not semi_supervised else None,

@@ -150,7 +150,7 @@ def posterior_statistics(model, images, batch_size, labels=None):
         if hasattr(model, "classify"):  # M2: q(z|x,y) at its own most probable class
             y = np.argmax(model.classify(batch), axis=-1)
         q = model.encode(batch, y)
-        means.append(tf.reshape(q.mean(), [len(batch), model.code_shape[0], -1]))
+        means.append(tf.reshape(model.posterior.location(q), [len(batch), model.code_shape[0], -1]))
         kl = model.prior.given(model.condition_vector(y)).kl_per_variable(q)
         kls.append(None if kl is None else kl.numpy())
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)

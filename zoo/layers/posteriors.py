@@ -33,6 +33,9 @@ class Posterior(DistributionLayer):
     """
 
     continuous = True
+    # log q(z|x) at any z in one pass (a flow's takes one pass per latent at codes it did not
+    # draw itself): a VampPrior, a mixture of q at pseudo-inputs, needs it.
+    one_pass_density = True
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
@@ -47,6 +50,11 @@ class Posterior(DistributionLayer):
     def code_shape(self):
         return (self.latent_dim,)
 
+    @property
+    def layer_names(self):
+        """The names of its stochastic layers when it has several (a `Ladder`); else ()."""
+        return ()
+
     def inference(self, params):
         return self.distribution(params)
 
@@ -59,8 +67,18 @@ class Posterior(DistributionLayer):
         dist = self(params) if training else self.inference(params)
         return dist.sample(samples, seed=seed)
 
+    def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
+        """(q in inference form, `samples` draws z from it): what the objectives score. A flow
+        draws z from q itself, so that log q(z) reuses the pass that made z."""
+        return self.inference(params), self.sample(params, samples, seed, training, alg)
+
     def code(self, q):
         """The deterministic code of an input: the posterior mean."""
+        return q.mean()
+
+    def location(self, q):
+        """A point per example that moves with x (active units count the latents whose point
+        varies over the data): the mean of q."""
         return q.mean()
 
     def summary(self, q):

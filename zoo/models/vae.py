@@ -99,7 +99,7 @@ class VAE(keras.Model):
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
                                               initializer="zeros")
-        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES]
+        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES + self.layer_metric_names]
         self._resident = None
         self.image_shape = None
         image_shape = image_shape or _input_shape(encoder)
@@ -109,6 +109,11 @@ class VAE(keras.Model):
     @property
     def code_shape(self):
         return tuple(self.posterior.code_shape)
+
+    @property
+    def layer_metric_names(self):
+        """The KL of each stochastic layer, reported beside the total (kl_z1, kl_z2, ...)."""
+        return tuple(f"kl_{name}" for name in self.posterior.layer_names)
 
     def build(self, input_shape):
         """Build every block for images of `input_shape[1:]` and check the contract between them."""
@@ -220,8 +225,7 @@ class VAE(keras.Model):
         """
         condition = self.condition_vector(y)
         params = self._encoder_params(x, condition, training)
-        q = self.posterior.inference(params)
-        z = self.posterior.sample(params, samples, seed, training, alg)
+        q, z = self.posterior.draws(params, samples, seed, training, alg)
         batch = tf.shape(x)[0]
         flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
         flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
@@ -235,7 +239,12 @@ class VAE(keras.Model):
         """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
         its conditions y if conditional)."""
         q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
-        return self.objective.terms(q, z, log_likelihood, self.prior.given(self.condition_vector(y)))
+        prior = self.prior.given(self.condition_vector(y))
+        terms = self.objective.terms(q, z, log_likelihood, prior)
+        if self.layer_metric_names:
+            per_layer = tf.unstack(prior.kl_per_layer(q, z), axis=-1)
+            terms.update(zip(self.layer_metric_names, per_layer))
+        return terms
 
     def condition_vector(self, y):
         """The condition vector [B, size] of `y` (None for an unconditional model), or a
