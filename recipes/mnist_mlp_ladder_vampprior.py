@@ -2,7 +2,7 @@
 
 Two stochastic layers of 40 latents (Sønderby et al. 2016's ladder inference; the decoder
 sees both layers, as in Tomczak & Welling 2018's two-layer VampPrior HVAE), MLPs of 300
-tanh units, a VampPrior with 500 pseudo-inputs over the top layer, KL warm-up.
+tanh units, a VampPrior with 200 pseudo-inputs over the top layer, KL warm-up.
 
 Run:      zoo train mnist_mlp_ladder_vampprior --data-dir ../shared/data/mnist
 Measured: (pending)
@@ -12,12 +12,12 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 
 RECIPE = Recipe(
     name="mnist_mlp_ladder_vampprior",
-    description="two-layer ladder VAE (40 + 40 latents), MLPs of 300, VampPrior with 500 pseudo-inputs on top, MNIST",
+    description="two-layer ladder VAE (40 + 40 latents), MLPs of 300, VampPrior with 200 pseudo-inputs on top, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (300, 300), "activation": "tanh"},
                     posterior={"type": "ladder", "latent_dim": 40, "layers": 2, "hidden_units": (300,)},
-                    prior={"type": "top_down", "top": {"type": "vamp", "components": 500}}, likelihood="bernoulli",
+                    prior={"type": "top_down", "top": {"type": "vamp", "components": 200}}, likelihood="bernoulli",
                     objective={"type": "elbo", "warmup_epochs": 20}),
-    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=250, batch_size=100, learning_rate=5e-4),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=400, batch_size=100),
     smoke={"epochs": 1, "network.hidden_units": (32,), "posterior.hidden_units": (16,), "latent_dim": 4,
            "prior.top": {"type": "vamp", "components": 10}, "kl_warmup_epochs": 1},
 )

@@ -59,6 +59,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     seconds = time.perf_counter() - start
     z_mean, kl_per_dim = posterior_statistics(model, images, batch_size, labels=given)
     result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
+    result.update(layer_statistics(model, images, batch_size, result["posterior_mean_variance"]))
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result["density"] = "log p(x|y) at the test labels" if conditional else "log p(x)"
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
@@ -156,6 +157,23 @@ def posterior_statistics(model, images, batch_size, labels=None):
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
 
 
+def layer_statistics(model, images, batch_size, variance, draws=10):
+    """For hierarchical latents: each layer's active units and its share of the KL (the Monte
+    Carlo estimate from `draws` draws per image), bottom layer first; {} for one layer."""
+    names = model.posterior.layer_names
+    if not names:
+        return {}
+    per_layer = np.split(np.asarray(variance), len(names))
+    kls = []
+    for first in range(0, len(images), batch_size):
+        q = model.encode(images[first:first + batch_size])
+        z = q.sample(draws, seed=tf.constant([first, 11]))
+        kls.append(model.prior.kl_per_layer(q, z).numpy())
+    kl = np.concatenate(kls).mean(axis=0)
+    return {"active_units_per_layer": {name: int((v > ACTIVE_UNIT_THRESHOLD).sum()) for name, v in zip(names, per_layer)},
+            "kl_per_layer": {name: round(float(value), 4) for name, value in zip(names, kl)}}
+
+
 def summarize(model, recipe, estimates, z_mean, kl_per_dim):
     log_likelihood = estimates["log_likelihood"]
     variance = z_mean.var(axis=0).sum(axis=-1)  # a one-hot latent: summed over its values
@@ -200,6 +218,10 @@ def report(result):
         f"active units {result['active_units']} of {len(result['posterior_mean_variance'])}; "
         f"{result['bits_per_dim']:.4f} bits/dim; {result['seconds']:.0f} s",
     ]
+    if "kl_per_layer" in result:
+        lines.append("per layer (bottom first): " + "; ".join(
+            f"{name}: KL {kl:.2f}, {result['active_units_per_layer'][name]} active"
+            for name, kl in result["kl_per_layer"].items()))
     if "test_error" in result:
         lines.append(f"test error of q(y|x) {100 * result['test_error']:.2f}%")
     if "conditional_accuracy" in result:

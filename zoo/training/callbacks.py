@@ -89,7 +89,7 @@ class CompactProgress(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != self.epochs and epoch != 0:
             return
         terms = ", ".join(f"{key} {value:.2f}" for key, value in (logs or {}).items()
-                          if key in ("loss", "reconstruction", "kl", "classification"))
+                          if key in ("loss", "reconstruction", "kl", "classification") or key.startswith("kl_z"))
         extra = ", ".join(f"{key} {value:.3g}" for key, value in (logs or {}).items()
                           if key in ("kl_weight", "temperature"))
         print(f"  epoch {epoch + 1}/{self.epochs}: {terms}{'; ' + extra if extra else ''} "
