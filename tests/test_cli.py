@@ -322,3 +322,22 @@ def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path):
     assert ("test error of q(y|x)" in evaluated.stdout) == ("m2" in recipe)
     assert ("conditional accuracy" in evaluated.stdout) == ("m2" not in recipe)
     assert (path / "pictures" / "class_samples.png").exists()
+
+
+def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path):
+    """The hierarchical recipe through `zoo train` and `zoo evaluate` at smoke size on the
+    embedded 8x8 digits: the training log, the export and the evaluation report each layer."""
+    recipe = "mnist_mlp_ladder_vampprior"
+    done = zoo("train", recipe, "--smoke", "--dataset", "digits", "--epochs", "3", "--workdir", str(tmp_path / "run"),
+               "--export-dir", str(tmp_path / "exports"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "kl_z1" in done.stdout and "kl_z2" in done.stdout
+    path = tmp_path / "exports" / recipe / "1"
+    loaded = tf.saved_model.load(str(path))
+    assert loaded.signatures["encode"](x=tf.zeros([2, 8, 8, 1]))["z_code"].shape == (2, 8)  # 2 layers of 4
+    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "40")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    result = json.load(open(path / "metrics.json"))["evaluation"]
+    assert set(result["kl_per_layer"]) == set(result["active_units_per_layer"]) == {"z1", "z2"}
+    assert sum(result["active_units_per_layer"].values()) == result["active_units"]
+    assert "per layer (bottom first): z1: KL" in evaluated.stdout
