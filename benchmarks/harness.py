@@ -1,10 +1,15 @@
 """What both benchmarks share: the data, the machine's matmul rate, FLOP counting, timing
-the zoo's `model.fit` and the PyTorch reference in one process, and the report."""
+the zoo's `model.fit`, the PyTorch reference (in its own process, on the same arrays) and
+the report."""
 
 import argparse
+import dataclasses
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -20,6 +25,8 @@ from zoo.models.builder import build  # noqa: E402
 from zoo.training.train import precision_policy  # noqa: E402
 
 DEFAULT_DATA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.py")
+SMOKE_IMAGES = (1280, 500)  # train, test: 10 steps of 128 per epoch
 
 # The zoo's training paths, cumulative: each row adds one lever to the one above it.
 ABLATION = (
@@ -40,6 +47,11 @@ def parse_args(description):
     parser.add_argument("--precision", default="float32", help="the zoo's dtype policy (e.g. mixed_float16 on GPU)")
     parser.add_argument("--ablation", action="store_true",
                         help="also time each of the zoo's training paths (the table in benchmarks/README.md)")
+    parser.add_argument("--torch-python", default=sys.executable,
+                        help="the Python that runs the PyTorch reference (default: this one); it needs torch and numpy")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"{SMOKE_IMAGES[0]} training and {SMOKE_IMAGES[1]} test images, tiny timings: "
+                             "checks that everything starts (tests/test_benchmarks.py); its figures mean nothing")
     return parser.parse_args()
 
 
@@ -110,9 +122,13 @@ def networks_alone_rate(model, batch_size, steps=100, trials=5):
     return steps * batch_size / best_seconds(lambda: run_steps()[0].numpy(), trials)
 
 
-def load(data_dir):
+def load(data_dir, smoke=False):
     mnist = zoo_data.DATASETS.get("mnist")
-    return mnist.load("train", data_dir), mnist.load("test", data_dir)
+    splits = mnist.load("train", data_dir), mnist.load("test", data_dir)
+    if not smoke:
+        return splits
+    return tuple(dataclasses.replace(split, images=split.images[:n], labels=split.labels[:n])
+                 for split, n in zip(splits, SMOKE_IMAGES))
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -157,61 +173,74 @@ def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_com
     return timer.seconds, test["reconstruction"] + test["kl"], model
 
 
-def train_torch(torch_model, train_split, test_split, args, seed=0):
-    import torch
-
-    import torch_reference
-
-    torch.set_num_threads(os.cpu_count())
-    steps = len(train_split.images) // args.batch_size
-
-    def report(epoch, rate, loss):
-        print(f"  pytorch epoch {epoch + 1}: {rate:,.0f} images/s, loss {loss:.2f}", flush=True)
-
-    seconds, neg_elbo = torch_reference.train(
-        torch_model, torch_reference.as_torch_images(train_split.scaled()),
-        torch_reference.as_torch_images(zoo_data.eval_images(test_split, binarize=True)),
-        args.epochs, args.batch_size, 1e-3, seed, on_epoch=report)
-    return seconds, neg_elbo, steps * args.batch_size
+def train_torch(model_name, train_split, test_split, args, seed=0):
+    """The PyTorch reference (`torch_reference.py`) in its own process, on the zoo's arrays:
+    its result (torch version, seconds per epoch, test -ELBO), or None if it did not run
+    (its own message, e.g. how to install torch, is then above)."""
+    with tempfile.TemporaryDirectory() as folder:
+        arrays = os.path.join(folder, "arrays.npz")
+        np.savez(arrays, train=train_split.scaled(), test=zoo_data.eval_images(test_split, binarize=True))
+        done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
+                               "--batch-size", str(args.batch_size), "--seed", str(seed)],
+                              stdout=subprocess.PIPE, text=True)
+    if done.returncode:
+        print(f"no PyTorch figures: the reference exited with status {done.returncode}", flush=True)
+        return None
+    return json.loads(done.stdout.splitlines()[-1])
 
 
-def run(recipe_name, torch_model, description):
-    """The whole benchmark: PyTorch, then the zoo, then the report (and the ablation if asked)."""
-    import torch
-
+def run(recipe_name, reference_model, description):
+    """The whole benchmark: PyTorch (`reference_model`, a torch_reference.MODELS name, in its
+    own process), then the zoo, then the report (and the ablation if asked). Exits with
+    status 1 when the reference did not run, after the zoo's own figures."""
     args = parse_args(description)
-    train_split, test_split = load(args.data_dir)
+    train_split, test_split = load(args.data_dir, args.smoke)
     print(f"{description}\nmachine: {platform.machine()}, {os.cpu_count()} CPU cores, "
           f"{', '.join(d.device_type for d in tf.config.list_logical_devices())}; TensorFlow "
-          f"{tf.__version__}, PyTorch {torch.__version__}; batch {args.batch_size}, {args.epochs} epochs",
+          f"{tf.__version__}; batch {args.batch_size}, {args.epochs} epochs" + (", smoke" if args.smoke else ""),
           flush=True)
     print(f"zoo: recipe {recipe_name} with {zoo_overrides(args)}, through model.fit", flush=True)
-    rate = matmul_rate()
-    print(f"matmul rate: {rate:.1f} GFLOP/s (float32 2048x2048 product, XLA, best of 5)", flush=True)
-    torch_seconds, torch_elbo, examples = train_torch(torch_model, train_split, test_split, args)
+    size, repeats, trials = (256, 2, 1) if args.smoke else (2048, 20, 5)
+    rate = matmul_rate(size, repeats, trials)
+    print(f"matmul rate: {rate:.1f} GFLOP/s (float32 {size}x{size} product, XLA, best of {trials})", flush=True)
+    reference = train_torch(reference_model, train_split, test_split, args)
+    if reference:
+        print(f"PyTorch {reference['torch']} (its own process)", flush=True)
     zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args)
+    examples = len(train_split.images) // args.batch_size * args.batch_size
     flops = flops_per_step(model, args.batch_size)
     steps_per_second = examples / args.batch_size / zoo_seconds[-1]
-    zoo_rate, torch_rate = examples / zoo_seconds[-1], examples / torch_seconds[-1]
-    total = args.epochs * examples
+    zoo_rate = examples / zoo_seconds[-1]
     print(f"model: {recipe_name}, {model.count_params():,} parameters, {flops / 1e9:.3f} GFLOP per "
           f"training step (matmul/conv, forward + backward)")
-    print(f"test -ELBO after {args.epochs} epochs: zoo {zoo_elbo:.2f}, pytorch {torch_elbo:.2f} "
-          f"(difference {zoo_elbo - torch_elbo:+.2f} nats)")
+    print(f"test -ELBO after {args.epochs} epochs: zoo {zoo_elbo:.2f}" + (
+        f", pytorch {reference['neg_elbo']:.2f} (difference {zoo_elbo - reference['neg_elbo']:+.2f} nats)"
+        if reference else ""))
     print(f"zoo reaches {steps_per_second * flops / 1e9:.1f} GFLOP/s = "
           f"{steps_per_second * flops / 1e9 / rate:.0%} of the matmul rate")
-    bound = networks_alone_rate(model, args.batch_size)
+    bound = networks_alone_rate(model, args.batch_size, *((2, 1) if args.smoke else ()))
     print(f"the networks alone (forward + backward + SGD; no distributions, RNG, Adam or metrics): "
           f"{bound:,.0f} images/s = {bound / args.batch_size * flops / 1e9:.1f} GFLOP/s = "
           f"{bound / args.batch_size * flops / 1e9 / rate:.0%} of the matmul rate; the zoo runs at "
           f"{zoo_rate / bound:.0%} of their speed")
-    print(f"images/s including the first epoch (XLA compile): zoo {total / sum(zoo_seconds):,.0f}, "
-          f"pytorch {total / sum(torch_seconds):,.0f} ({sum(torch_seconds) / sum(zoo_seconds):.2f}x)")
-    print(f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
-          f"{zoo_rate / torch_rate:.2f}x (epoch {args.epochs}, after compilation)", flush=True)
+    if reference:
+        compare(zoo_seconds, reference["seconds"], examples, args.epochs)
     if args.ablation:
         print("\nablation (images/s in the last epoch; test -ELBO):")
         for label, options in ABLATION:
             seconds, neg_elbo, _ = train_zoo(recipe_name, train_split, test_split, args, label="  " + label,
                                              **options)
             print(f"| {label} | {examples / seconds[-1]:,.0f} | {neg_elbo:.2f} |", flush=True)
+    if not reference:
+        sys.exit(1)
+
+
+def compare(zoo_seconds, torch_seconds, examples, epochs):
+    """The two ratios: over the whole run (the zoo's first epoch includes its XLA compile),
+    and in the last epoch."""
+    total = epochs * examples
+    zoo_rate, torch_rate = examples / zoo_seconds[-1], examples / torch_seconds[-1]
+    print(f"images/s including the first epoch (XLA compile): zoo {total / sum(zoo_seconds):,.0f}, "
+          f"pytorch {total / sum(torch_seconds):,.0f} ({sum(torch_seconds) / sum(zoo_seconds):.2f}x)")
+    print(f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
+          f"{zoo_rate / torch_rate:.2f}x (epoch {epochs}, after compilation)", flush=True)

@@ -1,14 +1,32 @@
 """PyTorch reference VAEs for the benchmarks: the model of pytorch/examples `vae/main.py`
 (784-400-20, ReLU, Bernoulli decoder) and a convolutional one shaped like the zoo's conv
 recipe. Plain eager PyTorch, the way people write it, trained on the same arrays as the zoo.
+
+It runs in its own process, started by benchmarks/harness.py, so PyTorch and TensorFlow
+never share one (in one process a CUDA build of torch crashed next to TensorFlow):
+
+    python benchmarks/torch_reference.py mlp ARRAYS.npz [--epochs 2] [--batch-size 128] [--seed 0]
+
+ARRAYS.npz holds `train` (float32 [N, H, W, 1] in [0, 1], binarized afresh every epoch) and
+`test` (the fixed binary test images). Progress goes to stderr; the result is one JSON
+line on stdout: torch version, seconds per epoch, test -ELBO.
 """
 
+import argparse
+import json
+import os
+import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
+try:
+    import numpy as np
+    import torch
+except ImportError as missing:  # one line, not a traceback: what to run
+    sys.exit(f"the PyTorch reference cannot import {missing.name} in {sys.executable}; install it there (CPU build): "
+             f"{sys.executable} -m pip install torch==2.13.0 numpy --index-url https://download.pytorch.org/whl/cpu")
+
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
 
 
 class MLPVAE(nn.Module):
@@ -94,3 +112,30 @@ def train(model, train_images, test_images, epochs, batch_size, learning_rate, s
 def as_torch_images(images):
     """[N, H, W, 1] float32 (the zoo's layout) -> contiguous [N, 1, H, W]."""
     return np.ascontiguousarray(np.transpose(images, (0, 3, 1, 2)))
+
+
+MODELS = {"mlp": lambda: MLPVAE(hidden=400, latent=20), "conv": lambda: ConvVAE(filters=(32, 64), latent=16)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", choices=sorted(MODELS))
+    parser.add_argument("arrays", help=".npz with `train` and `test` images, [N, H, W, 1] float32")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    with np.load(args.arrays) as arrays:
+        train_images, test_images = as_torch_images(arrays["train"]), as_torch_images(arrays["test"])
+
+    def report(epoch, rate, loss):
+        print(f"  pytorch epoch {epoch + 1}: {rate:,.0f} images/s, loss {loss:.2f}", file=sys.stderr, flush=True)
+
+    seconds, neg_elbo = train(MODELS[args.model](), train_images, test_images, args.epochs, args.batch_size,
+                              1e-3, args.seed, on_epoch=report)
+    print(json.dumps({"torch": torch.__version__, "seconds": seconds, "neg_elbo": neg_elbo}))
+
+
+if __name__ == "__main__":
+    main()
