@@ -1,0 +1,52 @@
+"""The benchmark starts: `benchmarks/mlp_vs_pytorch.py --smoke` trains the zoo side and runs
+the PyTorch reference in its own process, or says in one line how to install torch."""
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+import venv
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+INSTALL = "-m pip install torch==2.13.0 numpy --index-url https://download.pytorch.org/whl/cpu"
+
+
+def assert_says_how_to_install(done, python):
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "the PyTorch reference cannot import" in line]
+    assert len(lines) == 1 and lines[0].endswith(f"{python} {INSTALL}"), done.stderr
+
+
+def test_the_benchmark_starts(mnist_dir):
+    """Both sides and the comparison with torch installed here (`pip install -e ".[benchmark]"`);
+    without it (the default test environment) the zoo side, and the install line."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "mlp_vs_pytorch.py"), "--smoke", "--data-dir", mnist_dir],
+                          capture_output=True, text=True, timeout=300)
+    assert "  zoo epoch 2: " in done.stdout, done.stdout + done.stderr
+    assert "test -ELBO after 2 epochs: zoo " in done.stdout
+    assert "the networks alone" in done.stdout
+    if importlib.util.find_spec("torch") is None:
+        assert_says_how_to_install(done, sys.executable)
+        assert "no PyTorch figures: the reference exited with status 1" in done.stdout
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "  pytorch epoch 2: " in done.stderr
+    assert "(its own process)" in done.stdout and ", pytorch " in done.stdout
+    assert "ratio: zoo " in done.stdout
+
+
+def test_the_reference_without_torch_says_how_to_install_it(tmp_path):
+    venv.create(tmp_path, with_pip=False)  # a Python without torch (or numpy)
+    python = str(tmp_path / "bin" / "python")
+    done = subprocess.run([python, str(BENCHMARKS / "torch_reference.py"), "mlp", "arrays.npz"],
+                          capture_output=True, text=True, timeout=60)
+    assert_says_how_to_install(done, python)
+
+
+def test_the_harness_never_imports_torch():
+    """TensorFlow and torch never share a process (a CUDA torch crashed next to TensorFlow)."""
+    done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); "
+                           "import harness; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
