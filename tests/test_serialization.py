@@ -16,6 +16,7 @@ from zoo.models.builder import build
 # The smallest arguments each registered block type needs (the rest take their defaults).
 ARGUMENTS = {("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
              ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
+             ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
              ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
              ("likelihood", "gaussian"): {"sigma": "per_pixel"}, ("objective", "iwae"): {"samples": 2}}
 LAYER_BLOCKS = [(role, kind) for role, registry in registries().items() if role not in ("network", "classifier")
