@@ -61,9 +61,10 @@ class InverseAutoregressiveFlow(Posterior):
 
     Directions and cost: a step is `tfb.Invert(tfb.MaskedAutoregressiveFlow(...))`. Sampling
     is the MAF's inverse, one pass of each step's network (the network reads the step's
-    input). log q(z|x) at z this q drew reuses that pass (TFP's bijector cache; `draws`
-    returns z drawn from q itself, and importance sampling samples and scores one q object).
-    At any other z it is the MAF's forward, sequential: latent_dim passes per step.
+    input). log q(z|x) at z this q drew needs no inversion: TFP's bijector cache holds the
+    eps each z came from (`draws` returns z drawn from q itself, and importance sampling
+    samples and scores one q object), and the log-determinant costs one more pass per step.
+    At any other z it is the MAF's forward, sequential: latent_dim + 1 passes per step.
 
     Args:
         latent_dim: number of latent variables.
@@ -151,7 +152,8 @@ class InverseAutoregressiveFlow(Posterior):
 
     def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
         """(q, `samples` draws z from that same q): q.log_prob(z) then finds z in the flow's
-        bijector cache and costs one pass, not latent_dim. `alg` is TFP's choice here."""
+        bijector cache, so it costs one pass per step, not latent_dim + 1. `alg` is TFP's
+        choice here."""
         del training, alg  # q is the same distribution in training and inference
         q = self.inference(params)
         return q, q.sample(samples, seed=seed)
