@@ -7,9 +7,10 @@ from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoul
                                     LIKELIHOODS)
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
+from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.ladder import Ladder, TopDown
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
            "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
-           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS",
+           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS",
            "PRIORS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior"]
