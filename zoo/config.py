@@ -153,6 +153,10 @@ class VAEConfig:
             raise ConfigError("prior", self.prior["type"], f"'{posterior.prior_type}' for the posterior "
                               f"'{self.posterior['type']}', with the prior of your choice on top: "
                               '{"type": "top_down", "top": "vamp"}')
+        if self.prior["type"] == "vamp" and not posterior.one_pass_density:
+            raise ConfigError("prior", "vamp", f"standard_normal or mixture for the posterior '{self.posterior['type']}' "
+                              "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior's density "
+                              "at codes it did not draw takes one pass per latent)")
         if getattr(prior, "posterior_type", None) not in (None, self.posterior["type"]):
             raise ConfigError("posterior", self.posterior["type"], f"'{prior.posterior_type}' for the prior "
                               f"'{self.prior['type']}'")
