@@ -49,6 +49,9 @@ def parse_args(description):
                         help="also time each of the zoo's training paths (the table in benchmarks/README.md)")
     parser.add_argument("--torch-python", default=sys.executable,
                         help="the Python that runs the PyTorch reference (default: this one); it needs torch and numpy")
+    parser.add_argument("--xla-cache", metavar="DIR",
+                        help="save the compiled XLA programs in DIR and load them from there in later runs "
+                             "(TensorFlow's --tf_xla_persistent_cache_directory); the first run still compiles")
     parser.add_argument("--smoke", action="store_true",
                         help=f"{SMOKE_IMAGES[0]} training and {SMOKE_IMAGES[1]} test images, tiny timings: "
                              "checks that everything starts (tests/test_benchmarks.py); its figures mean nothing")
@@ -120,6 +123,17 @@ def networks_alone_rate(model, batch_size, steps=100, trials=5):
     run_steps = tf.function(lambda: tf.while_loop(lambda i: i < steps, step, [tf.constant(0)]),
                             jit_compile=compiled_loop.xla_pays(model))
     return steps * batch_size / best_seconds(lambda: run_steps()[0].numpy(), trials)
+
+
+def use_xla_cache(folder):
+    """Make TensorFlow save each XLA program it compiles in `folder` and load it from there
+    when a later run compiles the same program: it then skips XLA's own compilation, not
+    tracing. TensorFlow reads TF_XLA_FLAGS once, when it first sets up its devices, so this
+    must run before that. Returns how many programs `folder` holds."""
+    os.makedirs(folder, exist_ok=True)
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={folder}".strip()
+    return len(os.listdir(folder))
 
 
 def load(data_dir, smoke=False):
@@ -194,6 +208,7 @@ def run(recipe_name, reference_model, description):
     own process), then the zoo, then the report (and the ablation if asked). Exits with
     status 1 when the reference did not run, after the zoo's own figures."""
     args = parse_args(description)
+    cached = use_xla_cache(args.xla_cache) if args.xla_cache else None
     train_split, test_split = load(args.data_dir, args.smoke)
     print(f"{description}\nmachine: {platform.machine()}, {os.cpu_count()} CPU cores, "
           f"{', '.join(d.device_type for d in tf.config.list_logical_devices())}; TensorFlow "
@@ -223,6 +238,11 @@ def run(recipe_name, reference_model, description):
           f"{bound:,.0f} images/s = {bound / args.batch_size * flops / 1e9:.1f} GFLOP/s = "
           f"{bound / args.batch_size * flops / 1e9 / rate:.0%} of the matmul rate; the zoo runs at "
           f"{zoo_rate / bound:.0%} of their speed")
+    print(f"the zoo's first epoch took {zoo_seconds[0] - zoo_seconds[-1]:.2f} s more than its last "
+          "(tracing and compiling its training loop)")
+    if cached is not None:
+        print(f"XLA cache {args.xla_cache}: {cached} programs before this run, {len(os.listdir(args.xla_cache))} "
+              "after (found ones are loaded, not compiled)")
     if reference:
         compare(zoo_seconds, reference["seconds"], examples, args.epochs)
     if args.ablation:

@@ -18,14 +18,18 @@ def assert_says_how_to_install(done, python):
     assert len(lines) == 1 and lines[0].endswith(f"{python} {INSTALL}"), done.stderr
 
 
-def test_the_benchmark_starts(mnist_dir):
+def test_the_benchmark_starts(mnist_dir, tmp_path):
     """Both sides and the comparison with torch installed here (`pip install -e ".[benchmark]"`);
-    without it (the default test environment) the zoo side, and the install line."""
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "mlp_vs_pytorch.py"), "--smoke", "--data-dir", mnist_dir],
-                          capture_output=True, text=True, timeout=300)
+    without it (the default test environment) the zoo side, and the install line. The XLA
+    cache gets the compiled programs (TF_XLA_FLAGS was set before TensorFlow read it)."""
+    cache = tmp_path / "xla"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "mlp_vs_pytorch.py"), "--smoke", "--data-dir", mnist_dir,
+                           "--xla-cache", str(cache)], capture_output=True, text=True, timeout=300)
     assert "  zoo epoch 2: " in done.stdout, done.stdout + done.stderr
     assert "test -ELBO after 2 epochs: zoo " in done.stdout
     assert "the networks alone" in done.stdout
+    programs = len(list(cache.iterdir()))
+    assert programs >= 3 and f"XLA cache {cache}: 0 programs before this run, {programs} after" in done.stdout
     if importlib.util.find_spec("torch") is None:
         assert_says_how_to_install(done, sys.executable)
         assert "no PyTorch figures: the reference exited with status 1" in done.stdout
