@@ -88,6 +88,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
 def without_optimizer(model):
     """A copy of `model` made from its config, holding its weights and no optimizer (whose
     state would triple an export): what the SavedModel and `model.keras` are written from."""
-    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # compiled, the copy would save Adam's moments with its weights
+    copy = keras.saving.deserialize_keras_object(config)
     copy.set_weights(model.get_weights())  # the same config builds the same variables in the same order
     return copy
