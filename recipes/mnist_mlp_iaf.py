@@ -5,7 +5,10 @@ context of 32 from the encoder) on a diagonal Gaussian, N(0, I) prior, KL warm-u
 first 10 epochs (the IAF's density is exact; its KL is the Monte Carlo estimate).
 
 Run:      zoo train mnist_mlp_iaf --data-dir ../shared/data/mnist
-Measured: (pending)
+Measured: test -ELBO 97.34 nats (reconstruction 71.90 + KL 25.44), 50 epochs in 859 s on
+          2 CPU cores shared with another training run and tests. `zoo evaluate` of the
+          shipped export on the first 1,000 test images: -log p(x) <= 88.60 +- 0.77 nats
+          (IWAE bound, K=5000, 283 s), 28 of 40 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
