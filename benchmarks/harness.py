@@ -166,9 +166,10 @@ def zoo_overrides(args):
 
 
 def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_compile=True,
-              steps_per_execution=100, label="zoo"):
+              steps_per_execution=100, label="zoo", callbacks=()):
     """The zoo's recipe through `model.fit` (batch size and epochs from `args`): seconds per
-    epoch, the test -ELBO (fixed binarization, one z draw per image) and the model."""
+    epoch, the test -ELBO (fixed binarization, one z draw per image) and the model.
+    `callbacks` see both the training and the test pass."""
     recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args))
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
@@ -182,8 +183,9 @@ def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_com
     else:
         data = zoo_data.train_dataset(train_split, args.batch_size, config.binarization, config.seed)
     timer = EpochTimer(steps * args.batch_size, label)
-    model.fit(data, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-    test = model.evaluate(zoo_data.eval_dataset(test_split, 500, binarize=True), return_dict=True, verbose=0)
+    model.fit(data, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer, *callbacks], verbose=0)
+    test = model.evaluate(zoo_data.eval_dataset(test_split, 500, binarize=True), return_dict=True, verbose=0,
+                          callbacks=list(callbacks))
     return timer.seconds, test["reconstruction"] + test["kl"], model
 
 
