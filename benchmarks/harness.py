@@ -196,9 +196,13 @@ def train_torch(model_name, train_split, test_split, args, seed=0):
     with tempfile.TemporaryDirectory() as folder:
         arrays = os.path.join(folder, "arrays.npz")
         np.savez(arrays, train=train_split.scaled(), test=zoo_data.eval_images(test_split, binarize=True))
-        done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
-                               "--batch-size", str(args.batch_size), "--seed", str(seed)],
-                              stdout=subprocess.PIPE, text=True)
+        try:
+            done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
+                                   "--batch-size", str(args.batch_size), "--seed", str(seed)],
+                                  stdout=subprocess.PIPE, text=True)
+        except OSError as error:  # --torch-python names no program
+            print(f"no PyTorch figures: {error}", flush=True)
+            return None
     if done.returncode:
         print(f"no PyTorch figures: the reference exited with status {done.returncode}", flush=True)
         return None
