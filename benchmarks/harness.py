@@ -47,8 +47,15 @@ def parse_args(description):
     parser.add_argument("--precision", default="float32", help="the zoo's dtype policy (e.g. mixed_float16 on GPU)")
     parser.add_argument("--ablation", action="store_true",
                         help="also time each of the zoo's training paths (the table in benchmarks/README.md)")
+    parser.add_argument("--kl-warmup-epochs", type=int,
+                        help="the zoo's KL warm-up (objective.warmup_epochs), followed by the reference too "
+                             "(default: the benchmark's own setting)")
+    parser.add_argument("--seed", type=int, help="the seed of both sides (default: the recipe's)")
     parser.add_argument("--torch-python", default=sys.executable,
                         help="the Python that runs the PyTorch reference (default: this one); it needs torch and numpy")
+    parser.add_argument("--torch-threads", type=int, default=os.cpu_count(),
+                        help="the reference's threads (default: all cores; with other jobs on the cores, fewer "
+                             "threads can be much faster: see benchmarks/README.md)")
     parser.add_argument("--xla-cache", metavar="DIR",
                         help="save the compiled XLA programs in DIR and load them from there in later runs "
                              "(TensorFlow's --tf_xla_persistent_cache_directory); the first run still compiles")
@@ -98,7 +105,8 @@ def flops_per_step(model, batch_size):
             return 2 * height * width * int(np.prod(layer.kernel.shape))
         return 0
 
-    forward = [layer_flops(layer) for network in (model.encoder, model.decoder) for layer in network.layers]
+    networks = [model.encoder, model.decoder, *getattr(model.posterior, "top_down", ())]  # a ladder's p(z_l|z_l+1)
+    forward = [layer_flops(layer) for network in networks for layer in network.layers]
     first = next(f for f in forward if f)
     return batch_size * (3 * sum(forward) - first)
 
@@ -159,18 +167,32 @@ class EpochTimer(keras.callbacks.Callback):
               f"loss {logs['loss']:.2f}", flush=True)
 
 
-def zoo_overrides(args):
-    """The recipe's settings that the comparison fixes: the batch size, and PyTorch's
-    default initialization (the reference uses it; see benchmarks/README.md)."""
-    return {"batch_size": args.batch_size, "initializer": "fan_in_uniform"}
+def zoo_overrides(args, overrides=None):
+    """The recipe's settings that the comparison fixes: the batch size, PyTorch's default
+    initialization (the reference uses it; see benchmarks/README.md), the benchmark's own
+    `overrides`, and the KL warm-up and the seed if `--kl-warmup-epochs` and `--seed` name them."""
+    chosen = {key: value for key, value in (("kl_warmup_epochs", args.kl_warmup_epochs), ("seed", args.seed))
+              if value is not None}
+    return {"batch_size": args.batch_size, "initializer": "fan_in_uniform", **(overrides or {}), **chosen}
+
+
+def kl_warmup_epochs(recipe):
+    """The recipe's KL warm-up, which the reference follows. The reference trains the plain
+    ELBO (beta 1, no free bits, one draw): refuse another objective rather than compare
+    two different losses."""
+    objective = recipe.model.to_dict()["objective"]
+    plain = {"type": "elbo", "beta": 1.0, "free_bits": 0.0, "samples": 1}
+    if any(plain.get(key) != value for key, value in objective.items() if key != "warmup_epochs"):
+        sys.exit(f"the PyTorch reference trains the plain ELBO; recipe {recipe.name} has objective {objective}")
+    return objective.get("warmup_epochs", 0)
 
 
 def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_compile=True,
-              steps_per_execution=100, label="zoo", callbacks=()):
-    """The zoo's recipe through `model.fit` (batch size and epochs from `args`): seconds per
-    epoch, the test -ELBO (fixed binarization, one z draw per image) and the model.
-    `callbacks` see both the training and the test pass."""
-    recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args))
+              steps_per_execution=100, label="zoo", callbacks=(), overrides=None):
+    """The zoo's recipe with `zoo_overrides` through `model.fit` (batch size and epochs from
+    `args`): seconds per epoch, the test -ELBO (fixed binarization, one z draw per image)
+    and the model. `callbacks` see both the training and the test pass."""
+    recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args, overrides))
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     steps = len(train_split.images) // args.batch_size
@@ -189,16 +211,17 @@ def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_com
     return timer.seconds, test["reconstruction"] + test["kl"], model
 
 
-def train_torch(model_name, train_split, test_split, args, seed=0):
-    """The PyTorch reference (`torch_reference.py`) in its own process, on the zoo's arrays:
-    its result (torch version, seconds per epoch, test -ELBO), or None if it did not run
-    (its own message, e.g. how to install torch, is then above)."""
+def train_torch(model_name, train_split, test_split, args, seed=0, warmup_epochs=0):
+    """The PyTorch reference (`torch_reference.py`) in its own process, on the zoo's arrays,
+    with the zoo's KL warm-up: its result (torch version, seconds per epoch, test -ELBO), or
+    None if it did not run (its own message, e.g. how to install torch, is then above)."""
     with tempfile.TemporaryDirectory() as folder:
         arrays = os.path.join(folder, "arrays.npz")
         np.savez(arrays, train=train_split.scaled(), test=zoo_data.eval_images(test_split, binarize=True))
         try:
             done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
-                                   "--batch-size", str(args.batch_size), "--seed", str(seed)],
+                                   "--batch-size", str(args.batch_size), "--seed", str(seed),
+                                   "--kl-warmup-epochs", str(warmup_epochs), "--threads", str(args.torch_threads)],
                                   stdout=subprocess.PIPE, text=True)
         except OSError as error:  # --torch-python names no program
             print(f"no PyTorch figures: {error}", flush=True)
@@ -209,25 +232,29 @@ def train_torch(model_name, train_split, test_split, args, seed=0):
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def run(recipe_name, reference_model, description):
+def run(recipe_name, reference_model, description, overrides=None):
     """The whole benchmark: PyTorch (`reference_model`, a torch_reference.MODELS name, in its
-    own process), then the zoo, then the report (and the ablation if asked). Exits with
-    status 1 when the reference did not run, after the zoo's own figures."""
+    own process), then the zoo (the recipe with `zoo_overrides(args, overrides)`), then the
+    report (and the ablation if asked). Exits with status 1 when the reference did not run,
+    after the zoo's own figures."""
     args = parse_args(description)
+    recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args, overrides))
+    warmup = kl_warmup_epochs(recipe)
     cached = use_xla_cache(args.xla_cache) if args.xla_cache else None
     train_split, test_split = load(args.data_dir, args.smoke)
     print(f"{description}\nmachine: {platform.machine()}, {os.cpu_count()} CPU cores, "
           f"{', '.join(d.device_type for d in tf.config.list_logical_devices())}; TensorFlow "
           f"{tf.__version__}; batch {args.batch_size}, {args.epochs} epochs" + (", smoke" if args.smoke else ""),
           flush=True)
-    print(f"zoo: recipe {recipe_name} with {zoo_overrides(args)}, through model.fit", flush=True)
+    print(f"zoo: recipe {recipe_name} with {zoo_overrides(args, overrides)}, through model.fit; KL warm-up "
+          f"{warmup} epochs and seed {recipe.train.seed} on both sides", flush=True)
     size, repeats, trials = (256, 2, 1) if args.smoke else (2048, 20, 5)
     rate = matmul_rate(size, repeats, trials)
     print(f"matmul rate: {rate:.1f} GFLOP/s (float32 {size}x{size} product, XLA, best of {trials})", flush=True)
-    reference = train_torch(reference_model, train_split, test_split, args)
+    reference = train_torch(reference_model, train_split, test_split, args, recipe.train.seed, warmup)
     if reference:
-        print(f"PyTorch {reference['torch']} (its own process)", flush=True)
-    zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args)
+        print(f"PyTorch {reference['torch']} (its own process), {args.torch_threads} threads", flush=True)
+    zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args, overrides=overrides)
     examples = len(train_split.images) // args.batch_size * args.batch_size
     flops = flops_per_step(model, args.batch_size)
     steps_per_second = examples / args.batch_size / zoo_seconds[-1]
@@ -255,7 +282,7 @@ def run(recipe_name, reference_model, description):
         print("\nablation (images/s in the last epoch; test -ELBO):")
         for label, options in ABLATION:
             seconds, neg_elbo, _ = train_zoo(recipe_name, train_split, test_split, args, label="  " + label,
-                                             **options)
+                                             overrides=overrides, **options)
             print(f"| {label} | {examples / seconds[-1]:,.0f} | {neg_elbo:.2f} |", flush=True)
     if not reference:
         sys.exit(1)
