@@ -1,5 +1,6 @@
 """The benchmark starts: `benchmarks/mlp_vs_pytorch.py --smoke` trains the zoo side and runs
-the PyTorch reference in its own process, or says in one line how to install torch."""
+the PyTorch reference in its own process, or says in one line how to install torch; the
+ladder benchmark's reference computes the zoo's model."""
 
 import importlib.util
 import pathlib
@@ -38,6 +39,19 @@ def test_the_benchmark_starts(mnist_dir, tmp_path):
     assert "  pytorch epoch 2: " in done.stderr
     assert "(its own process)" in done.stdout and ", pytorch " in done.stdout
     assert "ratio: zoo " in done.stdout
+
+
+def test_the_ladder_reference_is_the_zoos_model():
+    """benchmarks/ladder_reference_check.py: the PyTorch ladder VAE at the zoo's weights and
+    draw gives the zoo's -log p(x|z) and KL (the ladder benchmark compares the same model);
+    without torch, the install line."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "ladder_reference_check.py")],
+                          capture_output=True, text=True, timeout=180)
+    if importlib.util.find_spec("torch") is None:
+        assert_says_how_to_install(done, sys.executable)
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the same model" in done.stdout, done.stdout
 
 
 def test_the_reference_without_torch_says_how_to_install_it(tmp_path):
