@@ -210,6 +210,7 @@ def main():
     def report(epoch, rate, loss):
         print(f"  pytorch epoch {epoch + 1}: {rate:,.0f} images/s, loss {loss:.2f}", file=sys.stderr, flush=True)
 
+    torch.manual_seed(args.seed)  # the initial weights too, so that a run repeats
     seconds, neg_elbo = train(MODELS[args.model](), train_images, test_images, args.epochs, args.batch_size,
                               1e-3, args.seed, on_epoch=report, warmup_epochs=args.kl_warmup_epochs)
     print(json.dumps({"torch": torch.__version__, "seconds": seconds, "neg_elbo": neg_elbo}))
