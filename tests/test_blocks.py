@@ -110,7 +110,7 @@ def test_vae_outputs_are_distributions(network, likelihood):
 @pytest.mark.parametrize("config, fragments", [
     (dict(posterior="diagonal_normal"), ["posterior.latent_dim", "needs it"]),
     (dict(prior={"type": "vamp", "size": 3}), ["prior.size", "components"]),
-    (dict(prior="vamp_prior"), ["prior", "vamp_prior", "standard_normal, uniform_categorical, vamp"]),
+    (dict(prior="vamp_prior"), ["prior", "vamp_prior", "standard_normal, top_down, uniform_categorical, vamp"]),
     (dict(posterior={"type": "diagonal_normal", "latent_dim": 0}), ["posterior.latent_dim", "integer >= 1"]),
     (dict(likelihood={"type": "gaussian", "sigma": -1}), ["likelihood.sigma", "learned"]),
     (dict(objective={"type": "elbo", "beta": -1.0}), ["objective.beta", ">= 0"]),
