@@ -5,7 +5,11 @@ sees both layers, as in Tomczak & Welling 2018's two-layer VampPrior HVAE), MLPs
 tanh units, a VampPrior with 200 pseudo-inputs over the top layer, KL warm-up.
 
 Run:      zoo train mnist_mlp_ladder_vampprior --data-dir ../shared/data/mnist
-Measured: (pending)
+Measured: test -ELBO 91.48 nats (reconstruction 68.42 + KL 23.06: z1 5.7, z2 17.2 in
+          training), 400 epochs. Alone on 2 CPU cores an epoch takes 5.7 s (21 epochs in
+          120 s), so about 40 minutes for the 400; the shipped run took 8309 s of wall time
+          because it shared the cores with other training, tests and benchmarks (and was
+          stopped for 28 minutes while a test suite ran).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
