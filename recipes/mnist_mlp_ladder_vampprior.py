@@ -1,4 +1,4 @@
-"""The zoo's best MNIST log-likelihood: a two-layer ladder VAE with a VampPrior on top.
+"""A two-layer ladder VAE with a VampPrior on top, for MNIST log-likelihood.
 
 Two stochastic layers of 40 latents (Sønderby et al. 2016's ladder inference; the decoder
 sees both layers, as in Tomczak & Welling 2018's two-layer VampPrior HVAE), MLPs of 300
