@@ -10,6 +10,9 @@ Measured: test -ELBO 91.48 nats (reconstruction 68.42 + KL 23.06: z1 5.7, z2 17.
           120 s), so about 40 minutes for the 400; the shipped run took 8309 s of wall time
           because it shared the cores with other training, tests and benchmarks (and was
           stopped for 28 minutes while a test suite ran).
+          `zoo evaluate` of the shipped export: -log p(x) <= 84.76 +- 0.23 nats (IWAE
+          bound, K=5000, all 10,000 test images, 981 s); 76 of 80 latents active (z1: 40,
+          z2: 36); KL z1 5.73, z2 17.32.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
