@@ -388,6 +388,7 @@ class VAE(keras.Model):
     def metrics(self):
         return self.trackers
 
+    @tf.autograph.experimental.do_not_convert  # plain TF already: AutoGraph would only cost tracing time
     def train_step(self, data):
         x, y = self._inputs(data)
         return self.update(x, y=y)
@@ -420,10 +421,12 @@ class VAE(keras.Model):
         self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
         return self._record(terms)
 
+    @tf.autograph.experimental.do_not_convert  # plain TF already: AutoGraph would only cost tracing time
     def test_step(self, data):
         x, y = self._inputs(data)
         return self._record(self.terms(x, training=False, seed=seeds.ELBO_SEED, y=y))
 
+    @tf.autograph.experimental.do_not_convert  # plain TF already: AutoGraph would only cost tracing time
     def predict_step(self, data):
         return self.reconstruction(*self._inputs(data))
 

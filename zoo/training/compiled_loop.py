@@ -23,7 +23,9 @@ def train_function(model, data):
     # No arguments, and batches taken by gather, not slice: XLA treats an integer that
     # reaches a slice's offsets as a compile-time constant and would compile the loop again
     # for every new step number.
-    @tf.function(jit_compile=jit_compile)
+    # autograph=False: the loop builds its own while_loop; AutoGraph would only rewrite the
+    # source of every function the step calls, which took longer than XLA's compilation.
+    @tf.function(jit_compile=jit_compile, autograph=False)
     def run_steps():
         first_step = tf.cast(model.optimizer.iterations, tf.int64)
         steps = tf.cast(model._steps_per_execution, tf.int64)
@@ -38,7 +40,7 @@ def train_function(model, data):
         return tf.while_loop(lambda i, *_: i < steps, body,
                              (tf.constant(0, tf.int64), data.batch(first_step, alg), logs))[2]
 
-    @tf.function
+    @tf.function(autograph=False)
     def train(iterator):
         del iterator  # the loop reads the resident images itself
         with tf.control_dependencies([data.shuffle_for(tf.cast(model.optimizer.iterations, tf.int64))]):
