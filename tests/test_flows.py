@@ -172,6 +172,8 @@ def test_code_summary_and_config_path():
     assert model.reconstruction(x)["x_mean"].shape == (3, 28, 28, 1)
     with pytest.raises(zoo.ConfigError, match="posterior.steps"):
         VAEConfig(posterior={"type": "iaf", "latent_dim": 4, "steps": 0})
+    with pytest.raises(zoo.ConfigError, match="activation.*sigmoid.*relu, elu"):
+        InverseAutoregressiveFlow(4, activation="sigmoid")
 
 
 def test_vamp_prior_refuses_the_flow_in_one_line():

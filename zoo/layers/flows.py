@@ -16,8 +16,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.checks import check_count
-from zoo.errors import ConfigError
-from zoo.layers.networks import ACTIVATIONS, check_widths
+from zoo.layers.networks import check_activation, check_widths
 from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior
 from zoo.layers.priors import unwrap
 
@@ -87,9 +86,7 @@ class InverseAutoregressiveFlow(Posterior):
         super().__init__(latent_dim, **kwargs)
         check_count("steps", steps)
         check_count("context_size", context_size, minimum=0)
-        if activation not in ACTIVATIONS:
-            raise ConfigError("activation", activation, ", ".join(ACTIVATIONS))
-        self.steps, self.context_size, self.activation = steps, context_size, activation
+        self.steps, self.context_size, self.activation = steps, context_size, check_activation(activation)
         self.hidden_units = check_widths("hidden_units", hidden_units)
         conditional = {"conditional": True, "conditional_event_shape": [context_size]} if context_size else {}
         self.networks = [  # built in `build`: configs construct blocks only to check them

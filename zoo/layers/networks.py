@@ -22,6 +22,13 @@ ACTIVATIONS = ("relu", "elu", "gelu", "swish", "tanh", "softplus", "leaky_relu")
 INITIALIZERS = ("glorot_uniform", "fan_in_uniform")
 
 
+def check_activation(activation):
+    """`activation` if it is one of ACTIVATIONS, else a one-line ConfigError listing them."""
+    if activation not in ACTIVATIONS:
+        raise ConfigError("activation", activation, ", ".join(ACTIVATIONS))
+    return activation
+
+
 def check_widths(field, value):
     if not isinstance(value, (tuple, list)) or not value or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
@@ -40,8 +47,7 @@ class Network:
     """
 
     def __init__(self, activation="relu", initializer="glorot_uniform"):
-        if activation not in ACTIVATIONS:
-            raise ConfigError("activation", activation, ", ".join(ACTIVATIONS))
+        check_activation(activation)
         if initializer not in INITIALIZERS:
             raise ConfigError("initializer", initializer, ", ".join(INITIALIZERS))
         self.activation, self.initializer = activation, initializer
