@@ -52,7 +52,16 @@ def data_dir_for(recipe, data_dirs, own_images):
     return own_images if recipe.train.dataset == "folder" else data_dirs[recipe.train.dataset]
 
 
-@pytest.mark.parametrize("name", LOCAL_RECIPES)
+# Trained at smoke size through the CLI in the default suite (tests/test_cli.py), or made of the
+# same blocks as a recipe trained here, only on other data or labels: here they run with
+# `make test-slow`, which keeps the default suite near 20 minutes on 2 cores.
+COVERED_ELSEWHERE = {"mnist_mlp_conditional", "mnist_mlp_m2_100", "mnist_mlp_ladder_vampprior",
+                     "fashion_mnist_mlp_conditional", "mnist_mlp_m2_3000", "mnist_mlp_full_normal_mixture",
+                     "mnist_mlp_iaf"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name
+                                  for name in LOCAL_RECIPES])
 def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, own_images, tmp_path):
     """Each recipe's own blocks at smoke size; the reload of every signature is checked for
     every block in tests/test_combinations.py, so here the export's signatures are listed."""
