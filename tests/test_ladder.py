@@ -94,6 +94,35 @@ def test_draws_follow_the_top_down_conditionals():
     np.testing.assert_allclose(standardized.std(0), 1.0, rtol=0.03)
 
 
+def test_seeded_draws_are_tfps_and_threefry_draws_follow_q():
+    model = _model()
+    params = model._encoder_params(_x(2))
+    q = model.posterior.inference(params)
+    seed = tf.constant([5, 6])
+    np.testing.assert_array_equal(model.posterior.sample(params, 3, seed), q.sample(3, seed=seed))
+    # threefry, as the compiled training loop draws: other numbers from the same q
+    draw = tf.function(lambda: model.posterior.sample(params, 20000, seed, alg="threefry"), jit_compile=True)
+    z = draw().numpy().astype(np.float64)
+    assert not np.allclose(z[:3], q.sample(3, seed=seed).numpy())
+    loc2, scale2 = q.top.distribution.loc.numpy(), q.top.distribution.scale.numpy()
+    np.testing.assert_allclose(((z[..., D:] - loc2) / scale2).mean(0), 0.0, atol=0.03)
+    np.testing.assert_allclose(((z[..., D:] - loc2) / scale2).std(0), 1.0, rtol=0.03)
+    log_q, _, _ = _hand_log_q_and_log_p(model, _x(2), z[:100])
+    np.testing.assert_allclose(q.log_prob(z[:100].astype(np.float32)), log_q, rtol=1e-4, atol=1e-4)
+
+
+def test_objectives_give_the_kl_of_each_layer_once_with_the_total():
+    x = _x(4)
+    for objective in ("elbo", {"type": "iwae", "samples": 3}):
+        model = _model(objective=objective, layers=3)
+        q, z, log_likelihood = model.draw(x, model.objective.samples, seed=(1, 2))
+        terms = model.objective.terms(q, z, log_likelihood, model.prior)
+        assert terms["kl_per_layer"].shape == (4, 3)
+        np.testing.assert_allclose(tf.reduce_sum(terms["kl_per_layer"], -1), terms["kl"], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(terms["kl_per_layer"], model.prior.kl_per_layer(q, z), rtol=1e-5, atol=1e-5)
+        assert set(model.terms(x, seed=(1, 2))) == {"loss", "reconstruction", "kl", "kl_z1", "kl_z2", "kl_z3"}
+
+
 def test_training_reports_each_layer_and_they_sum_to_the_kl():
     model = _model(objective={"type": "elbo", "warmup_epochs": 2, "free_bits": 0.1}, layers=3)
     model.compile(keras.optimizers.Adam(3e-3))
@@ -147,6 +176,8 @@ def test_mismatched_blocks_are_refused_in_one_line():
         zoo.VAE(encoder, Ladder(4), decoder, zoo.Bernoulli())
     with pytest.raises(ZooError, match="TopDown's top must be"):
         TopDown(TopDown())
+    with pytest.raises(ConfigError, match="activation.*sigmoid.*relu, elu"):
+        Ladder(4, activation="sigmoid")
 
 
 def test_keras_file_and_export_reload(tmp_path):

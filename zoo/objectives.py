@@ -60,7 +60,8 @@ class Objective(keras.layers.Layer):
         return {"kl_weight": value}
 
     def terms(self, q, z, log_likelihood, prior):
-        """{"loss", "reconstruction", "kl"} per example [B]."""
+        """{"loss", "reconstruction", "kl"} per example [B], and "kl_per_layer" [B, L]: the KL of
+        each stochastic layer, computed once with the total (their sum)."""
         raise NotImplementedError
 
     def get_config(self):
@@ -89,9 +90,10 @@ class ELBO(Objective):
 
     def terms(self, q, z, log_likelihood, prior):
         reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
-        kl = prior.kl(q, z)
+        kl_per_layer = prior.kl_per_layer(q, z)
+        kl = tf.reduce_sum(kl_per_layer, axis=-1)
         return {"loss": reconstruction + self.kl_weight * self.kl_penalty(q, kl, prior),
-                "reconstruction": reconstruction, "kl": kl}
+                "reconstruction": reconstruction, "kl": kl, "kl_per_layer": kl_per_layer}
 
     def kl_penalty(self, q, kl, prior):
         """The KL as the loss charges it: with free bits, each latent's first `free_bits` nats free."""
@@ -126,11 +128,12 @@ class IWAE(Objective):
                               "(importance weights need q's density at relaxed draws)")
 
     def terms(self, q, z, log_likelihood, prior):
-        kl = q.log_prob(z) - prior.distribution().log_prob(z)  # [S, B]
+        log_ratios = prior.log_ratio_per_layer(q, z)  # [S, B, L]
+        kl = tf.reduce_sum(log_ratios, axis=-1)
         log_w = log_likelihood - self.kl_weight * kl
         return {"loss": math.log(self.samples) - tf.reduce_logsumexp(log_w, axis=0),
                 "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
-                "kl": tf.reduce_mean(kl, axis=0)}
+                "kl": tf.reduce_mean(kl, axis=0), "kl_per_layer": tf.reduce_mean(log_ratios, axis=0)}
 
 
 @serializable

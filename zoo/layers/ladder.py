@@ -22,8 +22,8 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.checks import check_count
-from zoo.errors import ConfigError, ZooError
-from zoo.layers.networks import ACTIVATIONS, check_widths
+from zoo.errors import ZooError
+from zoo.layers.networks import check_activation, check_widths
 from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior
 from zoo.layers.priors import PRIORS, Prior, unwrap
 
@@ -72,11 +72,17 @@ class TopDownNormal(tfd.Distribution):
         return tf.split(z, self._layers, axis=-1)
 
     def _sample_n(self, n, seed=None):
+        return self.draw(n, seed)
+
+    def draw(self, n, seed=None, alg="auto_select"):
+        """`n` codes drawn top-down, [n, *batch, L * latent_dim]: what `sample` gives. With a
+        stateless `seed`, Normal layers draw loc + scale * eps with eps from `alg` ("threefry"
+        is fast inside XLA on CPU; "auto_select" gives `sample`'s own numbers)."""
         seeds = tfp.random.split_seed(seed, n=self._layers)
-        z = self._top.sample(n, seed=seeds[0])
+        z = _normal_draw(self._top, n, seeds[0], alg)
         codes = [z]
         for index in reversed(range(self._layers - 1)):
-            z = self._layer(index, z).sample(seed=seeds[self._layers - 1 - index])
+            z = _normal_draw(self._layer(index, z), None, seeds[self._layers - 1 - index], alg)
             codes.insert(0, z)
         return tf.concat(codes, axis=-1)
 
@@ -105,6 +111,16 @@ class TopDownNormal(tfd.Distribution):
                          + [self._top.stddev()], axis=-1)
 
 
+def _normal_draw(dist, n, seed, alg):
+    """dist.sample(n, seed) (n=None: one draw per batch member); for an Independent Normal
+    and an integer seed pair, as loc + scale * eps with eps drawn by `alg`."""
+    normal = getattr(dist, "distribution", None)
+    if not isinstance(normal, tfd.Normal) or seed is None or isinstance(seed, int):
+        return dist.sample(seed=seed) if n is None else dist.sample(n, seed=seed)
+    shape = normal.batch_shape_tensor() if n is None else tf.concat([[n], normal.batch_shape_tensor()], 0)
+    return normal.loc + normal.scale * tf.random.stateless_normal(shape, seed, alg=alg)
+
+
 @serializable
 @POSTERIORS.register("ladder")
 class Ladder(Posterior):
@@ -131,9 +147,7 @@ class Ladder(Posterior):
         check_count("layers", layers, minimum=2)
         self.stochastic_layers = layers
         self.hidden_units = check_widths("hidden_units", hidden_units)
-        if activation not in ACTIVATIONS:
-            raise ConfigError("activation", activation, ", ".join(ACTIVATIONS))
-        self.activation = activation
+        self.activation = check_activation(activation)
         self.top_down = [  # made here with their input shape, so saved weights load before any call
             keras.Sequential([keras.Input((latent_dim,)),
                               *[keras.layers.Dense(u, activation, dtype="float32") for u in self.hidden_units],
@@ -179,6 +193,13 @@ class Ladder(Posterior):
         top = tfd.Independent(tfd.Normal(locs[-1], scales[-1]), reinterpreted_batch_ndims=1)
         return TopDownNormal(top, layer, self.stochastic_layers, self.latent_dim, name="Ladder")
 
+    def sample(self, params, samples, seed=None, training=False, alg="auto_select"):
+        """Top-down draws; with `seed`, as `TopDownNormal.draw` with `alg` (the numbers of
+        `sample` for "auto_select"), like `DiagonalNormal.sample`."""
+        if seed is None:
+            return super().sample(params, samples, seed, training)
+        return self.distribution(params).draw(samples, seed, alg)
+
     def code(self, q):
         """Each layer's posterior mean given the mean above it (`TopDownNormal.mean_path`)."""
         return unwrap(q).mean_path()
@@ -199,7 +220,7 @@ class Ladder(Posterior):
 class TopDown(Prior):
     """p(z) of a `Ladder` posterior: p(z_L) from `top`, then p(z_l | z_{l+1}) from the ladder's
     top-down networks. The KL is the Monte Carlo estimate log q(z|x) - log p(z) at the draws
-    that the reconstruction term uses (`kl_per_layer` splits it by layer).
+    that the reconstruction term uses, layer by layer (`kl_per_layer`).
 
     Args:
         top: the prior of the top layer: a Prior, a type name ("standard_normal", "mixture",
@@ -237,11 +258,16 @@ class TopDown(Prior):
     def distribution(self):
         return self.ladder.prior_given_top(self.top.distribution())
 
+    def kl(self, q, z):
+        return tf.reduce_sum(self.kl_per_layer(q, z), axis=-1)
+
     def kl_per_layer(self, q, z):
-        """[B, L]: log q - log p of each layer's code (bottom first) given the code above it,
-        averaged over the draws z [S, B, ...]; they sum to `kl`, the Monte Carlo estimate."""
+        """[B, L]: the Monte Carlo KL of each layer (bottom first), given the code above it."""
+        return tf.reduce_mean(self.log_ratio_per_layer(q, z), axis=0)
+
+    def log_ratio_per_layer(self, q, z):
         log_q, log_p = unwrap(q).layer_log_probs(z), self.distribution().layer_log_probs(z)
-        return tf.stack([tf.reduce_mean(a - b, axis=0) for a, b in zip(log_q, log_p)], axis=-1)
+        return tf.stack([a - b for a, b in zip(log_q, log_p)], axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "top": keras.saving.serialize_keras_object(self.top)}

@@ -81,6 +81,14 @@ class Prior(keras.layers.Layer):
         except NotImplementedError:
             return tf.reduce_mean(q.log_prob(z) - p.log_prob(z), axis=0)
 
+    def kl_per_layer(self, q, z):
+        """KL per example and stochastic layer [B, L], summing to `kl`; L = 1 but for a ladder."""
+        return self.kl(q, z)[..., None]
+
+    def log_ratio_per_layer(self, q, z):
+        """log q(z|x) - log p(z) at the draws z [S, B, ...], per stochastic layer: [S, B, L]."""
+        return (unwrap(q).log_prob(z) - self.distribution().log_prob(z))[..., None]
+
     def kl_per_variable(self, q):
         """Analytic KL per latent variable [B, latent_dim] when q and p both factorize, else None."""
         return None
@@ -239,7 +247,7 @@ class ConditionalNormal(Prior):
 
 class GivenCondition:
     """A conditional prior at the condition vectors [B, size] of a batch: the same interface
-    as an unconditional prior (distribution, sample, kl, kl_per_variable), so the objectives
+    as an unconditional prior (distribution, sample, the KL methods), so the objectives
     are written once for both."""
 
     def __init__(self, prior, condition):
@@ -254,6 +262,8 @@ class GivenCondition:
         return self.distribution().sample(seed=seed)
 
     kl = Prior.kl  # analytic where TFP knows it, else the Monte Carlo estimate
+    kl_per_layer = Prior.kl_per_layer
+    log_ratio_per_layer = Prior.log_ratio_per_layer
 
     def kl_per_variable(self, q):
         q = unwrap(q)

@@ -88,6 +88,7 @@ class SemiSupervisedVAE(VAE):
         repeated = tf.tile(x, tf.concat([[self.classes], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
         q, z, log_likelihood = self.draw(repeated, self.objective.samples, training, seed, alg, y=classes)
         bound = self.objective.bound.terms(q, z, log_likelihood, self.prior.given(self.condition_vector(classes)))
+        del bound["kl_per_layer"]  # one stochastic layer
         per_class = {name: tf.reshape(value, [self.classes, batch]) for name, value in bound.items()}
         return self.objective.terms(per_class, self.classifier_logits(x, training), labels)
 

@@ -241,9 +241,9 @@ class VAE(keras.Model):
         q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
         prior = self.prior.given(self.condition_vector(y))
         terms = self.objective.terms(q, z, log_likelihood, prior)
+        per_layer = terms.pop("kl_per_layer")
         if self.layer_metric_names:
-            per_layer = tf.unstack(prior.kl_per_layer(q, z), axis=-1)
-            terms.update(zip(self.layer_metric_names, per_layer))
+            terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
         return terms
 
     def condition_vector(self, y):
