@@ -43,6 +43,7 @@ class TopDownNormal(tfd.Distribution):
     def __init__(self, top, layer, layers, latent_dim, name="TopDownNormal"):
         parameters = dict(locals())
         self._top, self._layer, self._layers, self._latent_dim = top, layer, layers, latent_dim
+        self._drawn = None  # (the last codes `draw` made, the layer distributions it made them from)
         super().__init__(dtype=tf.float32, reparameterization_type=tfd.FULLY_REPARAMETERIZED,
                          validate_args=False, allow_nan_stats=True, parameters=parameters, name=name)
 
@@ -80,17 +81,29 @@ class TopDownNormal(tfd.Distribution):
         is fast inside XLA on CPU; "auto_select" gives `sample`'s own numbers)."""
         seeds = tfp.random.split_seed(seed, n=self._layers)
         z = _normal_draw(self._top, n, seeds[0], alg)
-        codes = [z]
+        codes, layers = [z], []
         for index in reversed(range(self._layers - 1)):
-            z = _normal_draw(self._layer(index, z), None, seeds[self._layers - 1 - index], alg)
+            layers.insert(0, self._layer(index, z))
+            z = _normal_draw(layers[0], None, seeds[self._layers - 1 - index], alg)
             codes.insert(0, z)
-        return tf.concat(codes, axis=-1)
+        z = tf.concat(codes, axis=-1)
+        self._drawn = (z, layers)
+        return z
+
+    def layers_at(self, z):
+        """The distributions of z_1 .. z_{L-1}, each given the code above it in z: for codes
+        this object drew, those the draw used (no second pass through the top-down networks,
+        whose backward pass would then run once per use)."""
+        if self._drawn is not None and self._drawn[0] is z:
+            return self._drawn[1]
+        codes = self.codes(z)
+        return [self._layer(index, codes[index + 1]) for index in range(self._layers - 1)]
 
     def layer_log_probs(self, z):
         """log-density of each layer's code given the one above, bottom first: L tensors."""
         codes = self.codes(z)
-        return [self._layer(index, codes[index + 1]).log_prob(codes[index])
-                for index in range(self._layers - 1)] + [self._top.log_prob(codes[-1])]
+        return ([layer.log_prob(code) for layer, code in zip(self.layers_at(z), codes)]
+                + [self._top.log_prob(codes[-1])])
 
     def _log_prob(self, z):
         return tf.add_n(self.layer_log_probs(z))
@@ -184,11 +197,14 @@ class Ladder(Posterior):
         scales = [tf.nn.softplus(raw) + MIN_STDDEV for raw in estimates[1::2]]
 
         def layer(index, parent):  # the bottom-up estimate times the top-down prior, renormalized
-            prior = self.top_down_normal(index, parent).distribution
+            top_down = self.top_down_normal(index, parent)
+            prior = top_down.distribution
             precision_q, precision_p = scales[index] ** -2, prior.scale ** -2
             variance = 1.0 / (precision_q + precision_p)
             loc = (locs[index] * precision_q + prior.loc * precision_p) * variance
-            return tfd.Independent(tfd.Normal(loc, tf.sqrt(variance)), reinterpreted_batch_ndims=1)
+            merged = tfd.Independent(tfd.Normal(loc, tf.sqrt(variance)), reinterpreted_batch_ndims=1)
+            merged.top_down_prior = top_down  # p(z_l | z_{l+1}), for the KL
+            return merged
 
         top = tfd.Independent(tfd.Normal(locs[-1], scales[-1]), reinterpreted_batch_ndims=1)
         return TopDownNormal(top, layer, self.stochastic_layers, self.latent_dim, name="Ladder")
@@ -199,6 +215,12 @@ class Ladder(Posterior):
         if seed is None:
             return super().sample(params, samples, seed, training)
         return self.distribution(params).draw(samples, seed, alg)
+
+    def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
+        """q and draws from that same q, so that log q(z|x) and log p(z) at them reuse the
+        draw's top-down pass (`TopDownNormal.layers_at`)."""
+        q = self.inference(params)
+        return q, q.draw(samples, seed, alg)
 
     def code(self, q):
         """Each layer's posterior mean given the mean above it (`TopDownNormal.mean_path`)."""
@@ -266,8 +288,14 @@ class TopDown(Prior):
         return tf.reduce_mean(self.log_ratio_per_layer(q, z), axis=0)
 
     def log_ratio_per_layer(self, q, z):
-        log_q, log_p = unwrap(q).layer_log_probs(z), self.distribution().layer_log_probs(z)
-        return tf.stack([a - b for a, b in zip(log_q, log_p)], axis=-1)
+        """log q - log p per layer; p(z_l|z_{l+1}) is the one q(z_l|x, z_{l+1}) merged with, so the
+        top-down networks run once per layer (none at codes q drew itself)."""
+        q = unwrap(q)
+        codes = q.codes(z)
+        ratios = [layer.log_prob(code) - layer.top_down_prior.log_prob(code)
+                  for layer, code in zip(q.layers_at(z), codes)]
+        ratios.append(q.top.log_prob(codes[-1]) - self.top.distribution().log_prob(codes[-1]))
+        return tf.stack(ratios, axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "top": keras.saving.serialize_keras_object(self.top)}
