@@ -25,6 +25,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "Bernoulli": "zoo.layers.likelihoods", "Gaussian": "zoo.layers.likelihoods",
     "ContinuousBernoulli": "zoo.layers.likelihoods", "Categorical256": "zoo.layers.likelihoods",
     "DiscretizedLogistic": "zoo.layers.likelihoods", "AggregatePosterior": "zoo.layers.aggregate_posterior",
+    "VectorQuantizer": "zoo.layers.quantizer", "VectorQuantizerEMA": "zoo.layers.quantizer",
 }
 __all__ = sorted(_EXPORTS)
 

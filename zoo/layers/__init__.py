@@ -1,5 +1,6 @@
 """The blocks a VAE is composed of: posteriors q(z|x), priors p(z), likelihoods p(x|z) (and
-the per-pixel distributions they are made of), and the config path's network factories."""
+the per-pixel distributions they are made of), and the config path's network factories; and
+a VQ-VAE's vector quantizers and the autoregressive prior over its codes."""
 
 from zoo.layers.aggregate_posterior import AggregatePosterior
 from zoo.layers.conditions import CONDITIONS, ClassLabel, ConditionVector
@@ -9,8 +10,10 @@ from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNorm
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.ladder import Ladder, TopDown
+from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
            "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
            "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS",
-           "PRIORS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior"]
+           "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
+           "VectorQuantizer", "VectorQuantizerEMA"]

@@ -1,0 +1,211 @@
+"""Vector quantizers (van den Oord et al. 2017, "Neural Discrete Representation Learning"):
+each encoder output vector is replaced by the nearest of K codebook vectors.
+
+The quantized vector is passed on with the straight-through gradient, z_e + sg(z_q - z_e):
+its value is the codebook vector, its gradient reaches the encoder as if the encoder's output
+had gone straight to the decoder. Two losses make up for the gradient that nearest-neighbour
+assignment does not have: the codebook loss ||sg(z_e) - z_q||^2 moves the chosen codebook
+vectors towards the encoder outputs, the commitment loss beta ||z_e - sg(z_q)||^2 keeps the
+encoder near its codes. `VectorQuantizerEMA` replaces the codebook loss by exponential moving
+averages of the assigned outputs (the paper's appendix; Sonnet's `VectorQuantizerEMA`), which
+do not depend on the optimizer.
+
+Both losses are summed over the grid positions of an example (each position's squared
+distance summed over its `code_dim` values), as the log-likelihood is summed over pixels.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo.checks import check_count, check_number
+from zoo.errors import ConfigError, ZooError
+from zoo.registry import Registry
+
+QUANTIZERS = Registry("quantizer")
+serializable = keras.saving.register_keras_serializable(package="zoo")
+
+
+@serializable
+@QUANTIZERS.register("vector_quantizer")
+class VectorQuantizer(keras.layers.Layer):
+    """A codebook of `codebook_size` vectors of `code_dim` values, learned by its own loss.
+
+    Called on encoder outputs z_e [B, ..., code_dim] it returns the straight-through quantized
+    tensor of the same shape; `quantize` also gives the code indices, both losses per example
+    and how often each code was chosen. Weights stay float32 under mixed precision.
+
+    Args:
+        codebook_size: K, the number of codebook vectors (codes 0..K-1).
+        code_dim: D, the size of each codebook vector (the encoder's last axis).
+        beta: weight of the commitment loss (0.25 in the paper).
+
+    Example:
+        quantizer = VectorQuantizer(codebook_size=64, code_dim=16)
+        out = quantizer.quantize(z_e, training=True)   # z_e: [B, 7, 7, 16]
+        out["codes"]            # int64 [B, 7, 7]
+        out["quantized"]        # [B, 7, 7, 16]: the codebook vectors, straight-through gradient
+        quantizer.loss(out)     # codebook + beta * commitment, per example [B]
+    """
+
+    ema = False
+
+    def __init__(self, codebook_size=512, code_dim=64, beta=0.25, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # distances and the EMA statistics need float32
+        super().__init__(**kwargs)
+        check_count("codebook_size", codebook_size, minimum=2)
+        check_count("code_dim", code_dim)
+        check_number("beta", beta)
+        self.codebook_size, self.code_dim, self.beta = codebook_size, code_dim, float(beta)
+        # Sonnet's initialization: uniform with the variance 1 / code_dim of a fan-in scaling.
+        limit = math.sqrt(3.0 / code_dim)
+        self.codebook = self.add_weight(name="codebook", shape=(codebook_size, code_dim), trainable=not self.ema,
+                                        initializer=keras.initializers.RandomUniform(-limit, limit),
+                                        aggregation=tf.VariableAggregation.MEAN)
+
+    def build(self, input_shape):
+        if input_shape[-1] != self.code_dim:
+            raise ZooError(f"the quantizer takes vectors of code_dim={self.code_dim} values; the encoder gives "
+                           f"{input_shape[-1]} (end the encoder with keras.layers.Conv2D({self.code_dim}, 1))")
+        super().build(input_shape)
+
+    def call(self, z_e, training=None):
+        return self.quantize(z_e, training)["quantized"]
+
+    def distances(self, z_e):
+        """Squared Euclidean distances [..., K] from each vector of z_e to each codebook vector."""
+        flat = tf.reshape(z_e, [-1, self.code_dim])
+        codebook = tf.convert_to_tensor(self.codebook)
+        squared = (tf.reduce_sum(flat ** 2, 1, keepdims=True) - 2 * tf.matmul(flat, codebook, transpose_b=True)
+                   + tf.reduce_sum(codebook ** 2, 1)[None])
+        return tf.reshape(squared, tf.concat([tf.shape(z_e)[:-1], [self.codebook_size]], 0))
+
+    def nearest(self, z_e):
+        """The index of the nearest codebook vector to each vector of z_e: int64 [...]."""
+        return tf.argmin(self.distances(tf.cast(z_e, tf.float32)), axis=-1)
+
+    def lookup(self, codes):
+        """The codebook vectors of code indices [...] -> [..., code_dim]; an index outside
+        0..K-1 fails with the range (a gather would fail unclearly on CPU and give zeros on GPU)."""
+        codes = tf.cast(codes, tf.int64)
+        checks = [tf.debugging.assert_non_negative(codes, message=f"codes must lie in 0..{self.codebook_size - 1}"),
+                  tf.debugging.assert_less(codes, tf.constant(self.codebook_size, tf.int64),
+                                           message=f"codes must lie in 0..{self.codebook_size - 1} "
+                                                   f"(the codebook has {self.codebook_size} vectors)")]
+        with tf.control_dependencies(checks):
+            return tf.gather(self.codebook, codes)
+
+    def quantize(self, z_e, training=False):
+        """Quantize encoder outputs z_e [B, ..., D]: a dict of
+        - "quantized": z_e + sg(z_q - z_e), the codebook vectors with the straight-through gradient;
+        - "codes": int64 [B, ...], the nearest codebook vector's index;
+        - "codebook_loss", "commitment_loss": [B], ||sg(z_e) - z_q||^2 and ||z_e - sg(z_q)||^2,
+          each summed over the example's positions and values;
+        - "counts": [K], how many vectors of the batch chose each code.
+        With `training`, `VectorQuantizerEMA` also moves its codebook (after this lookup)."""
+        z_e = tf.cast(z_e, tf.float32)
+        codes = self.nearest(z_e)
+        z_q = self.lookup(codes)
+        axes = list(range(1, z_e.shape.rank))
+        one_hot = tf.one_hot(codes, self.codebook_size, dtype=tf.float32)
+        result = {
+            "quantized": z_e + tf.stop_gradient(z_q - z_e),
+            "codes": codes,
+            "codebook_loss": tf.reduce_sum(tf.square(z_q - tf.stop_gradient(z_e)), axes),
+            "commitment_loss": tf.reduce_sum(tf.square(tf.stop_gradient(z_q) - z_e), axes),
+            "counts": tf.reduce_sum(tf.reshape(one_hot, [-1, self.codebook_size]), 0),
+        }
+        if training:
+            self.update_codebook(z_e, one_hot)
+        return result
+
+    def update_codebook(self, z_e, one_hot):
+        """Move the codebook outside the optimizer (only `VectorQuantizerEMA` does)."""
+
+    def loss(self, quantized):
+        """What the quantizer adds to the loss per example [B]: codebook + beta * commitment."""
+        return quantized["codebook_loss"] + self.beta * quantized["commitment_loss"]
+
+    def get_config(self):
+        return {**super().get_config(), "codebook_size": self.codebook_size, "code_dim": self.code_dim,
+                "beta": self.beta}
+
+
+@serializable
+@QUANTIZERS.register("vector_quantizer_ema")
+class VectorQuantizerEMA(VectorQuantizer):
+    """A vector quantizer whose codebook follows moving averages of the outputs assigned to it.
+
+    At each training step, with n_k the number of vectors assigned to code k and s_k their sum,
+    N_k <- decay N_k + (1 - decay) n_k and m_k <- decay m_k + (1 - decay) s_k, both started at
+    zero and divided by 1 - decay^t (debiased, as Sonnet's moving averages are); then with
+    n = sum_k N_k the counts are Laplace-smoothed, N_k <- (N_k + epsilon) / (n + K epsilon) n,
+    so a code nobody chose divides by a small number rather than zero, and e_k = m_k / N_k.
+    The codebook is then not trained by the optimizer and the loss is beta * commitment only.
+
+    Args:
+        codebook_size, code_dim, beta: as for `VectorQuantizer`.
+        decay: of the moving averages (0.99 in the paper).
+        epsilon: the Laplace smoothing of the counts.
+
+    Example:
+        VectorQuantizerEMA(codebook_size=64, code_dim=16, decay=0.99)
+    """
+
+    ema = True
+
+    def __init__(self, codebook_size=512, code_dim=64, beta=0.25, decay=0.99, epsilon=1e-5, **kwargs):
+        super().__init__(codebook_size, code_dim, beta, **kwargs)
+        check_number("decay", decay)
+        if not decay < 1:
+            raise ConfigError("decay", decay, "a number in [0, 1)")
+        check_number("epsilon", epsilon, positive=True)
+        self.decay, self.epsilon = float(decay), float(epsilon)
+        mean = tf.VariableAggregation.MEAN  # under a strategy: the replicas' statistics averaged
+        self.count_average = self.add_weight(name="ema_count", shape=(codebook_size,), trainable=False,
+                                             initializer="zeros", aggregation=mean)
+        self.sum_average = self.add_weight(name="ema_sum", shape=(codebook_size, code_dim), trainable=False,
+                                           initializer="zeros", aggregation=mean)
+        self.ema_updates = self.add_weight(name="ema_updates", shape=(), trainable=False, initializer="zeros",
+                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+    def update_codebook(self, z_e, one_hot):
+        flat = tf.reshape(z_e, [-1, self.code_dim])
+        assigned = tf.reshape(one_hot, [-1, self.codebook_size])
+        self.ema_updates.assign_add(1.0)
+        debias = 1.0 - tf.pow(self.decay, self.ema_updates)
+        count = self.count_average.assign_sub((self.count_average - tf.reduce_sum(assigned, 0)) * (1 - self.decay))
+        total = self.sum_average.assign_sub(
+            (self.sum_average - tf.matmul(assigned, flat, transpose_a=True)) * (1 - self.decay))
+        count, total = count / debias, total / debias
+        n = tf.reduce_sum(count)
+        smoothed = (count + self.epsilon) / (n + self.codebook_size * self.epsilon) * n
+        self.codebook.assign(total / smoothed[:, None])
+
+    def loss(self, quantized):
+        return self.beta * quantized["commitment_loss"]
+
+    def get_config(self):
+        return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon}
+
+
+def perplexity(counts):
+    """exp(entropy) of the code frequencies counts / sum(counts), a tensor: K when every code
+    is chosen equally often, 1 when one code takes everything (0 log 0 counts as 0)."""
+    counts = tf.cast(counts, tf.float32)
+    p = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
+    return tf.exp(-tf.reduce_sum(tf.math.multiply_no_nan(tf.math.log(p), p)))
+
+
+def usage(counts):
+    """How a codebook is used, from how often each code was chosen (numpy [K]):
+    {"perplexity": exp(entropy of the frequencies), "dead_codes": codes never chosen,
+    "codes_used": the others}."""
+    counts = np.asarray(counts, np.float64)
+    p = counts / max(counts.sum(), 1.0)
+    used = p > 0
+    dead = int((~used).sum())
+    return {"perplexity": float(np.exp(-np.sum(p[used] * np.log(p[used])))), "dead_codes": dead,
+            "codes_used": len(counts) - dead}
