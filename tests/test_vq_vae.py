@@ -6,10 +6,15 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
 from harness import assert_config_round_trip
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import ConfigError, DataError, ZooError
+from zoo.layers.code_prior import PixelCNNPrior
+from zoo.layers.likelihoods import Bernoulli
+from zoo.layers.networks import Conv
 from zoo.layers.quantizer import VectorQuantizer, VectorQuantizerEMA, perplexity, usage
+from zoo.models.vq_vae import VQVAE
 
 # The quantizer. -------------------------------------------------------------------------------
 
@@ -138,3 +143,105 @@ def test_quantizer_refuses_bad_arguments_and_codes_in_one_line():
         quantizer.lookup(tf.constant([[1, 4]]))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"codes must lie in 0..3"):
         quantizer.lookup(tf.constant([[-1, 0]]))
+
+
+# The model. -----------------------------------------------------------------------------------
+
+def tiny_vq(ema=False, image_shape=(8, 8, 1), codebook_size=6, code_dim=3, likelihood=None, seed=0):
+    """A VQ-VAE of 8x8 images on a 2x2 grid of codes, built from the zoo's conv torsos."""
+    keras.utils.set_random_seed(seed)
+    network = Conv((4, 8))
+    quantizer = (VectorQuantizerEMA if ema else VectorQuantizer)(codebook_size, code_dim)
+    likelihood = likelihood or Bernoulli()
+    return VQVAE(network.grid_encoder(image_shape, code_dim), quantizer,
+                 network.grid_decoder(image_shape, code_dim, likelihood.params_shape(image_shape)[-1]),
+                 likelihood, PixelCNNPrior(filters=8, blocks=1))
+
+
+def binary_images(count=40, shape=(8, 8, 1), seed=0):
+    """Images with structure to learn: a random bright square on a dark background."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((count, *shape), np.float32)
+    for image, (top, left) in zip(x, rng.integers(0, shape[0] - 3, (count, 2))):
+        image[top:top + 4, left:left + 4] = 1.0
+    return x
+
+
+def test_fit_trains_the_autoencoder_on_the_loss_it_reports_and_leaves_the_prior_alone():
+    model = tiny_vq()
+    assert model.grid_shape == (2, 2) and model.code_shape == (2, 2, 3)
+    x = binary_images(200)
+    model.compile(keras.optimizers.Adam(1e-2))
+    prior_before = [w.numpy() for w in model.prior.weights]
+    encoder_before = [w.numpy() for w in model.encoder.weights]
+    first = model.evaluate(x, batch_size=20, return_dict=True, verbose=0)
+    history = model.fit(x, batch_size=20, epochs=4, verbose=0).history
+    after = model.evaluate(x, batch_size=20, return_dict=True, verbose=0)
+    assert after["reconstruction"] < first["reconstruction"] - 3, (first, after)
+    assert history["loss"][-1] < history["loss"][0]
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(prior_before, model.prior.weights))
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(encoder_before, model.encoder.weights))
+    assert model.epochs_trained.numpy() == 4 and model.prior_epochs_trained.numpy() == 0
+    # The reported loss is the objective computed by hand from its parts, nothing counted twice.
+    terms = model.terms(tf.constant(x))
+    np.testing.assert_allclose(after["loss"], float(tf.reduce_mean(terms["reconstruction"] + terms["codebook"]
+                                                                    + 0.25 * terms["commitment"])), rtol=1e-5)
+    reconstruction = -model.decode(model.encode(x)).log_prob(x)
+    np.testing.assert_allclose(terms["reconstruction"], reconstruction, rtol=1e-5)
+    # The untrained prior is uniform: KL = -log p(k) = H' W' log K for every image.
+    assert after["kl"] == pytest.approx(4 * math.log(6), rel=1e-6)
+    assert 1 <= after["perplexity"] <= 6
+
+
+def test_fit_with_an_ema_codebook_moves_the_codebook_without_the_optimizer():
+    model = tiny_vq(ema=True)
+    model.compile(keras.optimizers.Adam(3e-3))
+    before = model.quantizer.codebook.numpy()
+    assert all(v.ref() not in {model.quantizer.codebook.ref()} for v in model.autoencoder_variables())
+    model.fit(binary_images(), batch_size=20, epochs=2, verbose=0)
+    assert not np.array_equal(before, model.quantizer.codebook.numpy())
+    assert model.quantizer.ema_updates.numpy() == 4
+
+
+def test_fit_prior_learns_the_codes_and_the_elbo_is_its_two_terms():
+    model = tiny_vq()
+    x = binary_images()
+    model.compile(keras.optimizers.Adam(3e-3))
+    model.fit(x, batch_size=20, epochs=5, verbose=0)
+    autoencoder = [v.numpy() for v in model.autoencoder_variables()]
+    uniform = 4 * math.log(6)
+    history = model.fit_prior(x, epochs=15, batch_size=20, learning_rate=1e-2, verbose=0).history
+    assert history["loss"][0] < uniform + 1e-3 and history["loss"][-1] < uniform - 1.0, history["loss"]
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(autoencoder, model.autoencoder_variables()))
+    assert model.prior_epochs_trained.numpy() == 15
+    codes = model.encode(x)
+    assert codes.dtype == tf.int64 and codes.shape == (40, 2, 2)
+    np.testing.assert_array_equal(codes, model.codes_of(x, batch_size=7))
+    reconstruction, kl = model.elbo_terms(x)
+    np.testing.assert_allclose(kl, -model.prior.log_prob(codes), rtol=1e-6)
+    np.testing.assert_allclose(model.elbo(x), -(reconstruction + kl), rtol=1e-6)
+    assert float(tf.reduce_mean(kl)) < uniform - 1.0
+    evaluated = model.evaluate(x, batch_size=20, return_dict=True, verbose=0)
+    assert evaluated["kl"] == pytest.approx(float(tf.reduce_mean(kl)), rel=1e-5)
+    np.testing.assert_allclose(model.bits_per_dim(x), -model.elbo(x) / (64 * math.log(2)), rtol=1e-6)
+    usage_now = model.codebook_usage(x)
+    counts = np.bincount(codes.numpy().ravel(), minlength=6)
+    assert usage_now == usage(counts)
+
+
+def test_the_model_refuses_parts_and_images_that_do_not_fit_in_one_line():
+    network = Conv((4, 8))
+    with pytest.raises(ZooError, match=r"needs a grid of vectors \(height, width, 3\).*Conv2D\(3, 1\)"):
+        VQVAE(network.grid_encoder((8, 8, 1), 5), VectorQuantizer(6, 3), network.grid_decoder((8, 8, 1), 3, 1),
+              Bernoulli(), image_shape=(8, 8, 1))
+    with pytest.raises(ZooError, match="VQVAE quantizer: expected"):
+        VQVAE(network.grid_encoder((8, 8, 1), 3), "vq", network.grid_decoder((8, 8, 1), 3, 1), Bernoulli())
+    with pytest.raises(ZooError, match=r"the decoder outputs \(8, 8, 2\) per grid; Bernoulli needs \(8, 8, 1\)"):
+        VQVAE(network.grid_encoder((8, 8, 1), 3), VectorQuantizer(6, 3), network.grid_decoder((8, 8, 1), 3, 2),
+              Bernoulli())
+    model = tiny_vq()
+    model.compile(keras.optimizers.Adam(1e-3))
+    with pytest.raises(DataError, match="uint8"):
+        model.fit(np.zeros((4, 8, 8, 1), np.uint8), verbose=0)
+    with pytest.raises(DataError, match="Bernoulli models pixels in"):
+        model.codes_of(np.full((4, 8, 8, 1), 3.0, np.float32))

@@ -138,6 +138,28 @@ class Conv(Network):
                                  dtype=PARAMS_DTYPE))
         return self.assemble("decoder", code_shape, [keras.layers.Flatten()], layers, condition_size)
 
+    def grid_encoder(self, image_shape, code_dim, name="encoder"):
+        """A VQ-VAE's encoder: the same stride-2 convolutions, then a 3x3 convolution and a
+        linear 1x1 one to `code_dim` values at each position of the [H / 2^L, W / 2^L] grid."""
+        layers = [self.layer("Conv2D", f, 3, strides=2, padding="same", activation=self.activation)
+                  for f in self.conv_filters]
+        layers += [self.layer("Conv2D", self.conv_filters[-1], 3, padding="same", activation=self.activation),
+                   self.layer("Conv2D", code_dim, 1, name="codes", dtype=PARAMS_DTYPE)]
+        return keras.Sequential([keras.Input(image_shape), *layers], name=name)
+
+    def grid_decoder(self, image_shape, code_dim, output_channels):
+        """A VQ-VAE's decoder: a 3x3 convolution over the grid of `code_dim` vectors, then the
+        transposed convolutions back to the image size and the likelihood's parameters."""
+        height, width, _ = image_shape
+        factor = 2 ** len(self.conv_filters)
+        layers = [self.layer("Conv2D", self.conv_filters[-1], 3, padding="same", activation=self.activation)]
+        layers += [self.layer("Conv2DTranspose", f, 3, strides=2, padding="same", activation=self.activation)
+                   for f in reversed(self.conv_filters)]
+        layers.append(self.layer("Conv2D", output_channels, 3, padding="same", name="likelihood_params",
+                                 dtype=PARAMS_DTYPE))
+        return keras.Sequential([keras.Input((height // factor, width // factor, code_dim)), *layers],
+                                name="decoder")
+
 
 def _params_name(network_name):
     """The output layer's name: "posterior_params" for the encoder (as in shipped models)."""

@@ -1,0 +1,371 @@
+"""The VQ-VAE (van den Oord et al. 2017): encoder -> vector quantizer -> decoder -> p(x|z_q),
+and an autoregressive prior over the grid of codes, trained after the autoencoder, to generate."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from zoo.data.resident import ResidentImages
+from zoo.errors import DataError, ZooError
+from zoo.export.savedmodel import export
+from zoo.layers.code_prior import PixelCNNPrior, PriorTrainer
+from zoo.layers.likelihoods import ImageLikelihood
+from zoo.layers.quantizer import VectorQuantizer, perplexity, usage
+from zoo.models import seeds
+from zoo.models.presets import load_preset
+from zoo.models.vae import VAE, _input_shape, _run
+from zoo.training import compiled_loop
+from zoo.training.schedules import EpochSchedules
+
+METRIC_NAMES = ("loss", "reconstruction", "codebook", "commitment", "perplexity")
+BATCH = 1000  # images encoded at once outside training
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VQVAE(keras.Model):
+    """A vector-quantized autoencoder with a learned prior over its codes.
+
+    The encoder maps images [B, H, W, C] to a grid of vectors [B, H', W', D]; the quantizer
+    replaces each by the nearest of its K codebook vectors (the codes k(x), int64 [B, H', W']);
+    the decoder maps the grid of codebook vectors to the likelihood's parameters. q(z|x) is the
+    point mass at k(x), so with a prior p(k) over code grids the ELBO is
+    log p(x | z_q(x)) + log p(k(x)): KL(q || p) = -log p(k(x)) (van den Oord et al. sec. 3.1).
+
+    Training has two stages. `fit` trains the autoencoder under a uniform prior, on
+    -log p(x|z_q) + codebook loss + beta * commitment loss: that loss is not a bound on
+    anything, and `fit` reports its parts (reconstruction = -log p(x|z_q) in nats, codebook,
+    commitment) and the codebook perplexity of each batch. `fit_prior(images)` then trains
+    the prior (a `PixelCNNPrior`) on the codes of the images. Only then are `elbo`,
+    `bits_per_dim` and `sample` what they claim to be worth; `evaluate` reports `kl` =
+    -log p(k(x)) under the prior as it is (an untrained one is uniform: H' W' log K).
+
+    Args:
+        encoder: any Keras layer or model, images -> [B, H', W', quantizer.code_dim].
+        quantizer: `VectorQuantizer(codebook_size, code_dim)` or `VectorQuantizerEMA(...)`.
+        decoder: any Keras layer or model, [B, H', W', code_dim] -> likelihood parameters.
+        likelihood: an image likelihood layer, e.g. `Bernoulli()`.
+        prior: a `PixelCNNPrior` (default `PixelCNNPrior()`), attached to K and the grid here.
+        image_shape: (H, W, C); read from the encoder's Input when it has one.
+
+    Example:
+        encoder = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3, 2, "same", activation="relu"),
+                                    keras.layers.Conv2D(64, 3, 2, "same", activation="relu"), keras.layers.Conv2D(16, 1)])
+        decoder = keras.Sequential([keras.Input((7, 7, 16)),
+                                    keras.layers.Conv2DTranspose(64, 3, 2, "same", activation="relu"),
+                                    keras.layers.Conv2DTranspose(32, 3, 2, "same", activation="relu"),
+                                    keras.layers.Conv2D(1, 3, padding="same")])          # Bernoulli logits
+        vq = VQVAE(encoder, VectorQuantizer(64, 16), decoder, Bernoulli(), PixelCNNPrior(filters=32))
+        vq.compile(keras.optimizers.Adam(1e-3)); vq.fit(images, epochs=5)
+        vq.fit_prior(images, epochs=5)
+        vq.sample(16, seed=0); vq.bits_per_dim(test_images); vq.codebook_usage(test_images)
+    """
+
+    METRIC_NAMES = METRIC_NAMES
+    labels_required = False  # what the checks shared with VAE read: a VQ-VAE takes no labels
+    condition = None
+
+    def __init__(self, encoder, quantizer, decoder, likelihood, prior=None, image_shape=None, **kwargs):
+        super().__init__(**kwargs)
+        prior = PixelCNNPrior() if prior is None else prior
+        for role, value, kind in (("encoder", encoder, keras.layers.Layer), ("decoder", decoder, keras.layers.Layer),
+                                  ("quantizer", quantizer, VectorQuantizer), ("likelihood", likelihood, ImageLikelihood),
+                                  ("prior", prior, PixelCNNPrior)):
+            if not isinstance(value, kind):
+                raise ZooError(f"VQVAE {role}: expected a {kind.__module__}.{kind.__name__}, got {type(value).__name__}")
+        self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
+        self.likelihood, self.prior = likelihood, prior
+        # Epochs of each stage, saved with the weights.
+        self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False, initializer="zeros")
+        self.prior_epochs_trained = self.add_weight(name="prior_epochs_trained", shape=(), trainable=False,
+                                                    initializer="zeros")
+        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES]
+        # Only `evaluate` scores the codes under the prior: a training step does not run it.
+        self.kl_tracker = keras.metrics.Mean("kl")
+        self._resident = None
+        self.image_shape = self.grid_shape = None
+        image_shape = image_shape or _input_shape(encoder)
+        if image_shape is not None:
+            self.build((None, *image_shape))
+
+    @property
+    def codebook_size(self):
+        return self.quantizer.codebook_size
+
+    @property
+    def code_shape(self):
+        """The shape of one quantized grid z_q: (H', W', code_dim)."""
+        return (*self.grid_shape, self.quantizer.code_dim)
+
+    def build(self, input_shape):
+        """Build every block for images of `input_shape[1:]` and check the contract between them."""
+        image_shape = tuple(input_shape[1:])
+        if len(image_shape) != 3 or not all(isinstance(d, int) and d > 0 for d in image_shape):
+            raise ZooError(f"image_shape must be (height, width, channels); got {image_shape}")
+        if self.image_shape is not None and self.image_shape != image_shape:
+            raise DataError(f"this VQ-VAE takes images of shape {self.image_shape}, not {image_shape}")
+        if self.built:
+            return
+        self.image_shape = image_shape
+        code_dim = self.quantizer.code_dim
+        z_e = _run("encoder", self.encoder, tf.zeros([1, *image_shape]), f"images of shape {image_shape}")
+        if z_e.shape.rank != 4 or z_e.shape[-1] != code_dim:
+            raise ZooError(f"the encoder outputs {tuple(z_e.shape[1:])} per image; a VQ-VAE needs a grid of vectors "
+                           f"(height, width, {code_dim}) (quantizer.code_dim): end the encoder with "
+                           f"keras.layers.Conv2D({code_dim}, 1)")
+        self.grid_shape = tuple(z_e.shape[1:3])
+        self.quantizer(tf.cast(z_e, tf.float32))
+        self.prior.attach(self.quantizer.codebook_size, self.grid_shape)
+        expected = self.likelihood.params_shape(image_shape)
+        output = _run("decoder", self.decoder, tf.zeros([1, *self.code_shape]),
+                      f"grids of code vectors of shape {self.code_shape}")
+        if tuple(output.shape[1:]) != expected:
+            raise ZooError(f"the decoder outputs {tuple(output.shape[1:])} per grid; {type(self.likelihood).__name__} "
+                           f"needs {expected} for images of shape {image_shape} (likelihood.params_shape)")
+        self.likelihood(tf.cast(output, tf.float32))
+        self._build_input_shape = tf.TensorShape(input_shape)
+        self.built = True
+
+    # The model: codes, decoding, the prior, and the bound they give.
+
+    def encode(self, x, y=None, training=None):
+        """The codes k(x): int64 [B, H', W'], the nearest codebook vector at each position."""
+        del y
+        return self.quantizer.nearest(self._encoder_output(x, training))
+
+    def decode(self, codes, y=None, training=None):
+        """p(x | z_q) for code grids [B, H', W'] (integers in 0..K-1), a TFP distribution over images."""
+        del y
+        return self.likelihood(self._decoder_params(self.quantizer.lookup(codes), training))
+
+    def call(self, x, training=None):
+        """p(x | z_q(x)), the quantized grid passed on with the straight-through gradient."""
+        quantized = self.quantizer(self._encoder_output(x, training), training=training)
+        return self.likelihood(self._decoder_params(quantized, training))
+
+    def reconstruct(self, x, y=None):
+        """The mean of p(x | z_q(x)) of each image."""
+        del y
+        return self.reconstruction(self._checked(x))["x_mean"]
+
+    def reconstruction(self, x, y=None):
+        """{"x_mean": the decoded codes, "codes": the codes}: what `predict` and the
+        `reconstruct` signature return."""
+        del y
+        codes = self.encode(x)
+        return {"x_mean": self.decode(codes).mean(), "codes": codes}
+
+    def sample(self, n, seed=None, mean=True):
+        """`n` generated images [n, H, W, C]: codes k ~ p(k) from the prior, then the mean of
+        p(x | z_q(k)) (or, with `mean=False`, a draw from it). `seed`: an int for repeatable draws."""
+        n = int(n)
+        if seed is None:
+            rows = tf.random.uniform([n], maxval=2 ** 62, dtype=tf.int64)
+        else:
+            rows = tf.random.stateless_uniform([n], seeds.stream(seed, seeds.PRIOR_STREAM), minval=None, maxval=None,
+                                               dtype=tf.int64)
+        p = self.decode(self.sample_codes(rows))
+        if mean:
+            return p.mean()
+        return p.sample(seed=None if seed is None else seeds.stream(seed, seeds.LIKELIHOOD_STREAM))
+
+    def sample_codes(self, seed):
+        """Code grids [B, H', W'] drawn from the prior; row b depends only on the int64 seed[b]."""
+        streams = tf.map_fn(lambda s: seeds.stream(s, seeds.PRIOR_STREAM), tf.cast(seed, tf.int64),
+                            fn_output_signature=tf.int32)
+        return self.prior.sample(streams)
+
+    def elbo_terms(self, x, y=None, seed=None):
+        """-log p(x | z_q(x)) and KL(q || p) = -log p(k(x)) per example, in nats (nothing is
+        drawn: q is a point mass, so `seed` changes nothing)."""
+        del y, seed
+        codes = self.encode(x)
+        return -self.decode(codes).log_prob(x), -self.prior.log_prob(codes)
+
+    def elbo(self, x, y=None, seed=None):
+        """Per-example ELBO [B] in nats: log p(x | z_q(x)) + log p(k(x)). With a point-mass q
+        it is also what importance sampling would give: no tighter estimate of log p(x) exists here."""
+        reconstruction, kl = self.elbo_terms(self._checked(x))
+        return -(reconstruction + kl)
+
+    def bits_per_dim(self, x, levels=256):
+        """The bound -ELBO per image in bits per pixel value [B]; see `to_bits_per_dim`."""
+        return self.to_bits_per_dim(-self.elbo(x), levels)
+
+    def to_bits_per_dim(self, nats, levels=256):
+        """Nats per image -> bits per pixel value: nats / (D ln 2) for a discrete likelihood (a
+        bound on -log2 P(x) / D); a density of [0, 1] pixels is first moved to the 0..levels-1
+        scale (+ ln(levels - 1) per pixel), as `zoo evaluate` does for VAEs."""
+        pixels = math.prod(self.image_shape)
+        shift = 0.0 if getattr(self.likelihood, "discrete", False) else math.log(levels - 1)
+        return (nats / pixels + shift) / math.log(2)
+
+    def codes_of(self, x, batch_size=BATCH):
+        """The codes of every image, int64 numpy [N, H', W']: `x` an array of images or a
+        tf.data.Dataset of image batches (or of (images, ...) tuples)."""
+        if isinstance(x, tf.data.Dataset):
+            batches = (batch[0] if isinstance(batch, tuple) else batch for batch in x)
+        else:
+            x = np.asarray(x)
+            self.check_images(x)
+            batches = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
+        parts = [self.encode(tf.convert_to_tensor(batch, tf.float32)).numpy() for batch in batches]
+        return np.concatenate(parts) if parts else np.zeros([0, *self.grid_shape], np.int64)
+
+    def codebook_usage(self, x, batch_size=BATCH):
+        """How the codebook is used on images `x`: {"perplexity": exp(entropy of the code
+        frequencies) (K at best), "dead_codes": codes no image uses, "codes_used"}."""
+        return usage(np.bincount(self.codes_of(x, batch_size).ravel(), minlength=self.codebook_size))
+
+    def _encoder_output(self, x, training=None):
+        return tf.cast(self.encoder(x, training=training), tf.float32)
+
+    def _decoder_params(self, z_q, training=None):
+        return tf.cast(self.decoder(z_q, training=training), tf.float32)
+
+    # The same refusals of unusable images as a VAE's (they read only image_shape, build and
+    # the likelihood's pixel range).
+    check_images = VAE.check_images
+    check_data = VAE.check_data
+    _checked = VAE._checked
+
+    # Training: the autoencoder with `fit`, then the prior with `fit_prior`.
+
+    def fit(self, x=None, *args, callbacks=None, **kwargs):
+        """keras `fit` of the autoencoder (encoder, codebook, decoder; the prior is left as it
+        is), the images checked before any step. `x` may be a `zoo.data.ResidentImages`, as for
+        `VAE.fit` (the compiled multi-step loop). Train the prior afterwards: `fit_prior`."""
+        callbacks = [EpochSchedules()] + list(callbacks or [])  # counts epochs_trained
+        resident = x if isinstance(x, ResidentImages) else None
+        if resident is not None:
+            self.check_images(resident.sample_batch(), "the ResidentImages")
+            with self.distribute_strategy.scope():
+                distributed = tf.distribute.has_strategy()
+            if distributed:
+                raise ZooError("ResidentImages trains under the default strategy only; under a "
+                               "tf.distribute strategy pass a tf.data.Dataset")
+            if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
+                raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
+                               "(the ResidentImages' own) or left out")
+            x = resident.placeholder()
+        else:
+            self.check_data(x)
+        if resident is not self._resident:
+            self._resident, self.train_function = resident, None
+        return super().fit(x, *args, callbacks=callbacks, **kwargs)
+
+    def fit_prior(self, x, epochs=10, batch_size=100, learning_rate=1e-3, callbacks=None, verbose="auto",
+                  validation_data=None):
+        """The second stage: fit the prior to the codes the encoder gives the images `x` now
+        (an array, or a tf.data.Dataset of image batches), with a fresh Adam at `learning_rate`
+        (`zoo.layers.code_prior.PriorTrainer`). Returns its History; the loss is -log p(k) in
+        nats per image."""
+        codes = self.codes_of(x)
+        trainer = PriorTrainer(self.prior)
+        trainer.compile(keras.optimizers.Adam(learning_rate), jit_compile=compiled_loop.xla_pays(self),
+                        steps_per_execution=self._steps_per_execution.numpy().item() if self._is_compiled else 1)
+        count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.prior_epochs_trained.assign_add(1.0))
+        validation = None if validation_data is None else self.codes_of(validation_data)
+        return trainer.fit(codes, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                           callbacks=[count] + list(callbacks or []), validation_data=validation)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self.check_data(x)
+        self.kl_tracker.reset_state()
+        return super().evaluate(x, *args, **kwargs)
+
+    def scheduled_blocks(self):
+        """No block follows the epoch (`EpochSchedules` only counts the epochs)."""
+        return []
+
+    def make_train_function(self, force=False):
+        if self._resident is None or (self.train_function is not None and not force):
+            return super().make_train_function(force)
+        self.train_function = compiled_loop.train_function(self, self._resident)
+        return self.train_function
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def autoencoder_variables(self):
+        """The trainable variables `fit` updates: all but the prior's."""
+        prior = {v.ref() for v in self.prior.trainable_variables}
+        return [v for v in self.trainable_variables if v.ref() not in prior]
+
+    def terms(self, x, training=False):
+        """Per-example {"loss": -log p(x|z_q) + the quantizer's loss, "reconstruction",
+        "codebook", "commitment", "perplexity" (of the batch's codes)} and "codes"."""
+        quantized = self.quantizer.quantize(self._encoder_output(x, training), training=training)
+        reconstruction = -self.likelihood(self._decoder_params(quantized["quantized"], training)).log_prob(x)
+        return {"loss": reconstruction + self.quantizer.loss(quantized), "reconstruction": reconstruction,
+                "codebook": quantized["codebook_loss"], "commitment": quantized["commitment_loss"],
+                "perplexity": tf.fill(tf.shape(reconstruction), perplexity(quantized["counts"])),
+                "codes": quantized["codes"]}
+
+    @tf.autograph.experimental.do_not_convert  # plain TF already: AutoGraph would only cost tracing time
+    def train_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.update(x)
+
+    def update(self, x, seed=None, alg="auto_select", y=None):
+        """One optimizer step of the autoencoder on the batch `x` (no draws: `seed` and `alg`
+        are taken for the compiled loop's sake). The loss is divided by the number of
+        replicas, whose gradients the optimizer sums."""
+        del seed, alg, y
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.init_scope():  # Adam's slots for every trainable variable, as a reloaded model makes them
+            self.optimizer.build(self.trainable_variables)
+        with tf.GradientTape() as tape:
+            terms = self.terms(x, training=True)
+            loss = tf.reduce_mean(terms["loss"])
+            if self.losses:
+                loss += tf.add_n(self.losses)
+            loss /= replicas
+        self.optimizer.minimize(loss, self.autoencoder_variables(), tape=tape)
+        return self._record(terms)
+
+    @tf.autograph.experimental.do_not_convert
+    def test_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        terms = self.terms(x, training=False)
+        self.kl_tracker.update_state(-self.prior.log_prob(terms["codes"]))
+        return {**self._record(terms), "kl": self.kl_tracker.result()}
+
+    @tf.autograph.experimental.do_not_convert
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.reconstruction(x)
+
+    def _record(self, terms):
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    # Saving, export and presets.
+
+    def export(self, path, config=None, metrics=None, name=None):
+        """Write the next version of this model's serving SavedModel into `path` with every
+        signature (`zoo.export.signatures.VQ_SIGNATURE_INPUTS`) and the Keras file presets load."""
+        return export(self, path, config=config, metrics=metrics, name=name)
+
+    @classmethod
+    def from_preset(cls, preset, compile=True):
+        """A shipped model by name or an export's folder, trained weights loaded, compiled."""
+        return load_preset(preset, compile=compile)
+
+    def get_config(self):
+        config = {"name": self.name, "image_shape": self.image_shape}
+        for role in ("encoder", "quantizer", "decoder", "likelihood", "prior"):
+            config[role] = keras.saving.serialize_keras_object(getattr(self, role))
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for role in ("encoder", "quantizer", "decoder", "likelihood", "prior"):
+            config[role] = keras.saving.deserialize_keras_object(config[role], custom_objects=custom_objects)
+        if config.get("image_shape") is not None:
+            config["image_shape"] = tuple(config["image_shape"])
+        return cls(**config)
