@@ -245,3 +245,103 @@ def test_the_model_refuses_parts_and_images_that_do_not_fit_in_one_line():
         model.fit(np.zeros((4, 8, 8, 1), np.uint8), verbose=0)
     with pytest.raises(DataError, match="Bernoulli models pixels in"):
         model.codes_of(np.full((4, 8, 8, 1), 3.0, np.float32))
+
+
+# The prior over codes. ------------------------------------------------------------------------
+
+def random_prior(codebook_size=5, grid_shape=(4, 4), blocks=3, seed=0):
+    """An attached prior with random weights everywhere (its logits start at zero otherwise)."""
+    keras.utils.set_random_seed(seed)
+    prior = PixelCNNPrior(filters=8, blocks=blocks)
+    prior.attach(codebook_size, grid_shape)
+    rng = np.random.default_rng(seed)
+    for weight in prior.weights:
+        weight.assign(rng.normal(0, 0.2, weight.shape).astype(np.float32))  # larger saturates the gates
+    return prior
+
+
+def test_the_prior_is_autoregressive_in_raster_order_with_no_blind_spot():
+    """Changing the code at one position never changes the logits at that position or any
+    before it, and changes those of every later position (4 layers see a 4x4 grid whole)."""
+    prior = random_prior()
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, (1, 4, 4))
+    base = prior.logits(codes).numpy().reshape(16, 5)
+    for position in range(16):
+        changed = codes.copy().reshape(16)
+        changed[position] = (changed[position] + 1) % 5
+        logits = prior.logits(changed.reshape(1, 4, 4)).numpy().reshape(16, 5)
+        moved = np.abs(logits - base).max(axis=-1) > 1e-7
+        assert not moved[:position + 1].any(), (position, np.flatnonzero(moved))
+        assert moved[position + 1:].all(), (position, np.flatnonzero(~moved))
+
+
+def test_an_untrained_prior_is_uniform():
+    prior = PixelCNNPrior(filters=8, blocks=1)
+    prior.attach(7, (3, 2))
+    codes = np.random.default_rng(0).integers(0, 7, (4, 3, 2))
+    np.testing.assert_allclose(prior.log_prob(codes), np.full(4, -6 * math.log(7)), rtol=1e-6)
+
+
+def test_prior_samples_have_the_right_shape_range_and_frequencies():
+    prior = PixelCNNPrior(filters=8, blocks=1)
+    prior.attach(3, (2, 2))
+    probabilities = np.array([0.5, 0.3, 0.2])
+    prior.output_logits.bias.assign(np.log(probabilities).astype(np.float32))  # the same p at every position
+    seeds = tf.stack([tf.range(300), tf.fill([300], 7)], axis=1)
+    codes = prior.sample(seeds).numpy()
+    assert codes.shape == (300, 2, 2) and codes.dtype == np.int64 and codes.min() >= 0 and codes.max() <= 2
+    frequencies = np.bincount(codes.ravel(), minlength=3) / codes.size
+    np.testing.assert_allclose(frequencies, probabilities, atol=0.05)  # 1200 draws: s.e. < 0.015
+    # Each row depends on its own seed only: the same seed alone or among others gives the same grid.
+    np.testing.assert_array_equal(prior.sample(seeds[5:6]), codes[5:6])
+    np.testing.assert_array_equal(prior.sample(tf.reverse(seeds[:10], [0])), codes[:10][::-1])
+    assert len({tuple(c.ravel()) for c in codes}) > 30
+
+
+def test_prior_samples_follow_the_codes_drawn_before_them():
+    """The draw, recomputed position by position in Python: each code is argmax(logits given
+    the codes drawn so far + the row's Gumbel noise at that position)."""
+    prior = random_prior(codebook_size=4, grid_shape=(3, 3), blocks=2, seed=3)
+    prior.output_logits.kernel.assign(prior.output_logits.kernel * 20.0)
+    seeds = tf.constant([[1, 2], [3, 4]])
+    codes = prior.sample(seeds).numpy()
+    tiny = np.finfo(np.float32).tiny
+    for row, seed in enumerate(seeds):
+        noise = -np.log(-np.log(tf.random.stateless_uniform([9, 4], seed, minval=tiny, maxval=1.0).numpy()))
+        drawn = np.zeros((1, 3, 3), np.int64)
+        for position in range(9):
+            logits = prior.logits(drawn).numpy().reshape(9, 4)[position]
+            drawn.reshape(9)[position] = np.argmax(logits + noise[position])
+        np.testing.assert_array_equal(codes[row], drawn[0])
+    assert len(np.unique(codes)) > 1
+
+
+def test_prior_config_round_trip_and_refusals():
+    again = assert_config_round_trip(PixelCNNPrior(filters=12, blocks=2, kernel_size=5))
+    assert (again.filters, again.blocks, again.kernel_size) == (12, 2, 5)
+    with pytest.raises(ConfigError, match="kernel_size"):
+        PixelCNNPrior(kernel_size=4)
+    with pytest.raises(ZooError, match="not attached"):
+        PixelCNNPrior().log_prob(np.zeros((1, 2, 2), np.int64))
+    prior = PixelCNNPrior(filters=4, blocks=0)
+    prior.attach(5, (2, 2))
+    with pytest.raises(ZooError, match="models 5 codes on a"):
+        prior.attach(6, (2, 2))
+
+
+def test_model_samples_decode_codes_drawn_from_the_prior():
+    model = tiny_vq()
+    model.compile(keras.optimizers.Adam(1e-2))
+    x = binary_images(100)
+    model.fit(x, batch_size=20, epochs=2, verbose=0)
+    model.fit_prior(x, epochs=2, batch_size=20, verbose=0)
+    images = model.sample(5, seed=3)
+    assert images.shape == (5, 8, 8, 1) and np.all((images.numpy() >= 0) & (images.numpy() <= 1))
+    np.testing.assert_array_equal(model.sample(5, seed=3), images)
+    drawn = model.sample(5, seed=3, mean=False).numpy()
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    codes = model.sample_codes(tf.constant([11, 12, 13], tf.int64))
+    assert codes.shape == (3, 2, 2) and codes.dtype == tf.int64
+    np.testing.assert_array_equal(model.sample_codes(tf.constant([13], tf.int64)), codes[2:])
+    np.testing.assert_allclose(model.decode(codes).mean(), model.decode(codes.numpy()).mean())
