@@ -72,13 +72,15 @@ def trained_a_little(recipe):
 
 def example_inputs(model, batch=5, seed=0):
     """One batch for each signature input: binary x, normal z, int64 seeds (and conditions y
-    for a conditional model)."""
+    for a conditional model, codes for a VQ-VAE)."""
     rng = np.random.default_rng(seed)
     x = (rng.random((batch, *model.image_shape)) < 0.3).astype(np.float32)
     z = rng.standard_normal((batch, *model.code_shape)).astype(np.float32)
     inputs = {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
     if getattr(model, "condition", None) is not None:
         inputs["y"] = model.condition.example(rng, batch)
+    if hasattr(model, "quantizer"):  # a VQ-VAE decodes code indices
+        inputs["codes"] = rng.integers(0, model.codebook_size, (batch, *model.grid_shape))
     return inputs
 
 

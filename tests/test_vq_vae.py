@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from harness import assert_config_round_trip
+from harness import assert_config_round_trip, assert_export_matches_model, example_inputs
 from zoo.errors import ConfigError, DataError, ZooError
 from zoo.layers.code_prior import PixelCNNPrior
 from zoo.layers.likelihoods import Bernoulli
@@ -345,3 +345,67 @@ def test_model_samples_decode_codes_drawn_from_the_prior():
     assert codes.shape == (3, 2, 2) and codes.dtype == tf.int64
     np.testing.assert_array_equal(model.sample_codes(tf.constant([13], tf.int64)), codes[2:])
     np.testing.assert_allclose(model.decode(codes).mean(), model.decode(codes.numpy()).mean())
+
+
+# Saving and export. ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_vq():
+    """A tiny VQ-VAE (EMA codebook) after a few steps of each stage."""
+    model = tiny_vq(ema=True)
+    model.compile(keras.optimizers.Adam(1e-2))
+    x = binary_images(60)
+    model.fit(x, batch_size=20, epochs=2, verbose=0)
+    model.fit_prior(x, epochs=2, batch_size=20, verbose=0)
+    return model
+
+
+def test_keras_file_round_trip_gives_the_same_model_and_fit_continues(trained_vq, tmp_path):
+    model = trained_vq
+    x = binary_images(20, seed=1)
+    again = assert_config_round_trip(model)
+    assert type(again) is VQVAE and again.grid_shape == (2, 2)
+    model.save(tmp_path / "vq.keras")
+    reloaded = keras.models.load_model(tmp_path / "vq.keras")
+    assert type(reloaded) is VQVAE and type(reloaded.quantizer) is VectorQuantizerEMA
+    for a, b in zip(model.weights, reloaded.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
+    np.testing.assert_array_equal(reloaded.elbo(x), model.elbo(x))
+    np.testing.assert_array_equal(reloaded.sample(3, seed=2), model.sample(3, seed=2))
+    assert reloaded.epochs_trained.numpy() == 2 and reloaded.prior_epochs_trained.numpy() == 2
+    steps = model.optimizer.iterations.numpy()
+    reloaded.fit(x, batch_size=10, epochs=1, verbose=0)  # the optimizer came back, with its state
+    assert reloaded.optimizer.iterations.numpy() == steps + 2
+
+
+def test_export_reloads_without_zoo_and_tfp_and_matches_python(trained_vq, tmp_path):
+    model = trained_vq
+    path = model.export(str(tmp_path / "exports" / "vq"))
+    assert path.endswith("vq/1")
+    outputs = assert_export_matches_model(model, path, tmp_path)
+    got = {}
+    for key in outputs:
+        name, output = key.split("/")
+        got.setdefault(name, set()).add(output)
+    assert got == {"serving_default": {"x_mean", "codes"}, "reconstruct": {"x_mean", "codes"},
+                   "encode": {"codes", "z_e", "z_q"}, "decode": {"x_mean", "x_logits"},
+                   "sample": {"codes", "x_mean", "x_sample"}, "elbo": {"elbo", "reconstruction", "kl"}}
+    x = example_inputs(model)["x"]
+    np.testing.assert_allclose(outputs["elbo/elbo"], model.elbo(x), rtol=1e-5)
+    np.testing.assert_array_equal(outputs["encode/codes"], model.encode(x))
+    assert outputs["sample/codes"].dtype == np.int64 and outputs["sample/codes"].max() < 6
+    # The preset loader gives the same model back, compiled.
+    preset = VQVAE.from_preset(path)
+    assert type(preset) is VQVAE and preset.optimizer is not None
+    np.testing.assert_allclose(preset.elbo(x), model.elbo(x), rtol=1e-6)
+
+    loaded = tf.saved_model.load(path)
+    decode = loaded.signatures["decode"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"codes must lie in 0..5"):
+        decode(codes=tf.constant([[[0, 6], [1, 1]]], tf.int64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"codes"):
+        decode(codes=tf.zeros([1, 3, 2], tf.int64))
+    one = loaded.signatures["sample"](seed=tf.constant([4, 5, 6], tf.int64))
+    other = loaded.signatures["sample"](seed=tf.constant([6], tf.int64))
+    np.testing.assert_array_equal(one["codes"][2], other["codes"][0])
+    np.testing.assert_array_equal(one["x_sample"][2], other["x_sample"][0])

@@ -27,7 +27,8 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
     """A small realistic batch per input spec: pixels x from `pixels(rng, shape)` (a
     likelihood's `example_pixels`; by default 0/1 when `binary`, else uniform in [0, 1]),
     latents z ~ N(0, 1), int64 seeds, conditions y (labels 0 and 1 in turn, valid for any
-    number of classes, or N(0, 1) vectors). Deterministic, so exports are reproducible."""
+    number of classes, or N(0, 1) vectors), VQ-VAE codes (0 and 1 in turn). Deterministic,
+    so exports are reproducible."""
     pixels = pixels or (Bernoulli if binary else ImageLikelihood).example_pixels
     rng = np.random.default_rng(seed)
     makers = {
@@ -35,6 +36,7 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
         "z": rng.standard_normal,
         "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
         "y": lambda shape: np.arange(shape[0]) % 2 if len(shape) == 1 else rng.standard_normal(shape),
+        "codes": lambda shape: np.arange(np.prod(shape)).reshape(shape) % 2,  # valid for any codebook
     }
     return {name: makers[name]([batch, *spec.shape[1:]]).astype(spec.dtype.as_numpy_dtype)
             for name, spec in specs.items()}

@@ -8,7 +8,8 @@ gives the same answer.
 
 A conditional model's signatures take `y` (class labels, int64 [B], or condition vectors)
 beside `x`, `z` or `seed`; a semi-supervised model (M2) also has `classify` (x -> q(y|x)),
-and its x-signatures need no y (the class is inferred or summed out).
+and its x-signatures need no y (the class is inferred or summed out). A VQ-VAE's `decode`
+takes `codes` (int64 [B, H', W']) and its `encode` and `sample` return them.
 """
 
 import tensorflow as tf
@@ -88,6 +89,26 @@ def classify(model, x):
     return {"probabilities": probabilities, "label": tf.argmax(probabilities, axis=-1)}
 
 
+def encode_codes(model, x):
+    """A VQ-VAE's codes of x (int64 [B, H', W']), the encoder's vectors z_e and the codebook
+    vectors z_q they are replaced by."""
+    z_e = model._encoder_output(x)
+    codes = model.quantizer.nearest(z_e)
+    return {"codes": codes, "z_e": z_e, "z_q": model.quantizer.lookup(codes)}
+
+
+def sample_codes(model, seed):
+    """Generate as a VQ-VAE does: codes k ~ p(k) from its prior, x ~ p(x|z_q(k)); row i
+    depends only on seed[i]."""
+    seed = tf.cast(seed, tf.int64)
+    codes = model.sample_codes(seed)
+    params = model._decoder_params(model.quantizer.lookup(codes))
+    x_sample = tf.map_fn(
+        lambda row: model.likelihood.distribution(row[0][None]).sample(seed=stream(row[1], LIKELIHOOD_STREAM))[0],
+        (params, seed), fn_output_signature=tf.float32)
+    return {"codes": codes, "x_mean": model.likelihood.distribution(params).mean(), "x_sample": x_sample}
+
+
 SIGNATURE_INPUTS = {  # signature -> (its function, its input names) of an unconditional model
     "serving_default": (reconstruct, ("x",)),
     "reconstruct": (reconstruct, ("x",)),
@@ -98,12 +119,25 @@ SIGNATURE_INPUTS = {  # signature -> (its function, its input names) of an uncon
     "log_likelihood": (log_likelihood, ("x",)),
 }
 SEMI_SUPERVISED_INPUTS = {"classify": (classify, ("x",))}
+# A VQ-VAE's: its codes are integers [B, H', W'], and q(z|x) is a point mass, so the bound of
+# `elbo` is all there is to score (importance sampling would give the same number).
+VQ_SIGNATURE_INPUTS = {
+    "serving_default": (reconstruct, ("x",)),
+    "reconstruct": (reconstruct, ("x",)),
+    "encode": (encode_codes, ("x",)),
+    "decode": (decode, ("codes",)),
+    "sample": (sample_codes, ("seed",)),
+    "elbo": (elbo, ("x",)),
+}
 
 
 def signature_inputs(model):
     """The signatures `model`'s export serves, {name: (function, input names)}:
     SIGNATURE_INPUTS, with `y` added where a conditional model needs it, plus the
-    aggregate-posterior sampler when the model has one and `classify` for M2."""
+    aggregate-posterior sampler when the model has one and `classify` for M2; a VQ-VAE's
+    are VQ_SIGNATURE_INPUTS."""
+    if hasattr(model, "quantizer"):
+        return dict(VQ_SIGNATURE_INPUTS)
     signatures = dict(SIGNATURE_INPUTS)
     if getattr(model, "condition", None) is not None:
         needs_y = ("decode", "sample") if hasattr(model, "classify") else tuple(signatures)
@@ -120,6 +154,8 @@ def input_spec(model, input_name):
     """The batched TensorSpec a signature takes."""
     if input_name == "y":
         return model.condition.spec()
+    if input_name == "codes":
+        return tf.TensorSpec([None, *model.grid_shape], tf.int64, name="codes")
     shapes = {"x": ([None, *model.image_shape], tf.float32),
               "z": ([None, *model.code_shape], tf.float32),
               "seed": ([None], tf.int64)}

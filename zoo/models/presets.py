@@ -72,11 +72,12 @@ def preset_path(preset):
 
 
 def load_preset(preset, compile=True):
-    """The trained `VAE` of `preset` (a name in `presets()` or an export folder), compiled with
+    """The trained `VAE` (or `VQVAE`) of `preset` (a name in `presets()` or an export folder), compiled with
     the optimizer settings of its recipe (Adam at its learning rate) when `compile`."""
     import tf_keras as keras
 
     import zoo.models.vae  # noqa: F401  (registers the VAE and, through its imports, every block)
+    import zoo.models.vq_vae  # noqa: F401  (the VQ-VAE and its quantizers and prior)
 
     path = preset_path(preset)
     keras_file = os.path.join(path, KERAS_FILE)
