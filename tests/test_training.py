@@ -57,7 +57,7 @@ def data_dir_for(recipe, data_dirs, own_images):
 # `make test-slow`, which keeps the default suite near 20 minutes on 2 cores.
 COVERED_ELSEWHERE = {"mnist_mlp_conditional", "mnist_mlp_m2_100", "mnist_mlp_ladder_vampprior",
                      "fashion_mnist_mlp_conditional", "mnist_mlp_m2_3000", "mnist_mlp_full_normal_mixture",
-                     "mnist_mlp_iaf"}
+                     "mnist_mlp_iaf", "mnist_conv_vq", "fashion_mnist_conv_vq"}  # VQ: tests/test_vq_vae.py
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name
@@ -92,7 +92,10 @@ DOCUMENTED_LIMITS = {
     "mnist_mlp_categorical": 110, "mnist_mlp_full_normal_mixture": 106,
     "fashion_mnist_mlp_categorical_gaussian": -580, "fashion_mnist_mlp_continuous_bernoulli": -3000,
     "mnist_mlp_conditional": 95, "fashion_mnist_mlp_conditional": -620, "mnist_mlp_m2_100": 103,
-    "mnist_mlp_m2_3000": 100, "mnist_mlp_iaf": 100, "mnist_mlp_ladder_vampprior": 93}
+    "mnist_mlp_m2_3000": 100, "mnist_mlp_iaf": 100, "mnist_mlp_ladder_vampprior": 93,
+    # VQ-VAEs, -log p(x|z_q) - log p(codes): one epoch of each stage reached 144.26 and 2041.50;
+    # the full runs are not measured yet.
+    "mnist_conv_vq": 145, "fashion_mnist_conv_vq": 2045}
 # What the label recipes are for, at their documented targets (docs/labels.md).
 DOCUMENTED_LABEL_TARGETS = {"mnist_mlp_conditional": ("conditional_accuracy", 0.95, "at least"),
                             "mnist_mlp_m2_100": ("test_error", 0.15, "at most"),

@@ -1,7 +1,12 @@
 """The VQ-VAE: its quantizer (nearest neighbour, straight-through gradient, losses, EMA
 codebook, usage), its autoregressive prior, the model, its saving and export, and its recipes."""
 
+import json
 import math
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,11 +14,15 @@ import tensorflow as tf
 import tf_keras as keras
 
 from harness import assert_config_round_trip, assert_export_matches_model, example_inputs
+from recipes import RECIPES
+from zoo import cli
+from zoo.config import Recipe
 from zoo.errors import ConfigError, DataError, ZooError
 from zoo.layers.code_prior import PixelCNNPrior
 from zoo.layers.likelihoods import Bernoulli
 from zoo.layers.networks import Conv
 from zoo.layers.quantizer import VectorQuantizer, VectorQuantizerEMA, perplexity, usage
+from zoo.models.builder import build
 from zoo.models.vq_vae import VQVAE
 
 # The quantizer. -------------------------------------------------------------------------------
@@ -111,6 +120,25 @@ def test_ema_update_of_one_and_two_steps_by_hand():
     np.testing.assert_array_equal(quantizer.codebook.numpy(), before)
 
 
+def test_ema_restarts_codes_used_less_than_the_threshold_at_batch_vectors():
+    codebook = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0], [9.0, -9.0]], np.float32)
+    quantizer = quantizer_with(codebook, ema=True, decay=0.9, epsilon=0.01, restart_threshold=1.5)
+    z_e = np.array([[[0.2, 0.0], [0.0, -0.4], [1.2, 0.8], [4.0, 5.0]]], np.float32)  # codes 0, 0, 1, 2
+    quantizer.quantize(z_e, training=True)
+    # Debiased counts after one step are the batch's: 2, 1, 1, 0. Below 1.5: codes 1, 2 and 3.
+    np.testing.assert_allclose(quantizer.codebook[0], np.array([0.2, -0.4]) / (2.01 / 4.04 * 4), rtol=1e-5)  # kept
+    vectors = {tuple(v) for v in z_e.reshape(-1, 2)}
+    for code in (1, 2, 3):
+        assert tuple(quantizer.codebook[code].numpy()) in vectors, code  # moved onto an encoder output
+    debias = 1 - 0.9
+    np.testing.assert_allclose(quantizer.count_average.numpy() / debias, [2.0, 1.5, 1.5, 1.5], rtol=1e-5)
+    np.testing.assert_allclose(quantizer.sum_average.numpy()[1:] / debias, 1.5 * quantizer.codebook.numpy()[1:],
+                               rtol=1e-5)
+    again = quantizer_with(codebook, ema=True, decay=0.9, epsilon=0.01, restart_threshold=1.5)
+    again.quantize(z_e, training=True)
+    np.testing.assert_array_equal(again.codebook, quantizer.codebook)  # the draw is seeded by the step
+
+
 def test_perplexity_and_dead_codes_of_a_known_assignment():
     counts = np.array([6, 2, 0, 2, 0], np.float32)
     p = np.array([0.6, 0.2, 0.2])
@@ -125,8 +153,9 @@ def test_perplexity_and_dead_codes_of_a_known_assignment():
 def test_quantizers_round_trip_their_config():
     again = assert_config_round_trip(VectorQuantizer(codebook_size=9, code_dim=3, beta=0.5))
     assert (again.codebook_size, again.code_dim, again.beta) == (9, 3, 0.5)
-    again = assert_config_round_trip(VectorQuantizerEMA(codebook_size=9, code_dim=3, decay=0.95, epsilon=1e-3))
-    assert (again.decay, again.epsilon) == (0.95, 1e-3) and again.ema
+    again = assert_config_round_trip(VectorQuantizerEMA(codebook_size=9, code_dim=3, decay=0.95, epsilon=1e-3,
+                                                        restart_threshold=0.5))
+    assert (again.decay, again.epsilon, again.restart_threshold) == (0.95, 1e-3, 0.5) and again.ema
 
 
 def test_quantizer_refuses_bad_arguments_and_codes_in_one_line():
@@ -409,3 +438,78 @@ def test_export_reloads_without_zoo_and_tfp_and_matches_python(trained_vq, tmp_p
     other = loaded.signatures["sample"](seed=tf.constant([6], tf.int64))
     np.testing.assert_array_equal(one["codes"][2], other["codes"][0])
     np.testing.assert_array_equal(one["x_sample"][2], other["x_sample"][0])
+
+
+# The recipes, through the command line. -------------------------------------------------------
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+VQ_SIGNATURES = ["decode", "elbo", "encode", "reconstruct", "sample", "serving_default"]
+
+
+def zoo_command(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("recipe", ["mnist_conv_vq", "fashion_mnist_conv_vq"])
+def test_recipe_trains_both_stages_exports_and_evaluates_through_the_cli(recipe, fashion_mnist_dir, tmp_path, capsys):
+    """`zoo train --smoke` (MNIST's recipe on the embedded 8x8 digits, Fashion-MNIST's on its
+    own data in batches of 500), then `zoo evaluate` of the export."""
+    data = ["--dataset", "digits"] if recipe == "mnist_conv_vq" else ["--data-dir", fashion_mnist_dir,
+                                                                      "--set", "batch_size=500"]
+    done = zoo_command("train", recipe, "--smoke", *data, "--export-dir", str(tmp_path / "exports"),
+                       *(["--workdir", str(tmp_path / "run")] if recipe == "mnist_conv_vq" else []))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Training the prior over the codes of" in done.stdout and "bits/dim; codebook perplexity" in done.stdout
+    path = tmp_path / "exports" / recipe / "1"
+    metrics = json.load(open(path / "metrics.json"))
+    assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
+    assert metrics["prior_epochs"] == 1 and metrics["codebook_size"] == 8
+    assert 1 <= metrics["test_codebook_perplexity"] <= 8 and 0 <= metrics["test_dead_codes"] < 8
+    pixels = 64 if recipe == "mnist_conv_vq" else 784
+    expected_bits = metrics["test_neg_elbo"] / pixels / math.log(2)  # both likelihoods are discrete
+    assert metrics["test_bits_per_dim"] == pytest.approx(expected_bits)
+    assert metrics["test_kl"] < (4 if recipe == "mnist_conv_vq" else 49) * math.log(8)  # the prior learned something
+    loaded = tf.saved_model.load(str(path))
+    assert sorted(loaded.signatures) == VQ_SIGNATURES
+    sampled = loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64))
+    side = 8 if recipe == "mnist_conv_vq" else 28
+    assert sampled["x_mean"].shape == (2, side, side, 1) and sampled["codes"].numpy().max() < 8
+    assert np.all((sampled["x_mean"].numpy() >= 0) & (sampled["x_mean"].numpy() <= 1))
+    if recipe == "mnist_conv_vq":
+        assert (tmp_path / "run" / "logs" / "pictures").is_dir()
+
+    data = [] if recipe == "mnist_conv_vq" else ["--data-dir", fashion_mnist_dir, "--examples", "300"]
+    assert cli.main(["evaluate", str(path), *data]) == 0, capsys.readouterr().err[-3000:]
+    out = capsys.readouterr().out
+    assert "bits/dim; codebook perplexity" in out
+    evaluation = json.load(open(path / "metrics.json"))["evaluation"]
+    assert sorted(evaluation["pictures"]) == ["pictures/reconstructions.png", "pictures/samples.png"]
+    if recipe == "mnist_conv_vq":  # the whole test split: the figure training recorded
+        assert evaluation["neg_elbo"] == pytest.approx(metrics["test_neg_elbo"], rel=1e-5)
+
+
+def test_vq_configs_refuse_what_does_not_fit_in_one_line(capsys, tmp_path):
+    for args, fragments in (
+            (["--set", "network=mlp"], ["network", "mlp", "a grid of codes"]),
+            (["--set", "codebook_size=1"], ["codebook_size", "an integer >= 2"]),
+            (["--set", "quantizer=vector_quantizer", "--set", "decay=0.5"], ["decay", "quantizer.beta"]),
+            (["--set", "kernel_size=4"], ["kernel_size", "odd"]),
+            (["--latent-dim", "4"], ["latent_dim", "quantizer.codebook_size"]),
+            (["--set", "prior_epochs=0"], ["prior_epochs", "an integer >= 1"])):
+        assert cli.main(["train", "mnist_conv_vq", *args, "--export-dir", str(tmp_path)]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and all(f in err[0] for f in fragments), (args, err)
+
+
+def test_vq_recipes_build_from_their_configs_and_scale():
+    recipe = RECIPES.get("mnist_conv_vq")
+    model = build(recipe.model)
+    assert type(model) is VQVAE and model.grid_shape == (7, 7) and model.codebook_size == 64
+    assert type(model.quantizer) is VectorQuantizerEMA and model.quantizer.restart_threshold == 1.0
+    scaled = recipe.scaled(2)
+    assert (scaled.train.epochs, scaled.model.prior_epochs) == (20, 20)
+    assert Recipe.from_dict(json.loads(recipe.to_json())).model == recipe.model  # as config.json holds it
+    smoke = recipe.with_overrides(recipe.smoke)
+    assert smoke.model.quantizer["codebook_size"] == 8 and smoke.model.code_prior["blocks"] == 1

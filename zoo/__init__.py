@@ -4,6 +4,7 @@
     vae = zoo.VAE(my_encoder, zoo.DiagonalNormal(20), my_decoder, zoo.Bernoulli())
     vae = zoo.build(zoo.VAEConfig(prior="vamp"))          # the config path: the same objects
     vae = zoo.VAE.from_preset("mnist_mlp_vampprior")      # a shipped, trained model
+    vq = zoo.build(zoo.VQVAEConfig())                     # a VQ-VAE with a learned prior over its codes
 """
 
 import importlib
@@ -26,6 +27,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "ContinuousBernoulli": "zoo.layers.likelihoods", "Categorical256": "zoo.layers.likelihoods",
     "DiscretizedLogistic": "zoo.layers.likelihoods", "AggregatePosterior": "zoo.layers.aggregate_posterior",
     "VectorQuantizer": "zoo.layers.quantizer", "VectorQuantizerEMA": "zoo.layers.quantizer",
+    "VQVAE": "zoo.models.vq_vae", "VQVAEConfig": "zoo.config", "PixelCNNPrior": "zoo.layers.code_prior",
 }
 __all__ = sorted(_EXPORTS)
 

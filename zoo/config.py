@@ -1,4 +1,5 @@
-"""Validated configs: a variant (`VAEConfig`), how to train it (`TrainConfig`), and a `Recipe`.
+"""Validated configs: a variant (`VAEConfig`, or `VQVAEConfig` for a VQ-VAE), how to train it
+(`TrainConfig`), and a `Recipe`.
 
 A `VAEConfig` names each block with its own arguments, `{"type": "vamp", "components": 200}`,
 and `zoo.build` turns it into the same objects a user would pass to `zoo.VAE`. Every field
@@ -37,9 +38,22 @@ def registries():
             "objective": OBJECTIVES, "condition": CONDITIONS, "classifier": NETWORKS}
 
 
+def vq_registries():
+    """The roles only a VQ-VAE has -> the registries of their types."""
+    from zoo.layers.code_prior import CODE_PRIORS
+    from zoo.layers.quantizer import QUANTIZERS
+
+    return {"quantizer": QUANTIZERS, "code_prior": CODE_PRIORS}
+
+
+def registry(role):
+    """The registry of the block types of `role` (a VAE's or a VQ-VAE's)."""
+    return {**registries(), **vq_registries()}[role]
+
+
 def block_arguments(role, kind):
     """{argument: default} of the constructor of block type `kind` in `role`."""
-    cls = registries()[role].get(kind)
+    cls = registry(role).get(kind)
     arguments = {}
     for klass in cls.__mro__:  # subclasses pass **kwargs on to their base, up to Keras' (and TFP's) own
         if not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
@@ -60,7 +74,7 @@ def normalize_block(role, value):
     if not isinstance(value, dict) or "type" not in value:
         raise ConfigError(role, value, f'a {role} type name or {{"type": name, ...arguments}}')
     kind = value["type"]
-    registries()[role].get(kind)  # a ConfigError listing the types
+    registry(role).get(kind)  # a ConfigError listing the types
     allowed = block_arguments(role, kind)
     spec = {"type": kind}
     for name, argument in value.items():
@@ -80,7 +94,7 @@ def make_block(role, spec):
     """The block object `spec` describes; its constructor's ConfigError names `role.field`."""
     arguments = {k: v for k, v in spec.items() if k != "type"}
     try:
-        return registries()[role].get(spec["type"])(**arguments)
+        return registry(role).get(spec["type"])(**arguments)
     except ConfigError as error:
         field = error.field if error.field.startswith(f"{role}.") or error.field == "image_shape" else f"{role}.{error.field}"
         raise ConfigError(field, error.value, error.allowed) from None
@@ -123,12 +137,10 @@ class VAEConfig:
     condition: Optional[dict] = None
     classifier: Optional[dict] = None
 
+    BLOCKS, OPTIONAL_BLOCKS = BLOCKS, OPTIONAL_BLOCKS
+
     def __post_init__(self):
-        image_shape = self.image_shape
-        if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_shape):
-            raise ConfigError("image_shape", image_shape, "a tuple of 3 positive integers")
-        object.__setattr__(self, "image_shape", tuple(image_shape))
+        object.__setattr__(self, "image_shape", _checked_image_shape(self.image_shape))
         for role in BLOCKS:
             object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
         for role in OPTIONAL_BLOCKS:
@@ -201,6 +213,16 @@ class VAEConfig:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    def scaled(self, factor):
+        """This variant's epoch-based schedules (KL warm-up, temperature decay) stretched `factor` times."""
+        objective, posterior = dict(self.objective), dict(self.posterior)
+        if objective.get("warmup_epochs"):
+            objective["warmup_epochs"] = round(objective["warmup_epochs"] * factor)
+        if "temperature_decay" in posterior or posterior["type"] == "categorical":
+            decay = posterior.get("temperature_decay", block_arguments("posterior", posterior["type"])["temperature_decay"])
+            posterior["temperature_decay"] = decay / factor
+        return self.replace(objective=objective, posterior=posterior)
+
     def to_dict(self):
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
@@ -208,6 +230,85 @@ class VAEConfig:
     def from_dict(cls, config):
         """The config `to_dict` describes."""
         return cls(**config)
+
+
+@dataclasses.dataclass(frozen=True)
+class VQVAEConfig:
+    """One VQ-VAE variant (van den Oord et al. 2017): the blocks of `zoo.VQVAE`, each with its
+    arguments, and the second training stage that fits the prior over the codes.
+
+    Args:
+        image_shape: (height, width, channels) of the data; recipes take it from the dataset.
+        network: the encoder/decoder torsos, a network with a grid form: {"type": "conv",
+            "conv_filters": (32, 64)} (each stride-2 layer halves the grid of codes: 28x28
+            images give a 7x7 grid).
+        quantizer: {"type": "vector_quantizer", "codebook_size": 512, "code_dim": 64,
+            "beta": 0.25} or "vector_quantizer_ema" (with "decay") (`zoo.layers.quantizer`).
+        likelihood: p(x|z_q), e.g. "bernoulli" or "discretized_logistic" (`zoo.layers.likelihoods`).
+        code_prior: the prior over code grids, {"type": "pixelcnn", "filters": 64, "blocks": 5}
+            (`zoo.layers.code_prior`).
+        prior_epochs: epochs of the second stage (the prior on the training set's codes, after
+            the autoencoder's `epochs`).
+
+    Example:
+        VQVAEConfig(quantizer={"type": "vector_quantizer_ema", "codebook_size": 64, "code_dim": 16},
+                    code_prior={"type": "pixelcnn", "filters": 32}, prior_epochs=10)
+    """
+
+    BLOCKS, OPTIONAL_BLOCKS = ("network", "quantizer", "likelihood", "code_prior"), ()
+
+    image_shape: tuple = (28, 28, 1)
+    network: dict = dataclasses.field(default_factory=lambda: {"type": "conv", "conv_filters": (32, 64)})
+    quantizer: dict = dataclasses.field(default_factory=lambda: {"type": "vector_quantizer"})
+    likelihood: dict = dataclasses.field(default_factory=lambda: {"type": "bernoulli"})
+    code_prior: dict = dataclasses.field(default_factory=lambda: {"type": "pixelcnn"})
+    prior_epochs: int = 10
+
+    def __post_init__(self):
+        object.__setattr__(self, "image_shape", _checked_image_shape(self.image_shape))
+        for role in self.BLOCKS:
+            object.__setattr__(self, role, normalize_block(role, getattr(self, role)))
+        check_count("prior_epochs", self.prior_epochs)
+        import tensorflow as tf
+
+        with tf.Graph().as_default():  # constructed only to be checked: no TensorFlow runtime started
+            self.blocks()
+
+    def blocks(self):
+        """{role: block object} (the network as its factory), checked: what `zoo.build` composes."""
+        made = {role: make_block(role, getattr(self, role)) for role in self.BLOCKS}
+        if not hasattr(made["network"], "grid_encoder"):
+            grids = [name for name in registry("network").names() if hasattr(registry("network").get(name), "grid_encoder")]
+            raise ConfigError("network", self.network["type"], f"a network with a grid of codes for a VQ-VAE "
+                                                               f"({', '.join(grids)})")
+        made["network"].check(self.image_shape)
+        return made
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def scaled(self, factor):
+        """Both stages trained `factor` times longer (the autoencoder's epochs are the recipe's)."""
+        return self.replace(prior_epochs=max(1, round(self.prior_epochs * factor)))
+
+    def to_dict(self):
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(**config)
+
+
+def model_config_from_dict(config):
+    """The `VAEConfig` or `VQVAEConfig` (it has a quantizer) a config dict describes."""
+    return (VQVAEConfig if "quantizer" in config else VAEConfig).from_dict(config)
+
+
+def _checked_image_shape(image_shape):
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3 or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_shape):
+        raise ConfigError("image_shape", image_shape, "a tuple of 3 positive integers")
+    return tuple(image_shape)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,7 +384,8 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """A named variant trained on one dataset; `smoke` holds tiny overrides for tests."""
+    """A named variant (a `VAEConfig` or a `VQVAEConfig`) trained on one dataset; `smoke`
+    holds tiny overrides for tests."""
 
     name: str
     description: str
@@ -326,17 +428,20 @@ class Recipe:
         ("prior=vamp": its type), "role.argument" ("prior.components=200"), or an argument name
         alone when one block takes it ("beta=4"). String values are parsed by the field's type."""
         model, train = self.model.to_dict(), dataclasses.asdict(self.train)
+        kind = type(self.model)
+        roles = kind.BLOCKS + kind.OPTIONAL_BLOCKS
+        numbers = {f.name for f in dataclasses.fields(kind)} - set(roles) - {"image_shape"}  # e.g. prior_epochs
         image_shape = None
         for key, value in overrides.items():
             if key in train:
                 train[key] = parse_value(key, value, train[key]) if isinstance(value, str) else value
             elif key == "image_shape":
                 image_shape = parse_value(key, value, model["image_shape"]) if isinstance(value, str) else value
-            elif key == "aggregate_posterior_components":
-                model[key] = parse_value(key, value, 0) if isinstance(value, str) else value
+            elif key in numbers:
+                model[key] = parse_value(key, value, model[key]) if isinstance(value, str) else value
             else:
-                role, argument = resolve_field(key, model)
-                if argument == "type" and role in OPTIONAL_BLOCKS and value in ("none", "None", None):
+                role, argument = resolve_field(key, model, roles)
+                if argument == "type" and role in kind.OPTIONAL_BLOCKS and value in ("none", "None", None):
                     model[role] = None
                 elif argument == "type":
                     model[role] = retype(role, model[role] or {}, value)
@@ -354,29 +459,22 @@ class Recipe:
                 raise ConfigError("image_shape", tuple(image_shape),
                                   f"{expected}, the shape of '{train.dataset}' images (it follows the dataset)")
             model["image_shape"] = tuple(image_shape)
-        return dataclasses.replace(self, model=VAEConfig.from_dict(model), train=train)
+        return dataclasses.replace(self, model=kind.from_dict(model), train=train)
 
     def scaled(self, factor):
         """The recipe trained `factor` times longer, for hardware faster than the 2 CPU cores
         the defaults are sized for: epochs and the epoch-based schedules (KL warm-up,
-        temperature decay) stretch together."""
+        temperature decay; a VQ-VAE's prior epochs) stretch together."""
         check_number("--scale", factor, positive=True)
-        objective, posterior = dict(self.model.objective), dict(self.model.posterior)
-        if objective.get("warmup_epochs"):
-            objective["warmup_epochs"] = round(objective["warmup_epochs"] * factor)
-        if "temperature_decay" in posterior or posterior["type"] == "categorical":
-            decay = posterior.get("temperature_decay", block_arguments("posterior", posterior["type"])["temperature_decay"])
-            posterior["temperature_decay"] = decay / factor
-        model = self.model.replace(objective=objective, posterior=posterior)
         train = dataclasses.replace(self.train, epochs=max(1, round(self.train.epochs * factor)))
-        return dataclasses.replace(self, model=model, train=train)
+        return dataclasses.replace(self, model=self.model.scaled(factor), train=train)
 
     @classmethod
     def from_dict(cls, config):
         """The recipe `to_dict` (and an export's config.json) describes; missing fields take defaults."""
         train = {k: tuple(v) if isinstance(v, list) else v for k, v in config["train"].items()}
         return cls(name=config["name"], description=config.get("description", ""),
-                   model=VAEConfig.from_dict(config["model"]), train=TrainConfig(**train))
+                   model=model_config_from_dict(config["model"]), train=TrainConfig(**train))
 
     def to_dict(self):
         return {"name": self.name, "description": self.description,
@@ -386,22 +484,23 @@ class Recipe:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def resolve_field(key, model):
-    """(role, argument) a --set key names in `model` (a VAEConfig dict); see `with_overrides`."""
+def resolve_field(key, model, roles=BLOCKS + OPTIONAL_BLOCKS):
+    """(role, argument) a --set key names in `model` (a config dict with these block `roles`);
+    see `with_overrides`."""
     key = ALIASES.get(key, key)
-    if key in BLOCKS + OPTIONAL_BLOCKS:
+    if key in roles:
         return key, "type"
     role, dot, argument = key.partition(".")
     if dot:
-        if role not in BLOCKS + OPTIONAL_BLOCKS:
-            raise ConfigError("--set", key, f"ROLE.ARGUMENT with ROLE one of {', '.join(BLOCKS + OPTIONAL_BLOCKS)}")
+        if role not in roles:
+            raise ConfigError("--set", key, f"ROLE.ARGUMENT with ROLE one of {', '.join(roles)}")
         return role, argument
-    present = [role for role in BLOCKS + OPTIONAL_BLOCKS if model.get(role) is not None]
+    present = [role for role in roles if model.get(role) is not None]
     owners = [role for role in present if key in block_arguments(role, model[role]["type"])]
     if len(owners) == 1:
         return owners[0], key
     fields = sorted({f"{role}.{name}" for role in present for name in block_arguments(role, model[role]["type"])}
-                    | {f.name for f in dataclasses.fields(TrainConfig)} | set(BLOCKS + OPTIONAL_BLOCKS))
+                    | {f.name for f in dataclasses.fields(TrainConfig)} | set(roles))
     if owners:
         raise ConfigError("--set", key, f"one of {', '.join(f'{r}.{key}' for r in owners)} (several blocks take it)")
     raise ConfigError("--set", key, ", ".join(fields))
@@ -409,7 +508,7 @@ def resolve_field(key, model):
 
 def retype(role, spec, kind):
     """`spec` with its type changed to `kind`, keeping the arguments the new type also takes."""
-    registries()[role].get(kind)
+    registry(role).get(kind)
     allowed = block_arguments(role, kind)
     return {"type": kind, **{k: v for k, v in spec.items() if k != "type" and k in allowed}}
 

@@ -5,7 +5,8 @@ bound, K samples, as in Burda et al. 2016 Table 1), their gap (the KL from q(z|x
 true posterior), the analytic KL per latent dimension, the number of active units, and
 bits/dim. Every figure is in nats per example unless named otherwise. A conditional model is
 scored on log p(x|y) at the test labels and on its conditional accuracy; a semi-supervised
-model (M2) on log p(x) with the class summed out and on the test error of q(y|x).
+model (M2) on log p(x) with the class summed out and on the test error of q(y|x). A VQ-VAE
+is scored by `zoo.evaluation.codes`.
 """
 
 import math
@@ -47,6 +48,11 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     output_dir = output_dir or path
     images, labels = evaluation_images(recipe, data_dir, download, examples)
     say = print if verbose else (lambda *args, **kwargs: None)
+    if hasattr(model, "quantizer"):  # a VQ-VAE: an exact bound, nothing to importance-sample
+        from zoo.evaluation.codes import evaluate_codes
+
+        say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}", flush=True)
+        return evaluate_codes(model, recipe, images, batch_size, output_dir, pictures, command or " ".join(sys.argv), say)
     say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}, "
         f"{num_samples} importance samples each", flush=True)
 

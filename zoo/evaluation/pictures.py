@@ -4,7 +4,8 @@ What a VAE is judged on by eye: inputs beside their reconstructions, samples fro
 prior, walks between two encoded inputs and, for 2-D latents, the decoded latent plane and
 the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). A conditional model is shown
 at the test images' labels, and its samples as `class_samples`: one row per class, with z
-shared along each column, so style stays fixed while the class changes. Only `model.encode`,
+shared along each column, so style stays fixed while the class changes. A VQ-VAE is shown by
+its reconstructions and samples from its prior over codes. Only `model.encode`,
 `model.decode` and `model.prior.distribution()` are used, so every variant gets the same
 pictures, and every draw is stateless: the same model, images and seed give the same
 pictures.
@@ -43,6 +44,8 @@ def make(model, images, labels=None, seed=0):
     """
     images = check_images(images, model.image_shape)
     labels = check_labels(labels, len(images))
+    if hasattr(model, "quantizer"):  # a VQ-VAE: discrete codes, with no straight line between two
+        return {"reconstructions": reconstructions(model, images), "samples": code_samples(model, seed)}
     if getattr(model, "condition", None) is not None:
         return conditional(model, images, labels, seed)
     pictures = {"reconstructions": reconstructions(model, images),
@@ -109,6 +112,12 @@ def samples(model, seed=0):
     """Decoded means of SAMPLE_GRID**2 draws from the prior, the same ones for the same seed."""
     z = model.prior.distribution().sample(SAMPLE_GRID ** 2, seed=stateless_seed(seed))
     x = decoded_means(model, z)
+    return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
+
+
+def code_samples(model, seed=0):
+    """A VQ-VAE's decoded means of SAMPLE_GRID**2 code grids drawn from its prior."""
+    x = np.asarray(model.sample(SAMPLE_GRID ** 2, seed=seed))
     return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
 
 
@@ -228,15 +237,19 @@ def to_uint8(x):
 def posterior_means(model, images, labels=None):
     """q(z|x)'s code for each image (its mean; the most probable one-hot values for
     categorical latents, as the `reconstruct` signature decodes), in batches of BATCH;
-    q(z|x,y) at `labels` for a conditional model."""
+    q(z|x,y) at `labels` for a conditional model; a VQ-VAE's codes."""
+    if hasattr(model, "quantizer"):
+        return _batched(model.encode, images)
     if labels is None:
         return _batched(lambda x: model.posterior.code(model.encode(x)), images)
     return _batched(lambda x, y: model.posterior.code(model.encode(x, y)), images, labels)
 
 
 def decoded_means(model, z, labels=None):
-    """p(x|z)'s mean (p(x|z,y)'s at `labels`) for each latent, in batches of BATCH."""
-    z = np.asarray(z, np.float32)
+    """p(x|z)'s mean (p(x|z,y)'s at `labels`) for each latent (a VQ-VAE's integer codes), in
+    batches of BATCH."""
+    z = np.asarray(z)
+    z = z if np.issubdtype(z.dtype, np.integer) else z.astype(np.float32)
     if labels is None:
         return _batched(lambda batch: model.decode(batch).mean(), z)
     return _batched(lambda batch, y: model.decode(batch, y).mean(), z, labels)

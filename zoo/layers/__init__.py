@@ -3,6 +3,7 @@ the per-pixel distributions they are made of), and the config path's network fac
 a VQ-VAE's vector quantizers and the autoregressive prior over its codes."""
 
 from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.code_prior import CODE_PRIORS, PixelCNNPrior
 from zoo.layers.conditions import CONDITIONS, ClassLabel, ConditionVector
 from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic, Gaussian,
                                     LIKELIHOODS)
@@ -12,8 +13,8 @@ from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
-__all__ = ["AggregatePosterior", "Bernoulli", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
+__all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
            "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
-           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS",
+           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
            "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
            "VectorQuantizer", "VectorQuantizerEMA"]

@@ -25,6 +25,7 @@ from zoo.errors import ConfigError, ZooError
 from zoo.registry import Registry
 
 QUANTIZERS = Registry("quantizer")
+RESTART_STREAM = 1013  # the stateless-seed stream of the codebook restarts
 serializable = keras.saving.register_keras_serializable(package="zoo")
 
 
@@ -145,24 +146,34 @@ class VectorQuantizerEMA(VectorQuantizer):
     so a code nobody chose divides by a small number rather than zero, and e_k = m_k / N_k.
     The codebook is then not trained by the optimizer and the loss is beta * commitment only.
 
+    A code nobody chose in the first step is set to zero (its sums are zero), and the codes
+    that collapse there tie: on MNIST, whose background gives one encoder vector at most
+    positions, one epoch with 512 codes left 484 of them unused. `restart_threshold` > 0
+    restarts every code whose average N_k (assignments per step) falls below it at a random
+    encoder output of the batch, its averages set to that vector seen `restart_threshold`
+    times (Dhariwal et al. 2020, Jukebox's random restarts); the draw is seeded by the step.
+
     Args:
         codebook_size, code_dim, beta: as for `VectorQuantizer`.
         decay: of the moving averages (0.99 in the paper).
         epsilon: the Laplace smoothing of the counts.
+        restart_threshold: restart codes used fewer times per step on average; 0: never.
 
     Example:
-        VectorQuantizerEMA(codebook_size=64, code_dim=16, decay=0.99)
+        VectorQuantizerEMA(codebook_size=64, code_dim=16, decay=0.99, restart_threshold=1.0)
     """
 
     ema = True
 
-    def __init__(self, codebook_size=512, code_dim=64, beta=0.25, decay=0.99, epsilon=1e-5, **kwargs):
+    def __init__(self, codebook_size=512, code_dim=64, beta=0.25, decay=0.99, epsilon=1e-5, restart_threshold=0.0,
+                 **kwargs):
         super().__init__(codebook_size, code_dim, beta, **kwargs)
         check_number("decay", decay)
         if not decay < 1:
             raise ConfigError("decay", decay, "a number in [0, 1)")
         check_number("epsilon", epsilon, positive=True)
-        self.decay, self.epsilon = float(decay), float(epsilon)
+        check_number("restart_threshold", restart_threshold)
+        self.decay, self.epsilon, self.restart_threshold = float(decay), float(epsilon), float(restart_threshold)
         mean = tf.VariableAggregation.MEAN  # under a strategy: the replicas' statistics averaged
         self.count_average = self.add_weight(name="ema_count", shape=(codebook_size,), trainable=False,
                                              initializer="zeros", aggregation=mean)
@@ -182,13 +193,30 @@ class VectorQuantizerEMA(VectorQuantizer):
         count, total = count / debias, total / debias
         n = tf.reduce_sum(count)
         smoothed = (count + self.epsilon) / (n + self.codebook_size * self.epsilon) * n
-        self.codebook.assign(total / smoothed[:, None])
+        codebook = total / smoothed[:, None]
+        if self.restart_threshold:
+            codebook = self._restarted(codebook, count, flat, debias)
+        self.codebook.assign(codebook)
+
+    def _restarted(self, codebook, count, flat, debias):
+        """`codebook` with the codes whose count is below the threshold moved to random rows
+        of `flat`, and their averages set to match."""
+        dead = count < self.restart_threshold
+        seed = tf.stack([tf.cast(self.ema_updates, tf.int32), tf.constant(RESTART_STREAM)])
+        picks = tf.random.stateless_uniform([self.codebook_size], seed, minval=0, maxval=tf.shape(flat)[0],
+                                            dtype=tf.int32)
+        fresh = tf.gather(flat, picks)
+        seen = self.restart_threshold * debias  # the hidden (not yet debiased) count of a restarted code
+        self.count_average.assign(tf.where(dead, seen, self.count_average))
+        self.sum_average.assign(tf.where(dead[:, None], fresh * seen, self.sum_average))
+        return tf.where(dead[:, None], fresh, codebook)
 
     def loss(self, quantized):
         return self.beta * quantized["commitment_loss"]
 
     def get_config(self):
-        return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon}
+        return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon,
+                "restart_threshold": self.restart_threshold}
 
 
 def perplexity(counts):

@@ -1,4 +1,5 @@
-"""`zoo.build`: a `VAEConfig` (or its dict form) made into the same objects a user composes.
+"""`zoo.build`: a `VAEConfig` or `VQVAEConfig` (or its dict form) made into the same objects a
+user composes.
 
     vae = zoo.build(VAEConfig(posterior={"type": "diagonal_normal", "latent_dim": 16}))
     # is
@@ -7,16 +8,20 @@
 with the encoder and decoder made by the config's network factory (`zoo.layers.networks`).
 """
 
-from zoo.config import VAEConfig
+from zoo.config import VQVAEConfig, model_config_from_dict
 from zoo.layers.aggregate_posterior import AggregatePosterior
 from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.models.vae import VAE
+from zoo.models.vq_vae import VQVAE
 
 
 def build(config, name=None):
-    """The VAE `config` describes (a `VAEConfig` or its `to_dict()`), built for its image shape."""
+    """The model `config` describes (a `VAEConfig`, a `VQVAEConfig` or its `to_dict()`), built
+    for its image shape."""
     if isinstance(config, dict):
-        config = VAEConfig.from_dict(config)
+        config = model_config_from_dict(config)
+    if isinstance(config, VQVAEConfig):
+        return build_vq_vae(config, name)
     blocks = config.blocks()
     network, posterior, likelihood = blocks["network"], blocks["posterior"], blocks["likelihood"]
     condition = blocks.get("condition")
@@ -32,3 +37,13 @@ def build(config, name=None):
                                  image_shape=config.image_shape, aggregate_posterior=sampler, name=name)
     return VAE(encoder, posterior, decoder, likelihood, prior=blocks["prior"], objective=blocks["objective"],
                image_shape=config.image_shape, aggregate_posterior=sampler, condition=condition, name=name)
+
+
+def build_vq_vae(config, name=None):
+    """The `VQVAE` a `VQVAEConfig` describes: the network's grid torsos around its quantizer."""
+    blocks = config.blocks()
+    network, quantizer, likelihood = blocks["network"], blocks["quantizer"], blocks["likelihood"]
+    encoder = network.grid_encoder(config.image_shape, quantizer.code_dim)
+    decoder = network.grid_decoder(config.image_shape, quantizer.code_dim, likelihood.params_shape(config.image_shape)[-1])
+    return VQVAE(encoder, quantizer, decoder, likelihood, prior=blocks["code_prior"], image_shape=config.image_shape,
+                 name=name)

@@ -91,7 +91,7 @@ class CompactProgress(keras.callbacks.Callback):
         terms = ", ".join(f"{key} {value:.2f}" for key, value in (logs or {}).items()
                           if key in ("loss", "reconstruction", "kl", "classification") or key.startswith("kl_z"))
         extra = ", ".join(f"{key} {value:.3g}" for key, value in (logs or {}).items()
-                          if key in ("kl_weight", "temperature"))
+                          if key in ("kl_weight", "temperature", "perplexity"))
         print(f"  epoch {epoch + 1}/{self.epochs}: {terms}{'; ' + extra if extra else ''} "
               f"({time.perf_counter() - self.start:.0f} s)", flush=True)
 

@@ -53,7 +53,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     binarize = config.binarization != "none"
-    labels = "semi" if recipe.model.classifier else "all" if recipe.model.condition else "none"
+    labels = ("semi" if getattr(recipe.model, "classifier", None) else "all" if getattr(recipe.model, "condition", None)
+              else "none")
     data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
     train_data, test_data = data.train, data.test
     steps_per_epoch = data.steps_per_epoch
@@ -89,10 +90,11 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     losses = history.history.get("loss", [])  # empty if a backup of the last epoch was restored
     if not all(map(math.isfinite, losses)) or not all_finite(model.variables):
         raise FloatingPointError(diverged(recipe, history.epoch, workdir))
-    if recipe.model.aggregate_posterior_components:
+    if getattr(recipe.model, "aggregate_posterior_components", 0):
         print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
               "to the encoded training set", flush=True)
         fit_to_training_set(model, data.train_images(), seed=config.seed)
+    prior_stage = fit_code_prior(model, recipe, data, verbose) if hasattr(model, "fit_prior") else {}
     test = model.evaluate(test_data, return_dict=True, verbose=0)
     metrics = {
         "test_neg_elbo": test["reconstruction"] + test["kl"],
@@ -113,6 +115,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "command": command or " ".join(sys.argv),
     }
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
+    metrics.update(code_metrics(model, data, source, metrics, prior_stage, verbose) if prior_stage else {})
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name)
@@ -123,6 +126,38 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
           f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
           f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     return TrainResult(model, metrics, path if chief else None)
+
+
+def fit_code_prior(model, recipe, data, verbose=True):
+    """A VQ-VAE's second stage: its prior fitted to the codes of the training images (binarized
+    once, if binary), for the recipe's `prior_epochs`; returns what it took."""
+    epochs = recipe.model.prior_epochs
+    images = data.train_images()
+    print(f"Training the prior over the codes of {len(images)} training images: {epochs} "
+          f"epoch{'s' if epochs != 1 else ''}", flush=True)
+    start = time.perf_counter()
+    history = model.fit_prior(images, epochs=epochs, batch_size=recipe.train.batch_size,
+                              learning_rate=recipe.train.learning_rate,
+                              callbacks=[CompactProgress(epochs)] if verbose else None, verbose=0)
+    return {"prior_epochs": epochs, "prior_train_seconds": round(time.perf_counter() - start, 1),
+            "prior_final_train_loss": history.history["loss"][-1]}
+
+
+def code_metrics(model, data, source, metrics, prior_stage, verbose=True):
+    """What a VQ-VAE is judged on besides its bound in nats: the bound in bits per pixel value,
+    and how it uses its codebook on the test images (perplexity, dead codes)."""
+    usage = model.codebook_usage(data.test_images())
+    levels = source.levels or 256
+    result = {**prior_stage, "test_bits_per_dim": model.to_bits_per_dim(metrics["test_neg_elbo"], levels),
+              "test_codebook_perplexity": usage["perplexity"], "test_dead_codes": usage["dead_codes"],
+              "codebook_size": model.codebook_size,
+              "loss_is": "the autoencoder's training loss: -log p(x|z_q) + codebook + beta * commitment (no bound)",
+              "test_neg_elbo_is": "-log p(x|z_q(x)) - log p_prior(k(x)), the learned prior's bound"}
+    if verbose:
+        print(f"Bound {result['test_bits_per_dim']:.4f} bits/dim; codebook perplexity "
+              f"{usage['perplexity']:.1f} of {model.codebook_size} codes, {usage['dead_codes']} unused on the "
+              "test images", flush=True)
+    return result
 
 
 def label_metrics(model, data, labels, seed, verbose=True):
