@@ -4,8 +4,10 @@ with a discretized logistic likelihood, so the bound is in bits per 8-bit pixel;
 PixelCNN prior over the code grids, trained on the training set's codes.
 
 Run:      zoo train fashion_mnist_conv_vq --data-dir ../shared/data/fashion_mnist
-Measured: not yet at full length (the shipped model comes later); see docs/vq_vae.md for the
-          epoch times and codebook usage of short runs on 2 CPU cores.
+Measured: the full run is not measured yet. One epoch of each stage (`--epochs 1 --set
+          prior_epochs=1`, 2 CPU cores shared with other jobs): 51 s for the autoencoder,
+          46 s for the prior; test -ELBO 2041.50 nats = reconstruction 1942.25 + KL 99.25
+          (3.757 bits per 8-bit pixel); codebook perplexity 87.2 of 128, no code unused.
 """
 
 from zoo.config import Recipe, TrainConfig, VQVAEConfig

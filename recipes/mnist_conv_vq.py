@@ -10,8 +10,10 @@ reconstruction fell from 54.5 to 36.6 nats, but the prior then has 9 bits of cod
 at each position. 64 codes with restarts: all used (perplexity 50.8), reconstruction 43.9.
 
 Run:      zoo train mnist_conv_vq --data-dir ../shared/data/mnist
-Measured: not yet at full length (the shipped model comes later); see docs/vq_vae.md for the
-          epoch times and codebook usage of short runs on 2 CPU cores.
+Measured: the full run is not measured yet. One epoch of each stage (`--epochs 1 --set
+          prior_epochs=1`, 2 CPU cores shared with other jobs): 55 s for the autoencoder,
+          47 s for the prior; test -ELBO 144.26 nats = reconstruction 48.59 + KL 95.67
+          (0.2655 bits/dim); codebook perplexity 44.0 of 64, no code unused.
 """
 
 from zoo.config import Recipe, TrainConfig, VQVAEConfig

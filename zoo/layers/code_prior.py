@@ -80,7 +80,7 @@ class PixelCNNPrior(keras.layers.Layer):
         self.vertical_to_horizontal = [conv(2 * size, 1, name=f"vertical_to_horizontal_{i}") for i in layers]
         self.horizontal_out = [conv(size, 1, name=f"horizontal_out_{i}") for i in layers]
         self.hidden = conv(size, 1, activation="relu", name="hidden")
-        self.output_logits = conv(codebook_size, 1, kernel_initializer="zeros", name="logits")
+        self.output_logits = conv(codebook_size, 1, kernel_initializer="zeros", name="logits", dtype="float32")
         self.logits(tf.zeros([1, *grid_shape], tf.int64))  # makes every weight
         self.built = True
 
@@ -103,7 +103,7 @@ class PixelCNNPrior(keras.layers.Layer):
             update = self.horizontal_out[i](_gate(joined))
             horizontal = update if i == 0 else horizontal + update
             vertical = _gate(vertical)
-        return self.output_logits(self.hidden(tf.nn.relu(horizontal)))
+        return self.output_logits(self.hidden(tf.nn.relu(horizontal)))  # float32 under mixed precision too
 
     def call(self, codes, training=None):
         return self.logits(codes, training)

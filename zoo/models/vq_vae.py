@@ -262,9 +262,10 @@ class VQVAE(keras.Model):
         (`zoo.layers.code_prior.PriorTrainer`). Returns its History; the loss is -log p(k) in
         nats per image."""
         codes = self.codes_of(x)
-        trainer = PriorTrainer(self.prior)
-        trainer.compile(keras.optimizers.Adam(learning_rate), jit_compile=compiled_loop.xla_pays(self),
-                        steps_per_execution=self._steps_per_execution.numpy().item() if self._is_compiled else 1)
+        with self.distribute_strategy.scope():  # the strategy the prior's weights were made under
+            trainer = PriorTrainer(self.prior)
+            trainer.compile(keras.optimizers.Adam(learning_rate), jit_compile=compiled_loop.xla_pays(self),
+                            steps_per_execution=self._steps_per_execution.numpy().item() if self._is_compiled else 1)
         count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.prior_epochs_trained.assign_add(1.0))
         validation = None if validation_data is None else self.codes_of(validation_data)
         return trainer.fit(codes, batch_size=batch_size, epochs=epochs, verbose=verbose,
