@@ -74,7 +74,8 @@ def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, own_images, 
     assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])
     source = zoo_data.resolve(recipe.train.dataset, data_dir, recipe.train.image_size, recipe.train.channels)
     test = source.load("test", data_dir)
-    labels = test.labels if recipe.model.condition is not None and recipe.model.classifier is None else None
+    conditional = getattr(recipe.model, "condition", None) is not None and getattr(recipe.model, "classifier", None) is None
+    labels = test.labels if conditional else None
     assert metrics["test_slice"]["neg_elbo"] == pytest.approx(
         measure_test_slice(result.model, eval_images(test, binarize=recipe.train.binarization != "none"),
                            labels)["neg_elbo"], rel=1e-6)
