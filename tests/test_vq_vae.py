@@ -455,9 +455,9 @@ def zoo_command(*args):
 @pytest.mark.parametrize("recipe", ["mnist_conv_vq", "fashion_mnist_conv_vq"])
 def test_recipe_trains_both_stages_exports_and_evaluates_through_the_cli(recipe, fashion_mnist_dir, tmp_path, capsys):
     """`zoo train --smoke` (MNIST's recipe on the embedded 8x8 digits, Fashion-MNIST's on its
-    own data in batches of 500), then `zoo evaluate` of the export."""
+    own data in batches of 2000), then `zoo evaluate` of the export."""
     data = ["--dataset", "digits"] if recipe == "mnist_conv_vq" else ["--data-dir", fashion_mnist_dir,
-                                                                      "--set", "batch_size=500"]
+                                                                      "--set", "batch_size=2000"]
     done = zoo_command("train", recipe, "--smoke", *data, "--export-dir", str(tmp_path / "exports"),
                        *(["--workdir", str(tmp_path / "run")] if recipe == "mnist_conv_vq" else []))
     assert done.returncode == 0, done.stderr[-3000:]
