@@ -5,7 +5,7 @@ prior, walks between two encoded inputs and, for 2-D latents, the decoded latent
 the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). A conditional model is shown
 at the test images' labels, and its samples as `class_samples`: one row per class, with z
 shared along each column, so style stays fixed while the class changes. A VQ-VAE is shown by
-its reconstructions and samples from its prior over codes. Only `model.encode`,
+its reconstructions and samples from its prior over codes (`model.sample`). Only `model.encode`,
 `model.decode` and `model.prior.distribution()` are used, so every variant gets the same
 pictures, and every draw is stateless: the same model, images and seed give the same
 pictures.
