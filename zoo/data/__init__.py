@@ -10,8 +10,9 @@ from zoo.data.memory import memory_budget
 from zoo.data.pipeline import eval_dataset, eval_images, train_dataset
 from zoo.data.resident import ResidentImages
 from zoo.data.resolve import resolve
+from zoo.data.shapes import Shapes
 from zoo.data.sources import DATASETS, Split
 from zoo.data.tfds_images import TfdsImages
 
-__all__ = ["DATASETS", "ImageFolder", "NpzArrays", "ResidentImages", "Split", "TfdsImages", "eval_dataset",
+__all__ = ["DATASETS", "ImageFolder", "NpzArrays", "ResidentImages", "Shapes", "Split", "TfdsImages", "eval_dataset",
            "eval_images", "memory_budget", "read_idx", "resolve", "train_dataset"]

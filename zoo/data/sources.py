@@ -29,11 +29,13 @@ TFDS_CHUNK = 10000
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Images as integers [N, H, W, C] in 0..levels-1, with labels [N] (or None)."""
+    """Images as integers [N, H, W, C] in 0..levels-1, with labels [N] (or None), and for
+    data drawn from known generative factors (`zoo.data.shapes`) their indices [N, factors]."""
 
     images: np.ndarray
     labels: Optional[np.ndarray]
     levels: int
+    factors: Optional[np.ndarray] = None
 
     def __post_init__(self):
         """Refuse pixels outside 0..levels-1: scaled by levels - 1 they would leave [0, 1]
