@@ -9,6 +9,7 @@ import pytest
 from zoo.config import TrainConfig
 from zoo.data import DATASETS, Shapes, resolve
 from zoo.data.shapes import FACTOR_NAMES, SHAPE_NAMES
+from zoo.data.training_data import TrainingData
 from zoo.errors import ConfigError, DataError
 
 SQUARE, ELLIPSE, HEART = range(3)
@@ -130,6 +131,15 @@ def test_stream_equals_load():
         np.testing.assert_array_equal(streamed, tiny.load(split).scaled())
     batches = tiny.stream("train", 16, seed=3)
     assert all(b.shape == (16, 64, 64, 1) for _, b in zip(range(20), batches))  # endless full batches
+
+
+def test_trains_streamed_when_over_the_memory_budget(monkeypatch):
+    monkeypatch.setenv("ZOO_MEMORY_BUDGET", "1K")
+    tiny = Shapes("shapes_tiny", orientations=2, positions=3, scales=2)
+    data = TrainingData(tiny, TrainConfig(dataset="shapes", batch_size=16), None, False, resident=True)
+    assert data.how.startswith("streamed as drawn through tf.data") and data.steps_per_epoch == len(tiny.indices("train")) // 16
+    assert next(iter(data.train)).shape == (16, 64, 64, 1)
+    np.testing.assert_array_equal(data.test_images(5), tiny.load("test").scaled()[:5])
 
 
 def test_cache_holds_the_same_images(tmp_path):
