@@ -1,7 +1,8 @@
-"""Datasets: where they come from (`sources` for the registered ones; `folders`, `arrays` and
-`tfds_images` for the user's own, all reached through `resolve`), how IDX files are read
-(`idx`), the tf.data pipelines that feed training and evaluation (`pipeline`), and what
-training is fed, resident or streamed (`training_data`)."""
+"""Datasets: where they come from (`sources` for the registered ones, `shapes` for the drawn
+ones whose factors are known; `folders`, `arrays` and `tfds_images` for the user's own, all
+reached through `resolve`), how IDX files are read (`idx`), the tf.data pipelines that feed
+training and evaluation (`pipeline`), and what training is fed, resident or streamed
+(`training_data`)."""
 
 from zoo.data.arrays import NpzArrays
 from zoo.data.folders import ImageFolder

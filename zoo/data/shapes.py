@@ -18,12 +18,14 @@ while training (`stream`). A fixed-seed permutation holds 10% of the grid out as
 split. A split's labels are the shape (0 square, 1 ellipse, 2 heart); its `factors` are the
 indices [N, 5] into `factor_values` of (shape, scale, orientation, x, y).
 
-How it differs from DeepMind's dSprites files (TFDS `dsprites`, through `--dataset
-tfds:dsprites --download` when online): the outlines are the zoo's own (a square of side 1.4,
-a 2:1 ellipse, and the heart (x^2 + y^2 - 1)^3 = x^2 y^3, each scaled to reach at most 10
-pixels from its centroid at scale 1, which it turns about); orientations exclude 2*pi (dSprites
-repeats 0 as 2*pi); positions place the centroid from pixel 12 to 52 on both axes, so every
-shape lies wholly inside the image; y grows downwards (rows); and pixels are exactly 0 or 1.
+How it differs from DeepMind's dSprites files (TFDS `dsprites`): the outlines are the zoo's
+own (a square of side 1.4, a 2:1 ellipse, and the heart (x^2 + y^2 - 1)^3 = x^2 y^3, each
+scaled to reach at most 10 pixels from its centroid at scale 1, which it turns about);
+orientations exclude 2*pi (dSprites repeats 0 as 2*pi); positions place the centroid from
+pixel 12 to 52 on both axes, so every shape lies wholly inside the image; y grows downwards
+(rows); and there is a test split. The TFDS copy has only a train split and 0/1 pixels that
+`tfds:NAME` would read as 8-bit grey, so it is no drop-in replacement (read from TFDS's
+builder, not tried online).
 """
 
 import math

@@ -5,8 +5,10 @@
 - scikit-learn's bundled 8x8 digits, the embedded default: real handwritten digits that
   ship inside the installed package, so the first run needs no download.
 
-The user's own images come from `zoo.data.folders`, `zoo.data.arrays` and
-`zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to any of these sources.
+The generated dSprites-style `shapes`, whose generative factors are known, register
+themselves from `zoo.data.shapes`. The user's own images come from `zoo.data.folders`,
+`zoo.data.arrays` and `zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to
+any of these sources.
 """
 
 import dataclasses
