@@ -14,6 +14,7 @@ import tf_keras as keras
 
 from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
+from zoo.evaluation import disentanglement
 from zoo.export import serving, signatures
 from zoo.export.savedmodel import export
 from zoo.layers.aggregate_posterior import fit_to_training_set
@@ -113,6 +114,9 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "command": command or " ".join(sys.argv),
     }
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
+    metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
+    if verbose and "mig" in metrics:
+        print(disentanglement.report(metrics), flush=True)
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name)
