@@ -1,7 +1,9 @@
 """beta-TCVAE and DIP-VAE: their terms against the formulas by hand, the identities that hold
 between them and the ELBO, training, the config path and the one-line refusals."""
 
+import json
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -269,3 +271,19 @@ def test_one_line_refusals():
         BetaTCVAE(dataset_size=10).terms(tfd.MultivariateNormalDiag(LOC, SCALE), tf.constant(Z),
                                          tf.constant(LOG_LIKELIHOOD), _prior())
     assert "Independent(Normal)" in _one_line(error)
+
+
+def test_train_fills_the_dataset_size_and_exports_it(tmp_path):
+    """`zoo train` on the embedded digits: the objective gets N = the training images, and the
+    export's config.json records it, so the model rebuilt from it is the one trained."""
+    from recipes import RECIPES
+
+    recipe = RECIPES.get("digits_mlp_bernoulli").with_overrides(
+        {"objective": "beta_tcvae", "hidden_units": "16", "epochs": "1", "log_likelihood_samples": "10"})
+    result = zoo.train(recipe, export_dir=str(tmp_path), verbose=False)
+    assert result.model.objective.dataset_size == 1500  # the digits' training split
+    config = json.load(open(pathlib.Path(result.export_path) / "config.json"))
+    assert config["model"]["objective"]["dataset_size"] == 1500
+    assert math.isfinite(result.metrics["test_neg_elbo"])
+    assert result.metrics["test_neg_elbo"] == pytest.approx(result.metrics["test_reconstruction"]
+                                                            + result.metrics["test_kl"])
