@@ -28,7 +28,8 @@ from zoo.models.builder import build
 from zoo.models.seeds import ELBO_SEED
 from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE
 
-OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}}  # per objective type: its tiny settings
+# per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
+OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}}
 OBJECTIVE_SETTINGS = {  # objective block x its coefficients: every registered objective, and one ELBO variant
     **{kind: {"type": kind, **OBJECTIVE_ARGUMENTS.get(kind, {})} for kind in OBJECTIVES.names()},
     "elbo_beta_free_bits": {"type": "elbo", "beta": 0.5, "free_bits": 0.05},

@@ -171,7 +171,8 @@ def _binary_images(n, seed=0):
 
 @pytest.mark.parametrize("objective", [{"type": "beta_tcvae", "dataset_size": 128},
                                        {"type": "dip_vae", "kind": "i", "lambda_od": 5.0},
-                                       {"type": "dip_vae", "kind": "ii"}], ids=["beta_tcvae", "dip_vae_i", "dip_vae_ii"])
+                                       {"type": "dip_vae", "kind": "ii"}],
+                         ids=["beta_tcvae", "dip_vae_i", "dip_vae_ii"])
 def test_training_lowers_the_loss_and_reports_every_term(objective):
     keras.utils.set_random_seed(0)
     model = build(VAEConfig(network={"type": "mlp", "hidden_units": (32,)},
@@ -194,7 +195,8 @@ def test_training_lowers_the_loss_and_reports_every_term(objective):
 
 
 def test_config_path_builds_serializes_and_takes_set():
-    config = VAEConfig(network={"type": "mlp", "hidden_units": (8,)}, posterior={"type": "diagonal_normal", "latent_dim": 3},
+    config = VAEConfig(network={"type": "mlp", "hidden_units": (8,)},
+                       posterior={"type": "diagonal_normal", "latent_dim": 3},
                        objective={"type": "beta_tcvae", "dataset_size": 500, "beta": 4.0, "alpha": 0.5})
     model = build(config)
     objective = model.objective

@@ -4,10 +4,10 @@ the exports and the benchmark.
 An objective gets q(z|x), the draws z [S, B, ...] from it, log p(x|z) [S, B] at those draws
 and the prior layer p(z), and returns per-example tensors: `loss` (what is minimised),
 `reconstruction` = -log p(x|z) and `kl` = KL(q(z|x) || p(z)), each counted once, and any
-terms it names in `metric_names`. Variants change coefficients (beta, its warm-up, free bits,
-the weights of the KL's parts), the estimator (ELBO or importance weighted) or add a
-penalty (DIP-VAE), never copy the loss. The KL weight is a variable of the objective, so a saved and
-restored model continues its warm-up at the weight it reached.
+terms it names in `metric_names`. Variants change coefficients (beta, its warm-up, free
+bits, the weights of the KL's parts), the estimator (ELBO or importance weighted) or add a
+penalty (DIP-VAE), never copy the loss. The KL weight is a variable of the objective, so a
+saved and restored model continues its warm-up at the weight it reached.
 """
 
 import math
@@ -282,7 +282,8 @@ class DIPVAE(ELBO):
         check_number("lambda_od", lambda_od)
         if lambda_d is not None:
             check_number("lambda_d", lambda_d)
-        self.kind, self.lambda_od, self.lambda_d = kind, float(lambda_od), lambda_d if lambda_d is None else float(lambda_d)
+        self.kind, self.lambda_od = kind, float(lambda_od)
+        self.lambda_d = None if lambda_d is None else float(lambda_d)
 
     @property
     def diagonal_weight(self):
