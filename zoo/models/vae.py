@@ -47,7 +47,8 @@ class VAE(keras.Model):
         decoder: any Keras layer or model, codes -> likelihood parameters.
         likelihood: an image likelihood layer, e.g. `Bernoulli()`.
         prior: p(z), e.g. `StandardNormal()` (the default) or `VampPrior(components=200)`.
-        objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`.
+        objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`,
+            `BetaTCVAE(dataset_size=len(images))`, `DIPVAE("ii")`.
         image_shape: (H, W, C); read from the encoder's Input when it has one.
         aggregate_posterior: optional `AggregatePosterior` sampler fitted after training.
         condition: what y is, e.g. `ClassLabel(10)` (labels 0..9) or `ConditionVector(40)`;
@@ -92,6 +93,7 @@ class VAE(keras.Model):
             raise ZooError(f"the prior {type(prior).__name__} is p(z|y): give the VAE a condition "
                            "(e.g. condition=ClassLabel(10))")
         objective.check(posterior)
+        objective.check_ready()
         self.condition = condition
         self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
         self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
@@ -99,7 +101,8 @@ class VAE(keras.Model):
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
                                               initializer="zeros")
-        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES + self.layer_metric_names]
+        self.trackers = [keras.metrics.Mean(name)
+                         for name in self.METRIC_NAMES + self.layer_metric_names + tuple(objective.metric_names)]
         self._resident = None
         self.image_shape = None
         image_shape = image_shape or _input_shape(encoder)

@@ -56,6 +56,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     binarize = config.binarization != "none"
     labels = "semi" if recipe.model.classifier else "all" if recipe.model.condition else "none"
     data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
+    recipe = recipe.for_training_set(data.train_count)  # an objective that weighs examples 1/N learns N here
     train_data, test_data = data.train, data.test
     steps_per_epoch = data.steps_per_epoch
 
