@@ -182,3 +182,33 @@ def reload_keras_in_fresh_process(keras_path, x, tmp_path, module_dir=None, modu
     assert done.returncode == 0, done.stderr[-3000:]
     outputs = np.load(out_path)
     return json.loads(done.stdout.strip().splitlines()[-1]), outputs["elbo"], outputs["after"]
+
+
+def normal_log_density(z, loc, scale):
+    """log N(z; loc, scale) elementwise, in float64."""
+    z, loc, scale = (np.asarray(a, np.float64) for a in (z, loc, scale))
+    return -0.5 * ((z - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi)
+
+
+def beta_tcvae_parts_by_hand(loc, scale, z, log_p, dataset_size):
+    """beta-TCVAE's three parts of the KL per example [B], averaged over the draws z [S, B, D]
+    of q(z|x_i) = N(loc_i, scale_i) ([B, D]) with log p(z) [S, B], by minibatch-weighted
+    sampling: log q(z_i) ~= log sum_j q(z_i|x_j) - log(N M), and per latent alike."""
+    per_latent = normal_log_density(z[:, :, None, :], loc[None, None], scale[None, None])  # [S, i, j, D]
+    batch = loc.shape[0]
+    log_nm = np.log(dataset_size * batch)
+    log_q = np.einsum("siid->si", per_latent)  # each draw under its own example's q
+    log_qz = np.logaddexp.reduce(per_latent.sum(-1), axis=2) - log_nm
+    log_marginals = (np.logaddexp.reduce(per_latent, axis=2) - log_nm).sum(-1)
+    return {"mutual_information": (log_q - log_qz).mean(0), "total_correlation": (log_qz - log_marginals).mean(0),
+            "dimension_wise_kl": (log_marginals - np.asarray(log_p, np.float64)).mean(0)}
+
+
+def dip_penalty_by_hand(means, covariances, kind, lambda_od, lambda_d):
+    """DIP-VAE's penalty from q's means [B, D] and covariances [B, D, D] with numpy's covariance
+    (1/B): C = Cov[mu] ("i"), or Cov[mu] + E[Cov(z|x)] ("ii")."""
+    c = np.cov(np.asarray(means, np.float64), rowvar=False, bias=True)
+    if kind == "ii":
+        c = c + np.asarray(covariances, np.float64).mean(0)
+    off = c - np.diag(np.diag(c))
+    return lambda_od * np.sum(off ** 2) + lambda_d * np.sum((np.diag(c) - 1) ** 2)

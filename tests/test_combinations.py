@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
 
-from harness import assert_export_matches_model
+from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.data import DATASETS
 from zoo.errors import ConfigError
@@ -26,9 +26,10 @@ from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
 from zoo.models.seeds import ELBO_SEED
-from zoo.objectives import IWAE, OBJECTIVES
+from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE
 
-OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}}  # per objective type: its tiny settings
+# per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
+OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}}
 OBJECTIVE_SETTINGS = {  # objective block x its coefficients: every registered objective, and one ELBO variant
     **{kind: {"type": kind, **OBJECTIVE_ARGUMENTS.get(kind, {})} for kind in OBJECTIVES.names()},
     "elbo_beta_free_bits": {"type": "elbo", "beta": 0.5, "free_bits": 0.05},
@@ -116,6 +117,11 @@ def hand_objective(model, x, seed):
     if isinstance(objective, IWAE):
         log_w = log_px - beta * (log_q - log_p)
         return math.log(samples) - np.logaddexp.reduce(log_w, axis=0)
+    if isinstance(objective, BetaTCVAE):  # the minibatch is the whole of x here
+        parts = beta_tcvae_parts_by_hand(q.distribution.loc.numpy(), q.distribution.scale.numpy(), z.numpy(), log_p,
+                                         objective.dataset_size)
+        return (-log_px.mean(axis=0) + objective.alpha * parts["mutual_information"]
+                + beta * parts["total_correlation"] + objective.gamma * parts["dimension_wise_kl"])
     try:
         kl = tfp.distributions.kl_divergence(q, p).numpy()
     except NotImplementedError:
@@ -129,6 +135,12 @@ def hand_objective(model, x, seed):
         per_variable = model.prior.kl_per_variable(q)
         penalty = (np.maximum(kl, objective.free_bits * model.prior.latent_dim) if per_variable is None
                    else np.maximum(per_variable.numpy(), objective.free_bits).sum(-1))
+    if isinstance(objective, DIPVAE):  # the ELBO's, plus DIP's penalty on the whole of x
+        covariances = (q.covariance().numpy() if isinstance(q, tfp.distributions.MultivariateNormalTriL)
+                       else np.stack([np.diag(v) for v in q.variance().numpy()]))
+        penalty_dip = dip_penalty_by_hand(q.mean().numpy(), covariances, objective.kind, objective.lambda_od,
+                                          objective.diagonal_weight)
+        return -log_px.mean(axis=0) + beta * penalty + penalty_dip
     return -log_px.mean(axis=0) + beta * penalty
 
 

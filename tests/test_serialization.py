@@ -20,7 +20,8 @@ ARGUMENTS = {("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", 
              ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
              ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
              ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
-             ("likelihood", "gaussian"): {"sigma": "per_pixel"}, ("objective", "iwae"): {"samples": 2}}
+             ("likelihood", "gaussian"): {"sigma": "per_pixel"}, ("objective", "iwae"): {"samples": 2},
+             ("objective", "beta_tcvae"): {"dataset_size": 6}, ("objective", "dip_vae"): {"kind": "ii"}}
 LAYER_BLOCKS = [(role, kind) for role, registry in registries().items() if role not in ("network", "classifier")
                 for kind in registry.names()]
 NETWORK_ROLES = ("network", "classifier")
@@ -28,7 +29,8 @@ NETWORK_ROLES = ("network", "classifier")
 
 def test_every_registered_block_is_covered():
     assert len(LAYER_BLOCKS) == sum(len(registries()[r].names()) for r in registries()
-                                    if r not in NETWORK_ROLES) >= 17
+                                    if r not in NETWORK_ROLES) >= 19
+    assert {("objective", "beta_tcvae"), ("objective", "dip_vae")} <= set(LAYER_BLOCKS)
 
 
 @pytest.mark.parametrize("role, kind", LAYER_BLOCKS, ids=[f"{r}-{k}" for r, k in LAYER_BLOCKS])

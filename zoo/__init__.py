@@ -15,6 +15,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "train": "zoo.training.train", "load": "zoo.export.loading",
     "ZooError": "zoo.errors", "ConfigError": "zoo.errors", "DataError": "zoo.errors",
     "ELBO": "zoo.objectives", "IWAE": "zoo.objectives", "SemiSupervised": "zoo.objectives",
+    "BetaTCVAE": "zoo.objectives", "DIPVAE": "zoo.objectives",
     "SemiSupervisedVAE": "zoo.models.semi_supervised",
     "ClassLabel": "zoo.layers.conditions", "ConditionVector": "zoo.layers.conditions",
     "ConditionalNormal": "zoo.layers.priors",

@@ -423,6 +423,15 @@ class Recipe:
                               "(binarized pixels would throw its levels away)")
         return recipe
 
+    def for_training_set(self, count):
+        """This recipe with its objective's `dataset_size` set to `count`, the number of training
+        examples, where the objective takes one (beta-TCVAE's estimate of q(z)) and the recipe
+        leaves it out."""
+        objective = getattr(self.model, "objective", None)  # a VQ-VAE has none
+        if objective is None or "dataset_size" not in block_arguments("objective", objective["type"]) or objective.get("dataset_size"):
+            return self
+        return dataclasses.replace(self, model=self.model.replace(objective={**objective, "dataset_size": count}))
+
     def with_overrides(self, overrides):
         """A copy with `{field: value}` applied. A field is a TrainConfig field, a block role
         ("prior=vamp": its type), "role.argument" ("prior.components=200"), or an argument name
@@ -529,6 +538,11 @@ def parse_value(field, text, current):
             return float(text)
         if current is None and text.strip().lstrip("-").isdigit():
             return int(text)
+        if current is None:  # an argument whose default is None (e.g. dip_vae's lambda_d) may take a number
+            try:
+                return float(text)
+            except ValueError:
+                return text
     except ValueError:
         if field.endswith("sigma"):  # "learned", "per_pixel": the likelihood says what is allowed
             return text

@@ -3,21 +3,25 @@ the exports and the benchmark.
 
 An objective gets q(z|x), the draws z [S, B, ...] from it, log p(x|z) [S, B] at those draws
 and the prior layer p(z), and returns per-example tensors: `loss` (what is minimised),
-`reconstruction` = -log p(x|z) and `kl` = KL(q(z|x) || p(z)), each counted once. Variants
-change coefficients (beta, its warm-up, free bits) or the estimator (ELBO or importance
-weighted), never copy the loss. The KL weight is a variable of the objective, so a saved and
-restored model continues its warm-up at the weight it reached.
+`reconstruction` = -log p(x|z) and `kl` = KL(q(z|x) || p(z)), each counted once, and any
+terms it names in `metric_names`. Variants change coefficients (beta, its warm-up, free
+bits, the weights of the KL's parts), the estimator (ELBO or importance weighted) or add a
+penalty (DIP-VAE), never copy the loss. The KL weight is a variable of the objective, so a
+saved and restored model continues its warm-up at the weight it reached.
 """
 
 import math
 
 import tensorflow as tf
+import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.checks import check_count, check_number
 from zoo.errors import ConfigError
+from zoo.layers.priors import unwrap
 from zoo.registry import Registry
 
+tfd = tfp.distributions
 OBJECTIVES = Registry("objective")
 serializable = keras.saving.register_keras_serializable(package="zoo")
 
@@ -33,6 +37,10 @@ class Objective(keras.layers.Layer):
         samples: draws of z per example.
     """
 
+    # Per-example terms reported beside loss, reconstruction and kl (the model tracks them
+    # in `fit` and `evaluate`).
+    metric_names = ()
+
     def __init__(self, beta=1.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(**kwargs)
         check_number("beta", beta)
@@ -44,6 +52,10 @@ class Objective(keras.layers.Layer):
 
     def check(self, posterior):
         """Refuse a posterior this estimator cannot use, with one line."""
+
+    def check_ready(self):
+        """Refuse, with one line, an objective a model cannot train with yet (a setting still
+        missing). A config may leave such a setting out for `zoo train` to fill from the data."""
 
     def scheduled(self, epochs_trained):
         """The KL weight after `epochs_trained` epochs."""
@@ -134,6 +146,185 @@ class IWAE(Objective):
         return {"loss": math.log(self.samples) - tf.reduce_logsumexp(log_w, axis=0),
                 "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
                 "kl": tf.reduce_mean(kl, axis=0), "kl_per_layer": tf.reduce_mean(log_ratios, axis=0)}
+
+
+@serializable
+@OBJECTIVES.register("beta_tcvae")
+class BetaTCVAE(Objective):
+    """beta-TCVAE (Chen et al. 2018, "Isolating sources of disentanglement in VAEs"): the KL
+    split into three parts, each with its own weight, at the draws z of each example:
+
+        loss = -log p(x|z) + alpha * [log q(z|x) - log q(z)]            index-code mutual information
+                           + beta  * [log q(z) - sum_j log q(z_j)]       total correlation
+                           + gamma * [sum_j log q(z_j) - log p(z)]       dimension-wise KL
+
+    q(z) is the aggregate posterior (q(z|x) averaged over the N training examples) and q(z_j)
+    its marginals. Both are estimated on the minibatch of M examples by minibatch-weighted
+    sampling (the paper's MWS): log q(z_i) ~= logsumexp_j log q(z_i|x_j) - log(N M), and the
+    same per latent, so q(z|x) must factorize (`DiagonalNormal`). With alpha = beta = gamma = 1
+    the estimates cancel and the loss is the negative ELBO with the KL taken at the draws,
+    log q(z|x) - log p(z). `kl` reports the true KL(q(z|x) || p(z)) (analytic where known),
+    so reconstruction + kl is the -ELBO whatever the weights; the three parts are reported as
+    "mutual_information", "total_correlation" and "dimension_wise_kl". With a prior that does
+    not factorize (mixture, VampPrior) the third part is sum_j log q(z_j) - log p(z), no
+    longer a sum of per-latent KLs.
+
+    Args:
+        dataset_size: N, the number of training examples (the 1/N weight of each example in
+            q(z)); `zoo train` sets it from the data when the config leaves it out.
+        alpha, gamma: weights of the mutual information and the dimension-wise KL (1, as the
+            paper, which penalizes only the total correlation more).
+        beta: weight of the total correlation: 6 by default, a middle value of the 1..10 that
+            disentanglement_lib's study sweeps; beta = 1 is the ELBO.
+        warmup_epochs: ramp beta from 0, as the reference code's `--beta-anneal`.
+        samples: draws of z per example.
+
+    Example:
+        VAE(encoder, DiagonalNormal(10), decoder, Bernoulli(),
+            objective=BetaTCVAE(dataset_size=len(images), beta=6.0))
+    """
+
+    metric_names = ("mutual_information", "total_correlation", "dimension_wise_kl")
+
+    def __init__(self, dataset_size=None, alpha=1.0, beta=6.0, gamma=1.0, warmup_epochs=0, samples=1, **kwargs):
+        super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
+        if dataset_size is not None:
+            check_count("dataset_size", dataset_size)
+        check_number("alpha", alpha)
+        check_number("gamma", gamma)
+        self.dataset_size, self.alpha, self.gamma = dataset_size, float(alpha), float(gamma)
+
+    def check(self, posterior):
+        if not getattr(posterior, "factorized", False):
+            why = ("its latents are several stochastic layers, which the estimate cannot split"
+                   if posterior.layer_names else "the minibatch estimate of q(z_j) needs q(z|x) to be one Normal "
+                   "per latent: diagonal_normal")
+            raise ConfigError("objective", "beta_tcvae", f"'elbo' for the posterior {type(posterior).__name__} ({why})")
+
+    def check_ready(self):
+        if self.dataset_size is None:
+            raise ConfigError("objective.dataset_size", None, "the number of training examples N (q(z) weighs each "
+                              "1/N): BetaTCVAE(dataset_size=len(images)); `zoo train` sets it from the data")
+
+    def terms(self, q, z, log_likelihood, prior):
+        self.check_ready()
+        normal = self.marginals(q)
+        batch = z.shape[1]
+        if batch is not None and batch > self.dataset_size:
+            raise ConfigError("objective.dataset_size", self.dataset_size, f"the number of training examples, at least "
+                              f"the batch of {batch}")
+        log_q = unwrap(q).log_prob(z)  # [S, B]
+        log_p = log_q - tf.reduce_sum(prior.log_ratio_per_layer(q, z), axis=-1)
+        per_latent = normal.log_prob(z[..., None, :])  # [S, B, B, D]: log q(z_i,d | x_j), i the draw, j the example
+        log_nm = math.log(self.dataset_size) + tf.math.log(tf.cast(tf.shape(z)[1], tf.float32))
+        log_qz = tf.reduce_logsumexp(tf.reduce_sum(per_latent, axis=-1), axis=2) - log_nm
+        log_marginals = tf.reduce_sum(tf.reduce_logsumexp(per_latent, axis=2) - log_nm, axis=-1)
+        parts = {"mutual_information": tf.reduce_mean(log_q - log_qz, axis=0),
+                 "total_correlation": tf.reduce_mean(log_qz - log_marginals, axis=0),
+                 "dimension_wise_kl": tf.reduce_mean(log_marginals - log_p, axis=0)}
+        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+        kl_per_layer = prior.kl_per_layer(q, z)
+        loss = (reconstruction + self.alpha * parts["mutual_information"]
+                + self.kl_weight * parts["total_correlation"] + self.gamma * parts["dimension_wise_kl"])
+        return {"loss": loss, "reconstruction": reconstruction, "kl": tf.reduce_sum(kl_per_layer, axis=-1),
+                "kl_per_layer": kl_per_layer, **parts}
+
+    @staticmethod
+    def marginals(q):
+        """The per-latent Normals of a factorized q(z|x) (loc and scale [B, D]), or a one-line error."""
+        inner = getattr(unwrap(q), "distribution", None)
+        if not isinstance(unwrap(q), tfd.Independent) or not isinstance(inner, tfd.Normal):
+            raise ConfigError("objective", "beta_tcvae", f"a posterior whose q(z|x) is Independent(Normal), "
+                              f"not {type(unwrap(q)).__name__}")
+        return inner
+
+    def get_config(self):
+        return {**super().get_config(), "dataset_size": self.dataset_size, "alpha": self.alpha, "gamma": self.gamma}
+
+
+DIP_KINDS = {"i": 10.0, "ii": 1.0}  # kind -> disentanglement_lib's lambda_d_factor (lambda_d / lambda_od)
+
+
+@serializable
+@OBJECTIVES.register("dip_vae")
+class DIPVAE(ELBO):
+    """DIP-VAE (Kumar et al. 2018, "Variational inference of disentangled latent concepts from
+    unlabeled observations"): the ELBO plus a penalty pulling a covariance C of the codes over
+    the batch towards the identity, so the aggregate posterior has decorrelated unit latents:
+
+        loss = -ELBO + lambda_od * sum_{i != j} C_ij^2 + lambda_d * sum_i (C_ii - 1)^2
+
+    with C = Cov[mu(x)], the covariance of q's means (`kind` "i"), or C = Cov_q[z] =
+    E[Cov(z|x)] + Cov[mu(x)] (`kind` "ii"), over the B examples of the batch with 1/B, as
+    disentanglement_lib's `DIPVAE`. The penalty is one number per batch, added to each
+    example's loss (so the mean loss is the batch's -ELBO plus the penalty) and reported as
+    "dip_regularizer".
+
+    Args:
+        kind: "i" or "ii".
+        lambda_od: weight of the off-diagonal entries. disentanglement_lib has no default
+            (its study sweeps 1..50); 10 sits in that range.
+        lambda_d: weight of the diagonal; None: disentanglement_lib's, 10 * lambda_od for
+            "i" and lambda_od for "ii".
+        beta, free_bits, warmup_epochs, samples: those of the ELBO.
+
+    Example:
+        VAE(encoder, DiagonalNormal(10), decoder, Bernoulli(), objective=DIPVAE("ii", lambda_od=5.0))
+    """
+
+    metric_names = ("dip_regularizer",)
+
+    def __init__(self, kind="i", lambda_od=10.0, lambda_d=None, beta=1.0, free_bits=0.0, warmup_epochs=0,
+                 samples=1, **kwargs):
+        super().__init__(beta=beta, free_bits=free_bits, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
+        if kind not in DIP_KINDS:
+            raise ConfigError("kind", kind, "'i' (the covariance of q's means) or 'ii' (the covariance of z under q)")
+        check_number("lambda_od", lambda_od)
+        if lambda_d is not None:
+            check_number("lambda_d", lambda_d)
+        self.kind, self.lambda_od = kind, float(lambda_od)
+        self.lambda_d = None if lambda_d is None else float(lambda_d)
+
+    @property
+    def diagonal_weight(self):
+        """lambda_d, or disentanglement_lib's factor times lambda_od when it is None."""
+        return DIP_KINDS[self.kind] * self.lambda_od if self.lambda_d is None else self.lambda_d
+
+    def check(self, posterior):
+        if not getattr(posterior, "gaussian", False):
+            raise ConfigError("objective", "dip_vae", f"'elbo' for the posterior {type(posterior).__name__} (DIP-VAE "
+                              "penalizes the mean and covariance of a Gaussian q(z|x): diagonal_normal or full_normal)")
+
+    def terms(self, q, z, log_likelihood, prior):
+        terms = super().terms(q, z, log_likelihood, prior)
+        penalty = self.regularizer(q)
+        terms["loss"] += penalty
+        terms["dip_regularizer"] = tf.broadcast_to(penalty, tf.shape(terms["loss"]))
+        return terms
+
+    def regularizer(self, q):
+        """lambda_od * sum of squared off-diagonals + lambda_d * sum of squared (diagonal - 1) of C."""
+        covariance = self.covariance(unwrap(q))
+        diagonal = tf.linalg.diag_part(covariance)
+        off_diagonal = covariance - tf.linalg.diag(diagonal)
+        return (self.lambda_od * tf.reduce_sum(tf.square(off_diagonal))
+                + self.diagonal_weight * tf.reduce_sum(tf.square(diagonal - 1.0)))
+
+    def covariance(self, q):
+        """C [D, D] over the batch: Cov[mu(x)] ("i"), plus E[Cov(z|x)] ("ii")."""
+        if isinstance(q, tfd.Independent) and isinstance(q.distribution, tfd.Normal):
+            mean, expected = q.distribution.loc, lambda: tf.linalg.diag(tf.reduce_mean(q.distribution.variance(), 0))
+        elif isinstance(q, tfd.MultivariateNormalLinearOperator):
+            mean, expected = q.mean(), lambda: tf.reduce_mean(q.covariance(), axis=0)
+        else:
+            raise ConfigError("objective", "dip_vae", f"a Gaussian q(z|x) (Normal or MultivariateNormal), not "
+                              f"{type(q).__name__}")
+        centred = mean - tf.reduce_mean(mean, axis=0)
+        covariance = tf.matmul(centred, centred, transpose_a=True) / tf.cast(tf.shape(mean)[0], mean.dtype)
+        return covariance + expected() if self.kind == "ii" else covariance
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "lambda_od": self.lambda_od, "lambda_d": self.lambda_d}
 
 
 @serializable

@@ -5,8 +5,10 @@
 - scikit-learn's bundled 8x8 digits, the embedded default: real handwritten digits that
   ship inside the installed package, so the first run needs no download.
 
-The user's own images come from `zoo.data.folders`, `zoo.data.arrays` and
-`zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to any of these sources.
+The generated dSprites-style `shapes`, whose generative factors are known, register
+themselves from `zoo.data.shapes`. The user's own images come from `zoo.data.folders`,
+`zoo.data.arrays` and `zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to
+any of these sources.
 """
 
 import dataclasses
@@ -29,11 +31,13 @@ TFDS_CHUNK = 10000
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Images as integers [N, H, W, C] in 0..levels-1, with labels [N] (or None)."""
+    """Images as integers [N, H, W, C] in 0..levels-1, with labels [N] (or None), and for
+    data drawn from known generative factors (`zoo.data.shapes`) their indices [N, factors]."""
 
     images: np.ndarray
     labels: Optional[np.ndarray]
     levels: int
+    factors: Optional[np.ndarray] = None
 
     def __post_init__(self):
         """Refuse pixels outside 0..levels-1: scaled by levels - 1 they would leave [0, 1]

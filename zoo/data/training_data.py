@@ -48,7 +48,7 @@ class TrainingData:
                                    config.binarization, config.seed)
             self.test = binarized(source.stream("test", config.batch_size, shuffle=False, repeat=False),
                                   "static" if self.binarize else "none", TEST_BINARIZATION_SEED)
-            self.how = (f"streamed from disk through tf.data ({size(source.estimated_bytes('train'))} as "
+            self.how = (f"streamed {getattr(source, 'streamed_from', 'from disk')} through tf.data ({size(source.estimated_bytes('train'))} as "
                         f"float32, over the memory budget of {size(memory_budget())})")
             self.train_split = self.test_split = None
         else:

@@ -5,8 +5,10 @@ bound, K samples, as in Burda et al. 2016 Table 1), their gap (the KL from q(z|x
 true posterior), the analytic KL per latent dimension, the number of active units, and
 bits/dim. Every figure is in nats per example unless named otherwise. A conditional model is
 scored on log p(x|y) at the test labels and on its conditional accuracy; a semi-supervised
-model (M2) on log p(x) with the class summed out and on the test error of q(y|x). A VQ-VAE
-is scored by `zoo.evaluation.codes`.
+model (M2) on log p(x) with the class summed out and on the test error of q(y|x). On data
+whose generative factors are known (`shapes`), the codes are also scored on MIG and the
+FactorVAE score (`zoo.evaluation.disentanglement`). A VQ-VAE is scored by
+`zoo.evaluation.codes`.
 """
 
 import math
@@ -22,6 +24,7 @@ from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ZooError
+from zoo.evaluation import disentanglement
 from zoo.export import signatures
 from zoo.models.presets import load_preset, preset_path, read_json
 from zoo.training.train import hardware
@@ -67,6 +70,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
     result.update(layer_statistics(model, images, batch_size, result["posterior_mean_variance"]))
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
+    result.update(disentanglement_scores(model, recipe, data_dir, say))
     result["density"] = "log p(x|y) at the test labels" if conditional else "log p(x)"
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
                   hardware=hardware(), command=command or " ".join(sys.argv))
@@ -110,6 +114,18 @@ def label_scores(model, recipe, images, labels, data_dir, download, say):
     say("Training the judge (a conv classifier of the real training images) for the conditional accuracy", flush=True)
     return accuracy.judged(model, source.load("train", data_dir, download), source.load("test", data_dir, download),
                            seed=train.seed)
+
+
+def disentanglement_scores(model, recipe, data_dir, say):
+    """MIG and the FactorVAE score, where the dataset knows its generative factors (`shapes`):
+    on images drawn from its whole grid with a fixed seed, the same for every model."""
+    train = recipe.train
+    source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
+    if not hasattr(source, "factor_sizes"):
+        return {}
+    say(f"Measuring MIG and the FactorVAE score on {disentanglement.EXAMPLES} images drawn from the "
+        f"{source.name} grid", flush=True)
+    return disentanglement.scores(model, source)
 
 
 def score(model, images, num_samples, batch_size, progress=True, labels=None):
@@ -228,6 +244,8 @@ def report(result):
         lines.append("per layer (bottom first): " + "; ".join(
             f"{name}: KL {kl:.2f}, {result['active_units_per_layer'][name]} active"
             for name, kl in result["kl_per_layer"].items()))
+    if "mig" in result:
+        lines.append(disentanglement.report(result))
     if "test_error" in result:
         lines.append(f"test error of q(y|x) {100 * result['test_error']:.2f}%")
     if "conditional_accuracy" in result:

@@ -36,6 +36,12 @@ class Posterior(DistributionLayer):
     # log q(z|x) at any z in one pass (a flow's takes one pass per latent at codes it did not
     # draw itself): a VampPrior, a mixture of q at pseudo-inputs, needs it.
     one_pass_density = True
+    # q(z|x) is a Normal (diagonal or full covariance): its mean and covariance are exact
+    # (DIP-VAE penalizes them).
+    gaussian = False
+    # q(z|x) = prod_j N(z_j; loc_j, scale_j): each latent's own density is known, which the
+    # minibatch estimate of the marginals q(z_j) needs (beta-TCVAE).
+    factorized = False
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
@@ -98,6 +104,8 @@ class DiagonalNormal(Posterior):
         q = DiagonalNormal(20)(encoder(x)); z = tf.convert_to_tensor(q)
     """
 
+    gaussian = factorized = True
+
     @property
     def params_size(self):
         return 2 * self.latent_dim
@@ -127,6 +135,8 @@ class FullCovarianceNormal(Posterior):
     Example:
         q = FullCovarianceNormal(4)(params)  # params: [B, 4 + 4 * 5 / 2]
     """
+
+    gaussian = True
 
     @property
     def params_size(self):

@@ -1,12 +1,10 @@
 """The VAE: encoder -> q(z|x) -> z -> decoder -> p(x|z), with a prior p(z), as a keras.Model."""
 
-import math
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.data.resident import ResidentImages
 from zoo.errors import DataError, ZooError
 from zoo.evaluation import importance_sampling
 from zoo.export.savedmodel import export
@@ -16,16 +14,15 @@ from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
 from zoo.models import seeds
+from zoo.models.image_model import ImageModel
 from zoo.models.presets import load_preset
 from zoo.objectives import ELBO, Objective
-from zoo.training import compiled_loop
-from zoo.training.schedules import EpochSchedules
 
 METRIC_NAMES = ("loss", "reconstruction", "kl")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VAE(keras.Model):
+class VAE(ImageModel):
     """A variational autoencoder composed of two networks and four blocks.
 
     The contract, checked when the model is built (one-line `ZooError` otherwise): the
@@ -47,7 +44,8 @@ class VAE(keras.Model):
         decoder: any Keras layer or model, codes -> likelihood parameters.
         likelihood: an image likelihood layer, e.g. `Bernoulli()`.
         prior: p(z), e.g. `StandardNormal()` (the default) or `VampPrior(components=200)`.
-        objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`.
+        objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`,
+            `BetaTCVAE(dataset_size=len(images))`, `DIPVAE("ii")`.
         image_shape: (H, W, C); read from the encoder's Input when it has one.
         aggregate_posterior: optional `AggregatePosterior` sampler fitted after training.
         condition: what y is, e.g. `ClassLabel(10)` (labels 0..9) or `ConditionVector(40)`;
@@ -67,6 +65,8 @@ class VAE(keras.Model):
     """
 
     METRIC_NAMES = METRIC_NAMES
+
+    KIND = "VAE"
 
     @property
     def labels_required(self):
@@ -92,6 +92,7 @@ class VAE(keras.Model):
             raise ZooError(f"the prior {type(prior).__name__} is p(z|y): give the VAE a condition "
                            "(e.g. condition=ClassLabel(10))")
         objective.check(posterior)
+        objective.check_ready()
         self.condition = condition
         self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
         self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
@@ -99,8 +100,8 @@ class VAE(keras.Model):
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
                                               initializer="zeros")
-        self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES + self.layer_metric_names]
-        self._resident = None
+        self.trackers = [keras.metrics.Mean(name)
+                         for name in self.METRIC_NAMES + self.layer_metric_names + tuple(objective.metric_names)]
         self.image_shape = None
         image_shape = image_shape or _input_shape(encoder)
         if image_shape is not None:
@@ -271,40 +272,7 @@ class VAE(keras.Model):
         """q(z|x) in inference form, as the VampPrior needs it at its pseudo-inputs."""
         return self.posterior.inference(self._encoder_params(x))
 
-    # Training.
-
-    def fit(self, x=None, *args, callbacks=None, **kwargs):
-        """keras `fit`, with the blocks' epoch schedules (KL warm-up, temperature) added and
-        the images checked (shape, dtype, pixel range for the likelihood) before any step.
-
-        `x` may be a `zoo.data.ResidentImages`: the images then stay on the device and each
-        call of the train function runs `steps_per_execution` steps (set in `compile`) as
-        one XLA program (`zoo.training.compiled_loop`); an epoch is the set's `steps_per_epoch`.
-        """
-        callbacks = [EpochSchedules()] + list(callbacks or [])  # first: a backup sees this epoch's count
-        resident = x if isinstance(x, ResidentImages) else None
-        if resident is not None:
-            self.check_images(resident.sample_batch(), "the ResidentImages")
-            with self.distribute_strategy.scope():  # the strategy the model was built under
-                distributed = tf.distribute.has_strategy()
-            if distributed:
-                raise ZooError("ResidentImages trains under the default strategy only; under a "
-                               "tf.distribute strategy pass a tf.data.Dataset")
-            if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
-                raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
-                               "(the ResidentImages' own) or left out")
-            x = resident.placeholder()
-        else:
-            self.check_data(x)
-            self._check_labels(x, args[0] if args else kwargs.get("y"))
-        if resident is not self._resident:
-            self._resident, self.train_function = resident, None
-        return super().fit(x, *args, callbacks=callbacks, **kwargs)
-
-    def evaluate(self, x=None, *args, **kwargs):
-        self.check_data(x)
-        self._check_labels(x, args[0] if args else kwargs.get("y"))
-        return super().evaluate(x, *args, **kwargs)
+    # Training: `fit`, `evaluate` and the image checks are ImageModel's.
 
     def _check_labels(self, x, y):
         """The labels given beside arrays of images: needed by (and checked for) a conditional model."""
@@ -316,54 +284,6 @@ class VAE(keras.Model):
         y = self.condition.check(np.asarray(y), "the labels")
         if len(y) != len(x):
             raise DataError(f"{len(x)} images but {len(y)} labels")
-
-    def check_data(self, x):
-        """Check what `fit`/`evaluate` get: arrays and tensors whole, a tf.data.Dataset by its
-        element spec and its first batch (checking every batch would cost every step)."""
-        if isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            if self.labels_required and not (isinstance(spec, tuple) and len(spec) >= 2):
-                raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): the dataset's "
-                                "elements must be (images, labels) pairs")
-            spec = spec[0] if isinstance(spec, tuple) else spec
-            if not isinstance(spec, tf.TensorSpec):
-                raise DataError(f"the dataset's elements must be image batches (or (images, ...) tuples); "
-                                f"got {spec}")
-            first = next(iter(x.take(1)), None)
-            if first is not None:
-                self.check_images(first[0] if isinstance(first, tuple) else first, "the dataset's first batch")
-        elif isinstance(x, (np.ndarray, tf.Tensor, list)):
-            self.check_images(x, "the images")
-
-    def check_images(self, x, what="the images"):
-        """Refuse images this model cannot score, with one line: a shape other than the model's,
-        uint8 or other non-float pixels, values outside the likelihood's `pixel_range` (0..255
-        grey levels given to a Bernoulli would train without complaint), NaN or Inf."""
-        x = np.asarray(x)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
-            raise DataError(f"{what}: shape {x.shape}; this VAE takes [batch, {', '.join(map(str, self.image_shape))}]"
-                            + (" (add a channel axis: x[..., None])" if x.shape[1:] == self.image_shape[:2] else ""))
-        if x.dtype == np.uint8:
-            raise DataError(f"uint8 pixels (0..255) in {what}; this VAE takes float pixels in [0, 1]: "
-                            "pass x.astype('float32') / 255")
-        if not (np.issubdtype(x.dtype, np.floating) or x.dtype == bool):
-            raise DataError(f"pixels of dtype {x.dtype} in {what}; this VAE takes float32 pixels in [0, 1]")
-        if x.size == 0 or x.dtype == bool:
-            return
-        low, high = float(np.min(x)), float(np.max(x))
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise DataError(f"NaN or Inf values in {what}")
-        pixel_range = self.likelihood.pixel_range
-        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
-            raise DataError(f"{type(self.likelihood).__name__} models pixels in [{pixel_range[0]:g}, "
-                            f"{pixel_range[1]:g}]; values in {what} run from {low:g} to {high:g} (scale them, e.g. x / 255)")
-
-    def _checked(self, x):
-        if isinstance(x, np.ndarray) or (isinstance(x, tf.Tensor) and tf.executing_eagerly()):
-            self.check_images(x)
-        return tf.convert_to_tensor(x, tf.float32)
 
     def _checked_condition(self, y):
         """`y` checked by the condition when it is concrete (one-line DataError), else as given."""
@@ -377,12 +297,6 @@ class VAE(keras.Model):
         """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
         return [block for block in (self.objective, self.posterior, self.prior, self.likelihood)
                 if hasattr(block, "on_epoch")]
-
-    def make_train_function(self, force=False):
-        if self._resident is None or (self.train_function is not None and not force):
-            return super().make_train_function(force)
-        self.train_function = compiled_loop.train_function(self, self._resident)
-        return self.train_function
 
     @property
     def metrics(self):

@@ -7,24 +7,23 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.data.resident import ResidentImages
 from zoo.errors import DataError, ZooError
 from zoo.export.savedmodel import export
 from zoo.layers.code_prior import PixelCNNPrior, PriorTrainer
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.quantizer import VectorQuantizer, perplexity, usage
 from zoo.models import seeds
+from zoo.models.image_model import ImageModel
 from zoo.models.presets import load_preset
-from zoo.models.vae import VAE, _input_shape, _run
+from zoo.models.vae import _input_shape, _run
 from zoo.training import compiled_loop
-from zoo.training.schedules import EpochSchedules
 
 METRIC_NAMES = ("loss", "reconstruction", "codebook", "commitment", "perplexity")
 BATCH = 1000  # images encoded at once outside training
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VQVAE(keras.Model):
+class VQVAE(ImageModel):
     """A vector-quantized autoencoder with a learned prior over its codes.
 
     The encoder maps images [B, H, W, C] to a grid of vectors [B, H', W', D]; the quantizer
@@ -63,7 +62,7 @@ class VQVAE(keras.Model):
     """
 
     METRIC_NAMES = METRIC_NAMES
-    labels_required = False  # what the checks shared with VAE read: a VQ-VAE takes no labels
+    KIND = "VQ-VAE"
     condition = None
 
     def __init__(self, encoder, quantizer, decoder, likelihood, prior=None, image_shape=None, **kwargs):
@@ -83,7 +82,6 @@ class VQVAE(keras.Model):
         self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES]
         # Only `evaluate` scores the codes under the prior: a training step does not run it.
         self.kl_tracker = keras.metrics.Mean("kl")
-        self._resident = None
         self.image_shape = self.grid_shape = None
         image_shape = image_shape or _input_shape(encoder)
         if image_shape is not None:
@@ -224,36 +222,8 @@ class VQVAE(keras.Model):
     def _decoder_params(self, z_q, training=None):
         return tf.cast(self.decoder(z_q, training=training), tf.float32)
 
-    # The same refusals of unusable images as a VAE's (they read only image_shape, build and
-    # the likelihood's pixel range).
-    check_images = VAE.check_images
-    check_data = VAE.check_data
-    _checked = VAE._checked
-
-    # Training: the autoencoder with `fit`, then the prior with `fit_prior`.
-
-    def fit(self, x=None, *args, callbacks=None, **kwargs):
-        """keras `fit` of the autoencoder (encoder, codebook, decoder; the prior is left as it
-        is), the images checked before any step. `x` may be a `zoo.data.ResidentImages`, as for
-        `VAE.fit` (the compiled multi-step loop). Train the prior afterwards: `fit_prior`."""
-        callbacks = [EpochSchedules()] + list(callbacks or [])  # counts epochs_trained
-        resident = x if isinstance(x, ResidentImages) else None
-        if resident is not None:
-            self.check_images(resident.sample_batch(), "the ResidentImages")
-            with self.distribute_strategy.scope():
-                distributed = tf.distribute.has_strategy()
-            if distributed:
-                raise ZooError("ResidentImages trains under the default strategy only; under a "
-                               "tf.distribute strategy pass a tf.data.Dataset")
-            if kwargs.setdefault("steps_per_epoch", resident.steps_per_epoch) != resident.steps_per_epoch:
-                raise ZooError(f"steps_per_epoch must be {resident.steps_per_epoch} "
-                               "(the ResidentImages' own) or left out")
-            x = resident.placeholder()
-        else:
-            self.check_data(x)
-        if resident is not self._resident:
-            self._resident, self.train_function = resident, None
-        return super().fit(x, *args, callbacks=callbacks, **kwargs)
+    # Training: the autoencoder with `fit` (ImageModel's: the images checked first, a
+    # ResidentImages trained by the compiled loop), then the prior with `fit_prior`.
 
     def fit_prior(self, x, epochs=10, batch_size=100, learning_rate=1e-3, callbacks=None, verbose="auto",
                   validation_data=None):
@@ -272,19 +242,12 @@ class VQVAE(keras.Model):
                            callbacks=[count] + list(callbacks or []), validation_data=validation)
 
     def evaluate(self, x=None, *args, **kwargs):
-        self.check_data(x)
         self.kl_tracker.reset_state()
         return super().evaluate(x, *args, **kwargs)
 
     def scheduled_blocks(self):
         """No block follows the epoch (`EpochSchedules` only counts the epochs)."""
         return []
-
-    def make_train_function(self, force=False):
-        if self._resident is None or (self.train_function is not None and not force):
-            return super().make_train_function(force)
-        self.train_function = compiled_loop.train_function(self, self._resident)
-        return self.train_function
 
     @property
     def metrics(self):

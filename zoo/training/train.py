@@ -14,6 +14,7 @@ import tf_keras as keras
 
 from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
+from zoo.evaluation import disentanglement
 from zoo.export import serving, signatures
 from zoo.export.savedmodel import export
 from zoo.layers.aggregate_posterior import fit_to_training_set
@@ -56,6 +57,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     labels = ("semi" if getattr(recipe.model, "classifier", None) else "all" if getattr(recipe.model, "condition", None)
               else "none")
     data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
+    recipe = recipe.for_training_set(data.train_count)  # an objective that weighs examples 1/N learns N here
     train_data, test_data = data.train, data.test
     steps_per_epoch = data.steps_per_epoch
 
@@ -116,6 +118,9 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     }
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
     metrics.update(code_metrics(model, data, source, metrics, prior_stage, verbose) if prior_stage else {})
+    metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
+    if verbose and "mig" in metrics:
+        print(disentanglement.report(metrics), flush=True)
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name)
