@@ -5,6 +5,7 @@ Without them the tests that need them skip and say why; with ZOO_REQUIRE_DATA=1 
 `.ci/run` sets) their absence fails those tests instead, so CI always runs them.
 """
 
+import json
 import os
 import pathlib
 
@@ -63,12 +64,37 @@ NO_SHIPPED = (f"no exports in {SAVED_MODELS}/<recipe>/<version>: the project shi
               "(or run `zoo train <recipe>` to make one)")
 
 
+def serving_family(export):
+    """What shapes an export's serving graph: the model's kind and its latent, prior, label and
+    sampler blocks (the likelihood and the network only change weights and one output)."""
+    with open(os.path.join(export, "config.json")) as f:
+        model = json.load(f)["model"]
+    kind = lambda block: block.get("type") if isinstance(block, dict) else block  # noqa: E731
+    return tuple(kind(model.get(role)) for role in ("posterior", "prior", "condition", "classifier", "quantizer",
+                                                    "code_prior")) + (bool(model.get("aggregate_posterior_components")),)
+
+
+def by_family(exports):
+    """The smallest export of each serving family first in its family: the default tier's."""
+    def size(export):
+        return sum(f.stat().st_size for f in pathlib.Path(export).rglob("*") if f.is_file())
+    representatives = {}
+    for recipe, export in sorted(exports.items(), key=lambda item: size(item[1])):
+        representatives.setdefault(serving_family(export), recipe)
+    return set(representatives.values())
+
+
 def pytest_generate_tests(metafunc):
-    """One `shipped_export` test per shipped recipe (or one that skips or fails when none)."""
-    if "shipped_export" in metafunc.fixturenames:
-        exports = shipped_exports()
-        metafunc.parametrize("shipped_export", list(exports.values()) or [None], indirect=True,
-                             ids=list(exports) or ["none_shipped"])
+    """One `shipped_export` test per shipped recipe (or one that skips or fails when none);
+    `shipped_family_export`: the same, with all but one export per `serving_family` marked
+    slow (the default tier serves each kind of graph once, `-m slow` every export)."""
+    for fixture in ("shipped_export", "shipped_family_export"):
+        if fixture in metafunc.fixturenames:
+            exports = shipped_exports()
+            default_tier = by_family(exports) if fixture == "shipped_family_export" else set(exports)
+            params = [pytest.param(export, marks=() if recipe in default_tier else pytest.mark.slow)
+                      for recipe, export in exports.items()]
+            metafunc.parametrize(fixture, params or [None], indirect=True, ids=list(exports) or ["none_shipped"])
 
 
 @pytest.fixture
@@ -76,6 +102,9 @@ def shipped_export(request):
     if request.param is None:
         _absent(NO_SHIPPED)
     return request.param
+
+
+shipped_family_export = shipped_export
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from serving_clients import (assert_same, cli, cli_outputs, direct_outputs, inpu
                              warmup_records)
 from zoo.export.savedmodel import export
 from zoo.export.serving import MAX_WARMUP_RECORDS, MODELS_CONFIG, write_models_config
-from zoo.export.signatures import SIGNATURE_INPUTS
+from zoo.export.signatures import SIGNATURE_INPUTS, VQ_SIGNATURE_INPUTS
 
 VARIANTS = [("mlp", "bernoulli"), ("conv", "gaussian")]
 NAMES = [tiny_recipe(network, likelihood).name for network, likelihood in VARIANTS]
@@ -201,15 +201,17 @@ def test_load_picks_the_highest_version_and_explains_errors(exports, tmp_path):
     assert all(signature in str(error.value) for signature in SIGNATURE_INPUTS)
 
 
-def test_shipped_export_agrees_across_serving_paths(shipped_export, tmp_path):
+def test_shipped_export_agrees_across_serving_paths(shipped_family_export, tmp_path):
     """Every signature through a TF1 session and REST; `saved_model_cli` (a new process per
-    call, about 5 s each) for one signature here; the tiny exports above run it on all."""
+    call, about 5 s each) for one signature here; the tiny exports above run it on all. The
+    default tier takes one shipped export per kind of serving graph, `-m slow` every one."""
+    shipped_export = shipped_family_export
     loaded = tf.saved_model.load(shipped_export)
     with open(os.path.join(shipped_export, "config.json")) as f:
         model = json.load(f)["model"]
     extra = (["sample_aggregate_posterior"] if model.get("aggregate_posterior_components") else []) + (
         ["classify"] if model.get("classifier") else [])
-    expected_signatures = sorted({*SIGNATURE_INPUTS, *extra})
+    expected_signatures = sorted(VQ_SIGNATURE_INPUTS if "quantizer" in model else {*SIGNATURE_INPUTS, *extra})
     assert sorted(loaded.signatures) == expected_signatures, "export older than zoo.export: re-export it"
     assert sorted(r.predict_log.request.model_spec.signature_name for r in warmup_records(shipped_export)) \
         == expected_signatures

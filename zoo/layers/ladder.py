@@ -24,7 +24,7 @@ import tf_keras as keras
 from zoo.checks import check_count
 from zoo.errors import ZooError
 from zoo.layers.networks import check_activation, check_widths
-from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior
+from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior, stateless_normal_draw
 from zoo.layers.priors import PRIORS, Prior, unwrap
 
 tfd = tfp.distributions
@@ -126,12 +126,11 @@ class TopDownNormal(tfd.Distribution):
 
 def _normal_draw(dist, n, seed, alg):
     """dist.sample(n, seed) (n=None: one draw per batch member); for an Independent Normal
-    and an integer seed pair, as loc + scale * eps with eps drawn by `alg`."""
+    and a seed pair tensor, as `stateless_normal_draw` (eps drawn by `alg`)."""
     normal = getattr(dist, "distribution", None)
     if not isinstance(normal, tfd.Normal) or seed is None or isinstance(seed, int):
         return dist.sample(seed=seed) if n is None else dist.sample(n, seed=seed)
-    shape = normal.batch_shape_tensor() if n is None else tf.concat([[n], normal.batch_shape_tensor()], 0)
-    return normal.loc + normal.scale * tf.random.stateless_normal(shape, seed, alg=alg)
+    return stateless_normal_draw(normal, n, seed, alg)
 
 
 @serializable
