@@ -23,25 +23,20 @@ own (a square of side 1.4, a 2:1 ellipse, and the heart (x^2 + y^2 - 1)^3 = x^2 
 scaled to reach at most 10 pixels from its centroid at scale 1, which it turns about);
 orientations exclude 2*pi (dSprites repeats 0 as 2*pi); positions place the centroid from
 pixel 12 to 52 on both axes, so every shape lies wholly inside the image; y grows downwards
-(rows); and there is a test split. The TFDS copy has only a train split and 0/1 pixels that
-`tfds:NAME` would read as 8-bit grey, so it is no drop-in replacement (read from TFDS's
-builder, not tried online).
+(rows); and there is a test split. DeepMind's own files are the `dsprites` dataset
+(`zoo.data.dsprites`), split as `shapes_full` is. The splits, samples and streams of both are
+made by `zoo.data.factor_grid`.
 """
 
-import math
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from zoo.data.memory import MemoryEstimate
-from zoo.data.pipeline import shard_by_element
-from zoo.data.sources import DATASETS, SPLITS, Split
+from zoo.data.factor_grid import FACTOR_NAMES, SIZE, FactorGrid
+from zoo.data.sources import DATASETS
 from zoo.errors import DataError
 
-FACTOR_NAMES = ("shape", "scale", "orientation", "x", "y")
 SHAPE_NAMES = ("square", "ellipse", "heart")
-SIZE = 64
 REACH = 10.0  # pixels from a centroid to the farthest point of its outline at scale 1
 MARGIN = 12.0  # the centroid's lowest and (SIZE - MARGIN) highest pixel coordinate
 PATCH = 24  # side of the square around a centroid that is tested: it holds any shape at scale 1
@@ -104,8 +99,9 @@ def _heart(u, v):
 OUTLINES = (_square, _ellipse, _heart)  # in the order of SHAPE_NAMES: inside tests in the shape's own frame
 
 
-class Shapes(MemoryEstimate):
-    """A grid of dSprites-style images, drawn on demand (see the module docstring).
+class Shapes(FactorGrid):
+    """A grid of dSprites-style images, drawn on demand (see the module docstring); splits,
+    samples and streams as `zoo.data.factor_grid.FactorGrid` makes them.
 
     Args:
         name: the --dataset name it is registered under.
@@ -119,88 +115,26 @@ class Shapes(MemoryEstimate):
         some = shapes.sample(1000, seed=0)     # 1000 images drawn uniformly from the grid
     """
 
-    levels = 2
-    image_shape = (SIZE, SIZE, 1)
-    factor_names = FACTOR_NAMES
     streamed_from = "as drawn"  # what training says of a streamed split, where a folder's is "from disk"
 
     def __init__(self, name="shapes", orientations=10, positions=16, scales=6, test_fraction=0.1, seed=0):
         for field, value in (("orientations", orientations), ("positions", positions), ("scales", scales)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataError(f"shapes {field}: got {value!r}; expected a positive integer")
-        if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
-            raise DataError(f"shapes test_fraction: got {test_fraction!r}; expected a number between 0 and 1")
-        self.name, self.test_fraction, self.seed = name, test_fraction, seed
         self.factor_values = (np.arange(len(SHAPE_NAMES)), np.linspace(0.5, 1.0, scales),
                               2 * np.pi * np.arange(orientations) / orientations,
                               np.linspace(0.0, 1.0, positions), np.linspace(0.0, 1.0, positions))
-        self.factor_sizes = tuple(len(values) for values in self.factor_values)
+        super().__init__(name, tuple(len(values) for values in self.factor_values), test_fraction, seed)
         self.description = (f"dSprites-style 64x64 binary shapes drawn by the zoo, {len(self):,} images: "
                              + " x ".join(f"{n} {name}" for n, name in zip(self.factor_sizes, FACTOR_NAMES)))
-        self._splits = None
 
-    def __len__(self):
-        return math.prod(self.factor_sizes)
-
-    def count(self, split):
-        return len(self.indices(split))
-
-    def indices(self, split):
-        """Grid indices (row-major over shape, scale, orientation, x, y) of `split`, in the
-        fixed-seed permutation's order, so the first test images are a uniform sample."""
-        if split not in SPLITS:
-            raise DataError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
-        if self._splits is None:
-            order = np.random.default_rng(self.seed).permutation(len(self))
-            tests = min(max(1, round(len(self) * self.test_fraction)), len(self) - 1)
-            self._splits = {"test": order[:tests], "train": order[tests:]}
-        return self._splits[split]
-
-    def factors(self, indices):
-        """Factor indices [N, 5] of grid indices [N]."""
-        return np.stack(np.unravel_index(np.asarray(indices), self.factor_sizes), axis=1)
-
-    def render(self, factors):
-        """uint8 images [N, 64, 64, 1] of factor indices [N, 5]."""
-        factors = np.asarray(factors)
-        if factors.ndim != 2 or factors.shape[1] != len(FACTOR_NAMES) or not np.issubdtype(factors.dtype, np.integer) \
-                or (factors < 0).any() or (factors >= self.factor_sizes).any():
-            raise DataError(f"factor indices must be integers [N, {len(FACTOR_NAMES)}] below {list(self.factor_sizes)}; "
-                            f"got {factors.dtype} of shape {list(factors.shape)}")
-        return draw(*(values[column] for values, column in zip(self.factor_values, factors.T)))
-
-    def load(self, split, data_dir=None, download=False):
-        """The `split` ("train" or "test") as a `Split` with `factors`; drawn now, or read from
-        the cache in `data_dir` (written there first if missing). `download` is ignored."""
+    def images_of(self, indices, data_dir=None, download=False):
+        """uint8 images [N, 64, 64, 1] of grid indices [N]: drawn now, or read from the cache in
+        `data_dir` (written there first if missing). `download` is ignored."""
         del download
-        indices = self.indices(split)
-        factors = self.factors(indices)
-        images = self.render(factors) if data_dir is None else self._cached(data_dir)[indices]
-        return Split(images, factors[:, 0].astype(np.int64), self.levels, factors)
-
-    def sample(self, count, seed=0):
-        """`count` images drawn uniformly from the whole grid (with replacement) with `seed`,
-        as a `Split` with `factors`: the metrics' ground truth, independent of the split."""
-        rng = np.random.default_rng(seed)
-        factors = np.stack([rng.integers(size, size=count) for size in self.factor_sizes], axis=1)
-        return Split(self.render(factors), factors[:, 0].astype(np.int64), self.levels, factors)
-
-    def stream(self, split, batch_size, shuffle=True, seed=0, repeat=True):
-        """A tf.data pipeline drawing `split` batch by batch: float32 [B, 64, 64, 1] in {0, 1},
-        equal to `load(split).scaled()` image for image; endless full batches with `repeat`."""
-        indices = self.indices(split)
-        data = tf.data.Dataset.from_tensor_slices(indices)
-        if shuffle:
-            data = data.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            data = data.repeat()
-        data = data.batch(batch_size, drop_remainder=repeat)
-
-        def drawn(batch):
-            images = tf.numpy_function(lambda i: self.render(self.factors(i)), [batch], tf.uint8, stateful=False)
-            return tf.cast(tf.ensure_shape(images, [None, *self.image_shape]), tf.float32)
-
-        return shard_by_element(data.map(drawn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+        if data_dir is not None:
+            return self._cached(data_dir)[np.asarray(indices)]
+        return draw(*(values[column] for values, column in zip(self.factor_values, self.factors(indices).T)))
 
     def cache_path(self, data_dir):
         sizes = "x".join(map(str, self.factor_sizes))
@@ -216,7 +150,7 @@ class Shapes(MemoryEstimate):
             everything = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(self), *self.image_shape))
             for first in range(0, len(self), CHUNK * 16):
                 indices = np.arange(first, min(first + CHUNK * 16, len(self)))
-                everything[indices[0]:indices[-1] + 1] = self.render(self.factors(indices))
+                everything[indices[0]:indices[-1] + 1] = self.images_of(indices)
             everything.flush()
             del everything
             os.replace(partial, path)

@@ -5,8 +5,9 @@
 - scikit-learn's bundled 8x8 digits, the embedded default: real handwritten digits that
   ship inside the installed package, so the first run needs no download.
 
-The generated dSprites-style `shapes`, whose generative factors are known, register
-themselves from `zoo.data.shapes`. The user's own images come from `zoo.data.folders`,
+The datasets whose generative factors are known register themselves: the drawn
+dSprites-style `shapes` from `zoo.data.shapes`, DeepMind's own `dsprites` (TFDS) from
+`zoo.data.dsprites`. The user's own images come from `zoo.data.folders`,
 `zoo.data.arrays` and `zoo.data.tfds_images`; `zoo.data.resolve` maps a --dataset value to
 any of these sources.
 """
@@ -32,7 +33,7 @@ TFDS_CHUNK = 10000
 @dataclasses.dataclass(frozen=True)
 class Split:
     """Images as integers [N, H, W, C] in 0..levels-1, with labels [N] (or None), and for
-    data drawn from known generative factors (`zoo.data.shapes`) their indices [N, factors]."""
+    data drawn from known generative factors (`zoo.data.factor_grid`) their indices [N, factors]."""
 
     images: np.ndarray
     labels: Optional[np.ndarray]
@@ -143,12 +144,7 @@ def load_tfds(name, split, data_dir=None, download=False, idx_files=False, trans
         # Chunks, not batch_size=-1: that aborts the process under tfds.testing.mock_data.
         chunks = list(tfds.as_numpy(data.batch(TFDS_CHUNK)))
     except Exception as error:  # TFDS raises many kinds; all mean "not available here"
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        hint = "--data-dir with its IDX files (e.g. ../shared/data/mnist), " if idx_files else ""
-        download_hint = "" if download else "--download (online), "
-        raise DataError(f"cannot load '{name}' through TFDS ({reason[:200]}); use "
-                        f"{download_hint}{hint}--data-dir with a prepared TFDS data_dir, or the "
-                        "embedded 'digits' dataset") from None
+        raise tfds_unavailable(name, error, download, idx_files) from None
     if not chunks:
         raise DataError(f"TFDS '{name}' {split}: no images")
     images = np.concatenate([chunk["image"] for chunk in chunks]).astype(np.uint8)
@@ -157,6 +153,16 @@ def load_tfds(name, split, data_dir=None, download=False, idx_files=False, trans
     labels = np.concatenate([chunk["label"] for chunk in chunks]).astype(np.int64) \
         if "label" in chunks[0] else None
     return images, labels
+
+
+def tfds_unavailable(name, error, download, idx_files=False, instead="the embedded 'digits' dataset"):
+    """The one-line DataError for TFDS dataset `name` failing to load with `error`: what the
+    user can do instead (`idx_files`: whether to suggest a --data-dir of IDX files)."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    hint = "--data-dir with its IDX files (e.g. ../shared/data/mnist), " if idx_files else ""
+    download_hint = "" if download else "--download (online), "
+    return DataError(f"cannot load '{name}' through TFDS ({reason[:200]}); use {download_hint}{hint}--data-dir "
+                     f"with a prepared TFDS data_dir, or {instead}")
 
 
 def _load_tfds(dataset, split, data_dir, download):

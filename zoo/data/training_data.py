@@ -43,6 +43,8 @@ class TrainingData:
             raise DataError("semi-supervised training runs on one device (the resident compiled loop), "
                             "not under a tf.distribute strategy")
         if streaming:
+            if hasattr(source, "prepare"):  # read whole before it can stream (dsprites): here, where data_dir is known
+                source.prepare(data_dir, download)
             self.train_count, self.test_count = source.count("train"), source.count("test")
             self.train = binarized(source.stream("train", config.batch_size, shuffle=True, seed=config.seed),
                                    config.binarization, config.seed)
