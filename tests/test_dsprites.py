@@ -37,19 +37,28 @@ def read_factors(images):
     return np.stack([np.argmax(images[:, 8 * k, :, 0], axis=1) for k in range(5)], axis=1)
 
 
+def shuffled_grid(sizes=TINY):
+    """Every point of the grid `sizes` once, as factor indices [N, 5] in a shuffled order, as TFDS stores them."""
+    return np.stack(np.unravel_index(np.random.default_rng(7).permutation(int(np.prod(sizes))), sizes), axis=1)
+
+
+def records(grid):
+    """TFDS `dsprites` examples of factor indices [N, 5]: `image_of` each, its labels and (dummy) values."""
+    for factors in grid:
+        yield {"image": image_of(factors), **{key: int(value) for key, value in zip(LABELS, factors)},
+               **{key.replace("label", "value"): float(value) for key, value in zip(LABELS, factors)}}
+
+
 @contextlib.contextmanager
-def mocked(sizes=TINY, twice=False):
-    """TFDS `dsprites` mocked as every point of the grid `sizes` once, shuffled as TFDS stores
-    them (`twice`: the first point once more)."""
-    grid = np.stack(np.unravel_index(np.random.default_rng(7).permutation(int(np.prod(sizes))), sizes), axis=1)
+def mocked(twice=False):
+    """TFDS `dsprites` mocked as `records` of the tiny grid (`twice`: its first point once more)."""
+    grid = shuffled_grid()
     if twice:
         grid = np.concatenate([grid, grid[:1]])
 
     def as_dataset(self, *args, **kwargs):
-        features = {"image": np.stack([image_of(f) for f in grid])}
-        features.update({key: grid[:, k].astype(np.int64) for k, key in enumerate(LABELS)})
-        features.update({key.replace("label", "value"): grid[:, k].astype(np.float32) for k, key in enumerate(LABELS)})
-        return tf.data.Dataset.from_tensor_slices(features)
+        examples = list(records(grid))
+        return tf.data.Dataset.from_tensor_slices({key: np.stack([e[key] for e in examples]) for key in examples[0]})
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
         yield
@@ -106,6 +115,21 @@ def test_factors_are_read_from_the_label_features(tiny):
     np.testing.assert_array_equal(read_factors(drawn.images), drawn.factors)
     counts = np.bincount(tiny.grid_indices(drawn.factors), minlength=48)
     assert counts.min() > 60 and counts.max() < 140  # uniform over the grid: 100 each
+
+
+def test_reads_a_tfds_folder_prepared_by_the_dsprites_builder(tmp_path):
+    """TFDS's own builder writes the tiny grid (from arrays instead of DeepMind's file) to a
+    data_dir: its PNG-encoded 0/1 pixels and label features read back as the mock's do."""
+    builder = tfds.builder("dsprites", data_dir=str(tmp_path))
+    builder._split_generators = lambda dl_manager: [tfds.core.SplitGenerator(name="train", gen_kwargs={})]
+    builder._generate_examples = lambda: enumerate(records(shuffled_grid()))
+    builder.download_and_prepare()
+    source = Dsprites("dsprites_tiny", factor_sizes=TINY)
+    test = source.load("test", str(tmp_path))
+    assert set(np.unique(test.images)) == {0, 1}
+    np.testing.assert_array_equal(read_factors(test.images), test.factors)
+    with pytest.raises(DataError, match="holds 48 of the 737,280"):
+        Dsprites().load("test", str(tmp_path))
 
 
 def test_stream_equals_load(tiny):
