@@ -1,4 +1,5 @@
-"""How disentangled a model's codes are, on data whose generative factors are known (`shapes`).
+"""How disentangled a model's codes are, on data whose generative factors are known (`shapes`,
+`dsprites`).
 
 Two metrics, both as disentanglement_lib computes them (Locatello et al. 2019), from factor
 indices [N, K] and codes [N, D] of the same N images:

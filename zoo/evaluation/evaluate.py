@@ -6,8 +6,8 @@ true posterior), the analytic KL per latent dimension, the number of active unit
 bits/dim. Every figure is in nats per example unless named otherwise. A conditional model is
 scored on log p(x|y) at the test labels and on its conditional accuracy; a semi-supervised
 model (M2) on log p(x) with the class summed out and on the test error of q(y|x). On data
-whose generative factors are known (`shapes`), the codes are also scored on MIG and the
-FactorVAE score (`zoo.evaluation.disentanglement`). A VQ-VAE is scored by
+whose generative factors are known (`shapes`, `dsprites`), the codes are also scored on MIG
+and the FactorVAE score (`zoo.evaluation.disentanglement`). A VQ-VAE is scored by
 `zoo.evaluation.codes`.
 """
 
@@ -117,8 +117,8 @@ def label_scores(model, recipe, images, labels, data_dir, download, say):
 
 
 def disentanglement_scores(model, recipe, data_dir, say):
-    """MIG and the FactorVAE score, where the dataset knows its generative factors (`shapes`):
-    on images drawn from its whole grid with a fixed seed, the same for every model."""
+    """MIG and the FactorVAE score, where the dataset knows its generative factors (`shapes`,
+    `dsprites`): on images drawn from its whole grid with a fixed seed, the same for every model."""
     train = recipe.train
     source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
     if not hasattr(source, "factor_sizes"):
