@@ -61,8 +61,9 @@ def train_command(kind, seed, out, recipe=RECIPE, smoke=False):
 
 
 def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print):
-    """Train every (kind, seed) not yet done, one at a time; returns {(kind, seed): metrics}."""
-    runs = [(kind, seed) for kind in kinds for seed in seeds]
+    """Train every (kind, seed) not yet done, one at a time, seed by seed (a study stopped early
+    has every kind at its first seeds); returns {(kind, seed): metrics}."""
+    runs = [(kind, seed) for seed in seeds for kind in kinds]
     start = time.perf_counter()
     for number, (kind, seed) in enumerate(runs, 1):
         path = metrics_path(out, kind, seed)
