@@ -2,8 +2,8 @@
 beta-TCVAE on `shapes`, each with seeds 0, 1, 2, on the same network and epochs (the
 recipe's), scored on MIG and the FactorVAE score.
 
-    python benchmarks/disentanglement_study.py --out /work/study [--seeds 0 1 2] [--smoke]
-        [--pictures docs/disentanglement]
+    python benchmarks/disentanglement_study.py --out /work/study [--seeds 0 1 2] [--kinds vae ...]
+        [--epochs N] [--smoke] [--pictures docs/disentanglement]
 
 Each run is `zoo train RECIPE --seed S --set ...` in its own process, one at a time, exported
 under OUT/<kind>/seed<S>/; its log is OUT/<kind>/seed<S>.log. A run whose metrics.json
@@ -51,16 +51,17 @@ def metrics_path(out, kind, seed, recipe=RECIPE):
     return os.path.join(run_dir(out, kind, seed), recipe, "1", "metrics.json")
 
 
-def train_command(kind, seed, out, recipe=RECIPE, smoke=False):
+def train_command(kind, seed, out, recipe=RECIPE, smoke=False, epochs=None):
     command = [sys.executable, "-m", "zoo", "train", recipe, "--seed", str(seed),
                "--export-dir", run_dir(out, kind, seed)]
     command += ["--smoke"] if smoke else []
+    command += ["--epochs", str(epochs)] if epochs else []
     for override in KINDS[kind][1]:
         command += ["--set", override]
     return command
 
 
-def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print):
+def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print, epochs=None):
     """Train every (kind, seed) not yet done, one at a time, seed by seed (a study stopped early
     has every kind at its first seeds); returns {(kind, seed): metrics}."""
     runs = [(kind, seed) for seed in seeds for kind in kinds]
@@ -76,7 +77,7 @@ def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print):
             f"{time.perf_counter() - start:.0f} s into the study", flush=True)
         began = time.perf_counter()
         with open(log, "w") as stream:
-            done = subprocess.run(train_command(kind, seed, out, smoke=smoke), stdout=stream, stderr=subprocess.STDOUT)
+            done = subprocess.run(train_command(kind, seed, out, smoke=smoke, epochs=epochs), stdout=stream, stderr=subprocess.STDOUT)
         if done.returncode:
             say(f"  failed (exit status {done.returncode}); see {log}", flush=True)
             continue
@@ -142,10 +143,11 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--smoke", action="store_true", help="the recipe's smoke sizes (checks the script only)")
+    parser.add_argument("--epochs", type=int, help="train this many epochs instead of the recipe's")
     parser.add_argument("--pictures", help="a folder for each kind's best latent traversals")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke)
+    results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke, epochs=args.epochs)
     text = table(results, tuple(args.kinds))
     print(text, flush=True)
     with open(os.path.join(args.out, "study.md"), "w") as f:

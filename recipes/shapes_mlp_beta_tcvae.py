@@ -1,7 +1,17 @@
 """beta-TCVAE (Chen et al. 2018) on `shapes`: 10 latents, Bernoulli pixels, an MLP.
 
+The network is an MLP because a conv torso is 20 times slower here: one epoch of the conv
+(32, 32, 64, 64) network took 238 s against 11-14 s for this MLP (both on 2 CPU cores beside
+another training run). 128 units rather than Chen et al.'s 1200 keep the export at 9 MB
+(4096 x 128 weights on each side, stored twice: model.keras and the SavedModel); 256 units
+doubled it for 7 nats of -ELBO after 3 epochs and no clear gain in MIG (0.10 against 0.09).
+The shapes' pixels are already 0 or 1, so they are not binarized again.
+
 Run:      zoo train shapes_mlp_beta_tcvae
-Measured: (pending)
+Measured: MIG 0.129, FactorVAE score 0.651, test -ELBO 91.57 nats (reconstruction 81.10 +
+          KL 10.46); 12 epochs in 126 s (158 s for the whole command) on 2 CPU cores shared
+          with another training run. Over seeds 0, 1, 2 and against a VAE and beta-VAE of
+          the same network and epochs: docs/disentanglement.md.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
@@ -13,5 +23,5 @@ RECIPE = Recipe(
                     posterior={"type": "diagonal_normal", "latent_dim": 10}, likelihood="bernoulli",
                     objective={"type": "beta_tcvae", "beta": 6.0}),
     train=TrainConfig(dataset="shapes", binarization="none", epochs=12, batch_size=128),
-    smoke={"epochs": 1, "hidden_units": (16,)},
+    smoke={"epochs": 1, "hidden_units": (16,), "batch_size": 1024},
 )
