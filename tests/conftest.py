@@ -47,7 +47,7 @@ def fashion_mnist_dir():
 @pytest.fixture(scope="session")
 def data_dirs():
     """Recipe dataset name -> --data-dir (None for the embedded default)."""
-    return {"digits": None, "mnist": _dataset_dir("mnist"), "fashion_mnist": _dataset_dir("fashion_mnist")}
+    return {"digits": None, "shapes": None, "mnist": _dataset_dir("mnist"), "fashion_mnist": _dataset_dir("fashion_mnist")}
 
 
 def shipped_exports():

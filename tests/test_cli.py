@@ -341,3 +341,23 @@ def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path):
     assert set(result["kl_per_layer"]) == set(result["active_units_per_layer"]) == {"z1", "z2"}
     assert sum(result["active_units_per_layer"].values()) == result["active_units"]
     assert "per layer (bottom first): z1: KL" in evaluated.stdout
+
+
+def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smoke_size(tmp_path):
+    """The beta-TCVAE recipe on the drawn `shapes` through `zoo train` (N filled in from the
+    data, MIG and the FactorVAE score in metrics.json) and `zoo evaluate` (the traversals)."""
+    recipe = "shapes_mlp_beta_tcvae"
+    done = zoo("train", recipe, "--smoke", "--export-dir", str(tmp_path / "exports"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "MIG " in done.stdout and "FactorVAE score " in done.stdout
+    path = tmp_path / "exports" / recipe / "1"
+    metrics = json.load(open(path / "metrics.json"))
+    assert 0 <= metrics["mig"] <= 1 and 0 <= metrics["factor_vae_score"] <= 1
+    assert set(metrics["disentanglement"]["mig_per_factor"]) == {"shape", "scale", "orientation", "x", "y"}
+    objective = json.load(open(path / "config.json"))["model"]["objective"]
+    assert objective == {**objective, "type": "beta_tcvae", "beta": 6.0, "dataset_size": 41472}  # 90% of 46,080
+    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "50")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert "MIG " in evaluated.stdout
+    traversals = tf.io.decode_png(tf.io.read_file(str(path / "pictures" / "latent_traversals.png"))).numpy()
+    assert traversals.shape == (2 + 10 * 66, 2 + 9 * 66, 1)  # 10 latents x 9 steps of 64x64 tiles

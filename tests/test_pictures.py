@@ -67,7 +67,8 @@ def test_shapes_and_dtype_of_every_picture(name, request):
     model = request.getfixturevalue(name)
     made = pictures.make(model, _images(model), _labels())
     latent_2d = model.code_shape == (2,)
-    expected = ["reconstructions", "samples", "interpolations"] + (["latent_grid", "latent_scatter"] if latent_2d else [])
+    expected = ["reconstructions", "samples", "interpolations", "latent_traversals"] + (
+        ["latent_grid", "latent_scatter"] if latent_2d else [])
     assert list(made) == expected
     height, width, channels = model.image_shape
     scale = pictures.tile_scale(height, width)
@@ -76,7 +77,7 @@ def test_shapes_and_dtype_of_every_picture(name, request):
         if key == "latent_scatter":
             assert picture.shape[2] == 3 and min(picture.shape[:2]) >= 200
             continue
-        rows, columns = GRIDS[key]
+        rows, columns = (model.code_shape[0], pictures.TRAVERSAL_STEPS) if key == "latent_traversals" else GRIDS[key]
         assert picture.shape == (pictures.GAP + rows * (height * scale + pictures.GAP),
                                  pictures.GAP + columns * (width * scale + pictures.GAP), channels), key
     assert scale == (4 if height == 8 else 1)  # tiny images are enlarged, MNIST-sized ones not
@@ -205,6 +206,66 @@ def test_pictures_of_every_latent_and_prior(blocks):
     made = pictures.make(model, x, np.arange(20) % 10)
     expected = {"reconstructions", "samples", "interpolations"}
     if blocks["posterior"]["type"] != "categorical":
-        expected |= {"latent_grid", "latent_scatter"}
+        expected |= {"latent_traversals", "latent_grid", "latent_scatter"}
     assert set(made) == expected
     assert all(p.dtype == np.uint8 and p.ndim == 3 for p in made.values())
+
+
+def _fixed_encoder_vae(means, raw_scales, ignored=None, prior=None):
+    """A VAE on 8x8 images whose q(z|x) is the same for every image (zero kernel: loc `means`,
+    scale softplus(`raw_scales`)), and whose linear decoder ignores latent `ignored`."""
+    from zoo import VAE, Bernoulli, DiagonalNormal
+
+    latent_dim = len(means)
+    encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(2 * latent_dim)])
+    decoder = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(64), keras.layers.Reshape((8, 8, 1))])
+    model = VAE(encoder, DiagonalNormal(latent_dim), decoder, Bernoulli(), prior=prior)
+    encoder.layers[-1].set_weights([np.zeros((64, 2 * latent_dim), np.float32),
+                                    np.array([*means, *raw_scales], np.float32)])
+    kernel = np.random.default_rng(0).normal(0, 2, (latent_dim, 64)).astype(np.float32)
+    if ignored is not None:
+        kernel[ignored] = 0.0
+    decoder.layers[0].set_weights([kernel, np.zeros(64, np.float32)])
+    return model
+
+
+def test_traversal_rows_follow_the_kl_and_move_only_their_latent():
+    """KL(N(m, s^2) || N(0, 1)) grows with |m| at a fixed s: latents 1 (m = 2), 2 (m = 1), then
+    0 (m = 0.5); the decoder ignores latent 2, so its row (the second) is one image repeated."""
+    model = _fixed_encoder_vae(means=[0.5, 2.0, 1.0], raw_scales=[0.0, 0.0, 0.0], ignored=2)
+    images = _images(model)
+    np.testing.assert_array_equal(pictures.latent_order(model, images), [1, 2, 0])
+    picture = pictures.make(model, images)["latent_traversals"]
+    steps, shape = pictures.TRAVERSAL_STEPS, model.image_shape
+    tiles = [[_tile(picture, row, column, shape) for column in range(steps)] for row in range(3)]
+    assert picture.shape[:2] == tuple(pictures.GAP + n * (8 * pictures.tile_scale(8, 8) + pictures.GAP)
+                                      for n in (3, steps))
+    assert all(np.array_equal(tile, tiles[1][0]) for tile in tiles[1])  # latent 2: ignored, constant
+    for row in (0, 2):
+        assert len({tile.tobytes() for tile in tiles[row]}) > steps // 2  # latents 1 and 0 move the image
+    span = pictures.TRAVERSAL_SPAN
+    for row, latent in ((0, 1), (2, 0)):
+        for column, value in ((0, -span), (steps // 2, 0.0), (steps - 1, span)):  # prior N(0, 1): mean 0, stddev 1
+            z = np.array([[0.5, 2.0, 1.0]], np.float32)
+            z[0, latent] = value
+            np.testing.assert_allclose(tiles[row][column], _as_tile(model.decode(z).mean().numpy()[0]), atol=1)
+
+
+def test_traversals_rank_by_activity_where_the_kl_does_not_factorize():
+    """A mixture prior has no KL per latent: the variance of the posterior means ranks them."""
+    from zoo import MixtureOfGaussians
+
+    model = _fixed_encoder_vae(means=[0.0, 0.0, 0.0], raw_scales=[0.0, 0.0, 0.0], prior=MixtureOfGaussians(3))
+    assert model.prior.kl_per_variable(model.encode(_images(model))) is None
+    kernel = np.zeros((64, 6), np.float32)
+    kernel[:, :3] = [0.1, 0.01, 1.0]  # loc_j = c_j * sum(x): variances in the order 2, 0, 1
+    model.encoder.layers[-1].set_weights([kernel, np.zeros(6, np.float32)])
+    np.testing.assert_array_equal(pictures.latent_order(model, _images(model)), [2, 0, 1])
+    assert pictures.make(model, _images(model))["latent_traversals"].shape[0] == pictures.GAP + 3 * (
+        32 + pictures.GAP)
+
+
+def test_traversals_show_at_most_the_most_informative_latents():
+    model = _model("mlp", (8, 8, 1), latent_dim=pictures.TRAVERSAL_ROWS + 5)
+    picture = pictures.latent_traversals(model, _images(model))
+    assert picture.shape[0] == pictures.GAP + pictures.TRAVERSAL_ROWS * (32 + pictures.GAP)

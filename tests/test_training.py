@@ -57,7 +57,7 @@ def data_dir_for(recipe, data_dirs, own_images):
 # `make test-slow`, which keeps the default suite near 20 minutes on 2 cores.
 COVERED_ELSEWHERE = {"mnist_mlp_conditional", "mnist_mlp_m2_100", "mnist_mlp_ladder_vampprior",
                      "fashion_mnist_mlp_conditional", "mnist_mlp_m2_3000", "mnist_mlp_full_normal_mixture",
-                     "mnist_mlp_iaf", "mnist_conv_vq", "fashion_mnist_conv_vq"}  # VQ: tests/test_vq_vae.py
+                     "mnist_mlp_iaf", "mnist_conv_vq", "fashion_mnist_conv_vq", "shapes_mlp_beta_tcvae"}  # VQ: tests/test_vq_vae.py
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name

@@ -1,8 +1,10 @@
 """Pictures of a trained VAE, as uint8 arrays for PNG files and TensorBoard.
 
 What a VAE is judged on by eye: inputs beside their reconstructions, samples from the
-prior, walks between two encoded inputs and, for 2-D latents, the decoded latent plane and
-the encoded test set (Kingma & Welling 2014, Fig. 4 and 5). A conditional model is shown
+prior, walks between two encoded inputs, latent traversals (one latent moved at a time, the
+pictures of the disentanglement papers: Higgins et al. 2017, Chen et al. 2018) and, for 2-D
+latents, the decoded latent plane and the encoded test set (Kingma & Welling 2014, Fig. 4
+and 5). A conditional model is shown
 at the test images' labels, and its samples as `class_samples`: one row per class, with z
 shared along each column, so style stays fixed while the class changes. A VQ-VAE is shown by
 its reconstructions and samples from its prior over codes (`model.sample`). Only `model.encode`,
@@ -28,6 +30,8 @@ INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10
 MOMENT_DRAWS = 10000
 LATENT_GRID = 15  # odd, so the prior's median z = mean sits in the middle tile
 LATENT_GRID_MASS = (0.05, 0.95)  # quantiles per axis, as in Kingma & Welling's Fig. 4
+TRAVERSAL_STEPS, TRAVERSAL_SPAN = 9, 2.5  # odd: the middle tile is the prior's mean; +-2.5 prior stddevs
+TRAVERSAL_ROWS = 20  # at most this many latents are shown, the most informative ones
 GAP, GAP_LEVEL = 2, 128  # grey lines between tiles: visible on black and on white images
 MIN_TILE_SIDE = 28  # smaller images (digits' 8x8) are enlarged by pixel repetition to this
 BATCH = 1000
@@ -38,9 +42,10 @@ def make(model, images, labels=None, seed=0):
 
     `images` are float32 [N, H, W, C] in [0, 1], as the model was tested on (binarized for
     Bernoulli models); the first few are reconstructed and interpolated, all of them go
-    into the scatter plot. Grids keep the images' channels (1 or 3); the scatter plot is
-    RGB. `latent_grid` and `latent_scatter` exist only for 2-D latents, `latent_scatter`
-    only with integer `labels` [N]. `seed` fixes the prior samples.
+    into the scatter plot and rank the latents of `latent_traversals`. Grids keep the images'
+    channels (1 or 3); the scatter plot is RGB. `latent_traversals` exists for a vector of
+    continuous latents; `latent_grid` and `latent_scatter` only for 2-D latents,
+    `latent_scatter` only with integer `labels` [N]. `seed` fixes the prior samples.
     """
     images = check_images(images, model.image_shape)
     labels = check_labels(labels, len(images))
@@ -51,6 +56,8 @@ def make(model, images, labels=None, seed=0):
     pictures = {"reconstructions": reconstructions(model, images),
                 "samples": samples(model, seed),
                 "interpolations": interpolations(model, images)}
+    if model.posterior.continuous and len(model.code_shape) == 1:
+        pictures["latent_traversals"] = latent_traversals(model, images)
     if tuple(model.code_shape) == (2,):
         pictures["latent_grid"] = latent_grid(model)
         if labels is not None:
@@ -161,17 +168,55 @@ def latent_grid(model):
     stddev (exactly the prior's quantiles for the standard normal prior); z[0] grows left to
     right and z[1] bottom to top, as in the `latent_scatter` plot.
     """
-    prior = model.prior.distribution()
-    try:
-        mean, stddev = prior.mean().numpy(), prior.stddev().numpy()
-    except NotImplementedError:  # mixtures over vectors: the moments of many draws
-        draws = prior.sample(MOMENT_DRAWS, seed=stateless_seed(0)).numpy()
-        mean, stddev = draws.mean(axis=0), draws.std(axis=0)
+    mean, stddev = prior_moments(model)
     normal = tf.math.ndtri(np.linspace(*LATENT_GRID_MASS, LATENT_GRID)).numpy()
     z0, z1 = np.meshgrid(mean[0] + stddev[0] * normal, mean[1] + stddev[1] * normal[::-1])
     z = np.stack([z0, z1], axis=-1).reshape(-1, 2).astype(np.float32)
     x = decoded_means(model, z)
     return grid(x.reshape(LATENT_GRID, LATENT_GRID, *x.shape[1:]))
+
+
+def latent_traversals(model, images, steps=TRAVERSAL_STEPS, span=TRAVERSAL_SPAN, rows=TRAVERSAL_ROWS):
+    """One row per latent, most informative first (`latent_order`, at most `rows` rows): the
+    first image's posterior mean with that latent alone moved from -`span` to +`span` prior
+    standard deviations about the prior's mean in `steps` equal steps, decoded (means).
+
+    A disentangled latent changes one factor along its row (position, size, ...); a row that
+    stays the same is a latent the decoder ignores, usually one collapsed to the prior.
+    """
+    order = latent_order(model, images)[:rows]
+    mean, stddev = prior_moments(model)
+    z = np.repeat(posterior_means(model, images[:1]), len(order) * steps, axis=0)
+    z = z.reshape(len(order), steps, -1)
+    offsets = np.linspace(-span, span, steps, dtype=np.float32)
+    for row, latent in enumerate(order):
+        z[row, :, latent] = mean[latent] + offsets * stddev[latent]
+    x = decoded_means(model, z.reshape(len(order) * steps, -1))
+    return grid(x.reshape(len(order), steps, *x.shape[1:]))
+
+
+def latent_order(model, images):
+    """The latents' indices, most informative about `images` first: by decreasing mean
+    KL(q(z_j|x) || p(z_j)) over them where q and p both factorize (`kl_per_variable`), else
+    by decreasing variance of their posterior means (Burda et al.'s activity); ties keep
+    index order."""
+    kls = [model.prior.kl_per_variable(model.encode(images[i:i + BATCH])) for i in range(0, len(images), BATCH)]
+    if kls[0] is not None:
+        score = np.concatenate([np.asarray(kl) for kl in kls]).mean(axis=0)
+    else:
+        score = posterior_means(model, images).var(axis=0)
+    return np.argsort(-score, kind="stable")
+
+
+def prior_moments(model):
+    """(mean, stddev) of each latent under the prior; the moments of MOMENT_DRAWS draws where
+    TFP has no closed form (mixtures over vectors)."""
+    prior = model.prior.distribution()
+    try:
+        return prior.mean().numpy(), prior.stddev().numpy()
+    except NotImplementedError:
+        draws = prior.sample(MOMENT_DRAWS, seed=stateless_seed(0)).numpy()
+        return draws.mean(axis=0), draws.std(axis=0)
 
 
 def latent_scatter(z, labels):

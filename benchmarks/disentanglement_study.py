@@ -1,0 +1,163 @@
+"""The disentanglement study of docs/disentanglement.md: a VAE, beta-VAE at two betas and
+beta-TCVAE on `shapes`, each with seeds 0, 1, 2, on the same network and epochs (the
+recipe's), scored on MIG and the FactorVAE score.
+
+    python benchmarks/disentanglement_study.py --out /work/study [--seeds 0 1 2] [--kinds vae ...]
+        [--epochs N] [--smoke] [--pictures docs/disentanglement]
+
+Each run is `zoo train RECIPE --seed S --set ...` in its own process, one at a time, exported
+under OUT/<kind>/seed<S>/; its log is OUT/<kind>/seed<S>.log. A run whose metrics.json
+exists is skipped, so the same command resumes a stopped study. At the end the table (mean
++- std over seeds, then every run) is printed and written to OUT/study.md; with `--pictures`
+the latent traversals of each kind's best run (highest MIG) are written there as
+<kind>_traversals.png, from the first test image.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+RECIPE = "shapes_mlp_beta_tcvae"
+KINDS = {  # kind -> (what it is, --set overrides of the recipe)
+    "vae": ("VAE (ELBO, beta = 1)", ["objective=elbo", "objective.beta=1"]),
+    "beta_vae_4": ("beta-VAE, beta = 4", ["objective=elbo", "objective.beta=4"]),
+    "beta_vae_16": ("beta-VAE, beta = 16", ["objective=elbo", "objective.beta=16"]),
+    "beta_tcvae": ("beta-TCVAE, beta = 6 (the recipe)", []),
+}
+COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
+    ("MIG", "mig", 3),
+    ("FactorVAE score", "factor_vae_score", 3),
+    ("test -ELBO (nats)", "test_neg_elbo", 2),
+    ("reconstruction", "test_reconstruction", 2),
+    ("KL", "test_kl", 2),
+    ("active latents", lambda m: m["disentanglement"]["active_dims"], 1),
+    ("train s", "train_seconds", 0),
+)
+
+
+def value(metrics, key):
+    return key(metrics) if callable(key) else metrics[key]
+
+
+def run_dir(out, kind, seed):
+    return os.path.join(out, kind, f"seed{seed}")
+
+
+def metrics_path(out, kind, seed, recipe=RECIPE):
+    return os.path.join(run_dir(out, kind, seed), recipe, "1", "metrics.json")
+
+
+def train_command(kind, seed, out, recipe=RECIPE, smoke=False, epochs=None):
+    command = [sys.executable, "-m", "zoo", "train", recipe, "--seed", str(seed),
+               "--export-dir", run_dir(out, kind, seed)]
+    command += ["--smoke"] if smoke else []
+    command += ["--epochs", str(epochs)] if epochs else []
+    for override in KINDS[kind][1]:
+        command += ["--set", override]
+    return command
+
+
+def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print, epochs=None):
+    """Train every (kind, seed) not yet done, one at a time, seed by seed (a study stopped early
+    has every kind at its first seeds); returns {(kind, seed): metrics}."""
+    runs = [(kind, seed) for seed in seeds for kind in kinds]
+    start = time.perf_counter()
+    for number, (kind, seed) in enumerate(runs, 1):
+        path = metrics_path(out, kind, seed)
+        if os.path.exists(path):
+            say(f"[{number}/{len(runs)}] {kind} seed {seed}: done before, skipped", flush=True)
+            continue
+        os.makedirs(os.path.join(out, kind), exist_ok=True)
+        log = run_dir(out, kind, seed) + ".log"
+        say(f"[{number}/{len(runs)}] {kind} seed {seed}: training (log {log}), "
+            f"{time.perf_counter() - start:.0f} s into the study", flush=True)
+        began = time.perf_counter()
+        with open(log, "w") as stream:
+            done = subprocess.run(train_command(kind, seed, out, smoke=smoke, epochs=epochs), stdout=stream, stderr=subprocess.STDOUT)
+        if done.returncode:
+            say(f"  failed (exit status {done.returncode}); see {log}", flush=True)
+            continue
+        metrics = read(path)
+        say(f"  {time.perf_counter() - began:.0f} s: MIG {metrics['mig']:.3f}, FactorVAE "
+            f"{metrics['factor_vae_score']:.3f}, -ELBO {metrics['test_neg_elbo']:.2f}", flush=True)
+    return {(kind, seed): read(metrics_path(out, kind, seed)) for kind, seed in runs
+            if os.path.exists(metrics_path(out, kind, seed))}
+
+
+def read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def table(results, kinds=tuple(KINDS)):
+    """Markdown: mean +- std (sample std, over the seeds that finished) per kind, then every run."""
+    heading = "| model | seeds | " + " | ".join(name for name, _, _ in COLUMNS) + " |"
+    rule = "| --- " * (len(COLUMNS) + 2) + "|"
+    lines = [heading, rule]
+    for kind in kinds:
+        runs = [metrics for (k, _), metrics in sorted(results.items()) if k == kind]
+        if not runs:
+            continue
+        cells = []
+        for _, key, digits in COLUMNS:
+            values = [value(m, key) for m in runs]
+            spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+            cells.append(f"{statistics.mean(values):.{digits}f}{spread}")
+        lines.append(f"| {KINDS[kind][0]} | {len(runs)} | " + " | ".join(cells) + " |")
+    lines += ["", "| model | seed | " + " | ".join(name for name, _, _ in COLUMNS) + " |", rule]
+    for (kind, seed), metrics in sorted(results.items(), key=lambda item: (kinds.index(item[0][0]), item[0][1])):
+        lines.append(f"| {kind} | {seed} | " + " | ".join(
+            f"{value(metrics, key):.{digits}f}" for _, key, digits in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def best_runs(results):
+    """{kind: seed of its highest MIG}."""
+    best = {}
+    for (kind, seed), metrics in results.items():
+        if kind not in best or metrics["mig"] > results[kind, best[kind]]["mig"]:
+            best[kind] = seed
+    return best
+
+
+def write_traversals(out, results, folder, say=print):
+    """Each kind's best run's latent traversals of the first test image, as PNG files."""
+    from zoo.data import DATASETS, eval_images
+    from zoo.evaluation import pictures
+    from zoo.models.presets import load_preset
+
+    images = eval_images(DATASETS.get("shapes").load("test"), binarize=True)[:1000]
+    for kind, seed in sorted(best_runs(results).items()):
+        model = load_preset(os.path.dirname(metrics_path(out, kind, seed)), compile=False)
+        path = pictures.write_png(folder, {f"{kind}_traversals": pictures.latent_traversals(model, images)})[0]
+        say(f"Wrote {path} ({kind} seed {seed}, MIG {results[kind, seed]['mig']:.3f})", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="the study's folder (exports, logs, study.md)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--smoke", action="store_true", help="the recipe's smoke sizes (checks the script only)")
+    parser.add_argument("--epochs", type=int, help="train this many epochs instead of the recipe's")
+    parser.add_argument("--pictures", help="a folder for each kind's best latent traversals")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke, epochs=args.epochs)
+    text = table(results, tuple(args.kinds))
+    print(text, flush=True)
+    with open(os.path.join(args.out, "study.md"), "w") as f:
+        f.write(text + "\n")
+    print(f"{len(results)} of {len(args.kinds) * len(args.seeds)} runs done; {time.perf_counter() - start:.0f} s; "
+          f"wrote {os.path.join(args.out, 'study.md')}", flush=True)
+    if args.pictures and results:
+        write_traversals(args.out, results, args.pictures)
+    return 0 if len(results) == len(args.kinds) * len(args.seeds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
