@@ -2,7 +2,7 @@
 beta-TCVAE on `shapes`, each with seeds 0, 1, 2, on the same network and epochs (the
 recipe's), scored on MIG and the FactorVAE score.
 
-    python benchmarks/disentanglement_study.py --out /work/study [--seeds 0 1 2] [--kinds vae ...]
+    python benchmarks/disentanglement_study.py --out runs/study [--seeds 0 1 2] [--kinds vae ...]
         [--epochs N] [--smoke] [--pictures docs/disentanglement]
 
 Each run is `zoo train RECIPE --seed S --set ...` in its own process, one at a time, exported
