@@ -179,12 +179,13 @@ def pair_exports(combinations):
 
 
 def block_exports(combinations):
-    """Few combinations (MLPs first) that between them hold every posterior and every prior but
-    the default ones: an export serializes each block by its own config, so the default tier
-    exports each block once and `-m slow` each pair (`pair_exports`)."""
+    """Few combinations (MLPs first) that between them hold every posterior, prior and objective
+    but the default ones: an export serializes each block by its own config, so the default
+    tier exports each block once and `-m slow` each posterior x prior pair (`pair_exports`)."""
     def blocks(c):
-        return {("posterior", c["posterior"]), ("prior", c["prior"])}
-    needed = set().union(*map(blocks, combinations)) - {("posterior", "diagonal_normal"), ("prior", "standard_normal")}
+        return {("posterior", c["posterior"]), ("prior", c["prior"]), ("objective", c["objective"])}
+    needed = set().union(*map(blocks, combinations)) - {("posterior", "diagonal_normal"), ("prior", "standard_normal"),
+                                                        ("objective", "elbo")}
     ordered = sorted(combinations, key=lambda c: c["network"] != "mlp")
     chosen = set()
     while needed:
