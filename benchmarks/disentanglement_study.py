@@ -27,6 +27,7 @@ KINDS = {  # kind -> (what it is, --set overrides of the recipe)
     "beta_vae_4": ("beta-VAE, beta = 4", ["objective=elbo", "objective.beta=4"]),
     "beta_vae_16": ("beta-VAE, beta = 16", ["objective=elbo", "objective.beta=16"]),
     "beta_tcvae": ("beta-TCVAE, beta = 6 (the recipe)", []),
+    "beta_tcvae_mss": ("beta-TCVAE, beta = 6, stratified sampling", ["objective.estimator=mss"]),
 }
 COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
     ("MIG", "mig", 3),

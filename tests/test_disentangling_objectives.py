@@ -81,6 +81,49 @@ def test_mws_terms_against_a_hand_computation():
     assert tc.min() > 0  # the draws sit near their own example's q: dependent latents within the batch
 
 
+def test_mss_terms_against_a_hand_computation():
+    """Minibatch stratified sampling: q(z_i) ~= sum_j w_ij q(z_i|x_j) with w_ii = 1/N, w_i,i+1
+    (mod M) = (N - M + 1) / (N (M - 1)) and 1 / (M - 1) elsewhere, in plain loops."""
+    objective = BetaTCVAE(dataset_size=10, alpha=0.5, beta=3.0, gamma=2.0, samples=2, estimator="mss")
+    terms = {k: v.numpy() for k, v in objective.terms(_q(), tf.constant(Z), tf.constant(LOG_LIKELIHOOD),
+                                                        _prior()).items()}
+    n, m = 10, 4
+
+    def weight(i, j):
+        return 1 / n if j == i else (n - m + 1) / (n * (m - 1)) if j == (i + 1) % m else 1 / (m - 1)
+
+    assert all(math.isclose(sum(weight(i, j) for j in range(m)), 1.0) for i in range(m))
+    mi, tc, dw = np.zeros(m), np.zeros(m), np.zeros(m)
+    for s in range(2):
+        for i in range(m):
+            def q_of(j, d):
+                return _normal(Z[s, i, d], LOC[j, d], SCALE[j, d])
+            log_qz = math.log(sum(weight(i, j) * q_of(j, 0) * q_of(j, 1) for j in range(m)))
+            log_marginals = sum(math.log(sum(weight(i, j) * q_of(j, d) for j in range(m))) for d in range(2))
+            log_q, log_p = math.log(q_of(i, 0) * q_of(i, 1)), sum(math.log(_normal(Z[s, i, d], 0.0, 1.0)) for d in range(2))
+            mi[i] += (log_q - log_qz) / 2
+            tc[i] += (log_qz - log_marginals) / 2
+            dw[i] += (log_marginals - log_p) / 2
+    np.testing.assert_allclose(terms["mutual_information"], mi, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(terms["total_correlation"], tc, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(terms["dimension_wise_kl"], dw, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(terms["loss"], -LOG_LIKELIHOOD.mean(0) + 0.5 * mi + 3.0 * tc + 2.0 * dw,
+                               rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("estimator", ["mws", "mss"])
+def test_identical_posteriors_show_the_weighted_estimates_bias(estimator):
+    """Every example with the same q: q(z) = q(z|x), so the true MI and TC are 0. MSS's weights
+    sum to 1 and give exactly that; MWS's sum to 1/N and give MI = log N, TC = (D - 1) log N."""
+    n = 1000
+    same = tfd.Independent(tfd.Normal(np.repeat(LOC[:1], 4, 0), np.repeat(SCALE[:1], 4, 0)), 1)
+    terms = BetaTCVAE(dataset_size=n, samples=2, estimator=estimator).terms(
+        same, tf.constant(Z), tf.constant(LOG_LIKELIHOOD), _prior())
+    bias = 0.0 if estimator == "mss" else math.log(n)
+    np.testing.assert_allclose(terms["mutual_information"].numpy(), bias, atol=1e-4)
+    np.testing.assert_allclose(terms["total_correlation"].numpy(), bias, atol=1e-4)  # (D - 1) log N, D = 2
+
+
 def _normal(z, loc, scale):
     z, loc, scale = float(z), float(loc), float(scale)  # float64, not numpy's float32 scalars
     return math.exp(-0.5 * ((z - loc) / scale) ** 2) / (scale * math.sqrt(2 * math.pi))
@@ -211,6 +254,10 @@ def test_config_path_builds_serializes_and_takes_set():
     assert isinstance(dip, DIPVAE) and (dip.kind, dip.lambda_od, dip.diagonal_weight) == ("ii", 10.0, 2.5)
     tc = tiny_recipe("mlp", "bernoulli").with_overrides({"objective": "beta_tcvae", "beta": "8"})
     assert tc.model.objective == {"type": "beta_tcvae", "beta": 8.0}
+    mss = tiny_recipe("mlp", "bernoulli").with_overrides({"objective": "beta_tcvae", "estimator": "mss"})
+    assert mss.model.objective == {"type": "beta_tcvae", "estimator": "mss"}
+    stratified = BetaTCVAE(dataset_size=50, estimator="mss")
+    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(stratified)).estimator == "mss"
     assert zoo.BetaTCVAE is BetaTCVAE and zoo.DIPVAE is DIPVAE
 
 
@@ -242,10 +289,14 @@ def test_one_line_refusals():
         with pytest.raises(ConfigError) as error:
             BetaTCVAE(dataset_size=bad)
         assert "'dataset_size'" in _one_line(error)
-    for bad in ({"alpha": -1.0}, {"gamma": math.inf}, {"beta": -2.0}):
+    for bad in ({"alpha": -1.0}, {"gamma": math.inf}, {"beta": -2.0}, {"estimator": "exact"}):
         with pytest.raises(ConfigError) as error:
             BetaTCVAE(dataset_size=10, **bad)
         _one_line(error)
+    with pytest.raises(ConfigError) as error:  # stratified sampling needs two examples in the batch
+        BetaTCVAE(dataset_size=10, estimator="mss").terms(tfd.Independent(
+            tfd.Normal(LOC[:1], SCALE[:1]), 1), tf.constant(Z[:, :1]), tf.constant(LOG_LIKELIHOOD[:, :1]), _prior())
+    assert "'mws'" in _one_line(error)
     refusals = [({"type": "full_normal", "latent_dim": 3}, "standard_normal", "beta_tcvae", "FullCovarianceNormal"),
                 ({"type": "iaf", "latent_dim": 3}, "standard_normal", "beta_tcvae", "InverseAutoregressiveFlow"),
                 ({"type": "iaf", "latent_dim": 3}, "standard_normal", "dip_vae", "InverseAutoregressiveFlow"),

@@ -148,6 +148,9 @@ class IWAE(Objective):
                 "kl": tf.reduce_mean(kl, axis=0), "kl_per_layer": tf.reduce_mean(log_ratios, axis=0)}
 
 
+ESTIMATORS = ("mws", "mss")  # beta-TCVAE's estimates of q(z): minibatch-weighted or stratified sampling
+
+
 @serializable
 @OBJECTIVES.register("beta_tcvae")
 class BetaTCVAE(Objective):
@@ -159,9 +162,14 @@ class BetaTCVAE(Objective):
                            + gamma * [sum_j log q(z_j) - log p(z)]       dimension-wise KL
 
     q(z) is the aggregate posterior (q(z|x) averaged over the N training examples) and q(z_j)
-    its marginals. Both are estimated on the minibatch of M examples by minibatch-weighted
-    sampling (the paper's MWS): log q(z_i) ~= logsumexp_j log q(z_i|x_j) - log(N M), and the
-    same per latent, so q(z|x) must factorize (`DiagonalNormal`). With alpha = beta = gamma = 1
+    its marginals. Both are estimated on the minibatch of M examples, the same way per latent,
+    so q(z|x) must factorize (`DiagonalNormal`). `estimator="mws"`, minibatch-weighted sampling
+    (the paper's main text): log q(z_i) ~= logsumexp_j log q(z_i|x_j) - log(N M). It is biased
+    upwards where the examples' posteriors barely overlap (log q(z_i) >= log q(z_i|x_i) -
+    log(N M), so the MI estimate can reach log(N M) > log N). `estimator="mss"`, minibatch
+    stratified sampling (the paper's appendix): weights 1/N on the example's own q, (N - M + 1)
+    / (N (M - 1)) on the next one in the batch and 1 / (M - 1) on the others, which sum to 1
+    and make the estimate unbiased. With alpha = beta = gamma = 1
     the estimates cancel and the loss is the negative ELBO with the KL taken at the draws,
     log q(z|x) - log p(z). `kl` reports the true KL(q(z|x) || p(z)) (analytic where known),
     so reconstruction + kl is the -ELBO whatever the weights; the three parts are reported as
@@ -178,6 +186,7 @@ class BetaTCVAE(Objective):
             disentanglement_lib's study sweeps; beta = 1 is the ELBO.
         warmup_epochs: ramp beta from 0, as the reference code's `--beta-anneal`.
         samples: draws of z per example.
+        estimator: "mws" (the default, as the paper) or "mss" (needs batches of 2 or more).
 
     Example:
         VAE(encoder, DiagonalNormal(10), decoder, Bernoulli(),
@@ -186,13 +195,17 @@ class BetaTCVAE(Objective):
 
     metric_names = ("mutual_information", "total_correlation", "dimension_wise_kl")
 
-    def __init__(self, dataset_size=None, alpha=1.0, beta=6.0, gamma=1.0, warmup_epochs=0, samples=1, **kwargs):
+    def __init__(self, dataset_size=None, alpha=1.0, beta=6.0, gamma=1.0, warmup_epochs=0, samples=1,
+                 estimator="mws", **kwargs):
         super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
         if dataset_size is not None:
             check_count("dataset_size", dataset_size)
         check_number("alpha", alpha)
         check_number("gamma", gamma)
+        if estimator not in ESTIMATORS:
+            raise ConfigError("estimator", estimator, f"one of {', '.join(map(repr, ESTIMATORS))}")
         self.dataset_size, self.alpha, self.gamma = dataset_size, float(alpha), float(gamma)
+        self.estimator = estimator
 
     def check(self, posterior):
         if not getattr(posterior, "factorized", False):
@@ -213,12 +226,14 @@ class BetaTCVAE(Objective):
         if batch is not None and batch > self.dataset_size:
             raise ConfigError("objective.dataset_size", self.dataset_size, f"the number of training examples, at least "
                               f"the batch of {batch}")
+        if batch is not None and batch < 2 and self.estimator == "mss":
+            raise ConfigError("objective.estimator", "mss", "'mws' for batches of one (stratified sampling needs two)")
         log_q = unwrap(q).log_prob(z)  # [S, B]
         log_p = log_q - tf.reduce_sum(prior.log_ratio_per_layer(q, z), axis=-1)
         per_latent = normal.log_prob(z[..., None, :])  # [S, B, B, D]: log q(z_i,d | x_j), i the draw, j the example
-        log_nm = math.log(self.dataset_size) + tf.math.log(tf.cast(tf.shape(z)[1], tf.float32))
-        log_qz = tf.reduce_logsumexp(tf.reduce_sum(per_latent, axis=-1), axis=2) - log_nm
-        log_marginals = tf.reduce_sum(tf.reduce_logsumexp(per_latent, axis=2) - log_nm, axis=-1)
+        log_weights = self.log_weights(tf.shape(z)[1])  # [B, B]: of example j's q in the estimate at draw i
+        log_qz = tf.reduce_logsumexp(tf.reduce_sum(per_latent, axis=-1) + log_weights, axis=2)
+        log_marginals = tf.reduce_sum(tf.reduce_logsumexp(per_latent + log_weights[..., None], axis=2), axis=-1)
         parts = {"mutual_information": tf.reduce_mean(log_q - log_qz, axis=0),
                  "total_correlation": tf.reduce_mean(log_qz - log_marginals, axis=0),
                  "dimension_wise_kl": tf.reduce_mean(log_marginals - log_p, axis=0)}
@@ -228,6 +243,19 @@ class BetaTCVAE(Objective):
                 + self.kl_weight * parts["total_correlation"] + self.gamma * parts["dimension_wise_kl"])
         return {"loss": loss, "reconstruction": reconstruction, "kl": tf.reduce_sum(kl_per_layer, axis=-1),
                 "kl_per_layer": kl_per_layer, **parts}
+
+    def log_weights(self, batch):
+        """log w_ij [B, B], the weight of q(z|x_j) in the estimate of q(z_i): 1 / (N M) for
+        MWS; for MSS 1/N on j = i, (N - M + 1) / (N (M - 1)) on j = i + 1 (mod M), 1 / (M - 1)
+        elsewhere (each row sums to 1)."""
+        m = tf.cast(batch, tf.float32)
+        n = float(self.dataset_size)
+        if self.estimator == "mws":
+            return tf.fill([batch, batch], -math.log(n) - tf.math.log(m))
+        own = tf.eye(batch, dtype=tf.bool)
+        next_one = tf.roll(own, shift=1, axis=1)
+        weights = tf.where(own, 1.0 / n, tf.where(next_one, (n - m + 1.0) / (n * (m - 1.0)), 1.0 / (m - 1.0)))
+        return tf.math.log(weights)
 
     @staticmethod
     def marginals(q):
@@ -239,7 +267,8 @@ class BetaTCVAE(Objective):
         return inner
 
     def get_config(self):
-        return {**super().get_config(), "dataset_size": self.dataset_size, "alpha": self.alpha, "gamma": self.gamma}
+        return {**super().get_config(), "dataset_size": self.dataset_size, "alpha": self.alpha, "gamma": self.gamma,
+                "estimator": self.estimator}
 
 
 DIP_KINDS = {"i": 10.0, "ii": 1.0}  # kind -> disentanglement_lib's lambda_d_factor (lambda_d / lambda_od)
