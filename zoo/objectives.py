@@ -167,9 +167,9 @@ class BetaTCVAE(Objective):
     (the paper's main text): log q(z_i) ~= logsumexp_j log q(z_i|x_j) - log(N M). It is biased
     upwards where the examples' posteriors barely overlap (log q(z_i) >= log q(z_i|x_i) -
     log(N M), so the MI estimate can reach log(N M) > log N). `estimator="mss"`, minibatch
-    stratified sampling (the paper's appendix): weights 1/N on the example's own q, (N - M + 1)
-    / (N (M - 1)) on the next one in the batch and 1 / (M - 1) on the others, which sum to 1
-    and make the estimate unbiased. With alpha = beta = gamma = 1
+    stratified sampling (the reference code's `--mss`): weights 1/N on the example's own q,
+    (N - M + 1) / (N (M - 1)) on the next one in the batch and 1 / (M - 1) on the others,
+    which sum to 1, so q(z) itself is estimated without bias (its log still is not). With alpha = beta = gamma = 1
     the estimates cancel and the loss is the negative ELBO with the KL taken at the draws,
     log q(z|x) - log p(z). `kl` reports the true KL(q(z|x) || p(z)) (analytic where known),
     so reconstruction + kl is the -ELBO whatever the weights; the three parts are reported as
