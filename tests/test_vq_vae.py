@@ -259,6 +259,44 @@ def test_fit_prior_learns_the_codes_and_the_elbo_is_its_two_terms():
     assert usage_now == usage(counts)
 
 
+class _StopAt(keras.callbacks.Callback):
+    """Stands for a killed process: raises as epoch `epoch` begins (the one before is backed up)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_fit_prior_backs_up_each_epoch_and_a_stopped_fit_resumes_after_it(tmp_path):
+    """A fit_prior stopped after 2 of 4 epochs, then called again with the same backup_dir,
+    runs only epochs 3 and 4, from the backed-up prior and optimizer: it ends where an
+    unstopped fit ends (each epoch's batches are shuffled by its own seed)."""
+    x = binary_images()
+    states = []
+    for stop in (None, 2):
+        model = tiny_vq()
+        model.compile(keras.optimizers.Adam(3e-3))
+        model.fit(x, batch_size=20, epochs=2, verbose=0, shuffle=False)
+        backup = str(tmp_path / f"backup{stop}")
+        keras.utils.set_random_seed(1)
+        if stop is not None:
+            with pytest.raises(KeyboardInterrupt):
+                model.fit_prior(x, epochs=4, batch_size=20, verbose=0, backup_dir=backup, callbacks=[_StopAt(stop)])
+            assert model.prior_epochs_trained.numpy() == 2
+            model.prior_epochs_trained.assign(0.0)  # a new process: the count comes back from the epochs left
+            keras.utils.set_random_seed(1)
+        history = model.fit_prior(x, epochs=4, batch_size=20, verbose=0, backup_dir=backup).history
+        assert len(history["loss"]) == (4 if stop is None else 2)
+        assert model.prior_epochs_trained.numpy() == 4
+        states.append([w.numpy() for w in model.prior.weights])
+    for whole, resumed in zip(*states):
+        np.testing.assert_allclose(resumed, whole, rtol=1e-4, atol=1e-5)
+
+
 def test_the_model_refuses_parts_and_images_that_do_not_fit_in_one_line():
     network = Conv((4, 8))
     with pytest.raises(ZooError, match=r"needs a grid of vectors \(height, width, 3\).*Conv2D\(3, 1\)"):

@@ -17,6 +17,7 @@ from zoo.models.image_model import ImageModel
 from zoo.models.presets import load_preset
 from zoo.models.vae import _input_shape, _run
 from zoo.training import compiled_loop
+from zoo.training.callbacks import FiniteBackup
 
 METRIC_NAMES = ("loss", "reconstruction", "codebook", "commitment", "perplexity")
 BATCH = 1000  # images encoded at once outside training
@@ -226,20 +227,27 @@ class VQVAE(ImageModel):
     # ResidentImages trained by the compiled loop), then the prior with `fit_prior`.
 
     def fit_prior(self, x, epochs=10, batch_size=100, learning_rate=1e-3, callbacks=None, verbose="auto",
-                  validation_data=None):
+                  validation_data=None, backup_dir=None):
         """The second stage: fit the prior to the codes the encoder gives the images `x` now
         (an array, or a tf.data.Dataset of image batches), with a fresh Adam at `learning_rate`
         (`zoo.layers.code_prior.PriorTrainer`). Returns its History; the loss is -log p(k) in
-        nats per image."""
+        nats per image. `backup_dir`: the prior and its optimizer are backed up there after
+        each epoch, and a call that finds a backup resumes after its epoch (`zoo train` puts it
+        in the workdir); delete the folder to start again."""
         codes = self.codes_of(x)
         with self.distribute_strategy.scope():  # the strategy the prior's weights were made under
             trainer = PriorTrainer(self.prior)
+            trainer(codes[:1])  # built, as a backup needs it to be before `fit`
             trainer.compile(keras.optimizers.Adam(learning_rate), jit_compile=compiled_loop.xla_pays(self),
                             steps_per_execution=self._steps_per_execution.numpy().item() if self._is_compiled else 1)
-        count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.prior_epochs_trained.assign_add(1.0))
+        before = float(self.prior_epochs_trained.numpy())
+        # epoch counts from 0 in this call, and from the backup's next epoch when resuming
+        count = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: self.prior_epochs_trained.assign(before + epoch + 1.0))
+        backup = [FiniteBackup(backup_dir)] if backup_dir else []
         validation = None if validation_data is None else self.codes_of(validation_data)
         return trainer.fit(codes, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                           callbacks=[count] + list(callbacks or []), validation_data=validation)
+                           callbacks=[count] + list(callbacks or []) + backup, validation_data=validation)
 
     def evaluate(self, x=None, *args, **kwargs):
         self.kl_tracker.reset_state()

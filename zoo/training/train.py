@@ -96,7 +96,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
               "to the encoded training set", flush=True)
         fit_to_training_set(model, data.train_images(), seed=config.seed)
-    prior_stage = fit_code_prior(model, recipe, data, verbose) if hasattr(model, "fit_prior") else {}
+    prior_stage = fit_code_prior(model, recipe, data, verbose, workdir) if hasattr(model, "fit_prior") else {}
     test = model.evaluate(test_data, return_dict=True, verbose=0)
     metrics = {
         "test_neg_elbo": test["reconstruction"] + test["kl"],
@@ -133,19 +133,25 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     return TrainResult(model, metrics, path if chief else None)
 
 
-def fit_code_prior(model, recipe, data, verbose=True):
+def fit_code_prior(model, recipe, data, verbose=True, workdir=None):
     """A VQ-VAE's second stage: its prior fitted to the codes of the training images (binarized
-    once, if binary), for the recipe's `prior_epochs`; returns what it took."""
+    once, if binary), for the recipe's `prior_epochs`, backed up each epoch inside the
+    workdir's backup (deleted with it); returns what it took."""
     epochs = recipe.model.prior_epochs
     images = data.train_images()
     print(f"Training the prior over the codes of {len(images)} training images: {epochs} "
           f"epoch{'s' if epochs != 1 else ''}", flush=True)
     start = time.perf_counter()
+    backup_dir = os.path.join(workdirs.backup_dir(workdir), "prior") if workdir else None
+    if backup_dir and tf.io.gfile.exists(backup_dir):
+        print(f"Resuming the prior from the backup in {backup_dir}", flush=True)
     history = model.fit_prior(images, epochs=epochs, batch_size=recipe.train.batch_size,
                               learning_rate=recipe.train.learning_rate,
-                              callbacks=[CompactProgress(epochs)] if verbose else None, verbose=0)
+                              callbacks=[CompactProgress(epochs)] if verbose else None, verbose=0,
+                              backup_dir=backup_dir)
+    losses = history.history.get("loss", [])  # empty if the backup held the last epoch
     return {"prior_epochs": epochs, "prior_train_seconds": round(time.perf_counter() - start, 1),
-            "prior_final_train_loss": history.history["loss"][-1]}
+            **({"prior_final_train_loss": losses[-1]} if losses else {})}
 
 
 def code_metrics(model, data, source, metrics, prior_stage, verbose=True):
