@@ -7,22 +7,18 @@ number, so there is no tighter estimate to report (and `--samples` does not appl
 """
 
 import math
-import os
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from zoo import data as zoo_data
-from zoo.atomic import write_json
 from zoo.export import signatures
-from zoo.models.presets import read_json
 from zoo.training.train import hardware
 
 
-def evaluate_codes(model, recipe, images, batch_size=50, output_dir=None, pictures=True, command="", say=print):
-    """Score a VQ-VAE on `images`; write metrics.json (its "evaluation" entry) and, with
-    `pictures`, reconstructions.png and samples.png to `output_dir`. Returns the entry."""
+def score_codes(model, recipe, images, batch_size=50, command=""):
+    """A VQ-VAE's scores on `images`: what `zoo evaluate` writes as metrics.json's "evaluation"."""
     start = time.perf_counter()
     terms = tf.function(lambda x: signatures.elbo(model, x))
     parts = [{k: v.numpy() for k, v in terms(images[i:i + batch_size]).items()} for i in range(0, len(images), batch_size)]
@@ -47,16 +43,6 @@ def evaluate_codes(model, recipe, images, batch_size=50, output_dir=None, pictur
         "examples": len(images), "seconds": round(time.perf_counter() - start, 1), "hardware": hardware(),
         "command": command,
     }
-    if pictures:
-        from zoo.evaluation import pictures as zoo_pictures
-
-        written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"), zoo_pictures.make(model, images))
-        result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
-    metrics = read_json(output_dir, "metrics.json", default={})
-    write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
-    say(report(result), flush=True)
-    say(f"Wrote {os.path.join(output_dir, 'metrics.json')}" + (f" and {os.path.join(output_dir, 'pictures')}/"
-                                                              if pictures else ""), flush=True)
     return result
 
 

@@ -51,11 +51,13 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     output_dir = output_dir or path
     images, labels = evaluation_images(recipe, data_dir, download, examples)
     say = print if verbose else (lambda *args, **kwargs: None)
+    command = command or " ".join(sys.argv)
     if hasattr(model, "quantizer"):  # a VQ-VAE: an exact bound, nothing to importance-sample
-        from zoo.evaluation.codes import evaluate_codes
+        from zoo.evaluation import codes
 
         say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}", flush=True)
-        return evaluate_codes(model, recipe, images, batch_size, output_dir, pictures, command or " ".join(sys.argv), say)
+        result = codes.score_codes(model, recipe, images, batch_size, command)
+        return record(result, codes.report(result), model, images, labels, output_dir, pictures, say)
     say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}, "
         f"{num_samples} importance samples each", flush=True)
 
@@ -73,7 +75,13 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     result.update(disentanglement_scores(model, recipe, data_dir, say))
     result["density"] = "log p(x|y) at the test labels" if conditional else "log p(x)"
     result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
-                  hardware=hardware(), command=command or " ".join(sys.argv))
+                  hardware=hardware(), command=command)
+    return record(result, report(result), model, images, labels, output_dir, pictures, say)
+
+
+def record(result, text, model, images, labels, output_dir, pictures, say):
+    """Write the model's pictures (with `pictures`) and `result` as the "evaluation" entry of
+    `output_dir`/metrics.json, then say `text` (the report) and what was written."""
     os.makedirs(output_dir, exist_ok=True)
     if pictures:
         from zoo.evaluation import pictures as zoo_pictures
@@ -83,7 +91,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
         result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
     metrics = read_json(output_dir, "metrics.json", default={})
     write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
-    say(report(result), flush=True)
+    say(text, flush=True)
     say(f"Wrote {os.path.join(output_dir, 'metrics.json')}" + (f" and {os.path.join(output_dir, 'pictures')}/"
                                                               if pictures else ""), flush=True)
     return result
