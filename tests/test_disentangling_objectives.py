@@ -49,23 +49,30 @@ def _analytic_kl():
                         - 2 * np.log(SCALE.astype(np.float64)), axis=1)
 
 
+def _parts_in_loops(weight, m=4):
+    """beta-TCVAE's three parts per example [M], averaged over the 2 draws, in plain loops:
+    each draw z_i (of example i) under every example's q, one latent at a time, with
+    q(z_i) ~= sum_j weight(i, j) q(z_i|x_j) and each marginal alike."""
+    mi, tc, dw = np.zeros(m), np.zeros(m), np.zeros(m)
+    for s in range(2):
+        for i in range(m):
+            def q_of(j, d):
+                return _normal(Z[s, i, d], LOC[j, d], SCALE[j, d])
+            log_qz = math.log(sum(weight(i, j) * q_of(j, 0) * q_of(j, 1) for j in range(m)))
+            log_marginals = sum(math.log(sum(weight(i, j) * q_of(j, d) for j in range(m))) for d in range(2))
+            log_q, log_p = math.log(q_of(i, 0) * q_of(i, 1)), sum(math.log(_normal(Z[s, i, d], 0.0, 1.0)) for d in range(2))
+            mi[i] += (log_q - log_qz) / 2
+            tc[i] += (log_qz - log_marginals) / 2
+            dw[i] += (log_marginals - log_p) / 2
+    return mi, tc, dw
+
+
 def test_mws_terms_against_a_hand_computation():
     objective = BetaTCVAE(dataset_size=10, alpha=0.5, beta=3.0, gamma=2.0, samples=2)
     terms = {k: v.numpy() for k, v in objective.terms(_q(), tf.constant(Z), tf.constant(LOG_LIKELIHOOD),
                                                         _prior()).items()}
-    # each draw z_i (of example i) under every example's q, one latent at a time, in plain loops
     n, m = 10, 4
-    mi, tc, dw = np.zeros(m), np.zeros(m), np.zeros(m)
-    for s in range(2):
-        for i in range(m):
-            joint = [sum(math.log(_normal(Z[s, i, d], LOC[j, d], SCALE[j, d])) for d in range(2)) for j in range(m)]
-            log_qz = math.log(sum(math.exp(v) for v in joint)) - math.log(n * m)
-            log_marginals = sum(math.log(sum(_normal(Z[s, i, d], LOC[j, d], SCALE[j, d]) for j in range(m)))
-                                - math.log(n * m) for d in range(2))
-            log_q, log_p = joint[i], sum(math.log(_normal(Z[s, i, d], 0.0, 1.0)) for d in range(2))
-            mi[i] += (log_q - log_qz) / 2
-            tc[i] += (log_qz - log_marginals) / 2
-            dw[i] += (log_marginals - log_p) / 2
+    mi, tc, dw = _parts_in_loops(lambda i, j: 1 / (n * m))  # minibatch-weighted sampling
     np.testing.assert_allclose(terms["total_correlation"], tc, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(terms["mutual_information"], mi, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(terms["dimension_wise_kl"], dw, rtol=1e-5, atol=1e-5)
@@ -93,17 +100,7 @@ def test_mss_terms_against_a_hand_computation():
         return 1 / n if j == i else (n - m + 1) / (n * (m - 1)) if j == (i + 1) % m else 1 / (m - 1)
 
     assert all(math.isclose(sum(weight(i, j) for j in range(m)), 1.0) for i in range(m))
-    mi, tc, dw = np.zeros(m), np.zeros(m), np.zeros(m)
-    for s in range(2):
-        for i in range(m):
-            def q_of(j, d):
-                return _normal(Z[s, i, d], LOC[j, d], SCALE[j, d])
-            log_qz = math.log(sum(weight(i, j) * q_of(j, 0) * q_of(j, 1) for j in range(m)))
-            log_marginals = sum(math.log(sum(weight(i, j) * q_of(j, d) for j in range(m))) for d in range(2))
-            log_q, log_p = math.log(q_of(i, 0) * q_of(i, 1)), sum(math.log(_normal(Z[s, i, d], 0.0, 1.0)) for d in range(2))
-            mi[i] += (log_q - log_qz) / 2
-            tc[i] += (log_qz - log_marginals) / 2
-            dw[i] += (log_marginals - log_p) / 2
+    mi, tc, dw = _parts_in_loops(weight)
     np.testing.assert_allclose(terms["mutual_information"], mi, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(terms["total_correlation"], tc, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(terms["dimension_wise_kl"], dw, rtol=1e-5, atol=1e-5)
