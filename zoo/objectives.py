@@ -231,7 +231,7 @@ class BetaTCVAE(Objective):
         log_q = unwrap(q).log_prob(z)  # [S, B]
         log_p = log_q - tf.reduce_sum(prior.log_ratio_per_layer(q, z), axis=-1)
         per_latent = normal.log_prob(z[..., None, :])  # [S, B, B, D]: log q(z_i,d | x_j), i the draw, j the example
-        log_weights = self.log_weights(tf.shape(z)[1])  # [B, B]: of example j's q in the estimate at draw i
+        log_weights = self.log_weights(tf.shape(z)[1])  # [B, B] or a scalar: of example j's q at draw i
         log_qz = tf.reduce_logsumexp(tf.reduce_sum(per_latent, axis=-1) + log_weights, axis=2)
         log_marginals = tf.reduce_sum(tf.reduce_logsumexp(per_latent + log_weights[..., None], axis=2), axis=-1)
         parts = {"mutual_information": tf.reduce_mean(log_q - log_qz, axis=0),
@@ -245,13 +245,13 @@ class BetaTCVAE(Objective):
                 "kl_per_layer": kl_per_layer, **parts}
 
     def log_weights(self, batch):
-        """log w_ij [B, B], the weight of q(z|x_j) in the estimate of q(z_i): 1 / (N M) for
-        MWS; for MSS 1/N on j = i, (N - M + 1) / (N (M - 1)) on j = i + 1 (mod M), 1 / (M - 1)
-        elsewhere (each row sums to 1)."""
+        """log w_ij, the weight of q(z|x_j) in the estimate of q(z_i): for MWS 1 / (N M) for
+        every pair (a scalar, broadcast); for MSS [B, B], 1/N on j = i, (N - M + 1) / (N (M - 1))
+        on j = i + 1 (mod M), 1 / (M - 1) elsewhere (each row sums to 1)."""
         m = tf.cast(batch, tf.float32)
         n = float(self.dataset_size)
         if self.estimator == "mws":
-            return tf.fill([batch, batch], -math.log(n) - tf.math.log(m))
+            return -math.log(n) - tf.math.log(m)
         own = tf.eye(batch, dtype=tf.bool)
         next_one = tf.roll(own, shift=1, axis=1)
         weights = tf.where(own, 1.0 / n, tf.where(next_one, (n - m + 1.0) / (n * (m - 1.0)), 1.0 / (m - 1.0)))
