@@ -17,7 +17,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from zoo import data as zoo_data  # noqa: E402
-from zoo.training.compiled_loop import Z_STREAM  # noqa: E402
+from zoo.models.compiled_loop import Z_STREAM  # noqa: E402
 
 BATCH, HIDDEN, LATENT, PIXELS, STEPS = 128, 400, 20, 784, 100
 

@@ -19,7 +19,7 @@ import tf_keras as keras
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from recipes import RECIPES  # noqa: E402
-from zoo.training import compiled_loop  # noqa: E402
+from zoo.models import compiled_loop  # noqa: E402
 from zoo import data as zoo_data  # noqa: E402
 from zoo.models.builder import build  # noqa: E402
 from zoo.training.train import precision_policy  # noqa: E402

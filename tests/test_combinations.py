@@ -25,7 +25,7 @@ from zoo.layers.networks import NETWORKS
 from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
-from zoo.models.seeds import ELBO_SEED
+from zoo.seeds import ELBO_SEED
 from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE
 
 # per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)

@@ -12,7 +12,7 @@ from zoo.data import ResidentImages, Split
 from zoo.errors import ZooError
 from zoo.layers.posteriors import DiagonalNormal
 from zoo.models.builder import build
-from zoo.training import compiled_loop
+from zoo.models import compiled_loop
 
 SHAPE = (4, 4, 1)
 

@@ -14,7 +14,7 @@ import zoo
 from harness import assert_export_matches_model
 from zoo.config import VAEConfig
 from zoo.errors import ZooError
-from zoo.evaluation import importance_sampling
+from zoo.models import importance_sampling
 from zoo.export.savedmodel import export
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.models.builder import build

@@ -7,7 +7,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.config import VAEConfig
-from zoo.evaluation import importance_sampling
+from zoo.models import importance_sampling
 from zoo.export import signatures
 from zoo.layers.likelihoods import Gaussian
 from zoo.layers.posteriors import DiagonalNormal

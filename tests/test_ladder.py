@@ -13,7 +13,7 @@ import zoo
 from harness import assert_export_matches_model
 from zoo.config import VAEConfig
 from zoo.errors import ConfigError, ZooError
-from zoo.evaluation import importance_sampling
+from zoo.models import importance_sampling
 from zoo.export.savedmodel import export
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.models.builder import build

@@ -27,7 +27,7 @@ from zoo.data import ResidentImages, Split
 from zoo.errors import ConfigError, DataError
 from zoo.models.builder import build
 from zoo.training import workdirs
-from zoo.training.callbacks import FiniteBackup
+from zoo.models.callbacks import FiniteBackup
 
 RECIPE, EPOCHS = "digits_mlp_bernoulli", 4
 

@@ -132,7 +132,7 @@ def test_temperature_continues_across_fit_calls():
 
 
 def test_epoch_schedules_runs_first_in_fit():
-    """VAE.fit puts zoo.training.schedules.EpochSchedules before the caller's callbacks."""
+    """VAE.fit puts zoo.models.schedules.EpochSchedules before the caller's callbacks."""
     model, x = _warmup_model(), _binary_images(20)
     order = []
     probe = keras.callbacks.LambdaCallback(

@@ -9,8 +9,14 @@
 
 import importlib
 
+from zoo import plugins
+
+# The composition root: what lower packages call and higher ones provide (zoo.plugins).
+plugins.provide("export", "zoo.export.savedmodel:export")
+
 _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "VAE": "zoo.models.vae", "build": "zoo.models.builder", "presets": "zoo.models.presets",
+    "ZooModel": "zoo.models.base", "load_preset": "zoo.models.kinds",
     "VAEConfig": "zoo.config", "TrainConfig": "zoo.config", "Recipe": "zoo.config",
     "train": "zoo.training.train", "load": "zoo.export.loading",
     "ZooError": "zoo.errors", "ConfigError": "zoo.errors", "DataError": "zoo.errors",

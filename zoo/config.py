@@ -11,6 +11,7 @@ what is allowed.
 import dataclasses
 import inspect
 import json
+import typing
 from typing import Optional
 
 from zoo.checks import check_count, check_number
@@ -138,6 +139,12 @@ class VAEConfig:
     classifier: Optional[dict] = None
 
     BLOCKS, OPTIONAL_BLOCKS = BLOCKS, OPTIONAL_BLOCKS
+    kind: typing.ClassVar[str] = "vae"
+
+    @property
+    def label_use(self):
+        """What the model does with labels (`zoo.models.base.ZooModel.label_use`), known before it is built."""
+        return "semi_supervised" if self.classifier else "condition" if self.condition else "none"
 
     def __post_init__(self):
         object.__setattr__(self, "image_shape", _checked_image_shape(self.image_shape))
@@ -256,6 +263,8 @@ class VQVAEConfig:
     """
 
     BLOCKS, OPTIONAL_BLOCKS = ("network", "quantizer", "likelihood", "code_prior"), ()
+    kind: typing.ClassVar[str] = "vq_vae"
+    label_use = "none"
 
     image_shape: tuple = (28, 28, 1)
     network: dict = dataclasses.field(default_factory=lambda: {"type": "conv", "conv_filters": (32, 64)})

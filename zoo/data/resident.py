@@ -3,7 +3,7 @@
 `model.fit(ResidentImages(split, ...))` trains without a tf.data pipeline: the images stay
 on the device as one uint8 tensor, each epoch is shuffled there once, and every step
 takes its batch (and draws its binarization) inside the XLA-compiled multi-step loop of
-`zoo.training.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
+`zoo.models.compiled_loop`, so no Python and no host copy runs per batch. Which images a step
 sees depends only on the seed and the step number (the optimizer's `iterations`), so a
 run restored from a checkpoint continues from the same data position.
 

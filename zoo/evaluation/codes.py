@@ -1,4 +1,4 @@
-"""`zoo evaluate` of a VQ-VAE: its bound on the test split, in nats and bits/dim, and how it
+"""`zoo evaluate` of a model whose bound is exact (`scoring = "exact_bound"`: a VQ-VAE): its bound on the test split, in nats and bits/dim, and how it
 uses its codebook.
 
 q(z|x) is a point mass at the codes k(x), so the negative ELBO, -log p(x|z_q(x)) - log p(k(x)),
@@ -13,14 +13,13 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import data as zoo_data
-from zoo.export import signatures
-from zoo.training.train import hardware
 
 
-def score_codes(model, recipe, images, batch_size=50, command=""):
-    """A VQ-VAE's scores on `images`: what `zoo evaluate` writes as metrics.json's "evaluation"."""
+def score_codes(model, recipe, images, labels=None, num_samples=None, batch_size=50, progress=False):
+    """A VQ-VAE's scores on `images`: what `zoo evaluate` writes as metrics.json's "evaluation"
+    (nothing is drawn, so `num_samples` does not apply; it has no labels)."""
     start = time.perf_counter()
-    terms = tf.function(lambda x: signatures.elbo(model, x))
+    terms = tf.function(model.signatures()["elbo"].function)
     parts = [{k: v.numpy() for k, v in terms(images[i:i + batch_size]).items()} for i in range(0, len(images), batch_size)]
     elbo = np.concatenate([p["elbo"] for p in parts])
     nll = -float(elbo.mean())
@@ -33,15 +32,14 @@ def score_codes(model, recipe, images, batch_size=50, command=""):
         "reconstruction": float(np.concatenate([p["reconstruction"] for p in parts]).mean()),
         "kl": float(np.concatenate([p["kl"] for p in parts]).mean()),
         "bits_per_dim": model.to_bits_per_dim(nll, levels),
-        "bits_per_dim_scale": "discrete pixels" if getattr(model.likelihood, "discrete", False)
+        "bits_per_dim_scale": "discrete pixels" if model.likelihood.discrete
         else f"density on [0, 1] moved to the 0..{levels - 1} scale",
         "codebook_size": model.codebook_size, "codebook_perplexity": usage["perplexity"],
         "dead_codes": usage["dead_codes"],
         "density": "log p(x), bounded by the ELBO of the learned prior over codes (exact: q is a point mass)",
         "dataset": dataset,
         "test_binarization": "fixed (seed 0)" if recipe.train.binarization != "none" else "none",
-        "examples": len(images), "seconds": round(time.perf_counter() - start, 1), "hardware": hardware(),
-        "command": command,
+        "examples": len(images), "seconds": round(time.perf_counter() - start, 1),
     }
     return result
 

@@ -42,7 +42,7 @@ def conditional_accuracy(model, judge, per_class=SAMPLES_PER_CLASS, seed=0):
     """{"conditional_accuracy": share of samples the judge labels as asked, "per_class": [...]}:
     `per_class` samples (means of p(x|z,y), z ~ p(z) or p(z|y)) for every class."""
     per_class_accuracy = []
-    for label in range(model.condition.classes):
+    for label in range(model.classes):
         x = np.asarray(model.sample(per_class, seed=seed + label, y=label))
         per_class_accuracy.append(float(np.mean(predict(judge, x) == label)))
     return {"conditional_accuracy": float(np.mean(per_class_accuracy)),
@@ -53,7 +53,7 @@ def conditional_accuracy(model, judge, per_class=SAMPLES_PER_CLASS, seed=0):
 def judged(model, train_split, test_split, seed=0):
     """`conditional_accuracy` by a judge trained on `train_split` (a `zoo.data.Split`), with
     the judge's own accuracy on `test_split` as "judge_test_accuracy"."""
-    judge, judge_accuracy = train_judge(train_split.scaled(), train_split.labels, model.condition.classes,
+    judge, judge_accuracy = train_judge(train_split.scaled(), train_split.labels, model.classes,
                                         test_split.scaled(), test_split.labels, seed=seed)
     return {**conditional_accuracy(model, judge, seed=seed), "judge_test_accuracy": judge_accuracy}
 

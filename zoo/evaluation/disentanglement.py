@@ -130,30 +130,15 @@ def _checked(factors, codes):
     return factors, codes
 
 
-def posterior_codes(model, images, labels=None, batch_size=ENCODE_BATCH):
-    """The deterministic code of q(z|x) (`posterior.code`: the mean, a flow's f(mean)) of each
-    image, flattened to [N, D]; a conditional model's at `labels`, M2's at its own class."""
-    parts = []
-    for first in range(0, len(images), batch_size):
-        batch = images[first:first + batch_size]
-        y = None if labels is None else np.asarray(labels[first:first + batch_size], np.int64)
-        if hasattr(model, "classify"):
-            y = np.argmax(model.classify(batch), axis=-1)
-        code = model.posterior.code(model.encode(batch, y))
-        parts.append(tf.reshape(code, [len(batch), -1]).numpy())
-    return np.concatenate(parts)
-
-
 def scores(model, source, examples=EXAMPLES, seed=SEED):
     """MIG and the FactorVAE score of `model` on `examples` images drawn uniformly from the grid
     of `source` with `seed` (the same images for every model); {} for a source whose factors
     are unknown (no `factor_sizes`)."""
-    if not hasattr(source, "factor_sizes"):
+    if not hasattr(source, "factor_sizes") or not model.embeds:
         return {}
     start = time.perf_counter()
     drawn = source.sample(examples, seed)
-    conditional = getattr(model, "condition", None) is not None and not hasattr(model, "classify")
-    codes = posterior_codes(model, drawn.scaled(), drawn.labels if conditional else None)
+    codes = model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None, ENCODE_BATCH)
     information = mig(drawn.factors, codes)
     votes = factor_vae_score(drawn.factors, codes, seed=seed)
     return {"mig": information["mig"], "factor_vae_score": votes["factor_vae_score"],

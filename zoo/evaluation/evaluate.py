@@ -7,8 +7,11 @@ bits/dim. Every figure is in nats per example unless named otherwise. A conditio
 scored on log p(x|y) at the test labels and on its conditional accuracy; a semi-supervised
 model (M2) on log p(x) with the class summed out and on the test error of q(y|x). On data
 whose generative factors are known (`shapes`, `dsprites`), the codes are also scored on MIG
-and the FactorVAE score (`zoo.evaluation.disentanglement`). A VQ-VAE is scored by
-`zoo.evaluation.codes`.
+and the FactorVAE score (`zoo.evaluation.disentanglement`).
+
+How a model is scored is what it declares (`model.scoring`): "importance_sampling" here,
+"exact_bound" (a VQ-VAE's point-mass q) by `zoo.evaluation.codes`, "reconstruction_error"
+(no likelihood) by `zoo.evaluation.reconstruction_error`.
 """
 
 import math
@@ -24,10 +27,10 @@ from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ZooError
-from zoo.evaluation import disentanglement
-from zoo.export import signatures
-from zoo.models.presets import load_preset, preset_path, read_json
-from zoo.training.train import hardware
+from zoo.evaluation import codes, disentanglement, reconstruction_error
+from zoo.machine import hardware
+from zoo.models.kinds import load_preset
+from zoo.models.presets import preset_path, read_json
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts as active
 
@@ -52,31 +55,32 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     images, labels = evaluation_images(recipe, data_dir, download, examples)
     say = print if verbose else (lambda *args, **kwargs: None)
     command = command or " ".join(sys.argv)
-    if hasattr(model, "quantizer"):  # a VQ-VAE: an exact bound, nothing to importance-sample
-        from zoo.evaluation import codes
-
-        say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}", flush=True)
-        result = codes.score_codes(model, recipe, images, batch_size, command)
-        return record(result, codes.report(result), model, images, labels, output_dir, pictures, say)
-    say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}, "
-        f"{num_samples} importance samples each", flush=True)
-
-    conditional = getattr(model, "condition", None) is not None and not hasattr(model, "classify")
-    if conditional and labels is None:
+    if model.label_use == "condition" and labels is None:
         raise ZooError(f"{path} is a conditional model and the test images of {recipe.train.dataset} have no labels")
-    given = labels if conditional else None
-    start = time.perf_counter()
-    estimates = score(model, images, num_samples, batch_size, progress=verbose, labels=given)
-    seconds = time.perf_counter() - start
-    z_mean, kl_per_dim = posterior_statistics(model, images, batch_size, labels=given)
-    result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
-    result.update(layer_statistics(model, images, batch_size, result["posterior_mean_variance"]))
+    scorer, reporter = SCORERS[model.scoring]
+    say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}"
+        + (f", {num_samples} importance samples each" if model.scoring == "importance_sampling" else ""), flush=True)
+    result = scorer(model, recipe, images, labels if model.label_use == "condition" else None,
+                    num_samples=num_samples, batch_size=batch_size, progress=verbose)
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result.update(disentanglement_scores(model, recipe, data_dir, say))
-    result["density"] = "log p(x|y) at the test labels" if conditional else "log p(x)"
-    result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1),
-                  hardware=hardware(), command=command)
-    return record(result, report(result), model, images, labels, output_dir, pictures, say)
+    result.update(hardware=hardware(), command=command)
+    return record(result, reporter(result), model, images, labels, output_dir, pictures, say)
+
+
+def importance_sampled(model, recipe, images, labels, num_samples, batch_size, progress=True):
+    """A VAE's scores: log p(x) (log p(x|y) at the test `labels` if conditional) by importance
+    sampling, the test -ELBO and its parts from the same draws, active units, bits/dim."""
+    start = time.perf_counter()
+    estimates = model.importance_sampled_batches(images, labels, num_samples, batch_size=batch_size,
+                                                 progress=Progress(len(images)) if progress else None)
+    seconds = time.perf_counter() - start
+    z_mean, kl_per_dim = posterior_statistics(model, images, batch_size, labels=labels)
+    result = summarize(model, recipe, estimates, z_mean, kl_per_dim)
+    result.update(layer_statistics(model, estimates, result["posterior_mean_variance"]))
+    result["density"] = "log p(x|y) at the test labels" if labels is not None else "log p(x)"
+    result.update(samples=num_samples, examples=len(images), seconds=round(seconds, 1))
+    return result
 
 
 def record(result, text, model, images, labels, output_dir, pictures, say):
@@ -113,9 +117,9 @@ def label_scores(model, recipe, images, labels, data_dir, download, say):
     judge trained on the training split, `zoo.evaluation.conditional_accuracy`)."""
     from zoo.evaluation import conditional_accuracy as accuracy
 
-    if hasattr(model, "classify") and labels is not None:
+    if model.label_use == "semi_supervised" and labels is not None:
         return {"test_error": accuracy.classification_error(model, images, labels)}
-    if getattr(model, "condition", None) is None or not hasattr(model.condition, "classes"):
+    if model.label_use != "condition" or model.classes is None:
         return {}
     train = recipe.train
     source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
@@ -134,24 +138,6 @@ def disentanglement_scores(model, recipe, data_dir, say):
     say(f"Measuring MIG and the FactorVAE score on {disentanglement.EXAMPLES} images drawn from the "
         f"{source.name} grid", flush=True)
     return disentanglement.scores(model, source)
-
-
-def score(model, images, num_samples, batch_size, progress=True, labels=None):
-    """Per-example log_likelihood, elbo, reconstruction and kl (of log p(x|y) at `labels` for
-    a conditional model), in batches, with progress output."""
-    if labels is None:
-        estimate = tf.function(lambda x: signatures.log_likelihood(model, x, num_samples=num_samples))
-    else:
-        estimate = tf.function(lambda x, y: signatures.log_likelihood(model, x, y, num_samples=num_samples))
-    show = Progress(len(images)) if progress else None
-    parts = []
-    for first in range(0, len(images), batch_size):
-        batch = (images[first:first + batch_size],) if labels is None else (
-            images[first:first + batch_size], np.asarray(labels[first:first + batch_size], np.int64))
-        parts.append({k: v.numpy() for k, v in estimate(*batch).items()})
-        if show:
-            show(np.concatenate([p["log_likelihood"] for p in parts]))
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
 class Progress:
@@ -178,7 +164,7 @@ def posterior_statistics(model, images, batch_size, labels=None):
     for first in range(0, len(images), batch_size):
         batch = images[first:first + batch_size]
         y = None if labels is None else np.asarray(labels[first:first + batch_size], np.int64)
-        if hasattr(model, "classify"):  # M2: q(z|x,y) at its own most probable class
+        if model.label_use == "semi_supervised":  # M2: q(z|x,y) at its own most probable class
             y = np.argmax(model.classify(batch), axis=-1)
         q = model.encode(batch, y)
         means.append(tf.reshape(model.posterior.location(q), [len(batch), model.code_shape[0], -1]))
@@ -187,19 +173,15 @@ def posterior_statistics(model, images, batch_size, labels=None):
     return np.concatenate(means), None if kls[0] is None else np.concatenate(kls)
 
 
-def layer_statistics(model, images, batch_size, variance, draws=10):
-    """For hierarchical latents: each layer's active units and its share of the KL (the Monte
-    Carlo estimate from `draws` draws per image), bottom layer first; {} for one layer."""
+def layer_statistics(model, estimates, variance):
+    """For hierarchical latents: each layer's active units and its share of the KL, from the
+    same importance samples as the total KL (so they sum to it), bottom layer first; {} for
+    one layer."""
     names = model.posterior.layer_names
     if not names:
         return {}
     per_layer = np.split(np.asarray(variance), len(names))
-    kls = []
-    for first in range(0, len(images), batch_size):
-        q = model.encode(images[first:first + batch_size])
-        z = q.sample(draws, seed=tf.constant([first, 11]))
-        kls.append(model.prior.kl_per_layer(q, z).numpy())
-    kl = np.concatenate(kls).mean(axis=0)
+    kl = estimates["kl_per_layer"].mean(axis=0)
     return {"active_units_per_layer": {name: int((v > ACTIVE_UNIT_THRESHOLD).sum()) for name, v in zip(names, per_layer)},
             "kl_per_layer": {name: round(float(value), 4) for name, value in zip(names, kl)}}
 
@@ -231,7 +213,7 @@ def summarize(model, recipe, estimates, z_mean, kl_per_dim):
 def bits_per_dim(model, recipe, nll, pixels):
     """nll / (D ln 2) for a discrete likelihood; a density on [0, 1] pixels is first moved to
     the 0..levels-1 integer scale (+ D ln(levels - 1)), as is usual for 8-bit data."""
-    if getattr(model.likelihood, "discrete", False):
+    if model.likelihood.discrete:
         return {"bits_per_dim": nll / (pixels * math.log(2)), "bits_per_dim_scale": "discrete pixels"}
     levels = 256 if recipe.train.dataset not in zoo_data.DATASETS else zoo_data.DATASETS.get(recipe.train.dataset).levels
     return {"bits_per_dim": (nll / pixels + math.log(levels - 1)) / math.log(2),
@@ -260,3 +242,10 @@ def report(result):
         lines.append(f"conditional accuracy {100 * result['conditional_accuracy']:.1f}% (judge: "
                      f"{100 * result['judge_test_accuracy']:.1f}% on real test images)")
     return "\n".join(lines)
+
+
+SCORERS = {  # model.scoring -> (scores of the test images, their report)
+    "importance_sampling": (importance_sampled, report),
+    "exact_bound": (codes.score_codes, codes.report),
+    "reconstruction_error": (reconstruction_error.score, reconstruction_error.report),
+}

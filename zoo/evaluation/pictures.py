@@ -1,4 +1,4 @@
-"""Pictures of a trained VAE, as uint8 arrays for PNG files and TensorBoard.
+"""Pictures of a trained model, as uint8 arrays for PNG files and TensorBoard.
 
 What a VAE is judged on by eye: inputs beside their reconstructions, samples from the
 prior, walks between two encoded inputs, latent traversals (one latent moved at a time, the
@@ -6,11 +6,11 @@ pictures of the disentanglement papers: Higgins et al. 2017, Chen et al. 2018) a
 latents, the decoded latent plane and the encoded test set (Kingma & Welling 2014, Fig. 4
 and 5). A conditional model is shown
 at the test images' labels, and its samples as `class_samples`: one row per class, with z
-shared along each column, so style stays fixed while the class changes. A VQ-VAE is shown by
-its reconstructions and samples from its prior over codes (`model.sample`). Only `model.encode`,
-`model.decode` and `model.prior.distribution()` are used, so every variant gets the same
-pictures, and every draw is stateless: the same model, images and seed give the same
-pictures.
+shared along each column, so style stays fixed while the class changes. Each model declares
+which of these it has (`model.picture_names`: a VQ-VAE its reconstructions and samples); they
+are drawn through its codes (`model.codes`, `model.decode_mean`), its `sample` and, for the
+latent pictures of a VAE, its prior. Every draw is stateless: the same model, images and seed
+give the same pictures.
 
     pictures = make(model, test_images, test_labels)   # name -> uint8 [H, W, C]
     write_png("pictures/", pictures)
@@ -38,51 +38,38 @@ BATCH = 1000
 
 
 def make(model, images, labels=None, seed=0):
-    """Every picture of `model`, as `{name: uint8 array [H, W, C]}`.
+    """Every picture `model` declares (`model.picture_names`), as `{name: uint8 array [H, W, C]}`.
 
     `images` are float32 [N, H, W, C] in [0, 1], as the model was tested on (binarized for
     Bernoulli models); the first few are reconstructed and interpolated, all of them go
     into the scatter plot and rank the latents of `latent_traversals`. Grids keep the images'
-    channels (1 or 3); the scatter plot is RGB. `latent_traversals` exists for a vector of
-    continuous latents; `latent_grid` and `latent_scatter` only for 2-D latents,
-    `latent_scatter` only with integer `labels` [N]. `seed` fixes the prior samples.
+    channels (1 or 3); the scatter plot is RGB. A conditional model's reconstructions and
+    interpolations need `labels` (a semi-supervised model uses its own classes without them);
+    `latent_scatter` needs integer `labels` [N]. `seed` fixes the samples.
     """
     images = check_images(images, model.image_shape)
     labels = check_labels(labels, len(images))
-    if hasattr(model, "quantizer"):  # a VQ-VAE: discrete codes, with no straight line between two
-        return {"reconstructions": reconstructions(model, images), "samples": code_samples(model, seed)}
-    if getattr(model, "condition", None) is not None:
-        return conditional(model, images, labels, seed)
-    pictures = {"reconstructions": reconstructions(model, images),
-                "samples": samples(model, seed),
-                "interpolations": interpolations(model, images)}
-    if model.posterior.continuous and len(model.code_shape) == 1:
-        pictures["latent_traversals"] = latent_traversals(model, images)
-    if tuple(model.code_shape) == (2,):
-        pictures["latent_grid"] = latent_grid(model)
-        if labels is not None:
-            pictures["latent_scatter"] = latent_scatter(posterior_means(model, images), labels)
-    return pictures
-
-
-def conditional(model, images, labels, seed=0):
-    """The pictures of a conditional model: reconstructions and interpolations at the test
-    labels (a semi-supervised model's own classes when there are none), and `class_samples`."""
-    pictures = {}
-    needs_labels = not hasattr(model, "classify")
-    if labels is not None or not needs_labels:
-        pictures["reconstructions"] = reconstructions(model, images, labels)
-        pictures["interpolations"] = interpolations(model, images, labels)
-    if hasattr(model.condition, "classes"):
-        pictures["class_samples"] = class_samples(model, seed)
-    return pictures
+    labels_for_codes = None if model.label_use == "none" else labels  # the images' labels in codes and decoding
+    makers = {
+        "reconstructions": lambda: reconstructions(model, images, labels_for_codes),
+        "samples": lambda: samples(model, seed),
+        "interpolations": lambda: interpolations(model, images, labels_for_codes),
+        "latent_traversals": lambda: latent_traversals(model, images),
+        "latent_grid": lambda: latent_grid(model),
+        "latent_scatter": lambda: latent_scatter(posterior_means(model, images), labels),
+        "class_samples": lambda: class_samples(model, seed),
+    }
+    needs = {"latent_scatter": labels is not None,  # what a picture cannot be drawn without
+             "reconstructions": model.label_use != "condition" or labels is not None,
+             "interpolations": model.label_use != "condition" or labels is not None}
+    return {name: makers[name]() for name in model.picture_names if needs.get(name, True)}
 
 
 def class_samples(model, seed=0, columns=SAMPLE_GRID):
     """One row per class, `columns` samples each; column j uses the same prior noise in every
     row (for p(z|y) the same standard-normal draw, moved by the class's mean and scale)."""
     rows = []
-    for label in range(model.condition.classes):
+    for label in range(model.classes):
         y = np.full([columns], label, np.int64)
         prior = model.prior.given(model.condition_vector(y))
         if prior is model.prior:
@@ -116,14 +103,8 @@ def reconstructions(model, images, labels=None):
 
 
 def samples(model, seed=0):
-    """Decoded means of SAMPLE_GRID**2 draws from the prior, the same ones for the same seed."""
-    z = model.prior.distribution().sample(SAMPLE_GRID ** 2, seed=stateless_seed(seed))
-    x = decoded_means(model, z)
-    return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
-
-
-def code_samples(model, seed=0):
-    """A VQ-VAE's decoded means of SAMPLE_GRID**2 code grids drawn from its prior."""
+    """SAMPLE_GRID**2 images the model generates (`model.sample`: the decoded means of draws
+    from its prior), the same ones for the same seed."""
     x = np.asarray(model.sample(SAMPLE_GRID ** 2, seed=seed))
     return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
 
@@ -152,13 +133,13 @@ def interpolations(model, images, labels=None):
 
 
 def _labels_of(model, images, labels, rows):
-    """The labels a conditional model is shown at for `images[rows]`: the given ones, else a
-    semi-supervised model's own most probable classes; None for an unconditional model."""
-    if getattr(model, "condition", None) is None:
-        return None
+    """The labels a model with labels is shown at for `images[rows]`: the given ones, else a
+    semi-supervised model's own most probable classes; None for a model without labels."""
     if labels is not None:
         return np.asarray(labels)[rows]
-    return np.asarray(model.classify(images[rows])).argmax(-1)
+    if model.label_use == "semi_supervised":
+        return np.asarray(model.classify(images[rows])).argmax(-1)
+    return None
 
 
 def latent_grid(model):
@@ -280,24 +261,22 @@ def to_uint8(x):
 
 
 def posterior_means(model, images, labels=None):
-    """q(z|x)'s code for each image (its mean; the most probable one-hot values for
-    categorical latents, as the `reconstruct` signature decodes), in batches of BATCH;
-    q(z|x,y) at `labels` for a conditional model; a VQ-VAE's codes."""
-    if hasattr(model, "quantizer"):
-        return _batched(model.encode, images)
+    """The model's deterministic code of each image (`model.codes`: q(z|x)'s mean, the most
+    probable one-hot values for categorical latents, a VQ-VAE's integer codes), in batches of
+    BATCH; at `labels` for a model with labels."""
     if labels is None:
-        return _batched(lambda x: model.posterior.code(model.encode(x)), images)
-    return _batched(lambda x, y: model.posterior.code(model.encode(x, y)), images, labels)
+        return _batched(model.codes, images)
+    return _batched(model.codes, images, labels)
 
 
 def decoded_means(model, z, labels=None):
-    """p(x|z)'s mean (p(x|z,y)'s at `labels`) for each latent (a VQ-VAE's integer codes), in
-    batches of BATCH."""
+    """The mean image of each code (`model.decode_mean`; at `labels` for a model with labels),
+    in batches of BATCH."""
     z = np.asarray(z)
     z = z if np.issubdtype(z.dtype, np.integer) else z.astype(np.float32)
     if labels is None:
-        return _batched(lambda batch: model.decode(batch).mean(), z)
-    return _batched(lambda batch, y: model.decode(batch, y).mean(), z, labels)
+        return _batched(model.decode_mean, z)
+    return _batched(model.decode_mean, z, labels)
 
 
 def _batched(function, *inputs):

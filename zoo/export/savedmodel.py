@@ -1,6 +1,7 @@
-"""`zoo.export`: any VAE as a serving SavedModel in TF Serving's layout, path/<version>/.
+"""`zoo.export`: any zoo model as a serving SavedModel in TF Serving's layout, path/<version>/.
 
-Signatures wrap `zoo.export.signatures`, check their input (`request_checks`) and return
+The signatures are the ones the model declares (`model.signatures()`, `model.input_spec`);
+each is wrapped to check its input (`request_checks`) and return
 plain tensors, so the SavedModel loads with `tf.saved_model.load` alone (no zoo, no TFP).
 Beside `saved_model.pb` each version holds `model.keras` (the Keras config and weights that
 `VAE.from_preset` loads, so nothing is restored by variable position), TF Serving's warm-up
@@ -10,7 +11,6 @@ integer folder names) never sees half an export.
 """
 
 import contextlib
-import functools
 import io
 import os
 import shutil
@@ -23,15 +23,14 @@ from zoo.atomic import rename_no_replace, write_json
 from zoo.errors import ZooError
 from zoo.export.request_checks import checked
 from zoo.export.serving import write_warmup_requests
-from zoo.export.signatures import input_spec, signature_inputs
 
 STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
 KERAS_FILE = "model.keras"
 
 
-def _endpoint(model, function, input_names, options):
-    specs = [input_spec(model, name) for name in input_names]  # their names become the input keys
-    return tf.function(checked(functools.partial(function, model, **options), *specs), input_signature=specs)
+def _endpoint(model, signature):
+    specs = [model.input_spec(name) for name in signature.inputs]  # their names become the input keys
+    return tf.function(checked(signature.function, *specs), input_signature=specs)
 
 
 def next_version(model_dir):
@@ -42,7 +41,7 @@ def next_version(model_dir):
 def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None):
     """Write the next version of `model`'s export into the folder `path` and return its path.
 
-    Works for any built `zoo.VAE`, whatever its networks and data. `config` (a recipe's
+    Works for any built zoo model (`zoo.models.base.ZooModel`), whatever its networks and data. `config` (a recipe's
     `to_dict()`) and `metrics` are optional metadata written beside it; `log_likelihood_samples`
     is the K fixed into the `log_likelihood` signature (default: the recipe's, else 5000);
     `name` is the model name in the warm-up requests (default: the folder's name).
@@ -58,9 +57,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     model = without_optimizer(model)  # the optimizer's moments would double or triple the export
     archive = keras.export.ExportArchive()
     archive.track(model)
-    options = {"log_likelihood": {"num_samples": samples}}
-    for signature, (function, input_names) in signature_inputs(model).items():
-        archive.add_endpoint(signature, _endpoint(model, function, input_names, options.get(signature, {})))
+    for name, signature in model.signatures(samples=samples).items():
+        archive.add_endpoint(name, _endpoint(model, signature))
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
     staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)

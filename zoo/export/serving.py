@@ -15,8 +15,8 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from zoo.export.signatures import input_spec, signature_inputs
 from zoo.layers.likelihoods import Bernoulli, ImageLikelihood
+
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_WARMUP_RECORDS = 1000  # TF Serving rejects a warm-up file with more
@@ -38,15 +38,16 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
         "y": lambda shape: np.arange(shape[0]) % 2 if len(shape) == 1 else rng.standard_normal(shape),
         "codes": lambda shape: np.arange(np.prod(shape)).reshape(shape) % 2,  # valid for any codebook
     }
-    return {name: makers[name]([batch, *spec.shape[1:]]).astype(spec.dtype.as_numpy_dtype)
+    other = lambda shape: np.zeros(shape)  # an input of another kind of model: zeros of its dtype
+    return {name: makers.get(name, other)([batch, *spec.shape[1:]]).astype(spec.dtype.as_numpy_dtype)
             for name, spec in specs.items()}
 
 
 def warmup_requests(model, model_name, batch=2):
     """One PredictionLog per export signature, each a PredictRequest for a small batch."""
-    signatures = signature_inputs(model)
-    specs = {name: input_spec(model, name) for _, names in signatures.values() for name in names}
-    inputs = example_inputs(specs, pixels=model.likelihood.example_pixels, batch=batch)
+    signatures = model.signatures()
+    specs = {name: model.input_spec(name) for signature in signatures.values() for name in signature.inputs}
+    inputs = example_inputs(specs, pixels=model.example_pixels, batch=batch)
     logs = []
     for signature, (_, input_names) in signatures.items():
         request = predict_pb2.PredictRequest(

@@ -8,20 +8,27 @@ user composes.
 with the encoder and decoder made by the config's network factory (`zoo.layers.networks`).
 """
 
-from zoo.config import VQVAEConfig, model_config_from_dict
+from zoo.config import model_config_from_dict
 from zoo.layers.aggregate_posterior import AggregatePosterior
 from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.models.vae import VAE
 from zoo.models.vq_vae import VQVAE
+from zoo.registry import Registry
+
+BUILDERS = Registry("model kind")  # a model config's `kind` -> the function that builds it
 
 
 def build(config, name=None):
-    """The model `config` describes (a `VAEConfig`, a `VQVAEConfig` or its `to_dict()`), built
-    for its image shape."""
+    """The model `config` describes (a `VAEConfig`, a `VQVAEConfig`, a config of a kind
+    registered in `BUILDERS`, or its `to_dict()`), built for its image shape."""
     if isinstance(config, dict):
         config = model_config_from_dict(config)
-    if isinstance(config, VQVAEConfig):
-        return build_vq_vae(config, name)
+    return BUILDERS.get(config.kind)(config, name)
+
+
+@BUILDERS.register("vae")
+def build_vae(config, name=None):
+    """The `VAE` (or the semi-supervised M2) a `VAEConfig` describes."""
     blocks = config.blocks()
     network, posterior, likelihood = blocks["network"], blocks["posterior"], blocks["likelihood"]
     condition = blocks.get("condition")
@@ -39,6 +46,7 @@ def build(config, name=None):
                image_shape=config.image_shape, aggregate_posterior=sampler, condition=condition, name=name)
 
 
+@BUILDERS.register("vq_vae")
 def build_vq_vae(config, name=None):
     """The `VQVAE` a `VQVAEConfig` describes: the network's grid torsos around its quantizer."""
     blocks = config.blocks()
@@ -46,4 +54,4 @@ def build_vq_vae(config, name=None):
     encoder = network.grid_encoder(config.image_shape, quantizer.code_dim)
     decoder = network.grid_decoder(config.image_shape, quantizer.code_dim, likelihood.params_shape(config.image_shape)[-1])
     return VQVAE(encoder, quantizer, decoder, likelihood, prior=blocks["code_prior"], image_shape=config.image_shape,
-                 name=name)
+                 prior_epochs=config.prior_epochs, name=name)

@@ -1,7 +1,8 @@
 """Presets, keras-hub style: a shipped model by name, or any export folder, as a trained,
-compiled `VAE` ready to `fit`, fine-tune, sample or score.
+compiled model ready to `fit`, fine-tune, sample or score.
 
-    vae = zoo.VAE.from_preset("mnist_mlp_vampprior")
+    vae = zoo.VAE.from_preset("mnist_mlp_vampprior")   # refuses a folder holding another class
+    model = zoo.load_preset("mnist_conv_vq")            # whatever kind the folder holds
     zoo.presets()   # {name: description}
 
 A preset is an export version folder (`saved_models/<name>/<version>/`) holding
@@ -71,15 +72,12 @@ def preset_path(preset):
                    f"(in {presets_dir()})")
 
 
-def load_preset(preset, compile=True):
-    """The trained `VAE` (or `VQVAE`) of `preset` (a name in `presets()` or an export folder), compiled with
-    the optimizer settings of its recipe (Adam at its learning rate) when `compile`."""
+def load_keras_file(path, compile=True):
+    """The model in the version folder `path`'s `model.keras` (its class and blocks must be
+    registered, i.e. their modules imported), compiled with the optimizer settings of its
+    recipe (Adam at its learning rate) when `compile`."""
     import tf_keras as keras
 
-    import zoo.models.vae  # noqa: F401  (registers the VAE and, through its imports, every block)
-    import zoo.models.vq_vae  # noqa: F401  (the VQ-VAE and its quantizers and prior)
-
-    path = preset_path(preset)
     keras_file = os.path.join(path, KERAS_FILE)
     if not os.path.isfile(keras_file):
         raise ZooError(f"{path} has no {KERAS_FILE}: it was exported by an older zoo (export it again)")

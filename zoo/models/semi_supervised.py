@@ -1,15 +1,19 @@
 """M2, the semi-supervised VAE of Kingma et al. (2014): p(y) p(z) p(x|y,z) with y a class that
 is observed for labelled images and inferred, by a classifier q(y|x), for the others."""
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from zoo import seeds
 from zoo.errors import DataError, ZooError
 from zoo.layers.conditions import ClassLabel
-from zoo.evaluation.importance_sampling import summed_over_classes
-from zoo.models import seeds
-from zoo.models.vae import VAE, _input_shape, _run
+from zoo.models import signatures
+from zoo.models.base import Signature, input_shape_of, run_network
+from zoo.models.importance_sampling import summed_over_classes
+from zoo.models.vae import VAE
 from zoo.objectives import SemiSupervised
 
 UNLABELLED = -1  # the label of an image whose class is not given
@@ -39,7 +43,7 @@ class SemiSupervisedVAE(VAE):
     """
 
     METRIC_NAMES = ("loss", "reconstruction", "kl", "classification")
-    labels_required = False  # labels are optional: none means all unlabelled
+    label_use = "semi_supervised"  # labels are optional: none means all unlabelled
 
     def __init__(self, classifier, encoder, posterior, decoder, likelihood, classes=10, prior=None,
                  objective=None, image_shape=None, condition=None, **kwargs):
@@ -55,7 +59,7 @@ class SemiSupervisedVAE(VAE):
         super().__init__(encoder, posterior, decoder, likelihood, prior=prior, objective=objective,
                          condition=condition, **kwargs)
         self.classifier, self.classes = classifier, classes
-        image_shape = image_shape or _input_shape(classifier)
+        image_shape = image_shape or input_shape_of(classifier)
         if image_shape is not None:
             self.build((None, *image_shape))
 
@@ -63,7 +67,7 @@ class SemiSupervisedVAE(VAE):
         if self.built:
             return super().build(input_shape)  # checks the shape
         super().build(input_shape)
-        logits = _run("classifier", self.classifier, tf.zeros([1, *self.image_shape]),
+        logits = run_network("classifier", self.classifier, tf.zeros([1, *self.image_shape]),
                       f"images of shape {self.image_shape}")
         if tuple(logits.shape[1:]) != (self.classes,):
             raise ZooError(f"the classifier outputs {tuple(logits.shape[1:])} per example; it must give "
@@ -111,18 +115,32 @@ class SemiSupervisedVAE(VAE):
     def _given_or_predicted(self, x, y):
         return tf.argmax(self.classifier_logits(x), axis=-1) if y is None else y
 
-    def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
-        """log p(x|y) with y; without, log p(x) = log sum_y p(y) p(x|y), each p(x|y) estimated
-        with `samples` importance samples (K times the work)."""
+    def importance_sampled(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
+        """With y, the estimates of log p(x|y); without, of log p(x) = log sum_y p(y) p(x|y),
+        each p(x|y) estimated with `samples` importance samples (K times the work)."""
         if y is not None:
-            return super().log_likelihood(x, y, samples, seed)
-        return summed_over_classes(self, self._checked(x), samples, seed)["log_likelihood"]
+            return super().importance_sampled(x, y, samples, seed)
+        return summed_over_classes(self, x, samples, seed)
+
+    def signatures(self, samples=5000):
+        """A conditional VAE's, with `classify` (x -> q(y|x)); only decode and sample take y
+        (the class of the others is inferred or summed out)."""
+        declared = super().signatures(samples)
+        declared["classify"] = Signature(functools.partial(signatures.classify, self), ("x",))
+        return declared
+
+    def signatures_taking_labels(self, made):
+        return {"decode", "sample"}
+
+    @property
+    def picture_names(self):
+        return ("reconstructions", "interpolations", "class_samples")
 
     def _inputs(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return x, y  # labels are optional: none means all unlabelled
 
-    def _check_labels(self, x, y):
+    def check_labels(self, x, y):
         if y is None or isinstance(x, tf.data.Dataset) or x is None:
             return
         y = np.asarray(y)

@@ -1,28 +1,29 @@
 """The VAE: encoder -> q(z|x) -> z -> decoder -> p(x|z), with a prior p(z), as a keras.Model."""
 
+import functools
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from zoo import seeds
 from zoo.errors import DataError, ZooError
-from zoo.evaluation import importance_sampling
-from zoo.export.savedmodel import export
-from zoo.layers.aggregate_posterior import AggregatePosterior
+from zoo.layers.aggregate_posterior import AggregatePosterior, fit_to_training_set
 from zoo.layers.conditions import Condition
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
-from zoo.models import seeds
-from zoo.models.image_model import ImageModel
-from zoo.models.presets import load_preset
+from zoo.models import importance_sampling, signatures
+from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network
 from zoo.objectives import ELBO, Objective
+
+LOG_LIKELIHOOD_BATCH = 50  # images scored at once by `log_likelihood`, as `zoo evaluate` does
 
 METRIC_NAMES = ("loss", "reconstruction", "kl")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VAE(ImageModel):
+class VAE(LikelihoodModel):
     """A variational autoencoder composed of two networks and four blocks.
 
     The contract, checked when the model is built (one-line `ZooError` otherwise): the
@@ -67,11 +68,19 @@ class VAE(ImageModel):
     METRIC_NAMES = METRIC_NAMES
 
     KIND = "VAE"
+    scoring = "importance_sampling"
+    loss_is = "the objective's loss (the negative ELBO in nats per image for ELBO(beta=1))"
+    embeds = True
 
     @property
-    def labels_required(self):
-        """Whether `fit` and `evaluate` need (images, labels): a conditional model's do."""
-        return self.condition is not None
+    def label_use(self):
+        """"condition" for a conditional model (fit and scores take labels), else "none"."""
+        return "none" if self.condition is None else "condition"
+
+    @property
+    def classes(self):
+        """The number of class labels of a `ClassLabel` condition, else None."""
+        return getattr(self.condition, "classes", None)
 
     def __init__(self, encoder, posterior, decoder, likelihood, prior=None, objective=None,
                  image_shape=None, aggregate_posterior=None, condition=None, **kwargs):
@@ -103,7 +112,7 @@ class VAE(ImageModel):
         self.trackers = [keras.metrics.Mean(name)
                          for name in self.METRIC_NAMES + self.layer_metric_names + tuple(objective.metric_names)]
         self.image_shape = None
-        image_shape = image_shape or _input_shape(encoder)
+        image_shape = image_shape or input_shape_of(encoder)
         if image_shape is not None:
             self.build((None, *image_shape))
 
@@ -128,7 +137,7 @@ class VAE(ImageModel):
         self.image_shape = image_shape
         condition = None if self.condition is None else tf.zeros([1, self.condition.size])
         with_condition = "" if condition is None else f" and condition vectors of size {self.condition.size}"
-        params = _run("encoder", self.encoder, _joined(tf.zeros([1, *image_shape]), condition),
+        params = run_network("encoder", self.encoder, _joined(tf.zeros([1, *image_shape]), condition),
                       f"images of shape {image_shape}{with_condition}")
         if tuple(params.shape[1:]) != (self.posterior.params_size,):
             raise ZooError(f"the encoder outputs {tuple(params.shape[1:])} per example; "
@@ -138,7 +147,7 @@ class VAE(ImageModel):
         self.prior.attach(self.posterior, image_shape, self._posterior_of,
                           condition_size=None if self.condition is None else self.condition.size)
         expected = self.likelihood.params_shape(image_shape)
-        output = _run("decoder", self.decoder, _joined(tf.zeros([1, *self.code_shape]), condition),
+        output = run_network("decoder", self.decoder, _joined(tf.zeros([1, *self.code_shape]), condition),
                       f"codes of shape {self.code_shape}{with_condition}")
         if tuple(output.shape[1:]) != expected:
             raise ZooError(f"the decoder outputs {tuple(output.shape[1:])} per code; {type(self.likelihood).__name__} "
@@ -210,11 +219,42 @@ class VAE(ImageModel):
         q, z, log_likelihood = self.draw(x, 1, seed=seed, y=y)
         return -log_likelihood[0], self.prior.given(self.condition_vector(y)).kl(q, z)
 
-    def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
-        """Per-example log p(x) [B] (log p(x|y) if conditional) estimated with `samples`
-        importance samples (the IWAE bound; see `zoo.evaluation.importance_sampling`)."""
-        return importance_sampling.log_likelihood(self, self._checked(x), samples, seed,
-                                                  y=self._checked_condition(y))["log_likelihood"]
+    def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED, batch_size=LOG_LIKELIHOOD_BATCH):
+        """Per-example log p(x) [N] (log p(x|y) if conditional) estimated with `samples`
+        importance samples (the IWAE bound; see `zoo.models.importance_sampling`), numpy, in
+        compiled batches of `batch_size`: the path `zoo evaluate` takes, at its speed."""
+        return self.importance_sampled_batches(x, y, samples, seed, batch_size)["log_likelihood"]
+
+    def importance_sampled(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
+        """Per-example {"log_likelihood", "elbo", "reconstruction", "kl"} tensors [B] from the
+        same `samples` draws of q(z|x) (of log p(x|y) at y if conditional); traceable."""
+        return importance_sampling.log_likelihood(self, x, samples, seed, y=y)
+
+    def importance_sampled_batches(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED,
+                                   batch_size=LOG_LIKELIHOOD_BATCH, progress=None):
+        """`importance_sampled` over all of `x` (numpy [N, ...]) in compiled batches; numpy
+        results [N]; `progress(log_likelihoods so far)` after each batch."""
+        x = np.asarray(x)
+        self.check_images(x)
+        y = None if y is None else np.asarray(self._checked_condition(y))
+        if y is not None and len(y) != len(x):
+            raise DataError(f"{len(x)} images but {len(y)} labels")
+        seed = tuple(int(s) for s in np.asarray(seed).reshape(-1))
+        key = (samples, seed, y is None)
+        functions = self.__dict__.setdefault("_importance_functions", {})  # one trace per (K, seed)
+        if key not in functions:
+            functions[key] = tf.function(
+                (lambda batch: self.importance_sampled(batch, None, samples, seed)) if y is None
+                else (lambda batch, labels: self.importance_sampled(batch, labels, samples, seed)))
+        estimate, parts = functions[key], []
+        for first in range(0, len(x), batch_size):
+            batch = (tf.constant(x[first:first + batch_size], tf.float32),)
+            if y is not None:
+                batch += (tf.constant(y[first:first + batch_size]),)
+            parts.append({k: v.numpy() for k, v in estimate(*batch).items()})
+            if progress:
+                progress(np.concatenate([p["log_likelihood"] for p in parts]))
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
     def draw(self, x, samples=1, training=False, seed=None, alg="auto_select", y=None):
         """q(z|x) (inference form), draws z [S, B, ...] and log p(x|z) [S, B] for each draw.
@@ -272,11 +312,14 @@ class VAE(ImageModel):
         """q(z|x) in inference form, as the VampPrior needs it at its pseudo-inputs."""
         return self.posterior.inference(self._encoder_params(x))
 
-    # Training: `fit`, `evaluate` and the image checks are ImageModel's.
+    # Training: `fit`, `evaluate` and the image checks are ZooModel's.
 
-    def _check_labels(self, x, y):
-        """The labels given beside arrays of images: needed by (and checked for) a conditional model."""
-        if self.condition is None or isinstance(x, tf.data.Dataset) or x is None:
+    def check_labels(self, x, y):
+        """The labels given beside arrays of images: needed by (and checked for) a conditional
+        model, refused by an unconditional one."""
+        if self.condition is None:
+            return super().check_labels(x, y)
+        if isinstance(x, tf.data.Dataset) or x is None:
             return
         if y is None:
             raise DataError(f"this VAE is conditional ({type(self.condition).__name__}): pass the labels, "
@@ -297,6 +340,73 @@ class VAE(ImageModel):
         """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
         return [block for block in (self.objective, self.posterior, self.prior, self.likelihood)
                 if hasattr(block, "on_epoch")]
+
+    # What the rest of the zoo asks of a VAE (zoo.models.base).
+
+    def signatures(self, samples=5000):
+        """reconstruct (also serving_default), encode, decode, sample, elbo and log_likelihood
+        (K = `samples`), each taking `y` too when conditional; `sample_aggregate_posterior`
+        when the model has that sampler."""
+        made = {"serving_default": (signatures.reconstruct, ("x",)), "reconstruct": (signatures.reconstruct, ("x",)),
+                "encode": (signatures.encode, ("x",)), "decode": (signatures.decode, ("z",)),
+                "sample": (signatures.sample, ("seed",)), "elbo": (signatures.elbo, ("x",)),
+                "log_likelihood": (functools.partial(signatures.log_likelihood, num_samples=samples), ("x",))}
+        needs_y = self.signatures_taking_labels(made)
+        declared = {name: Signature(functools.partial(function, self), inputs + (("y",) if name in needs_y else ()))
+                    for name, (function, inputs) in made.items()}
+        if self.aggregate_posterior is not None:
+            declared["sample_aggregate_posterior"] = Signature(
+                functools.partial(signatures.sample_aggregate_posterior, self), ("seed",))
+        return declared
+
+    def signatures_taking_labels(self, made):
+        """Which signatures take `y`: all of a conditional model's."""
+        return set(made) if self.condition is not None else set()
+
+    def input_spec(self, name):
+        if name == "z":
+            return tf.TensorSpec([None, *self.code_shape], tf.float32, name="z")
+        if name == "y":
+            return self.condition.spec()
+        return super().input_spec(name)
+
+    @property
+    def picture_names(self):
+        """Reconstructions, samples and interpolations; latent traversals for a vector of
+        continuous latents; the latent plane and scatter plot for 2 latents; a conditional
+        model's samples one row per class."""
+        if self.condition is not None:
+            return ("reconstructions", "interpolations") + (("class_samples",) if self.classes else ())
+        names = ("reconstructions", "samples", "interpolations")
+        if self.posterior.continuous and len(self.code_shape) == 1:
+            names += ("latent_traversals",)
+        if self.code_shape == (2,):
+            names += ("latent_grid", "latent_scatter")
+        return names
+
+    def codes(self, x, y=None):
+        """q(z|x)'s deterministic code (`posterior.code`: the mean, a flow's f(mean), the
+        ladder's layer means, one-hot modes for categorical latents)."""
+        return self.posterior.code(self.encode(x, y))
+
+    def embed(self, x, y=None, batch_size=1000):
+        """The code of q(z|x) of each image as a vector, numpy [N, d]: the mean for a Gaussian
+        q, the flow applied to it for IAF, every layer's mean for the ladder (bottom first),
+        the one-hot modes of categorical latents; at the labels `y` if conditional."""
+        return super().embed(x, y, batch_size)
+
+    def decode_mean(self, z, y=None):
+        return self.decode(z, y).mean()
+
+    def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
+        """Fit the aggregate-posterior sampler, when the model has one, to the encoded `images`."""
+        if self.aggregate_posterior is None:
+            return {}
+        if verbose:
+            print(f"Fitting a {self.aggregate_posterior.components}-component Gaussian mixture to the encoded "
+                  "training set", flush=True)
+        fit_to_training_set(self, images, seed=seed)
+        return {}
 
     @property
     def metrics(self):
@@ -349,19 +459,7 @@ class VAE(ImageModel):
             tracker.update_state(terms[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    # Saving, export and presets.
-
-    def export(self, path, config=None, metrics=None, name=None):
-        """Write the next version of this model's serving SavedModel into `path` (TF Serving's
-        layout: path/1, path/2, ...) with every signature, and the Keras file presets load;
-        returns the version folder. See `zoo.export.export`."""
-        return export(self, path, config=config, metrics=metrics, name=name)
-
-    @classmethod
-    def from_preset(cls, preset, compile=True):
-        """A shipped model by name (`zoo.presets()`) or an export's folder, trained weights
-        loaded, compiled as it was trained, ready to `fit` or fine-tune."""
-        return load_preset(preset, compile=compile)
+    # Saving.
 
     def get_config(self):
         config = {"name": self.name, "image_shape": self.image_shape}
@@ -384,26 +482,6 @@ class VAE(ImageModel):
         return cls(**config)
 
 
-def _input_shape(encoder):
-    """(H, W, C) from an encoder that declares its Input, else None (then the first data decide)."""
-    try:
-        shape = encoder.input_shape
-    except (AttributeError, RuntimeError, ValueError):
-        return None
-    if isinstance(shape, tuple) and len(shape) == 4 and all(isinstance(d, int) for d in shape[1:]):
-        return tuple(shape[1:])
-    return None
-
-
 def _joined(value, condition):
     """A network's input: `value` alone, or [value, condition vector] for a conditional model."""
     return value if condition is None else [value, condition]
-
-
-def _run(role, network, value, what):
-    """`network(value)`, or a one-line ZooError saying the network cannot take `what`."""
-    try:
-        return network(value)
-    except Exception as error:  # any Keras or TF error: the user's network does not fit
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ZooError(f"the {role} cannot take {what}: {first[:300]}") from None

@@ -1,30 +1,29 @@
 """The VQ-VAE (van den Oord et al. 2017): encoder -> vector quantizer -> decoder -> p(x|z_q),
 and an autoregressive prior over the grid of codes, trained after the autoencoder, to generate."""
 
+import functools
 import math
+import time
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from zoo import seeds
 from zoo.errors import DataError, ZooError
-from zoo.export.savedmodel import export
 from zoo.layers.code_prior import PixelCNNPrior, PriorTrainer
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.quantizer import VectorQuantizer, perplexity, usage
-from zoo.models import seeds
-from zoo.models.image_model import ImageModel
-from zoo.models.presets import load_preset
-from zoo.models.vae import _input_shape, _run
-from zoo.training import compiled_loop
-from zoo.training.callbacks import FiniteBackup
+from zoo.models import compiled_loop, signatures
+from zoo.models.callbacks import CompactProgress, FiniteBackup
+from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network
 
 METRIC_NAMES = ("loss", "reconstruction", "codebook", "commitment", "perplexity")
 BATCH = 1000  # images encoded at once outside training
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class VQVAE(ImageModel):
+class VQVAE(LikelihoodModel):
     """A vector-quantized autoencoder with a learned prior over its codes.
 
     The encoder maps images [B, H, W, C] to a grid of vectors [B, H', W', D]; the quantizer
@@ -64,9 +63,13 @@ class VQVAE(ImageModel):
 
     METRIC_NAMES = METRIC_NAMES
     KIND = "VQ-VAE"
-    condition = None
+    scoring = "exact_bound"
+    loss_is = "the autoencoder's training loss: -log p(x|z_q) + codebook + beta * commitment (no bound)"
+    picture_names = ("reconstructions", "samples")
+    draws = False  # a training step draws nothing: q is a point mass
 
-    def __init__(self, encoder, quantizer, decoder, likelihood, prior=None, image_shape=None, **kwargs):
+    def __init__(self, encoder, quantizer, decoder, likelihood, prior=None, image_shape=None, prior_epochs=10,
+                 **kwargs):
         super().__init__(**kwargs)
         prior = PixelCNNPrior() if prior is None else prior
         for role, value, kind in (("encoder", encoder, keras.layers.Layer), ("decoder", decoder, keras.layers.Layer),
@@ -75,7 +78,7 @@ class VQVAE(ImageModel):
             if not isinstance(value, kind):
                 raise ZooError(f"VQVAE {role}: expected a {kind.__module__}.{kind.__name__}, got {type(value).__name__}")
         self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
-        self.likelihood, self.prior = likelihood, prior
+        self.likelihood, self.prior, self.prior_epochs = likelihood, prior, prior_epochs
         # Epochs of each stage, saved with the weights.
         self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False, initializer="zeros")
         self.prior_epochs_trained = self.add_weight(name="prior_epochs_trained", shape=(), trainable=False,
@@ -84,7 +87,7 @@ class VQVAE(ImageModel):
         # Only `evaluate` scores the codes under the prior: a training step does not run it.
         self.kl_tracker = keras.metrics.Mean("kl")
         self.image_shape = self.grid_shape = None
-        image_shape = image_shape or _input_shape(encoder)
+        image_shape = image_shape or input_shape_of(encoder)
         if image_shape is not None:
             self.build((None, *image_shape))
 
@@ -108,7 +111,7 @@ class VQVAE(ImageModel):
             return
         self.image_shape = image_shape
         code_dim = self.quantizer.code_dim
-        z_e = _run("encoder", self.encoder, tf.zeros([1, *image_shape]), f"images of shape {image_shape}")
+        z_e = run_network("encoder", self.encoder, tf.zeros([1, *image_shape]), f"images of shape {image_shape}")
         if z_e.shape.rank != 4 or z_e.shape[-1] != code_dim:
             raise ZooError(f"the encoder outputs {tuple(z_e.shape[1:])} per image; a VQ-VAE needs a grid of vectors "
                            f"(height, width, {code_dim}) (quantizer.code_dim): end the encoder with "
@@ -117,7 +120,7 @@ class VQVAE(ImageModel):
         self.quantizer(tf.cast(z_e, tf.float32))
         self.prior.attach(self.quantizer.codebook_size, self.grid_shape)
         expected = self.likelihood.params_shape(image_shape)
-        output = _run("decoder", self.decoder, tf.zeros([1, *self.code_shape]),
+        output = run_network("decoder", self.decoder, tf.zeros([1, *self.code_shape]),
                       f"grids of code vectors of shape {self.code_shape}")
         if tuple(output.shape[1:]) != expected:
             raise ZooError(f"the decoder outputs {tuple(output.shape[1:])} per grid; {type(self.likelihood).__name__} "
@@ -128,30 +131,26 @@ class VQVAE(ImageModel):
 
     # The model: codes, decoding, the prior, and the bound they give.
 
-    def encode(self, x, y=None, training=None):
+    def encode(self, x, training=None):
         """The codes k(x): int64 [B, H', W'], the nearest codebook vector at each position."""
-        del y
-        return self.quantizer.nearest(self._encoder_output(x, training))
+        return self.quantizer.nearest(self.encoder_output(x, training))
 
-    def decode(self, codes, y=None, training=None):
+    def decode(self, codes, training=None):
         """p(x | z_q) for code grids [B, H', W'] (integers in 0..K-1), a TFP distribution over images."""
-        del y
         return self.likelihood(self._decoder_params(self.quantizer.lookup(codes), training))
 
     def call(self, x, training=None):
         """p(x | z_q(x)), the quantized grid passed on with the straight-through gradient."""
-        quantized = self.quantizer(self._encoder_output(x, training), training=training)
+        quantized = self.quantizer(self.encoder_output(x, training), training=training)
         return self.likelihood(self._decoder_params(quantized, training))
 
-    def reconstruct(self, x, y=None):
+    def reconstruct(self, x):
         """The mean of p(x | z_q(x)) of each image."""
-        del y
         return self.reconstruction(self._checked(x))["x_mean"]
 
-    def reconstruction(self, x, y=None):
+    def reconstruction(self, x):
         """{"x_mean": the decoded codes, "codes": the codes}: what `predict` and the
         `reconstruct` signature return."""
-        del y
         codes = self.encode(x)
         return {"x_mean": self.decode(codes).mean(), "codes": codes}
 
@@ -175,14 +174,13 @@ class VQVAE(ImageModel):
                             fn_output_signature=tf.int32)
         return self.prior.sample(streams)
 
-    def elbo_terms(self, x, y=None, seed=None):
+    def elbo_terms(self, x):
         """-log p(x | z_q(x)) and KL(q || p) = -log p(k(x)) per example, in nats (nothing is
-        drawn: q is a point mass, so `seed` changes nothing)."""
-        del y, seed
+        drawn: q is a point mass)."""
         codes = self.encode(x)
         return -self.decode(codes).log_prob(x), -self.prior.log_prob(codes)
 
-    def elbo(self, x, y=None, seed=None):
+    def elbo(self, x):
         """Per-example ELBO [B] in nats: log p(x | z_q(x)) + log p(k(x)). With a point-mass q
         it is also what importance sampling would give: no tighter estimate of log p(x) exists here."""
         reconstruction, kl = self.elbo_terms(self._checked(x))
@@ -217,7 +215,8 @@ class VQVAE(ImageModel):
         frequencies) (K at best), "dead_codes": codes no image uses, "codes_used"}."""
         return usage(np.bincount(self.codes_of(x, batch_size).ravel(), minlength=self.codebook_size))
 
-    def _encoder_output(self, x, training=None):
+    def encoder_output(self, x, training=None):
+        """The encoder's grid of vectors z_e [B, H', W', code_dim], before quantization."""
         return tf.cast(self.encoder(x, training=training), tf.float32)
 
     def _decoder_params(self, z_q, training=None):
@@ -253,10 +252,6 @@ class VQVAE(ImageModel):
         self.kl_tracker.reset_state()
         return super().evaluate(x, *args, **kwargs)
 
-    def scheduled_blocks(self):
-        """No block follows the epoch (`EpochSchedules` only counts the epochs)."""
-        return []
-
     @property
     def metrics(self):
         return self.trackers
@@ -269,7 +264,7 @@ class VQVAE(ImageModel):
     def terms(self, x, training=False):
         """Per-example {"loss": -log p(x|z_q) + the quantizer's loss, "reconstruction",
         "codebook", "commitment", "perplexity" (of the batch's codes)} and "codes"."""
-        quantized = self.quantizer.quantize(self._encoder_output(x, training), training=training)
+        quantized = self.quantizer.quantize(self.encoder_output(x, training), training=training)
         reconstruction = -self.likelihood(self._decoder_params(quantized["quantized"], training)).log_prob(x)
         return {"loss": reconstruction + self.quantizer.loss(quantized), "reconstruction": reconstruction,
                 "codebook": quantized["codebook_loss"], "commitment": quantized["commitment_loss"],
@@ -281,11 +276,9 @@ class VQVAE(ImageModel):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self.update(x)
 
-    def update(self, x, seed=None, alg="auto_select", y=None):
-        """One optimizer step of the autoencoder on the batch `x` (no draws: `seed` and `alg`
-        are taken for the compiled loop's sake). The loss is divided by the number of
-        replicas, whose gradients the optimizer sums."""
-        del seed, alg, y
+    def update(self, x):
+        """One optimizer step of the autoencoder on the batch `x` (nothing is drawn). The loss
+        is divided by the number of replicas, whose gradients the optimizer sums."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.init_scope():  # Adam's slots for every trainable variable, as a reloaded model makes them
             self.optimizer.build(self.trainable_variables)
@@ -315,22 +308,69 @@ class VQVAE(ImageModel):
             tracker.update_state(terms[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    # Saving, export and presets.
+    # What the rest of the zoo asks of a VQ-VAE (zoo.models.base).
 
-    def export(self, path, config=None, metrics=None, name=None):
-        """Write the next version of this model's serving SavedModel into `path` with every
-        signature (`zoo.export.signatures.VQ_SIGNATURE_INPUTS`) and the Keras file presets load."""
-        return export(self, path, config=config, metrics=metrics, name=name)
+    def signatures(self, samples=5000):
+        """reconstruct (also serving_default), encode (codes, z_e, z_q), decode (codes), sample
+        (from the prior over codes) and elbo (exact: `samples` does not apply)."""
+        made = {"serving_default": (signatures.reconstruct_codes, ("x",)),
+                "reconstruct": (signatures.reconstruct_codes, ("x",)), "encode": (signatures.encode_codes, ("x",)),
+                "decode": (signatures.decode_codes, ("codes",)), "sample": (signatures.sample_codes, ("seed",)),
+                "elbo": (signatures.exact_elbo, ("x",))}
+        return {name: Signature(functools.partial(function, self), inputs) for name, (function, inputs) in made.items()}
 
-    @classmethod
-    def from_preset(cls, preset, compile=True):
-        """A shipped model by name or an export's folder, trained weights loaded, compiled."""
-        return load_preset(preset, compile=compile)
+    def input_spec(self, name):
+        if name == "codes":
+            return tf.TensorSpec([None, *self.grid_shape], tf.int64, name="codes")
+        return super().input_spec(name)
+
+    def codes(self, x, y=None):
+        """The codes k(x) (a grid of integers per image); a VQ-VAE has no labels."""
+        self.check_labels(x, y)
+        return self.encode(x)
+
+    def decode_mean(self, z, y=None):
+        self.check_labels(z, y)
+        return self.decode(z).mean()
+
+    def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
+        """The second stage: the prior fitted to the codes of `images` for `prior_epochs`, backed
+        up each epoch in `backup_dir`/prior; returns what it took."""
+        epochs = self.prior_epochs
+        if verbose:
+            print(f"Training the prior over the codes of {len(images)} training images: {epochs} "
+                  f"epoch{'s' if epochs != 1 else ''}", flush=True)
+        start = time.perf_counter()
+        backup_dir = None if backup_dir is None else f"{backup_dir}/prior"
+        if verbose and backup_dir and tf.io.gfile.exists(backup_dir):
+            print(f"Resuming the prior from the backup in {backup_dir}", flush=True)
+        progress = [CompactProgress(epochs)] if verbose else None
+        history = self.fit_prior(images, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                 callbacks=progress, verbose=0, backup_dir=backup_dir)
+        losses = history.history.get("loss", [])  # empty if the backup held the last epoch
+        return {"prior_epochs": epochs, "prior_train_seconds": round(time.perf_counter() - start, 1),
+                **({"prior_final_train_loss": losses[-1]} if losses else {})}
+
+    def kind_figures(self, test_images, figures, levels, verbose=True):
+        """The bound in bits per pixel value, and how the codebook is used on the test images."""
+        usage = self.codebook_usage(test_images)
+        result = {"test_bits_per_dim": self.to_bits_per_dim(figures["test_neg_elbo"], levels or 256),
+                  "test_codebook_perplexity": usage["perplexity"], "test_dead_codes": usage["dead_codes"],
+                  "codebook_size": self.codebook_size, "loss_is": self.loss_is,
+                  "test_neg_elbo_is": "-log p(x|z_q(x)) - log p_prior(k(x)), the learned prior's bound"}
+        if verbose:
+            print(f"Bound {result['test_bits_per_dim']:.4f} bits/dim; codebook perplexity "
+                  f"{usage['perplexity']:.1f} of {self.codebook_size} codes, {usage['dead_codes']} unused on the "
+                  "test images", flush=True)
+        return result
+
+    # Saving.
 
     def get_config(self):
         config = {"name": self.name, "image_shape": self.image_shape}
         for role in ("encoder", "quantizer", "decoder", "likelihood", "prior"):
             config[role] = keras.saving.serialize_keras_object(getattr(self, role))
+        config["prior_epochs"] = self.prior_epochs
         return config
 
     @classmethod

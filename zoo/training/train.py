@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import platform
 import sys
 import time
 
@@ -15,18 +14,22 @@ import tf_keras as keras
 from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
 from zoo.evaluation import disentanglement
-from zoo.export import serving, signatures
+from zoo.export import serving
 from zoo.export.savedmodel import export
-from zoo.layers.aggregate_posterior import fit_to_training_set
+from zoo.machine import hardware
+from zoo.models.base import ZooModel
 from zoo.models.builder import build
-from zoo.models.vae import VAE
+from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
 from zoo.training import strategies, workdirs
-from zoo.training.callbacks import CompactProgress, FiniteBackup, PictureLogger, all_finite
+from zoo.training.callbacks import PictureLogger
+
+# what TrainingData keeps of the labels, for each `label_use` a model declares
+DATA_LABELS = {"none": "none", "condition": "all", "semi_supervised": "semi"}
 
 
 @dataclasses.dataclass
 class TrainResult:
-    model: VAE
+    model: ZooModel
     metrics: dict
     export_path: str
 
@@ -54,8 +57,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     binarize = config.binarization != "none"
-    labels = ("semi" if getattr(recipe.model, "classifier", None) else "all" if getattr(recipe.model, "condition", None)
-              else "none")
+    labels = DATA_LABELS[recipe.model.label_use]
     data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
     recipe = recipe.for_training_set(data.train_count)  # an objective that weighs examples 1/N learns N here
     train_data, test_data = data.train, data.test
@@ -92,17 +94,12 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     losses = history.history.get("loss", [])  # empty if a backup of the last epoch was restored
     if not all(map(math.isfinite, losses)) or not all_finite(model.variables):
         raise FloatingPointError(diverged(recipe, history.epoch, workdir))
-    if getattr(recipe.model, "aggregate_posterior_components", 0):
-        print(f"Fitting a {recipe.model.aggregate_posterior_components}-component Gaussian mixture "
-              "to the encoded training set", flush=True)
-        fit_to_training_set(model, data.train_images(), seed=config.seed)
-    prior_stage = fit_code_prior(model, recipe, data, verbose, workdir) if hasattr(model, "fit_prior") else {}
+    stages = model.fit_after_training(data.train_images(), batch_size=config.batch_size,
+                                      learning_rate=config.learning_rate, seed=config.seed,
+                                      backup_dir=workdirs.backup_dir(workdir) if workdir else None, verbose=verbose)
     test = model.evaluate(test_data, return_dict=True, verbose=0)
     metrics = {
-        "test_neg_elbo": test["reconstruction"] + test["kl"],
-        "test_reconstruction": test["reconstruction"],
-        "test_kl": test["kl"],
-        "test_loss": test["loss"],
+        **model.test_figures(test),
         "test_slice": measure_test_slice(model, data.test_images(TEST_SLICE_EXAMPLES),
                                          data.test_labels() if labels == "all" else None),
         "test_examples": data.test_count,
@@ -116,8 +113,9 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         "hardware": hardware(),
         "command": command or " ".join(sys.argv),
     }
+    metrics.update(stages)
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
-    metrics.update(code_metrics(model, data, source, metrics, prior_stage, verbose) if prior_stage else {})
+    metrics.update(model.kind_figures(data.test_images(), metrics, source.levels, verbose))
     metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
@@ -133,44 +131,6 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     return TrainResult(model, metrics, path if chief else None)
 
 
-def fit_code_prior(model, recipe, data, verbose=True, workdir=None):
-    """A VQ-VAE's second stage: its prior fitted to the codes of the training images (binarized
-    once, if binary), for the recipe's `prior_epochs`, backed up each epoch inside the
-    workdir's backup (deleted with it); returns what it took."""
-    epochs = recipe.model.prior_epochs
-    images = data.train_images()
-    print(f"Training the prior over the codes of {len(images)} training images: {epochs} "
-          f"epoch{'s' if epochs != 1 else ''}", flush=True)
-    start = time.perf_counter()
-    backup_dir = os.path.join(workdirs.backup_dir(workdir), "prior") if workdir else None
-    if backup_dir and tf.io.gfile.exists(backup_dir):
-        print(f"Resuming the prior from the backup in {backup_dir}", flush=True)
-    history = model.fit_prior(images, epochs=epochs, batch_size=recipe.train.batch_size,
-                              learning_rate=recipe.train.learning_rate,
-                              callbacks=[CompactProgress(epochs)] if verbose else None, verbose=0,
-                              backup_dir=backup_dir)
-    losses = history.history.get("loss", [])  # empty if the backup held the last epoch
-    return {"prior_epochs": epochs, "prior_train_seconds": round(time.perf_counter() - start, 1),
-            **({"prior_final_train_loss": losses[-1]} if losses else {})}
-
-
-def code_metrics(model, data, source, metrics, prior_stage, verbose=True):
-    """What a VQ-VAE is judged on besides its bound in nats: the bound in bits per pixel value,
-    and how it uses its codebook on the test images (perplexity, dead codes)."""
-    usage = model.codebook_usage(data.test_images())
-    levels = source.levels or 256
-    result = {**prior_stage, "test_bits_per_dim": model.to_bits_per_dim(metrics["test_neg_elbo"], levels),
-              "test_codebook_perplexity": usage["perplexity"], "test_dead_codes": usage["dead_codes"],
-              "codebook_size": model.codebook_size,
-              "loss_is": "the autoencoder's training loss: -log p(x|z_q) + codebook + beta * commitment (no bound)",
-              "test_neg_elbo_is": "-log p(x|z_q(x)) - log p_prior(k(x)), the learned prior's bound"}
-    if verbose:
-        print(f"Bound {result['test_bits_per_dim']:.4f} bits/dim; codebook perplexity "
-              f"{usage['perplexity']:.1f} of {model.codebook_size} codes, {usage['dead_codes']} unused on the "
-              "test images", flush=True)
-    return result
-
-
 def label_metrics(model, data, labels, seed, verbose=True):
     """What a model with labels is judged on: a conditional model's conditional accuracy
     (`zoo.evaluation.conditional_accuracy`), a semi-supervised model's test error."""
@@ -181,7 +141,7 @@ def label_metrics(model, data, labels, seed, verbose=True):
         if verbose:
             print(f"Test error of q(y|x) with {len(data.labelled)} labels: {100 * error:.2f}%", flush=True)
         return {"test_error": error, "labelled": len(data.labelled)}
-    if labels != "all" or not hasattr(model.condition, "classes"):
+    if labels != "all" or model.classes is None:
         return {}
     if verbose:
         print("Training the judge (a conv classifier of the real training images) for the conditional "
@@ -221,25 +181,16 @@ TEST_SLICE_EXAMPLES, TEST_SLICE_BATCH = 1000, 500
 
 
 def measure_test_slice(model, images, labels=None):
-    """-ELBO of the `elbo` signature (fixed seed, no XLA) on the first 1000 test images in
-    batches of 500 (at their `labels` for a conditional model): recorded in metrics.json, so
-    a test can replay it on the export and check that the shipped weights are the ones that
-    were measured."""
+    """The model's `slice_figure` (the -ELBO of its `elbo` signature: fixed seed, no XLA) on the
+    first 1000 test images in batches of 500 (at their `labels` for a conditional model):
+    recorded in metrics.json, so a test can replay it on the export and check that the shipped
+    weights are the ones that were measured."""
+    signature_name, output, sign, name = model.slice_figure
+    function = tf.function(model.signatures()[signature_name].function)
     images = images[:TEST_SLICE_EXAMPLES]
-    if labels is None:
-        elbo = tf.function(lambda x: signatures.elbo(model, x)["elbo"])
-        values = np.concatenate([elbo(images[i:i + TEST_SLICE_BATCH]).numpy()
-                                 for i in range(0, len(images), TEST_SLICE_BATCH)])
-    else:
+    batches = [(images[i:i + TEST_SLICE_BATCH],) for i in range(0, len(images), TEST_SLICE_BATCH)]
+    if labels is not None:
         labels = np.asarray(labels[:TEST_SLICE_EXAMPLES], np.int64)
-        elbo = tf.function(lambda x, y: signatures.elbo(model, x, y)["elbo"])
-        values = np.concatenate([elbo(images[i:i + TEST_SLICE_BATCH], labels[i:i + TEST_SLICE_BATCH]).numpy()
-                                 for i in range(0, len(images), TEST_SLICE_BATCH)])
-    return {"examples": len(images), "batch_size": TEST_SLICE_BATCH, "neg_elbo": -float(values.mean())}
-
-
-def hardware():
-    devices = [d.device_type for d in tf.config.list_logical_devices()]
-    return (f"{platform.machine()} {os.cpu_count()} CPU cores, "
-            f"{', '.join(f'{devices.count(k)} {k}' for k in sorted(set(devices)))}; "
-            f"TensorFlow {tf.__version__}")
+        batches = [batch + (labels[i * TEST_SLICE_BATCH:(i + 1) * TEST_SLICE_BATCH],) for i, batch in enumerate(batches)]
+    values = np.concatenate([function(*batch)[output].numpy() for batch in batches])
+    return {"examples": len(images), "batch_size": TEST_SLICE_BATCH, name: sign * float(values.mean())}

@@ -1,8 +1,9 @@
-"""What each export signature computes, as plain functions of a VAE returning tensors, and
-which signatures an export has with which input.
+"""What each export signature of the zoo's kinds computes, as plain functions of a model
+returning tensors; each kind's `signatures()` declares which it serves with which inputs.
 
-`zoo.export` wraps these in `tf.function`s with input specs; `VAE.predict_step` and the
-tests call them directly, so Python and the SavedModel compute the same thing. Every
+`zoo.export` wraps them in `tf.function`s with the model's input specs; Python (`zoo train`,
+`zoo evaluate`, the tests) calls the same functions, so Python and the SavedModel compute
+the same thing. Every
 random draw here is stateless with a fixed or given seed: serving the same request twice
 gives the same answer.
 
@@ -14,8 +15,7 @@ takes `codes` (int64 [B, H', W']) and its `encode` and `sample` return them.
 
 import tensorflow as tf
 
-from zoo.evaluation import importance_sampling
-from zoo.models.seeds import ELBO_SEED, ENCODE_SEED, LIKELIHOOD_STREAM, LOG_LIKELIHOOD_SEED, PRIOR_STREAM, stream
+from zoo.seeds import ELBO_SEED, ENCODE_SEED, LIKELIHOOD_STREAM, LOG_LIKELIHOOD_SEED, PRIOR_STREAM, stream
 
 
 def reconstruct(model, x, y=None):
@@ -75,12 +75,9 @@ def elbo(model, x, y=None):
 
 def log_likelihood(model, x, y=None, num_samples=5000):
     """Per-example log p(x) (log p(x|y) with y) estimated with `num_samples` importance
-    samples (IWAE bound, fixed seed) and the ELBO, reconstruction and KL from the same draws;
-    see zoo.evaluation.importance_sampling. A semi-supervised model without y: log p(x) with
-    the class summed out (log_likelihood only)."""
-    if hasattr(model, "classify") and y is None:
-        return importance_sampling.summed_over_classes(model, x, num_samples, LOG_LIKELIHOOD_SEED)
-    return importance_sampling.log_likelihood(model, x, num_samples, LOG_LIKELIHOOD_SEED, y=y)
+    samples (IWAE bound, fixed seed) and the ELBO, reconstruction and KL from the same draws:
+    the model's `importance_sampled` (see zoo.models.importance_sampling)."""
+    return model.importance_sampled(x, y, num_samples, LOG_LIKELIHOOD_SEED)
 
 
 def classify(model, x):
@@ -92,7 +89,7 @@ def classify(model, x):
 def encode_codes(model, x):
     """A VQ-VAE's codes of x (int64 [B, H', W']), the encoder's vectors z_e and the codebook
     vectors z_q they are replaced by."""
-    z_e = model._encoder_output(x)
+    z_e = model.encoder_output(x)
     codes = model.quantizer.nearest(z_e)
     return {"codes": codes, "z_e": z_e, "z_q": model.quantizer.lookup(codes)}
 
@@ -109,55 +106,18 @@ def sample_codes(model, seed):
     return {"codes": codes, "x_mean": model.likelihood.distribution(params).mean(), "x_sample": x_sample}
 
 
-SIGNATURE_INPUTS = {  # signature -> (its function, its input names) of an unconditional model
-    "serving_default": (reconstruct, ("x",)),
-    "reconstruct": (reconstruct, ("x",)),
-    "encode": (encode, ("x",)),
-    "decode": (decode, ("z",)),
-    "sample": (sample, ("seed",)),
-    "elbo": (elbo, ("x",)),
-    "log_likelihood": (log_likelihood, ("x",)),
-}
-SEMI_SUPERVISED_INPUTS = {"classify": (classify, ("x",))}
-# A VQ-VAE's: its codes are integers [B, H', W'], and q(z|x) is a point mass, so the bound of
-# `elbo` is all there is to score (importance sampling would give the same number).
-VQ_SIGNATURE_INPUTS = {
-    "serving_default": (reconstruct, ("x",)),
-    "reconstruct": (reconstruct, ("x",)),
-    "encode": (encode_codes, ("x",)),
-    "decode": (decode, ("codes",)),
-    "sample": (sample_codes, ("seed",)),
-    "elbo": (elbo, ("x",)),
-}
+def reconstruct_codes(model, x):
+    """A VQ-VAE's decoded codes of x (x_mean) and the codes."""
+    return model.reconstruction(x)
 
 
-def signature_inputs(model):
-    """The signatures `model`'s export serves, {name: (function, input names)}:
-    SIGNATURE_INPUTS, with `y` added where a conditional model needs it, plus the
-    aggregate-posterior sampler when the model has one and `classify` for M2; a VQ-VAE's
-    are VQ_SIGNATURE_INPUTS."""
-    if hasattr(model, "quantizer"):
-        return dict(VQ_SIGNATURE_INPUTS)
-    signatures = dict(SIGNATURE_INPUTS)
-    if getattr(model, "condition", None) is not None:
-        needs_y = ("decode", "sample") if hasattr(model, "classify") else tuple(signatures)
-        signatures = {name: (function, inputs + ("y",) if name in needs_y else inputs)
-                      for name, (function, inputs) in signatures.items()}
-    if hasattr(model, "classify"):
-        signatures.update(SEMI_SUPERVISED_INPUTS)
-    if getattr(model, "aggregate_posterior", None) is not None:
-        signatures["sample_aggregate_posterior"] = (sample_aggregate_posterior, ("seed",))
-    return signatures
+def decode_codes(model, codes):
+    """p(x|z_q(codes))'s mean and the parameters of the likelihood."""
+    p = model.decode(codes)
+    return {"x_mean": p.mean(), **model.likelihood.export_parameters(p)}
 
 
-def input_spec(model, input_name):
-    """The batched TensorSpec a signature takes."""
-    if input_name == "y":
-        return model.condition.spec()
-    if input_name == "codes":
-        return tf.TensorSpec([None, *model.grid_shape], tf.int64, name="codes")
-    shapes = {"x": ([None, *model.image_shape], tf.float32),
-              "z": ([None, *model.code_shape], tf.float32),
-              "seed": ([None], tf.int64)}
-    shape, dtype = shapes[input_name]
-    return tf.TensorSpec(shape, dtype, name=input_name)
+def exact_elbo(model, x):
+    """A VQ-VAE's per-example ELBO = -(reconstruction + kl), nothing drawn (q is a point mass)."""
+    reconstruction, kl = model.elbo_terms(x)
+    return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}

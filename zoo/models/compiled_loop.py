@@ -33,7 +33,10 @@ def train_function(model, data):
         def body(i, batch, logs):  # batch: images, or (images, labels)
             step = first_step + i
             x, y = batch if isinstance(batch, tuple) else (batch, None)
-            logs = model.update(x, seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg, y=y)
+            given = {} if y is None else {"y": y}
+            if model.draws:  # the step's random draws come from the step number
+                given.update(seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
+            logs = model.update(x, **given)
             return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}
