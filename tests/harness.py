@@ -13,7 +13,6 @@ import numpy as np
 import tf_keras as keras
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
-from zoo.export.signatures import signature_inputs
 from zoo.models.builder import build
 
 RELOAD_SCRIPT = textwrap.dedent("""
@@ -71,23 +70,23 @@ def trained_a_little(recipe):
 
 
 def example_inputs(model, batch=5, seed=0):
-    """One batch for each signature input: binary x, normal z, int64 seeds (and conditions y
-    for a conditional model, codes for a VQ-VAE)."""
+    """One batch for each input the model's signatures declare (`model.serving_spec`): binary
+    x, normal z, int64 seeds, conditions y, code indices; zeros of its dtype for another."""
     rng = np.random.default_rng(seed)
-    x = (rng.random((batch, *model.image_shape)) < 0.3).astype(np.float32)
-    z = rng.standard_normal((batch, *model.code_shape)).astype(np.float32)
-    inputs = {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
-    if getattr(model, "condition", None) is not None:
-        inputs["y"] = model.condition.example(rng, batch)
-    if hasattr(model, "quantizer"):  # a VQ-VAE decodes code indices
-        inputs["codes"] = rng.integers(0, model.codebook_size, (batch, *model.grid_shape))
-    return inputs
+    specs = {name: model.serving_spec(name) for signature in model.signatures().values() for name in signature.inputs}
+    makers = {"x": lambda shape: rng.random(shape) < 0.3, "z": rng.standard_normal,
+              "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
+              "y": lambda shape: model.condition.example(rng, shape[0]),
+              "codes": lambda shape: rng.integers(0, model.codebook_size, shape)}
+    return {name: np.asarray(makers.get(name, np.zeros)([batch, *spec.shape[1:]])).astype(spec.dtype.as_numpy_dtype)
+            for name, spec in specs.items()}
 
 
 def expected_outputs(model, inputs):
+    """What Python computes for each declared signature, {"signature/output": array}."""
     results = {}
-    for name, (function, input_names) in signature_inputs(model).items():
-        for key, value in function(model, *(inputs[n] for n in input_names)).items():
+    for name, signature in model.signatures().items():
+        for key, value in signature.function(*(inputs[n] for n in signature.inputs)).items():
             results[f"{name}/{key}"] = np.asarray(value)
     return results
 
@@ -120,7 +119,7 @@ def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e
     inputs = example_inputs(model)
     report, outputs = reload_outputs(export_path, inputs, tmp_path)
     assert report["leaked"] == [], f"the reload imported {report['leaked']}"
-    assert report["signatures"] == sorted(signature_inputs(model))
+    assert report["signatures"] == sorted(model.signatures())
     expected = expected_outputs(model, inputs)
     assert sorted(outputs) == sorted(expected)
     for key, value in expected.items():

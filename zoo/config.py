@@ -16,6 +16,7 @@ from typing import Optional
 
 from zoo.checks import check_count, check_number
 from zoo.errors import ConfigError
+from zoo.registry import Registry
 
 BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
 OPTIONAL_BLOCKS = ("condition", "classifier")  # None unless the model is conditional / semi-supervised
@@ -231,12 +232,12 @@ class VAEConfig:
         return self.replace(objective=objective, posterior=posterior)
 
     def to_dict(self):
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return {"kind": self.kind, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     @classmethod
     def from_dict(cls, config):
         """The config `to_dict` describes."""
-        return cls(**config)
+        return cls(**{key: value for key, value in config.items() if key != "kind"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,16 +302,24 @@ class VQVAEConfig:
         return self.replace(prior_epochs=max(1, round(self.prior_epochs * factor)))
 
     def to_dict(self):
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return {"kind": self.kind, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     @classmethod
     def from_dict(cls, config):
-        return cls(**config)
+        return cls(**{key: value for key, value in config.items() if key != "kind"})
+
+
+MODEL_CONFIGS = Registry("model kind")  # a model config's `kind` -> its class
+MODEL_CONFIGS.register("vae")(VAEConfig)
+MODEL_CONFIGS.register("vq_vae")(VQVAEConfig)
 
 
 def model_config_from_dict(config):
-    """The `VAEConfig` or `VQVAEConfig` (it has a quantizer) a config dict describes."""
-    return (VQVAEConfig if "quantizer" in config else VAEConfig).from_dict(config)
+    """The model config a dict describes: the class of its "kind" (`MODEL_CONFIGS`); a dict
+    written before kinds were named is a `VQVAEConfig` if it has a quantizer, else a `VAEConfig`."""
+    config = dict(config)
+    kind = config.pop("kind", "vq_vae" if "quantizer" in config else "vae")
+    return MODEL_CONFIGS.get(kind).from_dict(config)
 
 
 def _checked_image_shape(image_shape):
@@ -419,8 +428,8 @@ class Recipe:
         from zoo import data
         from zoo.layers.likelihoods import LIKELIHOODS
 
-        likelihood = self.model.likelihood["type"]
-        needs = LIKELIHOODS.get(likelihood).levels
+        likelihood = (self.model.to_dict().get("likelihood") or {}).get("type")  # a model without one: any data
+        needs = LIKELIHOODS.get(likelihood).levels if likelihood else None
         if needs is not None and levels != needs:
             fitting = [n for n in data.DATASETS.names() if data.DATASETS.get(n).levels == needs]
             raise ConfigError("likelihood", likelihood,
@@ -436,7 +445,7 @@ class Recipe:
         """This recipe with its objective's `dataset_size` set to `count`, the number of training
         examples, where the objective takes one (beta-TCVAE's estimate of q(z)) and the recipe
         leaves it out."""
-        objective = getattr(self.model, "objective", None)  # a VQ-VAE has none
+        objective = self.model.to_dict().get("objective")  # a VQ-VAE has none
         if objective is None or "dataset_size" not in block_arguments("objective", objective["type"]) or objective.get("dataset_size"):
             return self
         return dataclasses.replace(self, model=self.model.replace(objective={**objective, "dataset_size": count}))
@@ -477,7 +486,7 @@ class Recipe:
                 raise ConfigError("image_shape", tuple(image_shape),
                                   f"{expected}, the shape of '{train.dataset}' images (it follows the dataset)")
             model["image_shape"] = tuple(image_shape)
-        return dataclasses.replace(self, model=kind.from_dict(model), train=train)
+        return dataclasses.replace(self, model=model_config_from_dict(model), train=train)
 
     def scaled(self, factor):
         """The recipe trained `factor` times longer, for hardware faster than the 2 CPU cores

@@ -1,6 +1,6 @@
 """`zoo.export`: any zoo model as a serving SavedModel in TF Serving's layout, path/<version>/.
 
-The signatures are the ones the model declares (`model.signatures()`, `model.input_spec`);
+The signatures are the ones the model declares (`model.signatures()`, `model.serving_spec`);
 each is wrapped to check its input (`request_checks`) and return
 plain tensors, so the SavedModel loads with `tf.saved_model.load` alone (no zoo, no TFP).
 Beside `saved_model.pb` each version holds `model.keras` (the Keras config and weights that
@@ -29,7 +29,7 @@ KERAS_FILE = "model.keras"
 
 
 def _endpoint(model, signature):
-    specs = [model.input_spec(name) for name in signature.inputs]  # their names become the input keys
+    specs = [model.serving_spec(name) for name in signature.inputs]  # their names become the input keys
     return tf.function(checked(signature.function, *specs), input_signature=specs)
 
 

@@ -46,7 +46,7 @@ def example_inputs(specs, binary=True, batch=2, seed=0, pixels=None):
 def warmup_requests(model, model_name, batch=2):
     """One PredictionLog per export signature, each a PredictRequest for a small batch."""
     signatures = model.signatures()
-    specs = {name: model.input_spec(name) for signature in signatures.values() for name in signature.inputs}
+    specs = {name: model.serving_spec(name) for signature in signatures.values() for name in signature.inputs}
     inputs = example_inputs(specs, pixels=model.example_pixels, batch=batch)
     logs = []
     for signature, (_, input_names) in signatures.items():

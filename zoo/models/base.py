@@ -4,7 +4,7 @@ A kind of model *declares* what the rest of the zoo needs, so training, evaluati
 and export ask it instead of probing it:
 
     signatures()      its serving signatures: {name: Signature(function, input names)}
-    input_spec(name)  the batched TensorSpec of each signature input ("x", "z", "seed", "y", ...)
+    serving_spec(name) the batched TensorSpec of each signature input ("x", "z", "seed", "y", ...)
     label_use         "none", "condition" (fit and score need labels) or "semi_supervised"
                       (labels optional; a classifier q(y|x) inside)
     classes           how many classes its labels have (None: no class labels)
@@ -47,7 +47,7 @@ EMBED_BATCH = 1000
 
 class Signature(typing.NamedTuple):
     """One serving signature: `function(**inputs)` -> {output name: tensor}, and its input names
-    (each described by the model's `input_spec`)."""
+    (each described by the model's `serving_spec`)."""
     function: typing.Callable
     inputs: tuple
 
@@ -74,7 +74,7 @@ class ZooModel(keras.Model):
         """{name: Signature} of the export; `samples`: K of signatures that importance-sample."""
         raise NotImplementedError(f"{type(self).__name__} declares no signatures")
 
-    def input_spec(self, name):
+    def serving_spec(self, name):
         """The batched TensorSpec a signature input takes; images ("x") and seeds here."""
         if name == "x":
             return tf.TensorSpec([None, *self.image_shape], tf.float32, name="x")
@@ -89,6 +89,10 @@ class ZooModel(keras.Model):
     def test_figures(self, logs):
         """The test figures `zoo train` records, from `evaluate`'s logs on the test split."""
         return {f"test_{name}": value for name, value in logs.items()}
+
+    def test_report(self, figures):
+        """One line on the test figures, for people ("test_loss 0.031, ...")."""
+        return ", ".join(f"{name} {value:.4g}" for name, value in figures.items() if isinstance(value, float))
 
     def kind_figures(self, test_images, figures, levels, verbose=True):
         """Figures particular to this kind, beside `test_figures` (none by default)."""
@@ -124,6 +128,12 @@ class ZooModel(keras.Model):
         return np.concatenate(parts) if parts else np.zeros([0, 0], np.float32)
 
     # What every kind shares: checked images, fit on resident images, schedules.
+
+    def epoch_counter(self, name="epochs_trained"):
+        """A scalar weight counting epochs, saved with the model. Every kind keeps one as
+        `epochs_trained`: `fit` moves it (`EpochSchedules`) and schedules read it, so a
+        restored or fine-tuned model continues where it was."""
+        return self.add_weight(name=name, shape=(), trainable=False, initializer="zeros")
 
     def fit(self, x=None, *args, callbacks=None, **kwargs):
         """keras `fit`, with the blocks' epoch schedules added (`EpochSchedules`) and the images
@@ -262,6 +272,10 @@ class LikelihoodModel(ZooModel):
 
     def pixel_owner(self):
         return type(self.likelihood).__name__
+
+    def test_report(self, figures):
+        return (f"Test -ELBO {figures['test_neg_elbo']:.2f} nats (reconstruction {figures['test_reconstruction']:.2f} "
+                f"+ KL {figures['test_kl']:.2f})")
 
     def test_figures(self, logs):
         """The test -ELBO (reconstruction + KL at beta 1), its parts, and the training loss."""

@@ -107,8 +107,7 @@ class VAE(LikelihoodModel):
         self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
         # Epochs trained so far, saved with the weights: schedules (KL warm-up, temperature)
         # read it, so a restored or fine-tuned model continues where it was.
-        self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False,
-                                              initializer="zeros")
+        self.epochs_trained = self.epoch_counter()
         self.trackers = [keras.metrics.Mean(name)
                          for name in self.METRIC_NAMES + self.layer_metric_names + tuple(objective.metric_names)]
         self.image_shape = None
@@ -363,12 +362,12 @@ class VAE(LikelihoodModel):
         """Which signatures take `y`: all of a conditional model's."""
         return set(made) if self.condition is not None else set()
 
-    def input_spec(self, name):
+    def serving_spec(self, name):
         if name == "z":
             return tf.TensorSpec([None, *self.code_shape], tf.float32, name="z")
         if name == "y":
             return self.condition.spec()
-        return super().input_spec(name)
+        return super().serving_spec(name)
 
     @property
     def picture_names(self):

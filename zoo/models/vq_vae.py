@@ -80,9 +80,8 @@ class VQVAE(LikelihoodModel):
         self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
         self.likelihood, self.prior, self.prior_epochs = likelihood, prior, prior_epochs
         # Epochs of each stage, saved with the weights.
-        self.epochs_trained = self.add_weight(name="epochs_trained", shape=(), trainable=False, initializer="zeros")
-        self.prior_epochs_trained = self.add_weight(name="prior_epochs_trained", shape=(), trainable=False,
-                                                    initializer="zeros")
+        self.epochs_trained = self.epoch_counter()
+        self.prior_epochs_trained = self.epoch_counter("prior_epochs_trained")
         self.trackers = [keras.metrics.Mean(name) for name in self.METRIC_NAMES]
         # Only `evaluate` scores the codes under the prior: a training step does not run it.
         self.kl_tracker = keras.metrics.Mean("kl")
@@ -319,10 +318,10 @@ class VQVAE(LikelihoodModel):
                 "elbo": (signatures.exact_elbo, ("x",))}
         return {name: Signature(functools.partial(function, self), inputs) for name, (function, inputs) in made.items()}
 
-    def input_spec(self, name):
+    def serving_spec(self, name):
         if name == "codes":
             return tf.TensorSpec([None, *self.grid_shape], tf.int64, name="codes")
-        return super().input_spec(name)
+        return super().serving_spec(name)
 
     def codes(self, x, y=None):
         """The codes k(x) (a grid of integers per image); a VQ-VAE has no labels."""

@@ -125,9 +125,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         serving.write_models_config(directory)
     if backup:
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
-    print(f"Test -ELBO {metrics['test_neg_elbo']:.2f} nats (reconstruction "
-          f"{metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f}); trained in "
-          f"{train_seconds:.0f} s; " + (f"exported to {path}" if chief else "the chief exports"), flush=True)
+    print(f"{model.test_report(metrics)}; trained in {train_seconds:.0f} s; "
+          + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     return TrainResult(model, metrics, path if chief else None)
 
 
