@@ -65,3 +65,14 @@ class PictureLogger(keras.callbacks.Callback):
                 tf.summary.image(name, picture[None], step=epoch)
         self._writer.flush()
         self._logged_epoch = epoch
+
+
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """keras' `CSVLogger` with the columns the epochs have: keras adds a `val_` column for every
+    metric when the first epoch has none (for runs validating every few epochs), which `zoo
+    train` never does, so they would stay NA."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None:
+            self.keys = sorted(logs or {})
+        super().on_epoch_end(epoch, logs)

@@ -21,7 +21,7 @@ from zoo.models.base import ZooModel
 from zoo.models.builder import build
 from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
 from zoo.training import strategies, workdirs
-from zoo.training.callbacks import PictureLogger
+from zoo.training.callbacks import HistoryCSV, PictureLogger
 
 # what TrainingData keeps of the labels, for each `label_use` a model declares
 DATA_LABELS = {"none": "none", "condition": "all", "semi_supervised": "semi"}
@@ -71,7 +71,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
 
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if workdir and chief:
-        callbacks += [keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=True),
+        callbacks += [HistoryCSV(os.path.join(workdir, "history.csv"), append=True),
                       keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
                       PictureLogger(os.path.join(workdir, "logs"), data.test_images(), data.test_labels(),
                                     every_n_epochs=max(1, config.epochs // 10),
