@@ -129,7 +129,7 @@ def write_traversals(out, results, folder, say=print):
     """Each kind's best run's latent traversals of the first test image, as PNG files."""
     from zoo.data import DATASETS, eval_images
     from zoo.evaluation import pictures
-    from zoo.models.presets import load_preset
+    from zoo.models.kinds import load_preset
 
     images = eval_images(DATASETS.get("shapes").load("test"), binarize=True)[:1000]
     for kind, seed in sorted(best_runs(results).items()):
