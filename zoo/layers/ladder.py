@@ -308,6 +308,4 @@ def _prior(top):
         return top
     if isinstance(top, dict) and "class_name" in top:
         return _prior(keras.saving.deserialize_keras_object(top))
-    from zoo.config import make_block, normalize_block
-
-    return _prior(make_block("prior", normalize_block("prior", top)))
+    return _prior(PRIORS.make(top, "prior.top"))
