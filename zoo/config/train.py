@@ -1,7 +1,7 @@
 """`TrainConfig`: how a recipe trains (data, schedule, optimizer), checked without TensorFlow."""
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Union
 
 from zoo.checks import check_choice, check_count, check_number, parse_image_size
 from zoo.errors import ConfigError
@@ -46,7 +46,7 @@ class TrainConfig:
     """
 
     dataset: str = "mnist"
-    image_size: Optional[tuple] = None
+    image_size: Union[tuple, str, None] = None  # (64, 64) or "64x64"
     channels: Optional[int] = None
     binarization: str = "dynamic"
     epochs: int = 10

@@ -35,22 +35,24 @@ def parse_text(field, text, kind):
     try:
         return _parse(text.strip(), kind)
     except ValueError:
-        raise ConfigError(field, text, f"a value of type {describe(kind)}") from None
+        raise ConfigError(field, text, describe(kind)) from None
 
 
 def describe(kind):
-    """A type as a user reads it: "int", "true or false", "float or one of 'learned', 'per_pixel'"."""
+    """A type as a user reads it: "an integer", "true or false", "a number or one of 'learned', 'per_pixel'"."""
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if kind is bool:
         return "true or false"
+    if kind in (int, float, str):
+        return {int: "an integer", float: "a number", str: "a text"}[kind]
     if _is_tuple(kind):
-        return "comma-separated numbers (e.g. 512,256)"
+        return "comma-separated integers (e.g. 512,256)"
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in arguments)
     if _is_union(kind):
         return " or ".join(describe(a) for a in arguments if a is not type(None)) + (
             " or none" if type(None) in arguments else "")
-    return getattr(kind, "__name__", str(kind))
+    return f"a value of type {getattr(kind, '__name__', kind)}"
 
 
 def _parse(text, kind):
