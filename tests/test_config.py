@@ -80,7 +80,7 @@ def test_a_wrong_recipe_name_is_answered_at_once_without_tensorflow():
     (["train", "digits_mlp_bernoulli", "--workdir", "README.md"], ["--workdir", "README.md", "a file"]),
     (["train", "digits_mlp_bernoulli", "--export-dir", "README.md"], ["--export-dir", "a file"]),
     (["train", "digits_mlp_bernoulli", "--scale", "0"], ["--scale", "0", "> 0"]),
-    (["evaluate", "no/such/export"], ["no export at"]),
+    (["evaluate", "no/such/export"], ["no/such/export", "not a folder"]),
 ])
 def test_names_flags_paths_and_sizes_are_refused_before_tensorflow(argv, fragments, capsys):
     """Checked in this process, so the assertion on sys.modules holds only if the test runs
@@ -324,6 +324,9 @@ def test_blocks_that_do_not_fit_together_are_refused_with_the_field_named(fields
 
 def test_blocks_that_fit_are_accepted():
     VAEConfig(posterior=CATEGORICAL, prior="uniform_categorical").check()
+    VAEConfig(posterior=FULL, prior="mixture", objective={"type": "iwae", "samples": 3}).check()
+    VAEConfig(posterior=DIAGONAL, prior="vamp", aggregate_posterior_components=2,
+              objective={"type": "elbo", "free_bits": 0.5}).check()
     VAEConfig(posterior=LADDER, prior={"type": "top_down", "top": {"type": "vamp", "components": 3}}).check()
     VAEConfig(condition="class_label", classifier={"type": "mlp"}, objective="semi_supervised").check()
     VAEConfig(prior="conditional_normal", condition={"type": "vector", "size": 2}).check()

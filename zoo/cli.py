@@ -85,7 +85,7 @@ def checked_before_tensorflow(args):
 def check_paths(data_dir=None, export_dir=None, workdir=None, output_dir=None):
     """--data-dir must exist; folders the zoo writes to must not be files."""
     if data_dir is not None and not os.path.exists(data_dir):
-        raise ConfigError("--data-dir", data_dir, "an existing folder or file (no such path)")
+        raise ConfigError("--data-dir", data_dir, "an existing folder or file (no such folder or file)")
     for flag, path in (("--export-dir", export_dir), ("--workdir", workdir), ("--output-dir", output_dir)):
         if path is not None and os.path.exists(path) and not os.path.isdir(path):
             raise ConfigError(flag, path, "a folder (this is a file)")
@@ -105,9 +105,9 @@ def run(args, argv):
         return 0
     command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
-        from zoo.models.presets import resolve_version
+        from zoo.models.presets import preset_path
 
-        resolve_version(args.export)
+        preset_path(args.export)  # an export folder or a shipped preset's name
         check_paths(data_dir=args.data_dir, output_dir=args.output_dir)
         from zoo.evaluation.evaluate import evaluate
 
