@@ -171,7 +171,7 @@ def zoo_overrides(args, overrides=None):
     """The recipe's settings that the comparison fixes: the batch size, PyTorch's default
     initialization (the reference uses it; see benchmarks/README.md), the benchmark's own
     `overrides`, and the KL warm-up and the seed if `--kl-warmup-epochs` and `--seed` name them."""
-    chosen = {key: value for key, value in (("kl_warmup_epochs", args.kl_warmup_epochs), ("seed", args.seed))
+    chosen = {key: value for key, value in (("warmup_epochs", args.kl_warmup_epochs), ("seed", args.seed))
               if value is not None}
     return {"batch_size": args.batch_size, "initializer": "fan_in_uniform", **(overrides or {}), **chosen}
 

@@ -15,7 +15,7 @@ from harness import run
 RECIPE = "mnist_mlp_ladder_vampprior"
 # The hidden widths are the recipe's, named so that the reference (torch_reference.LadderVAE) stays its copy.
 OVERRIDES = {"network.hidden_units": (300, 300), "posterior.hidden_units": (300,), "prior.top": "standard_normal",
-             "kl_warmup_epochs": 0}
+             "warmup_epochs": 0}
 
 if __name__ == "__main__":
     run(RECIPE, "ladder", "Ladder VAE 784-300-300, 40 + 40 latents, N(0, I) on top: zoo vs PyTorch", OVERRIDES)

@@ -1,8 +1,8 @@
 """Recipes: one short module per trained variant, each defining `RECIPE`.
 
 Modules in this package are found by name, so adding a recipe is adding a file. `RECIPES`
-imports them all (and TensorFlow) on first use; `descriptions()` reads them without
-importing anything, so `zoo list` answers at once.
+imports them all on first use (recipes are plain data: no TensorFlow until one is checked
+or trained); `descriptions()` reads them without importing anything.
 """
 
 import ast

@@ -15,7 +15,8 @@ RECIPE = Recipe(
     name="cifar10_conv_discretized_logistic",
     description="Conv VAE (32-64-128 filters, 64 latents), discretized logistic 8-bit pixels, CIFAR-10",
     model=VAEConfig(image_shape=(32, 32, 3), network={"type": "conv", "conv_filters": (32, 64, 128)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 64}, likelihood="discretized_logistic"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 64},
+                    likelihood={"type": "discretized_logistic"}),
     train=TrainConfig(dataset="cifar10", binarization="none", epochs=30, batch_size=100),
     smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
 )

@@ -14,7 +14,7 @@ RECIPE = Recipe(
     name="conv_bernoulli",
     description="Conv (32, 64) VAE, 16 latents, Bernoulli pixels: your own images (--data-dir FOLDER or .npz)",
     model=VAEConfig(network={"type": "conv", "conv_filters": (32, 64)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 16}, likelihood="bernoulli"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 16}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="folder", binarization="dynamic", epochs=20, batch_size=64),
     smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
 )

@@ -15,7 +15,8 @@ RECIPE = Recipe(
     name="conv_discretized_logistic",
     description="Conv (32, 64, 128) VAE, 64 latents, 8-bit discretized logistic pixels: your own images",
     model=VAEConfig(image_shape=(32, 32, 3), network={"type": "conv", "conv_filters": (32, 64, 128)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 64}, likelihood="discretized_logistic"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 64},
+                    likelihood={"type": "discretized_logistic"}),
     train=TrainConfig(dataset="folder", binarization="none", epochs=30, batch_size=64),
     smoke={"epochs": 1, "conv_filters": (4, 8, 8), "latent_dim": 4},
 )

@@ -10,8 +10,8 @@ from zoo.config import Recipe, TrainConfig, VAEConfig
 RECIPE = Recipe(
     name="digits_mlp_bernoulli",
     description="MLP 64-128-8 VAE, Bernoulli pixels, sklearn 8x8 digits (embedded, ~1 min on 2 CPU cores)",
-    model=VAEConfig(network={"type": "mlp", "hidden_units": (128,)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 8}, likelihood="bernoulli"),
+    model=VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (128,)},
+                    posterior={"type": "diagonal_normal", "latent_dim": 8}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="digits", binarization="dynamic", epochs=300, batch_size=50),
     smoke={"epochs": 2},
 )

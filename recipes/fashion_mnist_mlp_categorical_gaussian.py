@@ -16,7 +16,7 @@ RECIPE = Recipe(
     description="MLP 784-512-256 VAE, 30 x 10-way categorical latents, per-pixel-sigma Gaussian, Fashion-MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (512, 256)},
                     posterior={"type": "categorical", "latent_dim": 30, "categories": 10},
-                    prior="uniform_categorical", likelihood={"type": "gaussian", "sigma": "per_pixel"}),
+                    prior={"type": "uniform_categorical"}, likelihood={"type": "gaussian", "sigma": "per_pixel"}),
     train=TrainConfig(dataset="fashion_mnist", binarization="none", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "categories": 3},
 )

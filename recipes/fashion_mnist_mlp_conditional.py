@@ -15,7 +15,7 @@ RECIPE = Recipe(
     description="Conditional VAE (y = garment class), MLP 784-500-500-20, learned p(z|y), Gaussian, Fashion-MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (500, 500)},
                     posterior={"type": "diagonal_normal", "latent_dim": 20},
-                    prior="conditional_normal", likelihood={"type": "gaussian", "sigma": "learned"},
+                    prior={"type": "conditional_normal"}, likelihood={"type": "gaussian", "sigma": "learned"},
                     objective={"type": "elbo", "warmup_epochs": 5},
                     condition={"type": "class_label", "classes": 10}),
     train=TrainConfig(dataset="fashion_mnist", binarization="none", epochs=50, batch_size=100),

@@ -16,8 +16,9 @@ RECIPE = Recipe(
     name="fashion_mnist_mlp_continuous_bernoulli",
     description="MLP 784-512-256-20 VAE, continuous Bernoulli pixels, KL warm-up and free bits, Fashion-MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (512, 256)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 20}, likelihood="continuous_bernoulli",
+                    posterior={"type": "diagonal_normal", "latent_dim": 20},
+                    likelihood={"type": "continuous_bernoulli"},
                     objective={"type": "elbo", "warmup_epochs": 5, "free_bits": 0.1}),
     train=TrainConfig(dataset="fashion_mnist", binarization="none", epochs=30, batch_size=100),
-    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "kl_warmup_epochs": 1},
+    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "warmup_epochs": 1},
 )

@@ -13,7 +13,7 @@ RECIPE = Recipe(
     name="mnist_conv_bernoulli",
     description="Conv (32, 64) VAE, 16 latents, Bernoulli pixels, dynamically binarized MNIST",
     model=VAEConfig(network={"type": "conv", "conv_filters": (32, 64)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 16}, likelihood="bernoulli"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 16}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=10, batch_size=100),
     smoke={"epochs": 1, "conv_filters": (4, 8), "latent_dim": 4},
 )

@@ -25,7 +25,7 @@ RECIPE = Recipe(
     model=VQVAEConfig(network={"type": "conv", "conv_filters": (32, 64)},
                       quantizer={"type": "vector_quantizer_ema", "codebook_size": 64, "code_dim": 16,
                                  "restart_threshold": 1.0},
-                      likelihood="bernoulli", code_prior={"type": "pixelcnn", "filters": 32, "blocks": 4},
+                      likelihood={"type": "bernoulli"}, code_prior={"type": "pixelcnn", "filters": 32, "blocks": 4},
                       prior_epochs=10),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=10, batch_size=100),
     smoke={"epochs": 1, "prior_epochs": 1, "conv_filters": (4, 8), "codebook_size": 8, "code_dim": 4,

@@ -14,7 +14,7 @@ RECIPE = Recipe(
     name="mnist_mlp_bernoulli",
     description="MLP 784-400-20 VAE, Bernoulli pixels, dynamically binarized MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (400,)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 20}, likelihood="bernoulli"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 20}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4},
 )

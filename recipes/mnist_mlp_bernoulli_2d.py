@@ -13,7 +13,7 @@ RECIPE = Recipe(
     name="mnist_mlp_bernoulli_2d",
     description="MLP 784-512-256-2 VAE, Bernoulli pixels, MNIST: a 2-D latent space to plot",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (512, 256)},
-                    posterior={"type": "diagonal_normal", "latent_dim": 2}, likelihood="bernoulli"),
+                    posterior={"type": "diagonal_normal", "latent_dim": 2}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,)},
 )

@@ -17,7 +17,7 @@ RECIPE = Recipe(
     description="MLP 784-512-256 VAE, 30 x 10-way categorical latents, Bernoulli pixels, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (512, 256)},
                     posterior={"type": "categorical", "latent_dim": 30, "categories": 10},
-                    prior="uniform_categorical", likelihood="bernoulli"),
+                    prior={"type": "uniform_categorical"}, likelihood={"type": "bernoulli"}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "categories": 3},
 )

@@ -16,7 +16,7 @@ RECIPE = Recipe(
     description="Conditional VAE (y = digit class), MLP 784-500-500-20, N(0, I) prior, Bernoulli, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (500, 500)},
                     posterior={"type": "diagonal_normal", "latent_dim": 20},
-                    prior="standard_normal", likelihood="bernoulli",
+                    prior={"type": "standard_normal"}, likelihood={"type": "bernoulli"},
                     objective={"type": "elbo", "warmup_epochs": 5},
                     condition={"type": "class_label", "classes": 10}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=50, batch_size=100),

@@ -18,9 +18,9 @@ RECIPE = Recipe(
     description="MLP 784-400-10 VAE, full-covariance q, 10-Gaussian mixture prior, aggregate-posterior sampler, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (400,)},
                     posterior={"type": "full_normal", "latent_dim": 10},
-                    prior={"type": "mixture", "components": 10}, likelihood="bernoulli",
+                    prior={"type": "mixture", "components": 10}, likelihood={"type": "bernoulli"},
                     aggregate_posterior_components=10),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
-    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 3, "prior_components": 2,
+    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 3, "prior.components": 2,
            "aggregate_posterior_components": 2},
 )

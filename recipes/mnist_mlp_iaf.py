@@ -18,9 +18,9 @@ RECIPE = Recipe(
     description="MLP 784-400-400-40 VAE, q(z|x) with 2 inverse autoregressive flow steps, N(0, I) prior, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (400, 400), "activation": "tanh"},
                     posterior={"type": "iaf", "latent_dim": 40, "steps": 2},
-                    prior="standard_normal", likelihood="bernoulli",
+                    prior={"type": "standard_normal"}, likelihood={"type": "bernoulli"},
                     objective={"type": "elbo", "warmup_epochs": 10}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=50, batch_size=100),
     smoke={"epochs": 1, "network.hidden_units": (32,), "posterior.hidden_units": (16,), "latent_dim": 4,
-           "context_size": 4, "kl_warmup_epochs": 1},
+           "context_size": 4, "warmup_epochs": 1},
 )

@@ -26,9 +26,10 @@ RECIPE = Recipe(
     description="two-layer ladder VAE (40 + 40 latents), MLPs of 300, VampPrior with 200 pseudo-inputs on top, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (300, 300), "activation": "tanh"},
                     posterior={"type": "ladder", "latent_dim": 40, "layers": 2, "hidden_units": (300,)},
-                    prior={"type": "top_down", "top": {"type": "vamp", "components": 200}}, likelihood="bernoulli",
+                    prior={"type": "top_down", "top": {"type": "vamp", "components": 200}},
+                    likelihood={"type": "bernoulli"},
                     objective={"type": "elbo", "warmup_epochs": 20}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=400, batch_size=100),
     smoke={"epochs": 1, "network.hidden_units": (32,), "posterior.hidden_units": (16,), "latent_dim": 4,
-           "prior.top": {"type": "vamp", "components": 10}, "kl_warmup_epochs": 1},
+           "prior.top": {"type": "vamp", "components": 10}, "warmup_epochs": 1},
 )

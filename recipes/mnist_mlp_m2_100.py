@@ -18,7 +18,7 @@ RECIPE = Recipe(
     description="Semi-supervised M2 with 100 labels, MLP 784-500-50, Bernoulli, MNIST (q(y|x): 784-500-10)",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (500,)},
                     posterior={"type": "diagonal_normal", "latent_dim": 50},
-                    prior="standard_normal", likelihood="bernoulli",
+                    prior={"type": "standard_normal"}, likelihood={"type": "bernoulli"},
                     objective={"type": "semi_supervised", "alpha": 50.0},
                     condition={"type": "class_label", "classes": 10},
                     classifier={"type": "mlp", "hidden_units": (500,)}),

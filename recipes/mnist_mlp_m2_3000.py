@@ -11,7 +11,8 @@ import dataclasses
 from recipes.mnist_mlp_m2_100 import RECIPE as WITH_100_LABELS
 
 RECIPE = dataclasses.replace(
-    WITH_100_LABELS.with_overrides({"labelled": 3000, "epochs": 30}),
+    WITH_100_LABELS,
     name="mnist_mlp_m2_3000",
     description="Semi-supervised M2 with 3000 labels, MLP 784-500-50, Bernoulli, MNIST (q(y|x): 784-500-10)",
+    train=dataclasses.replace(WITH_100_LABELS.train, labelled=3000, epochs=30),
 )

@@ -19,9 +19,9 @@ RECIPE = Recipe(
     description="MLP 784-400-400-40 VAE, VampPrior with 200 pseudo-inputs, Bernoulli, MNIST",
     model=VAEConfig(network={"type": "mlp", "hidden_units": (400, 400), "activation": "tanh"},
                     posterior={"type": "diagonal_normal", "latent_dim": 40},
-                    prior={"type": "vamp", "components": 200}, likelihood="bernoulli",
+                    prior={"type": "vamp", "components": 200}, likelihood={"type": "bernoulli"},
                     objective={"type": "elbo", "warmup_epochs": 10}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
-    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "prior_components": 10,
-           "kl_warmup_epochs": 1},
+    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "prior.components": 10,
+           "warmup_epochs": 1},
 )

@@ -117,45 +117,6 @@ def assert_refused_in_one_line(argv, fragments, capsys):
     assert len(err) == 1 and all(fragment in err[0] for fragment in fragments), (argv, err)
 
 
-def test_bad_configs_exit_with_one_readable_line(tmp_path, capsys):
-    cases = [
-        (["train", "no_such_recipe"], ["recipe", "no_such_recipe", "mnist_mlp_bernoulli"]),
-        (["train", "digits_mlp_bernoulli", "--latent-dim", "0"], ["posterior.latent_dim", "0", "an integer >= 1"]),
-        (["train", "digits_mlp_bernoulli", "--set", "likelihood=poisson"], ["likelihood", "poisson", "bernoulli"]),
-        (["train", "digits_mlp_bernoulli", "--set", "likelihood=gaussian", "--set", "sigma=-1"],
-         ["sigma", "-1", "learned"]),
-        (["train", "digits_mlp_bernoulli", "--set", "sigma=-1"], ["--set", "'sigma'", "likelihood, "]),
-        (["train", "digits_mlp_bernoulli", "--set", "colour=red"], ["colour", "latent_dim"]),
-        (["train", "digits_mlp_bernoulli", "--set", "beta"], ["FIELD=VALUE"]),
-        (["train", "digits_mlp_bernoulli", "--set", "epochs=many"], ["epochs", "many", "int"]),
-        (["train", "mnist_conv_bernoulli", "--set", "conv_filters=8,8,8"], ["image_shape", "divisible by 8"]),
-        (["train", "mnist_mlp_bernoulli", "--data-dir", str(tmp_path / "missing")], ["missing", "no such folder"]),
-        (["train", "mnist_mlp_categorical", "--set", "prior=standard_normal"], ["prior", "uniform_categorical"]),
-        (["train", "mnist_mlp_categorical", "--set", "objective=iwae"], ["objective", "iwae", "elbo"]),
-        (["train", "digits_mlp_bernoulli", "--scale", "0"], ["--scale", "0", "> 0"]),
-    ]
-    # Once as a real process: the exit code and stderr a user sees, with no traceback.
-    _assert_one_line_error(zoo(*cases[1][0], "--export-dir", str(tmp_path)), *cases[1][1])
-    for args, fragments in cases:
-        assert_refused_in_one_line([*args, "--export-dir", str(tmp_path)], fragments, capsys)
-    assert not any(p.is_dir() and p.name != "missing" for p in tmp_path.iterdir())
-
-
-def test_scale_stretches_epochs_and_schedules_together():
-    vamp = recipes().get("mnist_mlp_vampprior").scaled(2)
-    assert (vamp.train.epochs, vamp.model.objective["warmup_epochs"]) == (200, 20)
-    assert vamp.model.blocks()["objective"].warmup_epochs == 20
-    categorical = recipes().get("mnist_mlp_categorical")
-    decay = categorical.model.blocks()["posterior"].temperature_decay
-    assert categorical.scaled(3).model.blocks()["posterior"].temperature_decay * 3 == decay
-    assert categorical.scaled(0.01).train.epochs == 1
-
-
-def test_argparse_errors_are_short():
-    done = zoo("train", "--epochs", "x")
-    assert done.returncode == 2 and "Traceback" not in done.stderr and "invalid int value" in done.stderr
-
-
 # The user's own images: a folder of PNG files. ----------------------------------------------
 
 PNG_COUNT, PNG_HEIGHT, PNG_WIDTH = 200, 30, 40

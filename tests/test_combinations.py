@@ -57,7 +57,7 @@ def tiny_block(role, kind):
 
 def variant(combination):
     blocks = {role: tiny_block(role, kind) for role, kind in combination.items() if role != "objective"}
-    return VAEConfig(**blocks, objective=OBJECTIVE_SETTINGS[combination["objective"]])
+    return VAEConfig(**blocks, objective=OBJECTIVE_SETTINGS[combination["objective"]]).check()
 
 
 def sensible_combinations():

@@ -11,7 +11,7 @@ import tf_keras as keras
 import zoo
 from harness import assert_export_matches_model, serve_requests
 from zoo.config import VAEConfig
-from zoo.errors import ConfigError, DataError, ZooError
+from zoo.errors import DataError, ZooError
 from zoo.evaluation import pictures
 from zoo.evaluation.conditional_accuracy import conditional_accuracy
 from zoo.export.savedmodel import export
@@ -118,13 +118,7 @@ def test_bad_conditions_are_one_line_errors():
         zoo.VAE.sample(build(VAEConfig(network={"type": "mlp", "hidden_units": (8,)})), 2, y=1)
 
 
-def test_config_refusals():
-    with pytest.raises(ConfigError, match="conditional_normal.*p\\(z\\|y\\)"):
-        VAEConfig(prior="conditional_normal")
-    with pytest.raises(ConfigError, match="pseudo-inputs have no labels"):
-        VAEConfig(prior="vamp", condition="class_label")
-    with pytest.raises(ConfigError, match="classes"):
-        VAEConfig(condition={"type": "class_label", "classes": 1})
+def test_composition_refusals():  # the config's refusals: tests/test_config.py
     with pytest.raises(ZooError, match="give the VAE a condition"):
         net = zoo.layers.networks.MLP((8,))
         zoo.VAE(net.encoder((28, 28, 1), 8), zoo.DiagonalNormal(4), net.decoder((28, 28, 1), (4,), 1),

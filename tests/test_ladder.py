@@ -182,14 +182,7 @@ def test_vamp_prior_on_the_top_layer():
     model.fit(_x(20), batch_size=10, epochs=1, verbose=0)
 
 
-def test_mismatched_blocks_are_refused_in_one_line():
-    with pytest.raises(ConfigError, match="'top_down' for the posterior 'ladder'"):
-        VAEConfig(posterior={"type": "ladder", "latent_dim": 4})
-    with pytest.raises(ConfigError, match="'ladder' for the prior 'top_down'"):
-        VAEConfig(prior="top_down")
-    with pytest.raises(ConfigError, match="condition"):
-        VAEConfig(posterior={"type": "ladder", "latent_dim": 4}, prior="top_down",
-                  condition={"type": "class_label", "classes": 3})
+def test_mismatched_blocks_are_refused_in_one_line():  # the config's refusals: tests/test_config.py
     encoder = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(16)])
     decoder = keras.Sequential([keras.Input((8,)), keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1))])
     with pytest.raises(ZooError, match=r"takes the prior 'top_down'.*TopDown\(StandardNormal\(\)\)"):

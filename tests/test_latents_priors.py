@@ -214,28 +214,6 @@ def test_vamp_pseudo_inputs_are_trained_and_encoder_weights_listed_once():
     assert grad is not None and grad.shape == (4, 8, 8, 1) and np.abs(grad.numpy()).max() > 0
 
 
-CATEGORICAL = {"type": "categorical", "latent_dim": 3}
-DIAGONAL, FULL = {"type": "diagonal_normal", "latent_dim": 3}, {"type": "full_normal", "latent_dim": 3}
-
-
-@pytest.mark.parametrize("fields, field", [
-    ({"posterior": CATEGORICAL, "prior": "standard_normal"}, "prior"),
-    ({"posterior": CATEGORICAL, "prior": "mixture"}, "prior"),
-    ({"posterior": DIAGONAL, "prior": "uniform_categorical"}, "prior"),
-    ({"posterior": FULL, "prior": "uniform_categorical"}, "prior"),
-    ({"posterior": CATEGORICAL, "prior": "uniform_categorical", "objective": "iwae"}, "objective"),
-    # IWAE takes no free bits: the argument is refused, named with its role
-    ({"objective": {"type": "iwae", "free_bits": 0.5}}, "objective.free_bits"),
-    ({"posterior": CATEGORICAL, "prior": "uniform_categorical", "aggregate_posterior_components": 2},
-     "aggregate_posterior_components"),
-])
-def test_incompatible_blocks_are_config_errors(fields, field):
-    with pytest.raises(ConfigError) as error:
-        VAEConfig(**fields)
-    assert error.value.field == field
-    assert f"'{field}'" in str(error.value)
-
-
 def test_incompatible_blocks_are_refused_when_composed():
     with pytest.raises(ZooError, match="UniformCategorical fits categorical"):
         UniformCategorical().attach(DiagonalNormal(3))
@@ -246,10 +224,3 @@ def test_incompatible_blocks_are_refused_when_composed():
     with pytest.raises(ConfigError) as error:
         IWAE(samples=3).check(RelaxedCategorical(3, 4))
     assert error.value.field == "objective"
-
-
-def test_compatible_blocks_are_accepted():
-    VAEConfig(posterior=CATEGORICAL, prior="uniform_categorical")
-    VAEConfig(posterior=FULL, prior="mixture", objective={"type": "iwae", "samples": 3})
-    VAEConfig(posterior=DIAGONAL, prior="vamp", aggregate_posterior_components=2,
-              objective={"type": "elbo", "free_bits": 0.5})

@@ -9,8 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from harness import assert_export_matches_model, tiny_recipe, trained_a_little
-from zoo.config import Recipe, TrainConfig, VAEConfig
-from zoo.errors import ConfigError
+from zoo.config import VAEConfig
 from zoo.export import serving, signatures
 from zoo.export.savedmodel import export
 from zoo.layers.likelihoods import (LIKELIHOODS, Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic,
@@ -197,26 +196,6 @@ def test_vae_on_each_new_likelihood(network, likelihood, sigma):
         assert np.all(log_prob < 0)
     mean = tf.convert_to_tensor(p).numpy()
     assert mean.shape == (2, 28, 28, 1) and (likelihood == "gaussian" or 0 <= mean.min() <= mean.max() <= 1)
-
-
-def test_eight_bit_likelihoods_need_eight_bit_data():
-    for likelihood in EIGHT_BIT:
-        Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="mnist", binarization="none"))
-        with pytest.raises(ConfigError, match="'digits' \\(17 pixel values\\).*256-level data"):
-            Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="digits", binarization="none"))
-        with pytest.raises(ConfigError, match="binarization.*'none'"):
-            Recipe("r", "", VAEConfig(likelihood=likelihood), TrainConfig(dataset="mnist"))
-    recipe = Recipe("r", "", VAEConfig(likelihood="gaussian"), TrainConfig(dataset="digits"))
-    with pytest.raises(ConfigError, match="likelihood"):
-        recipe.with_overrides({"likelihood": "categorical256"})
-
-
-def test_sigma_per_pixel_from_the_command_line():
-    recipe = Recipe("r", "", VAEConfig(likelihood="gaussian"), TrainConfig(dataset="digits"))
-    assert recipe.with_overrides({"sigma": "per_pixel"}).model.likelihood["sigma"] == "per_pixel"
-    assert recipe.with_overrides({"sigma": "0.25"}).model.likelihood["sigma"] == 0.25
-    with pytest.raises(ConfigError, match="per_pixel"):
-        recipe.with_overrides({"sigma": "per-pixel"})
 
 
 @pytest.mark.parametrize("likelihood, values", [

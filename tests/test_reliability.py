@@ -20,7 +20,7 @@ import pytest
 import tf_keras as keras
 
 from recipes import RECIPES
-from test_cli import ROOT, assert_refused_in_one_line, zoo
+from test_cli import ROOT, zoo
 from zoo import cli
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
@@ -181,30 +181,6 @@ def test_the_backup_keeps_the_last_finite_epoch_when_training_diverges(tmp_path)
     assert restored.epoch == [] and int(resumed.optimizer.iterations) == 16  # epoch 1 was restored
     for kept, expected in zip(resumed.get_weights(), after_first_epoch[0]):
         np.testing.assert_array_equal(kept, expected)
-
-
-def test_bad_configs_fail_before_training_with_one_line(tmp_path, capsys):
-    """What tests/test_cli.py does not cover yet, run in this process (each case there costs a
-    TensorFlow start-up)."""
-    cases = [
-        (["--set", "network=transformer"], ["network", "transformer", "conv, mlp"]),
-        (["--set", "latent=spherical"], ["posterior", "spherical", "diagonal_normal"]),
-        (["--set", "latent_dim=-3"], ["posterior.latent_dim", "-3", "an integer >= 1"]),
-        (["--set", "likelihood=gaussian", "--set", "sigma=0"], ["sigma", "0", "a finite number > 0"]),
-        (["--set", "learning_rate=inf"], ["learning_rate", "inf", "a finite number > 0"]),
-        (["--set", "beta=nan"], ["beta", "nan", "a finite number >= 0"]),
-        (["--set", "image_shape=28,28,1"], ["image_shape", "(28, 28, 1)", "(8, 8, 1)", "digits"]),
-        (["--set", "network=conv", "--set", "conv_filters=4,4,4,4"], ["image_shape", "divisible by 16"]),
-    ]
-    for args, fragments in cases:
-        assert_refused_in_one_line(["train", RECIPE, *args, "--export-dir", str(tmp_path)], fragments, capsys)
-    assert not list(tmp_path.iterdir())
-
-
-def test_debug_shows_the_traceback():
-    """--debug lets the error out of `main`, so Python prints its traceback."""
-    with pytest.raises(ConfigError, match="latent_dim"):
-        cli.main(["--debug", "train", RECIPE, "--latent-dim", "0"])
 
 
 def test_data_outside_what_the_likelihood_models_is_refused():

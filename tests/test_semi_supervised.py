@@ -13,7 +13,7 @@ from zoo.config import VAEConfig
 from zoo.data.pipeline import balanced_subset
 from zoo.data.resident import ResidentImages
 from zoo.data.sources import Split
-from zoo.errors import ConfigError, DataError
+from zoo.errors import DataError
 from zoo.export.savedmodel import export
 from zoo.models.builder import build
 from zoo.models.semi_supervised import SemiSupervisedVAE
@@ -137,11 +137,7 @@ def test_resident_batches_hide_labels_and_add_labelled_images():
     np.testing.assert_array_equal(y[8:].numpy(), labelled_ids % 4)  # their own labels
 
 
-def test_config_and_label_refusals():
-    with pytest.raises(ConfigError, match="together with the objective 'semi_supervised'"):
-        VAEConfig(condition="class_label", classifier={"type": "mlp"})
-    with pytest.raises(ConfigError, match="class_label"):
-        VAEConfig(condition={"type": "vector", "size": 3}, classifier={"type": "mlp"}, objective="semi_supervised")
+def test_label_refusals():  # the config's refusals: tests/test_config.py
     model = _m2()
     x, _ = _data(6)
     with pytest.raises(DataError, match="allowed 0..2, and -1 for unlabelled"):

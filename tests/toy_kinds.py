@@ -12,13 +12,13 @@ so a `Recipe` holding it trains with `zoo.training.train.train` and evaluates wi
 
 import dataclasses
 import math
-import typing
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.config import MODEL_CONFIGS
+from zoo.config import MODEL_CONFIGS, ModelConfig
+from zoo.config.kinds import register_model_config
 from zoo.models.base import Signature, ZooModel
 from zoo.models.builder import BUILDERS
 
@@ -158,34 +158,17 @@ class CriticAutoencoder(Autoencoder):
 
 
 @dataclasses.dataclass(frozen=True)
-class AutoencoderConfig:
+class AutoencoderConfig(ModelConfig):
     """The config of both toy kinds: `critic` picks the CriticAutoencoder."""
 
-    kind: typing.ClassVar[str] = "toy_autoencoder"
-    label_use: typing.ClassVar[str] = "none"
-    BLOCKS: typing.ClassVar[tuple] = ()
-    OPTIONAL_BLOCKS: typing.ClassVar[tuple] = ()
+    kind = "toy_autoencoder"
     image_shape: tuple = (8, 8, 1)
     code_dim: int = 4
     critic: bool = False
 
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def scaled(self, factor):
-        return self
-
-    def to_dict(self):
-        return {"kind": self.kind, **dataclasses.asdict(self), "image_shape": list(self.image_shape)}
-
-    @classmethod
-    def from_dict(cls, config):
-        config = {key: value for key, value in config.items() if key != "kind"}
-        return cls(**{**config, "image_shape": tuple(config.get("image_shape", (8, 8, 1)))})
-
 
 if AutoencoderConfig.kind not in MODEL_CONFIGS:  # a test module may be imported twice
-    MODEL_CONFIGS.register(AutoencoderConfig.kind)(AutoencoderConfig)
+    register_model_config(AutoencoderConfig)
 
     @BUILDERS.register(AutoencoderConfig.kind)
     def build_autoencoder(config, name=None):

@@ -2,12 +2,19 @@
 
     import zoo
     vae = zoo.VAE(my_encoder, zoo.DiagonalNormal(20), my_decoder, zoo.Bernoulli())
-    vae = zoo.build(zoo.VAEConfig(prior="vamp"))          # the config path: the same objects
+    vae = zoo.build(zoo.VAEConfig(prior={"type": "vamp"}))  # the config path: the same objects
     vae = zoo.VAE.from_preset("mnist_mlp_vampprior")      # a shipped, trained model
     vq = zoo.build(zoo.VQVAEConfig())                     # a VQ-VAE with a learned prior over its codes
+
+Importing zoo sets TF_CPP_MIN_LOG_LEVEL=3 (unless it is set) and keeps TensorFlow's C++
+start-up lines off stderr (`zoo.tensorflow_logs`).
 """
 
 import importlib
+
+from zoo import tensorflow_logs
+
+tensorflow_logs.hide()  # TensorFlow's C++ start-up lines; TF_CPP_MIN_LOG_LEVEL or `zoo --debug` shows them
 
 from zoo import plugins
 

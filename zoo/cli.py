@@ -1,12 +1,22 @@
-"""`zoo list | train | evaluate`: the command line. Problems a user can fix end in one line, exit 2."""
+"""`zoo list | train | evaluate`: the command line. Problems a user can fix end in one line, exit 2.
+
+Names, flags, paths, sizes and training values are checked before TensorFlow is imported,
+so a mistake is answered at once; blocks and their arguments are checked next (their
+registries import TensorFlow), before any data is read. TensorFlow's C++ start-up lines are
+hidden (`zoo.tensorflow_logs`, set up by `import zoo`) unless `--debug` or the user's own
+TF_CPP_MIN_LOG_LEVEL.
+"""
 
 import argparse
 import os
 import sys
 
-from zoo.errors import ZooError
+from zoo import tensorflow_logs
+from zoo.errors import ConfigError, ZooError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide C++ start-up chatter (no GPU found, ...): 2 no longer does
+# Flags that are `--set FIELD=VALUE` written shorter; they take the same path as --set.
+SHORTHANDS = {"--epochs": "epochs", "--batch-size": "batch_size", "--latent-dim": "latent_dim", "--seed": "seed",
+              "--dataset": "dataset", "--image-size": "image_size", "--channels": "channels"}
 STRATEGY_NAMES = ("default", "mirrored", "multiworker", "tpu")  # zoo.training.strategies.STRATEGIES, without importing TF
 
 
@@ -18,22 +28,16 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a recipe, evaluate it and export it")
     train.add_argument("recipe", help="a recipe name from `zoo list`")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--latent-dim", type=int)
-    train.add_argument("--seed", type=int)
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="override any config field, e.g. --set beta=0.5 --set hidden_units=512,256")
+    for flag, field in SHORTHANDS.items():
+        train.add_argument(flag, action=SetShorthand, dest="set", metavar=field.upper(), help=f"--set {field}=VALUE")
     train.add_argument("--scale", type=float, default=1.0, metavar="F",
                        help="train F times longer (epochs, warm-up and temperature schedule); the "
                             "defaults are sized for about 30 minutes on 2 CPU cores")
     train.add_argument("--smoke", action="store_true", help="apply the recipe's tiny test sizes")
     train.add_argument("--data-dir", help="your images (a folder of image files, class subfolders as labels, "
                                           "or a .npz file), IDX files (mnist, fashion_mnist) or a TFDS data_dir")
-    train.add_argument("--dataset", help="override the recipe's dataset: a name, folder, npz or tfds:NAME "
-                                         "(e.g. tfds:celeb_a)")
-    train.add_argument("--image-size", metavar="HxW", help="resize images to HEIGHTxWIDTH, e.g. 64x64")
-    train.add_argument("--channels", type=int, choices=(1, 3), help="convert images to grey (1) or RGB (3)")
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
     train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
     train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
@@ -56,25 +60,41 @@ def build_parser():
     return parser
 
 
-def overrides_from(args):
-    overrides = {}
-    for item in args.set:
-        field, sep, value = item.partition("=")
-        if not sep or not field:
-            raise ZooError(f"--set {item!r}: expected FIELD=VALUE")
-        overrides[field.strip()] = value.strip()
-    for field in ("epochs", "batch_size", "latent_dim", "seed", "dataset", "channels"):
-        if getattr(args, field, None) is not None:
-            overrides[field] = getattr(args, field)
-    if getattr(args, "image_size", None) is not None:
-        overrides["image_size"] = args.image_size
-    return overrides
+class SetShorthand(argparse.Action):
+    """`--epochs 3` is `--set epochs=3`: appended to the same list, in command-line order."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.set = [*namespace.set, f"{SHORTHANDS[option_string]}={value}"]
+
+
+def checked_before_tensorflow(args):
+    """(recipe, {field: text}) after the checks that need no TensorFlow: the recipe name,
+    `--set` syntax and renamed fields, training values (--image-size, --epochs, ...), paths."""
+    from recipes import RECIPES
+    from zoo.checks import check_number
+    from zoo.config.overrides import parse_assignments, train_with
+
+    recipe = RECIPES.get(args.recipe)
+    overrides = parse_assignments(args.set)
+    train_with(train_with(recipe.train, recipe.smoke if args.smoke else {}), overrides)
+    check_number("--scale", args.scale, positive=True)
+    check_paths(data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir)
+    return recipe, overrides
+
+
+def check_paths(data_dir=None, export_dir=None, workdir=None, output_dir=None):
+    """--data-dir must exist; folders the zoo writes to must not be files."""
+    if data_dir is not None and not os.path.exists(data_dir):
+        raise ConfigError("--data-dir", data_dir, "an existing folder or file (no such folder or file)")
+    for flag, path in (("--export-dir", export_dir), ("--workdir", workdir), ("--output-dir", output_dir)):
+        if path is not None and os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(flag, path, "a folder (this is a file)")
 
 
 def run(args, argv):
     if args.command == "list":
         import recipes
-        from zoo.models.presets import presets
+        from zoo.models.presets import presets  # reads folders and config.json files: no TensorFlow
 
         for title, table in (("Recipes (zoo train NAME)", recipes.descriptions()),
                              ("Presets (zoo.VAE.from_preset(NAME), trained)", presets())):
@@ -85,24 +105,26 @@ def run(args, argv):
         return 0
     command = " ".join(["zoo", *argv])
     if args.command == "evaluate":
+        from zoo.models.presets import preset_path
+
+        preset_path(args.export)  # an export folder or a shipped preset's name
+        check_paths(data_dir=args.data_dir, output_dir=args.output_dir)
         from zoo.evaluation.evaluate import evaluate
 
         evaluate(args.export, data_dir=args.data_dir, num_samples=args.samples, examples=args.examples,
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
                  download=args.download, command=command)
         return 0
+    recipe, overrides = checked_before_tensorflow(args)
     from zoo.training import strategies
 
     # First of all: the multiworker strategy must be made before TensorFlow runs anything.
     strategy = strategies.build(args.strategy, tpu=args.tpu)
-    from recipes import RECIPES
-
-    recipe = RECIPES.get(args.recipe)
     if args.smoke:
         recipe = recipe.with_overrides(recipe.smoke)
     if args.scale != 1.0:
         recipe = recipe.scaled(args.scale)
-    recipe = recipe.with_overrides(overrides_from(args))
+    recipe = recipe.with_overrides(overrides)  # blocks and their arguments checked, before any data is read
     from zoo.training.train import train
 
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
@@ -113,6 +135,8 @@ def run(args, argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if args.debug:
+        tensorflow_logs.show()
     try:
         return run(args, argv)
     except (ZooError, FloatingPointError) as error:

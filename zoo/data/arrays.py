@@ -11,8 +11,9 @@ import os
 
 import numpy as np
 
+from zoo.checks import parse_image_size
 from zoo.data.folders import split_indices
-from zoo.data.images import check_channels, colour_channels, parse_image_size, to_pixels
+from zoo.data.images import check_channels, colour_channels, to_pixels
 from zoo.data.memory import MemoryEstimate
 from zoo.data.sources import SPLITS, Split
 from zoo.errors import DataError

@@ -25,7 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.headers import read_header
-from zoo.data.images import check_channels, parse_image_size, tf_reason, to_pixels
+from zoo.checks import parse_image_size
+from zoo.data.images import check_channels, tf_reason, to_pixels
 from zoo.data.memory import MemoryEstimate, memory_budget
 from zoo.data.pipeline import shard_by_element
 from zoo.data.sources import SPLITS, Split

@@ -16,29 +16,6 @@ import tensorflow as tf
 from zoo.errors import ConfigError
 
 CHANNELS = (1, 3)
-IMAGE_SIZE_ALLOWED = "HxW (height x width, e.g. 64x64), a (height, width) pair or one int for a square"
-
-
-def parse_image_size(image_size):
-    """(height, width) from None, an int, a pair or a "HxW" string; ConfigError otherwise."""
-    if image_size is None:
-        return None
-    size = image_size
-    if isinstance(size, str):
-        match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", size)
-        size = (int(match[1]), int(match[2])) if match else None
-    elif isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    try:
-        size = tuple(size)
-    except TypeError:
-        size = None
-    if not (size and len(size) == 2 and all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                                            for s in size)):
-        raise ConfigError("image_size", image_size, IMAGE_SIZE_ALLOWED)
-    return size
-
-
 def check_channels(channels):
     if channels is not None and channels not in CHANNELS:
         raise ConfigError("channels", channels, "1 (grey) or 3 (colour)")

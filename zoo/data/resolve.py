@@ -10,7 +10,7 @@ import os
 
 from zoo.data.arrays import NpzArrays
 from zoo.data.folders import ImageFolder
-from zoo.data.images import parse_image_size
+from zoo.checks import parse_image_size
 from zoo.data.sources import DATASETS
 from zoo.data.tfds_images import TfdsImages
 from zoo.errors import ConfigError

@@ -8,7 +8,8 @@ dataset too large for memory streams from TFDS's own files (`stream`).
 
 import tensorflow as tf
 
-from zoo.data.images import check_channels, colour_channels, parse_image_size, to_pixels
+from zoo.checks import parse_image_size
+from zoo.data.images import check_channels, colour_channels, to_pixels
 from zoo.data.memory import MemoryEstimate
 from zoo.data.pipeline import shard_by_element
 from zoo.data.sources import SPLITS, Split, load_tfds

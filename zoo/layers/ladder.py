@@ -259,11 +259,6 @@ class TopDown(Prior):
         self._ladder = []  # a list: the VAE owns and saves the ladder (its posterior)
 
     def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
-        if not isinstance(posterior, Ladder):
-            raise ZooError(f"TopDown is the prior of a Ladder posterior's layers, not of {type(posterior).__name__}: "
-                           f"use the prior {type(self.top).__name__} itself")
-        if condition_size is not None:
-            raise ZooError("a Ladder VAE is not conditional here: build it without a condition")
         super().attach(posterior, image_shape, encode, condition_size)
         self._ladder[:] = [posterior]
         top_layer = types.SimpleNamespace(continuous=True, code_shape=(posterior.latent_dim,), one_pass_density=True)
@@ -308,6 +303,4 @@ def _prior(top):
         return top
     if isinstance(top, dict) and "class_name" in top:
         return _prior(keras.saving.deserialize_keras_object(top))
-    from zoo.config import make_block, normalize_block
-
-    return _prior(make_block("prior", normalize_block("prior", top)))
+    return _prior(PRIORS.make(top, "prior.top"))

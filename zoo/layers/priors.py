@@ -40,15 +40,6 @@ class Prior(keras.layers.Layer):
         """Take the shape of one code from `posterior` (and make the weights that depend on it).
         `encode(x)` is the model's q(z|x), for priors defined through the encoder;
         `condition_size` the size of the model's condition vector (None: unconditional)."""
-        if posterior.continuous != self.continuous:
-            fits = "continuous" if self.continuous else "categorical (one-hot)"
-            raise ZooError(f"the prior {type(self).__name__} fits {fits} latents, not the posterior "
-                           f"{type(posterior).__name__}; allowed: "
-                           + ", ".join(n for n in PRIORS.names() if PRIORS.get(n).continuous == posterior.continuous))
-        required = getattr(posterior, "prior_type", None)
-        if required is not None and type(self) is not PRIORS.get(required):
-            raise ZooError(f"a {type(posterior).__name__} posterior takes the prior '{required}' (its top-down "
-                           f"path), with the prior of your choice on top: e.g. TopDown({type(self).__name__}())")
         if self.code_shape is not None and self.code_shape != tuple(posterior.code_shape):
             raise ZooError(f"{self.name} is attached to codes of shape {self.code_shape} already")
         self.code_shape = tuple(posterior.code_shape)
@@ -180,14 +171,6 @@ class VampPrior(Prior):
     def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
         if image_shape is None or encode is None:
             raise ZooError("VampPrior needs the model's image shape and encoder: pass it to zoo.VAE")
-        if condition_size is not None:
-            raise ZooError("VampPrior is q(z|u) at learned pseudo-inputs u; a conditional encoder q(z|x,y) "
-                           "would need pseudo-labels as well, which it does not have: for a conditional VAE "
-                           "use standard_normal, mixture or conditional_normal")
-        if not getattr(posterior, "one_pass_density", True):
-            raise ZooError(f"VampPrior scores codes under q(z|u) at every pseudo-input u; "
-                           f"{type(posterior).__name__}'s density at codes it did not draw takes one pass per "
-                           "latent: use it with standard_normal or mixture")
         fresh = self.code_shape is None
         super().attach(posterior, image_shape, encode)
         self._encode[:] = [encode]
@@ -220,9 +203,6 @@ class ConditionalNormal(Prior):
     conditional = True
 
     def attach(self, posterior, image_shape=None, encode=None, condition_size=None):
-        if condition_size is None:
-            raise ZooError("ConditionalNormal is p(z|y): give the VAE a condition "
-                           "(e.g. condition=ClassLabel(10)), or use StandardNormal")
         fresh = self.code_shape is None
         super().attach(posterior, image_shape, encode)
         if fresh:

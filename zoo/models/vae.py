@@ -7,6 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import seeds
+from zoo.config import rules
 from zoo.errors import DataError, ZooError
 from zoo.layers.aggregate_posterior import AggregatePosterior, fit_to_training_set
 from zoo.layers.conditions import Condition
@@ -97,10 +98,7 @@ class VAE(LikelihoodModel):
         if condition is not None and not isinstance(condition, Condition):
             raise ZooError(f"VAE condition: expected a zoo.layers.conditions.Condition (e.g. ClassLabel(10)), "
                            f"got {type(condition).__name__}")
-        if prior.conditional and condition is None:
-            raise ZooError(f"the prior {type(prior).__name__} is p(z|y): give the VAE a condition "
-                           "(e.g. condition=ClassLabel(10))")
-        objective.check(posterior)
+        self.check_blocks(posterior, prior, objective, condition, aggregate_posterior)
         objective.check_ready()
         self.condition = condition
         self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
@@ -114,6 +112,13 @@ class VAE(LikelihoodModel):
         image_shape = image_shape or input_shape_of(encoder)
         if image_shape is not None:
             self.build((None, *image_shape))
+
+    def check_blocks(self, posterior, prior, objective, condition, aggregate_posterior):
+        """Refuse blocks that do not fit together, by the zoo's one set of rules
+        (`zoo.config.rules`, which the config path asks too)."""
+        components = 0 if aggregate_posterior is None else aggregate_posterior.components
+        rules.check_vae_blocks(posterior, prior, objective, condition, aggregate_posterior_components=components)
+        objective.check(posterior)
 
     @property
     def code_shape(self):

@@ -10,6 +10,7 @@ import json
 import os
 
 from zoo.atomic import write_json
+from zoo.config.upgrade import upgrade_recipe_dict
 from zoo.errors import ConfigError
 
 BACKUP, RECIPE_FILE = "backup", "recipe.json"
@@ -32,7 +33,7 @@ def claim(workdir, recipe, write=True):
     now = json.loads(recipe.to_json())
     if has_backup(workdir) and os.path.isfile(path):
         with open(path) as f:
-            before = json.load(f)
+            before = upgrade_recipe_dict(json.load(f))  # written by this zoo or an earlier one
         difference = next(differences(before, now), None)
         if difference:
             field, old, new = difference

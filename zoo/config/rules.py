@@ -1,0 +1,67 @@
+"""Which blocks go together: the one place the zoo's compatibility rules live.
+
+The rules read the block objects (their class attributes: `continuous`, `conditional`,
+`one_pass_density`, `prior_type`, `posterior_type`) and their registered names, so the config
+path (`VAEConfig.blocks`) and a model composed from objects can ask the same function.
+"""
+
+from zoo.errors import ConfigError
+
+
+def check_vae_blocks(posterior, prior, objective, condition=None, classifier=None, aggregate_posterior_components=0):
+    """Refuse, in one line naming the field, blocks of a VAE that do not fit together."""
+    from zoo.config.blocks import registries
+
+    roles = registries()
+    posterior_name, prior_name = roles["posterior"].name_of(posterior), roles["prior"].name_of(prior)
+    objective_name = roles["objective"].name_of(objective)
+    condition_name = roles["condition"].name_of(condition) if condition is not None else None
+    _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier, aggregate_posterior_components)
+    priors = roles["prior"]
+    if posterior.continuous != prior.continuous:
+        allowed = [name for name in priors.names() if priors.get(name).continuous == posterior.continuous]
+        raise ConfigError("prior", prior_name, f"a prior for posterior '{posterior_name}' ({', '.join(allowed)})")
+    if getattr(posterior, "prior_type", None) not in (None, prior_name):
+        raise ConfigError("prior", prior_name, f"'{posterior.prior_type}' for the posterior '{posterior_name}', with "
+                                               'the prior of your choice on top: {"type": "top_down", "top": "vamp"}')
+    if prior_name == "vamp" and not posterior.one_pass_density:
+        raise ConfigError("prior", "vamp", f"standard_normal or mixture for the posterior '{posterior_name}' "
+                          "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior's density "
+                          "at codes it did not draw takes one pass per latent)")
+    if getattr(prior, "posterior_type", None) not in (None, posterior_name):
+        raise ConfigError("posterior", posterior_name, f"'{prior.posterior_type}' for the prior '{prior_name}'")
+    if aggregate_posterior_components and not posterior.continuous:
+        raise ConfigError("aggregate_posterior_components", aggregate_posterior_components,
+                          f"0 for the discrete posterior '{posterior_name}' (a Gaussian mixture needs continuous codes)")
+
+
+def _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier, aggregate_posterior_components):
+    """The conditional and semi-supervised choices fit together."""
+    semi_supervised = objective_name == "semi_supervised"
+    if prior.conditional and condition is None:
+        raise ConfigError("prior", prior_name, "an unconditional prior, or set condition "
+                          '(e.g. condition={"type": "class_label"}): it is p(z|y)')
+    if condition is not None and prior_name == "vamp":
+        raise ConfigError("prior", "vamp", "standard_normal, mixture or conditional_normal for a conditional "
+                          "VAE (the VampPrior's pseudo-inputs have no labels)")
+    if condition is not None and prior_name == "top_down":
+        raise ConfigError("condition", condition_name, "None for a ladder VAE (its layers take no y)")
+    if semi_supervised != (classifier is not None):
+        raise ConfigError("classifier" if semi_supervised else "objective", None if semi_supervised else objective_name,
+                          "a classifier network together with the objective 'semi_supervised' (M2), or neither")
+    if condition is not None and aggregate_posterior_components:
+        raise ConfigError("aggregate_posterior_components", aggregate_posterior_components,
+                          "0 for a conditional VAE (its codes are fitted per condition)")
+    if classifier is not None and condition_name != "class_label":
+        raise ConfigError("condition", condition_name, "a 'class_label' condition for the semi-supervised M2")
+
+
+def check_vq_vae_blocks(network):
+    """A VQ-VAE's network must give a grid of codes."""
+    from zoo.config.blocks import registry
+
+    if not hasattr(network, "grid_encoder"):
+        networks = registry("network")
+        grids = [name for name in networks.names() if hasattr(networks.get(name), "grid_encoder")]
+        raise ConfigError("network", networks.name_of(network), f"a network with a grid of codes for a VQ-VAE "
+                                                                f"({', '.join(grids)})")
