@@ -1,4 +1,6 @@
-"""The command line, end to end in subprocesses, as a user runs it."""
+"""The command line, end to end as a user runs it: each command once in a real process (its
+exit code, stdout and stderr), the rest through `cli.main` in this process, which runs the
+same code without a TensorFlow start-up (about 6 s) per call."""
 
 import json
 import os
@@ -30,6 +32,15 @@ def zoo(*args, cwd=None, env=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=600)
+
+
+def zoo_here(capsys, *args):
+    """`zoo ARGS` through `cli.main` in this process: its exit code and output, as `zoo` gives
+    them from a subprocess."""
+    capsys.readouterr()
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["zoo", *args], code, out, err)
 
 
 def epoch_lines(stdout):
@@ -181,9 +192,9 @@ def png_folder(tmp_path_factory):
     return folder
 
 
-def train_on_folder(folder, export_dir, env=None):
-    return zoo("train", "conv_gaussian", "--data-dir", str(folder), "--image-size", "32x32", "--smoke",
-               "--epochs", "1", "--export-dir", str(export_dir), env=env)
+def train_on_folder(capsys, folder, export_dir):
+    return zoo_here(capsys, "train", "conv_gaussian", "--data-dir", str(folder), "--image-size", "32x32", "--smoke",
+                    "--epochs", "1", "--export-dir", str(export_dir))
 
 
 def assert_exported_32x32_colour(export_dir):
@@ -195,8 +206,8 @@ def assert_exported_32x32_colour(export_dir):
     assert np.all(np.isfinite(sampled["x_mean"].numpy()))
 
 
-def test_train_on_a_folder_of_png_files_resized_to_32x32(png_folder, tmp_path):
-    done = train_on_folder(png_folder, tmp_path / "exports")
+def test_train_on_a_folder_of_png_files_resized_to_32x32(png_folder, tmp_path, capsys):
+    done = train_on_folder(capsys, png_folder, tmp_path / "exports")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "held in memory" in done.stdout and "streamed from disk" not in done.stdout, done.stdout
     assert "Test -ELBO" in done.stdout
@@ -205,8 +216,9 @@ def test_train_on_a_folder_of_png_files_resized_to_32x32(png_folder, tmp_path):
     assert config["model"]["image_shape"] == [32, 32, 3] and config["train"]["image_size"] == [32, 32]
 
 
-def test_a_folder_over_the_memory_budget_is_streamed_from_disk(png_folder, tmp_path):
-    done = train_on_folder(png_folder, tmp_path / "exports", env={"ZOO_MEMORY_BUDGET": "1K"})
+def test_a_folder_over_the_memory_budget_is_streamed_from_disk(png_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_MEMORY_BUDGET", "1K")
+    done = train_on_folder(capsys, png_folder, tmp_path / "exports")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "streamed from disk" in done.stdout, done.stdout
     metrics = json.load(open(tmp_path / "exports" / "conv_gaussian" / "1" / "metrics.json"))
@@ -292,12 +304,12 @@ def test_evaluate_says_where_it_wrote(embedded_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("recipe", ["mnist_mlp_conditional", "mnist_mlp_m2_100"])
-def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path):
+def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path, capsys):
     """A conditional recipe and an M2 recipe through `zoo train` and `zoo evaluate`, at smoke
     size on the embedded 8x8 digits (their labels; the judge trains on them in a second)."""
     sizes = ["hidden_units=16"] if "m2" not in recipe else ["network.hidden_units=16", "labelled_shift=0"]  # 8x8
-    done = zoo("train", recipe, "--smoke", "--dataset", "digits", *[f"--set={s}" for s in sizes], "--epochs", "10",
-               "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--dataset", "digits", *[f"--set={s}" for s in sizes],
+                    "--epochs", "10", "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     path = tmp_path / "exports" / recipe / "1"
     metrics = json.load(open(path / "metrics.json"))
@@ -315,7 +327,7 @@ def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path):
     assert sample["x_mean"].shape == (2, 8, 8, 1)
     assert (tmp_path / "run" / "logs" / "pictures").is_dir()
 
-    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "60")
+    evaluated = zoo_here(capsys, "evaluate", str(path), "--samples", "10", "--examples", "60")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     result = json.load(open(path / "metrics.json"))["evaluation"]
     assert np.isfinite(result["neg_log_likelihood"]) and result["examples"] == 60
@@ -324,18 +336,18 @@ def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path):
     assert (path / "pictures" / "class_samples.png").exists()
 
 
-def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path):
+def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path, capsys):
     """The hierarchical recipe through `zoo train` and `zoo evaluate` at smoke size on the
     embedded 8x8 digits: the training log, the export and the evaluation report each layer."""
     recipe = "mnist_mlp_ladder_vampprior"
-    done = zoo("train", recipe, "--smoke", "--dataset", "digits", "--epochs", "3", "--workdir", str(tmp_path / "run"),
-               "--export-dir", str(tmp_path / "exports"))
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--dataset", "digits", "--epochs", "3",
+                    "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "kl_z1" in done.stdout and "kl_z2" in done.stdout
     path = tmp_path / "exports" / recipe / "1"
     loaded = tf.saved_model.load(str(path))
     assert loaded.signatures["encode"](x=tf.zeros([2, 8, 8, 1]))["z_code"].shape == (2, 8)  # 2 layers of 4
-    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "40")
+    evaluated = zoo_here(capsys, "evaluate", str(path), "--samples", "10", "--examples", "40")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     result = json.load(open(path / "metrics.json"))["evaluation"]
     assert set(result["kl_per_layer"]) == set(result["active_units_per_layer"]) == {"z1", "z2"}
@@ -343,11 +355,11 @@ def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path):
     assert "per layer (bottom first): z1: KL" in evaluated.stdout
 
 
-def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smoke_size(tmp_path):
+def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smoke_size(tmp_path, capsys):
     """The beta-TCVAE recipe on the drawn `shapes` through `zoo train` (N filled in from the
     data, MIG and the FactorVAE score in metrics.json) and `zoo evaluate` (the traversals)."""
     recipe = "shapes_mlp_beta_tcvae"
-    done = zoo("train", recipe, "--smoke", "--export-dir", str(tmp_path / "exports"))
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "MIG " in done.stdout and "FactorVAE score " in done.stdout
     path = tmp_path / "exports" / recipe / "1"
@@ -356,7 +368,7 @@ def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smo
     assert set(metrics["disentanglement"]["mig_per_factor"]) == {"shape", "scale", "orientation", "x", "y"}
     objective = json.load(open(path / "config.json"))["model"]["objective"]
     assert objective == {**objective, "type": "beta_tcvae", "beta": 6.0, "dataset_size": 41472}  # 90% of 46,080
-    evaluated = zoo("evaluate", str(path), "--samples", "10", "--examples", "50")
+    evaluated = zoo_here(capsys, "evaluate", str(path), "--samples", "10", "--examples", "50")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "MIG " in evaluated.stdout
     traversals = tf.io.decode_png(tf.io.read_file(str(path / "pictures" / "latent_traversals.png"))).numpy()
