@@ -149,6 +149,7 @@ def test_config_and_label_refusals():
     assert isinstance(model, SemiSupervisedVAE)
 
 
+@pytest.mark.heavy
 def test_export_has_classify_and_matches_python_without_zoo(tmp_path):
     model = _m2()
     x, y = _data(12)
