@@ -3,13 +3,20 @@ in saved_models/, found in one place.
 
 Without them the tests that need them skip and say why; with ZOO_REQUIRE_DATA=1 (as
 `.ci/run` sets) their absence fails those tests instead, so CI always runs them.
+
+Two digits runs are trained once per session and shared (each costs a compile, an
+evaluation and an export): `digits_cli_run` in a real `zoo` process, `digits_long_run` through
+`cli.main` in this one.
 """
 
+import contextlib
+import io
 import json
 import os
 import pathlib
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -145,3 +152,34 @@ def shipped_recipes():
     if not exports:
         _absent(NO_SHIPPED)
     return sorted(exports)
+
+
+DIGITS_CLI_RUN = ["train", "digits_mlp_bernoulli", "--epochs", "4", "--seed", "0"]
+
+
+@pytest.fixture(scope="session")
+def digits_cli_run(tmp_path_factory):
+    """`zoo DIGITS_CLI_RUN --workdir ROOT/run --export-dir ROOT/exports` in a real process: the
+    suite's one subprocess `zoo train`, whose exit code and output test_cli checks and which
+    test_reliability takes as the reference its repeated and resumed runs must equal.
+    Returns (the finished process, ROOT)."""
+    root = tmp_path_factory.mktemp("digits_cli_run")
+    done = subprocess.run([sys.executable, "-m", "zoo", *DIGITS_CLI_RUN, "--workdir", str(root / "run"),
+                           "--export-dir", str(root / "exports")], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
+    return done, root
+
+
+@pytest.fixture(scope="session")
+def digits_long_run(tmp_path_factory):
+    """`zoo train digits_mlp_bernoulli --epochs 30 --set log_likelihood_samples=64` through
+    `cli.main` in this process: (exit code, stdout, the export's version folder). test_cli
+    counts its progress lines; test_evaluate scores its export (64 importance samples)."""
+    from zoo import cli
+
+    root = tmp_path_factory.mktemp("digits_long_run")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["train", "digits_mlp_bernoulli", "--epochs", "30", "--set", "log_likelihood_samples=64",
+                         "--export-dir", str(root)])
+    return code, out.getvalue(), str(root / "digits_mlp_bernoulli" / "1")

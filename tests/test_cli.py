@@ -85,25 +85,17 @@ def test_list_shows_every_recipe_and_preset_with_its_description_fast_and_withou
     assert check.stdout.strip().splitlines()[-1] == "False", "zoo list imported tensorflow"
 
 
-@pytest.fixture(scope="module")
-def embedded_run(tmp_path_factory):
-    """`zoo train` of the embedded default at smoke size, with a workdir, in a subprocess."""
-    root = tmp_path_factory.mktemp("embedded")
-    done = zoo("train", "digits_mlp_bernoulli", "--smoke", "--epochs", "3", "--seed", "4",
-               "--export-dir", str(root / "exports"), "--workdir", str(root / "run"))
-    return done, root
-
-
-def test_train_embedded_default_end_to_end(embedded_run):
-    done, tmp_path = embedded_run
+def test_train_embedded_default_end_to_end(digits_cli_run):
+    """`zoo train` of the embedded default in a real process (conftest's `digits_cli_run`)."""
+    done, tmp_path = digits_cli_run
     assert done.returncode == 0, done.stderr[-3000:]
-    assert epoch_lines(done.stdout) == [(1, 3), (2, 3), (3, 3)], done.stdout
+    assert epoch_lines(done.stdout) == [(1, 4), (2, 4), (3, 4), (4, 4)], done.stdout
     assert "Test -ELBO" in done.stdout
     path = tmp_path / "exports" / "digits_mlp_bernoulli" / "1"
     metrics = json.load(open(path / "metrics.json"))
     config = json.load(open(path / "config.json"))
-    assert config["train"]["epochs"] == 3 and config["train"]["seed"] == 4
-    assert metrics["epochs"] == 3 and 0 < metrics["test_neg_elbo"] < 64 * 0.7  # beats coin flips
+    assert config["train"]["epochs"] == 4 and config["train"]["seed"] == 0
+    assert metrics["epochs"] == 4 and 0 < metrics["test_neg_elbo"] < 64 * 0.7  # beats coin flips
     assert metrics["command"].startswith("zoo train digits_mlp_bernoulli")
     assert (tmp_path / "run" / "history.csv").exists() and (tmp_path / "run" / "logs").is_dir()
     loaded = tf.saved_model.load(str(path))
@@ -281,18 +273,18 @@ def test_bad_image_folders_exit_2_in_one_line_naming_the_file_and_export_nothing
             p.name.isdigit() for p in (export_dir / "conv_gaussian").iterdir()), case
 
 
-def test_progress_is_about_ten_lines_whatever_the_epochs(tmp_path, capsys):
-    """In this process (a subprocess costs a TensorFlow start-up)."""
-    assert cli.main(["train", "digits_mlp_bernoulli", "--smoke", "--epochs", "30",
-                     "--export-dir", str(tmp_path)]) == 0, capsys.readouterr().err[-3000:]
-    lines = epoch_lines(capsys.readouterr().out)
+def test_progress_is_about_ten_lines_whatever_the_epochs(digits_long_run):
+    """30 epochs through `cli.main` in this process (conftest's `digits_long_run`)."""
+    code, out, _ = digits_long_run
+    assert code == 0, out[-3000:]
+    lines = epoch_lines(out)
     assert 1 <= len(lines) <= 12, lines
     assert lines[-1] == (30, 30) and all(total == 30 for _, total in lines)
     assert [k for k, _ in lines] == sorted({k for k, _ in lines})
 
 
-def test_evaluate_says_where_it_wrote(embedded_run, tmp_path, capsys):
-    done, root = embedded_run
+def test_evaluate_says_where_it_wrote(digits_cli_run, tmp_path, capsys):
+    done, root = digits_cli_run
     assert done.returncode == 0, done.stderr[-3000:]
     export = root / "exports" / "digits_mlp_bernoulli" / "1"
     assert cli.main(["evaluate", str(export), "--samples", "4", "--examples", "10", "--no-pictures",

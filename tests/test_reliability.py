@@ -20,7 +20,7 @@ import pytest
 import tf_keras as keras
 
 from recipes import RECIPES
-from test_cli import ROOT, assert_refused_in_one_line, zoo, zoo_here
+from test_cli import ROOT, assert_refused_in_one_line, zoo_here
 from zoo import cli
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
@@ -56,12 +56,13 @@ def epochs_printed(stdout):
     return [int(line.split()[1].split("/")[0]) for line in stdout.splitlines() if line.startswith("  epoch ")]
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run with seed 0."""
-    root = tmp_path_factory.mktemp("reference")
-    done = zoo(*train_args(root))
+@pytest.fixture
+def reference(digits_cli_run):
+    """An uninterrupted run with seed 0 in a fresh process: conftest's `digits_cli_run`, shared
+    with test_cli."""
+    done, root = digits_cli_run
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.args[3:] == train_args(root), "conftest's digits run is not this file's reference run"
     return root
 
 
