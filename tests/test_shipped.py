@@ -17,7 +17,8 @@ import zoo
 from zoo.config import Recipe
 from zoo.data import DATASETS, eval_images
 from zoo.models.presets import preset_path
-from zoo.training.train import measure_test_slice
+from conftest import shipped_exports
+from zoo.training.train import _shadows_a_shipped_preset, measure_test_slice
 
 REQUIRED_METRICS = ("test_neg_elbo", "test_reconstruction", "test_kl", "test_slice", "train_seconds",
                     "hardware", "command", "epochs")
@@ -107,3 +108,21 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     assert len(history["loss"]) == 1 and math.isfinite(history["loss"][0])
     assert float(model.epochs_trained.numpy()) == epochs + 1
     assert any(not np.array_equal(old, w.numpy()) for old, w in zip(before, model.trainable_weights))
+
+
+def test_a_users_own_versions_change_nothing_the_tests_check(tmp_path, monkeypatch):
+    """`make demo` exports saved_models/digits_mlp_bernoulli/2 beside the shipped 1: the tests
+    still take version 1 of each recipe (what git tracks), by path and by name, and `zoo train`
+    says when its export shadows a shipped preset."""
+    exports = shipped_exports()
+    assert exports and all(pathlib.Path(path).name == "1" for path in exports.values())
+    assert all(os.path.realpath(preset_path(name)) == os.path.realpath(path) for name, path in exports.items())
+
+    presets = tmp_path / "saved_models"
+    for version in ("1", "2"):
+        (presets / "digits_mlp_bernoulli" / version).mkdir(parents=True)
+    monkeypatch.setenv("ZOO_PRESETS", str(presets))
+    assert _shadows_a_shipped_preset(str(presets / "digits_mlp_bernoulli" / "2"))
+    assert not _shadows_a_shipped_preset(str(presets / "digits_mlp_bernoulli" / "1"))
+    (tmp_path / "elsewhere" / "digits_mlp_bernoulli" / "1").mkdir(parents=True)
+    assert not _shadows_a_shipped_preset(str(tmp_path / "elsewhere" / "digits_mlp_bernoulli" / "2"))
