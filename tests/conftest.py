@@ -3,11 +3,21 @@ in saved_models/, found in one place.
 
 Without them the tests that need them skip and say why; with ZOO_REQUIRE_DATA=1 (as
 `.ci/run` sets) their absence fails those tests instead, so CI always runs them.
+
+Two digits runs are trained once per session and shared (each costs a compile, an
+evaluation and an export): `digits_cli_run` in a real `zoo` process, `digits_long_run` through
+`cli.main` in this one.
 """
 
+import contextlib
+import io
 import json
 import os
 import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -50,14 +60,43 @@ def data_dirs():
     return {"digits": None, "shapes": None, "mnist": _dataset_dir("mnist"), "fashion_mnist": _dataset_dir("fashion_mnist")}
 
 
+def _tracked_versions():
+    """The version folders git tracks under saved_models/ (the shipped ones), or None outside a
+    git checkout."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "--", "saved_models/*/*/saved_model.pb"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listed.returncode != 0:
+        return None
+    return {pathlib.PurePosixPath(line).parent.as_posix() for line in listed.stdout.split()}
+
+
 def shipped_exports():
-    """recipe -> saved_models/<recipe>/<highest integer version>, for complete exports only."""
+    """recipe -> saved_models/<recipe>/<shipped version>, for complete exports only.
+
+    Shipped means what git tracks (version 1 of each recipe, as .gitignore says; outside a git
+    checkout, the folders named 1), never "the highest version": `make demo` and a user's own
+    `zoo train` add versions 2, 3, ... beside them, and those must not change what the tests check."""
+    tracked = _tracked_versions()
     versions = {}
-    for pb in SAVED_MODELS.glob("*/*/saved_model.pb"):
-        if pb.parent.name.isdigit():
-            recipe = pb.parent.parent.name
-            versions[recipe] = max(versions.get(recipe, 0), int(pb.parent.name))
-    return {recipe: str(SAVED_MODELS / recipe / str(v)) for recipe, v in sorted(versions.items())}
+    for pb in sorted(SAVED_MODELS.glob("*/*/saved_model.pb")):
+        relative = pb.parent.relative_to(ROOT).as_posix()
+        if (relative in tracked) if tracked else pb.parent.name == "1":
+            versions[pb.parent.parent.name] = str(pb.parent)
+    return dict(sorted(versions.items()))
+
+
+def pytest_configure(config):
+    """Presets by name resolve to the shipped versions only, in this process and in the `zoo`
+    processes tests start: `$ZOO_PRESETS` points at a folder of links to them."""
+    view = pathlib.Path(tempfile.mkdtemp(prefix="zoo_shipped_presets_"))
+    for recipe, export in shipped_exports().items():
+        (view / recipe).mkdir()
+        (view / recipe / pathlib.Path(export).name).symlink_to(export, target_is_directory=True)
+    os.environ["ZOO_PRESETS"] = str(view)
+    config.add_cleanup(lambda: shutil.rmtree(view, ignore_errors=True))
 
 
 NO_SHIPPED = (f"no exports in {SAVED_MODELS}/<recipe>/<version>: the project ships them there "
@@ -113,3 +152,34 @@ def shipped_recipes():
     if not exports:
         _absent(NO_SHIPPED)
     return sorted(exports)
+
+
+DIGITS_CLI_RUN = ["train", "digits_mlp_bernoulli", "--epochs", "4", "--seed", "0"]
+
+
+@pytest.fixture(scope="session")
+def digits_cli_run(tmp_path_factory):
+    """`zoo DIGITS_CLI_RUN --workdir ROOT/run --export-dir ROOT/exports` in a real process: the
+    suite's one subprocess `zoo train`, whose exit code and output test_cli checks and which
+    test_reliability takes as the reference its repeated and resumed runs must equal.
+    Returns (the finished process, ROOT)."""
+    root = tmp_path_factory.mktemp("digits_cli_run")
+    done = subprocess.run([sys.executable, "-m", "zoo", *DIGITS_CLI_RUN, "--workdir", str(root / "run"),
+                           "--export-dir", str(root / "exports")], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
+    return done, root
+
+
+@pytest.fixture(scope="session")
+def digits_long_run(tmp_path_factory):
+    """`zoo train digits_mlp_bernoulli --epochs 30 --set log_likelihood_samples=64` through
+    `cli.main` in this process: (exit code, stdout, the export's version folder). test_cli
+    counts its progress lines; test_evaluate scores its export (64 importance samples)."""
+    from zoo import cli
+
+    root = tmp_path_factory.mktemp("digits_long_run")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["train", "digits_mlp_bernoulli", "--epochs", "30", "--set", "log_likelihood_samples=64",
+                         "--export-dir", str(root)])
+    return code, out.getvalue(), str(root / "digits_mlp_bernoulli" / "1")

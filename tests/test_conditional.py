@@ -147,6 +147,7 @@ def test_own_two_input_networks_and_a_condition_vector():
                 zoo.DiagonalNormal(3), decoder, zoo.Bernoulli(), condition=ConditionVector(5), image_shape=(8, 8, 1))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("prior,network", [("standard_normal", "mlp"), ("conditional_normal", "conv")])
 def test_export_takes_y_and_matches_python_without_zoo(prior, network, tmp_path):
     model = _model(prior, network)
@@ -163,6 +164,7 @@ def test_export_takes_y_and_matches_python_without_zoo(prior, network, tmp_path)
     assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.heavy
 def test_serving_refuses_bad_labels_and_answers_rest(tmp_path):
     model = _model()
     path = export(model, str(tmp_path / "exports" / "cvae"), name="cvae")

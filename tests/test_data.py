@@ -2,6 +2,9 @@
 default, and the binarizing pipelines."""
 
 import gzip
+import os
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from zoo.data import DATASETS, read_idx, train_dataset, eval_images
+from zoo.data.pipeline import TEST_BINARIZATION_SEED, binarize_once
 from zoo.data.sources import Split
 from zoo.errors import DataError
 
@@ -26,6 +30,30 @@ def test_mnist_split_from_data_dir(mnist_dir):
     assert split.images.shape == (10000, 28, 28, 1) and split.levels == 256
     scaled = split.scaled()
     assert scaled.dtype == np.float32 and 0.0 <= scaled.min() and scaled.max() == 1.0
+
+
+DATA_DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "data.md"
+
+
+def test_the_docs_lines_reproduce_the_test_binarization(mnist_dir, tmp_path, monkeypatch):
+    """docs/data.md's numpy-only block, run as written (from a folder where its
+    ../shared/data/mnist is the data at hand), gives the zoo's binarized MNIST test images."""
+    section = DATA_DOC.read_text().split("### The test images, binarized once", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "mnist").symlink_to(os.path.abspath(mnist_dir), target_is_directory=True)
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    namespace = {}
+    exec(compile(block, str(DATA_DOC), "exec"), namespace)
+
+    split = DATASETS.get("mnist").load("test", mnist_dir)
+    zoo_images = eval_images(split, binarize=True)
+    np.testing.assert_array_equal(namespace["x"], zoo_images)
+    np.testing.assert_array_equal(zoo_images, binarize_once(split.scaled(), TEST_BINARIZATION_SEED))
+    assert TEST_BINARIZATION_SEED == 0  # "binarized once with seed 0", as the docs say
+    naive = np.random.default_rng(0).random(namespace["p"].shape) < namespace["p"]  # float64 draws: other images
+    assert not np.array_equal(naive, zoo_images)
 
 
 def _write(path, payload, compress=True):

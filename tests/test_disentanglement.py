@@ -118,6 +118,7 @@ def tiny_shapes_export(tmp_path_factory):
         yield train(recipe, export_dir=str(tmp_path_factory.mktemp("exports")), verbose=False).export_path
 
 
+@pytest.mark.heavy
 def test_train_and_evaluate_write_both_metrics(tiny_shapes_export, tmp_path):
     trained = json.load(open(os.path.join(tiny_shapes_export, "metrics.json")))
     result = evaluate(tiny_shapes_export, num_samples=4, examples=10, pictures=False, output_dir=str(tmp_path),

@@ -310,6 +310,7 @@ def test_one_line_refusals():
     assert "Independent(Normal)" in _one_line(error)
 
 
+@pytest.mark.heavy
 def test_train_fills_the_dataset_size_and_exports_it(tmp_path):
     """`zoo train` on the embedded digits: the objective gets N = the training images, and the
     export's config.json records it, so the model rebuilt from it is the one trained."""

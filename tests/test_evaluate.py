@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recipes import RECIPES
 from test_cli import _assert_one_line_error, assert_refused_in_one_line, zoo
 from zoo.config import Recipe
 from zoo.evaluation.evaluate import evaluate, evaluation_images
 from zoo.models.presets import load_preset, preset_path, read_json
-from zoo.training.train import train
 
 SAMPLES = 64
 
@@ -25,11 +23,12 @@ def restore(path):
 
 
 @pytest.fixture(scope="module")
-def digits_export(tmp_path_factory):
-    """digits_mlp_bernoulli after 20 epochs, exported with a 64-sample log_likelihood signature."""
-    recipe = RECIPES.get("digits_mlp_bernoulli").with_overrides(
-        {"epochs": 20, "log_likelihood_samples": SAMPLES})
-    return train(recipe, export_dir=str(tmp_path_factory.mktemp("exports")), verbose=0).export_path
+def digits_export(digits_long_run):
+    """digits_mlp_bernoulli after 30 epochs, exported with a 64-sample log_likelihood signature
+    (conftest's `digits_long_run`, shared with test_cli)."""
+    code, out, path = digits_long_run
+    assert code == 0, out[-3000:]
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -394,6 +394,7 @@ def _conditional_recipe():
                                   "dataset": "folder", "image_size": (32, 32), "epochs": 1})
 
 
+@pytest.mark.heavy
 def test_a_conditional_model_trains_on_class_subfolders(class_folder, tmp_path):
     """Class subfolders are the labels a conditional recipe trains on; a folder too large
     for memory streams without labels, which a conditional recipe refuses in one line."""

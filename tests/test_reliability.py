@@ -20,7 +20,7 @@ import pytest
 import tf_keras as keras
 
 from recipes import RECIPES
-from test_cli import ROOT, zoo
+from test_cli import ROOT, zoo_here
 from zoo import cli
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
@@ -56,18 +56,21 @@ def epochs_printed(stdout):
     return [int(line.split()[1].split("/")[0]) for line in stdout.splitlines() if line.startswith("  epoch ")]
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run with seed 0."""
-    root = tmp_path_factory.mktemp("reference")
-    done = zoo(*train_args(root))
+@pytest.fixture
+def reference(digits_cli_run):
+    """An uninterrupted run with seed 0 in a fresh process: conftest's `digits_cli_run`, shared
+    with test_cli."""
+    done, root = digits_cli_run
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.args[3:] == train_args(root), "conftest's digits run is not this file's reference run"
     return root
 
 
 def test_the_same_seed_repeats_a_run_exactly_and_another_seed_does_not(reference, tmp_path, capsys):
+    """The reference ran in a fresh process; the repeat runs in this one, after other tests:
+    the seed alone fixes the run, whatever the process did before."""
     again, other = tmp_path / "again", tmp_path / "other"
-    done = zoo(*train_args(again))
+    done = zoo_here(capsys, *train_args(again))
     assert done.returncode == 0, done.stderr[-3000:]
     assert history(again) == history(reference) and len(history(reference)) == EPOCHS
     assert metrics(again)["test_neg_elbo"] == metrics(reference)["test_neg_elbo"]
@@ -91,7 +94,7 @@ def signal_after_first_backup(args, root, signum):
     return process.wait(timeout=120), (root / "signalled.log").read_text()
 
 
-def test_a_run_killed_with_sigkill_resumes_from_its_last_backup(reference, tmp_path):
+def test_a_run_killed_with_sigkill_resumes_from_its_last_backup(reference, tmp_path, capsys):
     """The backup (each epoch's end) holds weights, optimizer state and epoch; the data
     position and z draws follow the optimizer's step count, so the resumed run computes what
     the uninterrupted one did, bit for bit on one CPU. A kill mid-epoch loses that partial
@@ -102,7 +105,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_backup(reference, tmp_p
     with pytest.raises(ConfigError, match="learning_rate.*0.001"):  # resuming another config: refused
         workdirs.claim(tmp_path / "run", RECIPES.get(RECIPE).with_overrides({"learning_rate": "0.01"}))
 
-    done = zoo(*train_args(tmp_path))
+    done = zoo_here(capsys, *train_args(tmp_path))  # resumed in this process: no second start-up
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Resuming from the backup in" in done.stdout
     resumed_at = epochs_printed(done.stdout)[0]

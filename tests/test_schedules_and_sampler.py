@@ -226,6 +226,7 @@ def _aggregate_recipe():
                                model=dataclasses.replace(recipe.model, aggregate_posterior_components=2))
 
 
+@pytest.mark.heavy
 def test_aggregate_posterior_sampler_is_fitted_and_exported(tmp_path):
     recipe = _aggregate_recipe()
     keras.utils.set_random_seed(0)

@@ -145,6 +145,7 @@ def test_label_refusals():  # the config's refusals: tests/test_config.py
     assert isinstance(model, SemiSupervisedVAE)
 
 
+@pytest.mark.heavy
 def test_export_has_classify_and_matches_python_without_zoo(tmp_path):
     model = _m2()
     x, y = _data(12)

@@ -17,7 +17,8 @@ import zoo
 from zoo.config import Recipe
 from zoo.data import DATASETS, eval_images
 from zoo.models.presets import preset_path
-from zoo.training.train import measure_test_slice
+from conftest import shipped_exports
+from zoo.training.train import _shadows_a_shipped_preset, measure_test_slice
 
 REQUIRED_METRICS = ("test_neg_elbo", "test_reconstruction", "test_kl", "test_slice", "train_seconds",
                     "hardware", "command", "epochs")
@@ -44,6 +45,16 @@ def _slice_images(recipe, metrics, data_dirs):
     return images[:count], labels[:count] if conditional else None
 
 
+def float32_sum_tolerance(recipe, metrics):
+    """The relative error of a test-slice figure between two x86-64 processors: each image's
+    -ELBO is a float32 sum over its pixels (and the network's dot products feed each term with
+    sums no longer than that), then a mean over a batch; the order of those additions depends on
+    the processor's vector width, and a sum of N float32 terms carries a relative error up to
+    about N * 2^-24. (One machine's figure, 1e-6, failed on another at 3.8e-6.)"""
+    terms = math.prod(recipe.model.image_shape) + metrics["test_slice"]["batch_size"]
+    return terms * 2.0 ** -24
+
+
 def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
     recipe = Recipe.from_dict(_json(shipped_export, "config.json"))
     metrics = _json(shipped_export, "metrics.json")
@@ -60,7 +71,7 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
     values = np.concatenate([elbo(**{"x": tf.constant(images[i:i + batch]),
                                      **({} if labels is None else {"y": tf.constant(labels[i:i + batch])})})["elbo"]
                              .numpy() for i in range(0, len(images), batch)])
-    assert -values.mean() == pytest.approx(check["neg_elbo"], rel=1e-5, abs=1e-4)
+    assert -values.mean() == pytest.approx(check["neg_elbo"], rel=float32_sum_tolerance(recipe, metrics))
     # The slice is a sample of the test set: the full-set figure lies within a few standard errors.
     stderr = values.std(ddof=1) / np.sqrt(len(values))
     assert abs(-values.mean() - metrics["test_neg_elbo"]) < 6 * stderr + 1.0
@@ -68,13 +79,14 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
 
 def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_dirs):
     """`zoo.VAE.from_preset(<recipe name>)` loads model.keras: the weights that were measured
-    (test_slice -ELBO within rel 1e-6: the same computation up to a float32 ulp), compiled
+    (test_slice -ELBO within float32 summation error), compiled
     as the recipe trained, and one fit step on a small batch trains it."""
     name = pathlib.Path(shipped_export).parent.name
     recipe = Recipe.from_dict(_json(shipped_export, "config.json"))
     metrics = _json(shipped_export, "metrics.json")
     assert recipe.name == name
-    assert preset_path(name) == shipped_export  # the name finds this export (its highest version)
+    # The name finds this export (tests see only the shipped versions: conftest's $ZOO_PRESETS).
+    assert os.path.realpath(preset_path(name)) == os.path.realpath(shipped_export)
     assert name in zoo.presets()
 
     model = zoo.VAE.from_preset(name)
@@ -84,7 +96,7 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     check = metrics["test_slice"]
     measured = measure_test_slice(model, images, labels)
     assert (measured["examples"], measured["batch_size"]) == (check["examples"], check["batch_size"])
-    assert measured["neg_elbo"] == pytest.approx(check["neg_elbo"], rel=1e-6)
+    assert measured["neg_elbo"] == pytest.approx(check["neg_elbo"], rel=float32_sum_tolerance(recipe, metrics))
 
     assert model._is_compiled and isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(recipe.train.learning_rate)
@@ -96,3 +108,21 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     assert len(history["loss"]) == 1 and math.isfinite(history["loss"][0])
     assert float(model.epochs_trained.numpy()) == epochs + 1
     assert any(not np.array_equal(old, w.numpy()) for old, w in zip(before, model.trainable_weights))
+
+
+def test_a_users_own_versions_change_nothing_the_tests_check(tmp_path, monkeypatch):
+    """`make demo` exports saved_models/digits_mlp_bernoulli/2 beside the shipped 1: the tests
+    still take version 1 of each recipe (what git tracks), by path and by name, and `zoo train`
+    says when its export shadows a shipped preset."""
+    exports = shipped_exports()
+    assert exports and all(pathlib.Path(path).name == "1" for path in exports.values())
+    assert all(os.path.realpath(preset_path(name)) == os.path.realpath(path) for name, path in exports.items())
+
+    presets = tmp_path / "saved_models"
+    for version in ("1", "2"):
+        (presets / "digits_mlp_bernoulli" / version).mkdir(parents=True)
+    monkeypatch.setenv("ZOO_PRESETS", str(presets))
+    assert _shadows_a_shipped_preset(str(presets / "digits_mlp_bernoulli" / "2"))
+    assert not _shadows_a_shipped_preset(str(presets / "digits_mlp_bernoulli" / "1"))
+    (tmp_path / "elsewhere" / "digits_mlp_bernoulli" / "1").mkdir(parents=True)
+    assert not _shadows_a_shipped_preset(str(tmp_path / "elsewhere" / "digits_mlp_bernoulli" / "2"))

@@ -3,10 +3,6 @@ codebook, usage), its autoregressive prior, the model, its saving and export, an
 
 import json
 import math
-import os
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,6 +11,7 @@ import tf_keras as keras
 
 from harness import assert_config_round_trip, assert_export_matches_model, example_inputs
 from recipes import RECIPES
+from test_cli import zoo_here
 from zoo import cli
 from zoo.config import Recipe
 from zoo.data import DATASETS
@@ -481,14 +478,7 @@ def test_export_reloads_without_zoo_and_tfp_and_matches_python(trained_vq, tmp_p
 
 # The recipes, through the command line. -------------------------------------------------------
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 VQ_SIGNATURES = ["decode", "elbo", "encode", "reconstruct", "sample", "serving_default"]
-
-
-def zoo_command(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=600)
 
 
 @pytest.mark.parametrize("recipe", ["mnist_conv_vq", "fashion_mnist_conv_vq"])
@@ -500,8 +490,8 @@ def test_recipe_trains_both_stages_exports_and_evaluates_through_the_cli(recipe,
         images = DATASETS.get("fashion_mnist").load("train", fashion_mnist_dir).images[:1000]
         np.savez(tmp_path / "fashion.npz", images=images)
         data = ["--dataset", "npz", "--data-dir", str(tmp_path / "fashion.npz")]
-    done = zoo_command("train", recipe, "--smoke", *data, "--export-dir", str(tmp_path / "exports"),
-                       "--workdir", str(tmp_path / "run"))
+    done = zoo_here(capsys, "train", recipe, "--smoke", *data, "--export-dir", str(tmp_path / "exports"),
+                    "--workdir", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Training the prior over the codes of" in done.stdout and "bits/dim; codebook perplexity" in done.stdout
     path = tmp_path / "exports" / recipe / "1"

@@ -20,6 +20,7 @@ from zoo.machine import hardware
 from zoo.models.base import ZooModel
 from zoo.models.builder import build
 from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
+from zoo.models.presets import presets_dir
 from zoo.training import strategies, workdirs
 from zoo.training.callbacks import HistoryCSV, PictureLogger
 
@@ -127,6 +128,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
     print(f"{model.test_report(metrics)}; trained in {train_seconds:.0f} s; "
           + (f"exported to {path}" if chief else "the chief exports"), flush=True)
+    if chief and _shadows_a_shipped_preset(path):
+        print(f"{path} now shadows the shipped version 1 for from_preset('{recipe.name}')", flush=True)
     return TrainResult(model, metrics, path if chief else None)
 
 
@@ -177,6 +180,14 @@ def precision_policy(name):
 
 
 TEST_SLICE_EXAMPLES, TEST_SLICE_BATCH = 1000, 500
+
+
+def _shadows_a_shipped_preset(path):
+    """Whether the version `path` was written beside a shipped version 1 in the presets folder,
+    so that the preset's name now loads it instead of the shipped model."""
+    recipe_dir = os.path.dirname(path)
+    return (os.path.basename(path) != "1" and os.path.isdir(os.path.join(recipe_dir, "1"))
+            and os.path.realpath(os.path.dirname(recipe_dir)) == os.path.realpath(presets_dir()))
 
 
 def measure_test_slice(model, images, labels=None):
