@@ -1,0 +1,121 @@
+"""What the shared driver (tests/driver.py) runs on: every registered block with the small
+arguments it needs, and a few small models of every kind that between them hold every
+registered block. tests/test_driver_coverage.py fails when a block or a kind of model has no
+case here."""
+
+import importlib
+import inspect
+import pkgutil
+
+import tf_keras as keras
+
+from driver import ModelCase
+from zoo.config import VAEConfig, VQVAEConfig
+from zoo.models.builder import build
+from zoo.registry import Registry
+
+# The smallest arguments each registered block type needs (the rest take their defaults).
+BLOCK_ARGUMENTS = {
+    ("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
+    ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
+    ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
+    ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
+    ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
+    ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
+    ("likelihood", "gaussian"): {"sigma": "per_pixel"},
+    ("objective", "iwae"): {"samples": 2}, ("objective", "beta_tcvae"): {"dataset_size": 6},
+    ("objective", "dip_vae"): {"kind": "ii"},
+    ("condition", "class_label"): {"classes": 3}, ("condition", "vector"): {"size": 3},
+    ("quantizer", "vector_quantizer"): {"codebook_size": 6, "code_dim": 3},
+    ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
+    ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
+}
+
+
+def block_registries():
+    """{role: Registry} of every registry of blocks in zoo.layers and zoo.objectives, found by
+    walking the modules (a new registry is found without an edit here)."""
+    import zoo.layers
+
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(zoo.layers.__path__, "zoo.layers.")]
+    modules.append(importlib.import_module("zoo.objectives"))
+    found = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, Registry):
+                found[value.field] = value
+    return found
+
+
+def registered_blocks():
+    """[(role, type name, class)] of every registered block."""
+    return [(role, name, registry.get(name)) for role, registry in sorted(block_registries().items())
+            for name in registry.names()]
+
+
+def model_kinds():
+    """The names of the zoo's kinds of model: every Keras model class in zoo.models that Keras
+    can deserialize by name (a base class that is never built alone is not registered)."""
+    import zoo.models
+
+    kinds = set()
+    for info in pkgutil.walk_packages(zoo.models.__path__, "zoo.models."):
+        for cls in vars(importlib.import_module(info.name)).values():
+            if (inspect.isclass(cls) and issubclass(cls, keras.Model) and cls.__module__.startswith("zoo.")
+                    and keras.saving.get_registered_object(keras.saving.get_registered_name(cls)) is cls):
+                kinds.add(cls.__name__)
+    return kinds
+
+
+def _blocks_of(config):
+    """{(registry, type)} of a VAEConfig or VQVAEConfig (M2's classifier is a network)."""
+    roles = config.BLOCKS + getattr(config, "OPTIONAL_BLOCKS", ())
+    blocks = {("network" if role == "classifier" else role, getattr(config, role)["type"]) for role in roles
+              if getattr(config, role) is not None}
+    return frozenset(blocks)
+
+
+def _case(name, config, **options):
+    kind = "VQVAE" if isinstance(config, VQVAEConfig) else "SemiSupervisedVAE" if config.classifier else "VAE"
+    return ModelCase(name, kind, lambda: build(config), blocks=_blocks_of(config), **options)
+
+
+MLP, CONV = {"type": "mlp", "hidden_units": (16,)}, {"type": "conv", "conv_filters": (4, 8)}
+LATENT = {"type": "diagonal_normal", "latent_dim": 3}
+MODEL_CASES = (
+    _case("vae_mlp_bernoulli", VAEConfig(network=MLP, posterior=LATENT)),
+    _case("vae_conv_full_normal_mixture_gaussian_per_pixel_iwae", VAEConfig(
+        network=CONV, posterior={"type": "full_normal", "latent_dim": 3}, prior={"type": "mixture", "components": 3},
+        likelihood={"type": "gaussian", "sigma": "per_pixel"}, objective={"type": "iwae", "samples": 2})),
+    _case("vae_mlp_vamp_gaussian_learned_beta_tcvae", VAEConfig(
+        network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 3},
+        likelihood={"type": "gaussian", "sigma": "learned"}, objective={"type": "beta_tcvae", "dataset_size": 8})),
+    _case("vae_conv_gaussian_fixed_dip_vae", VAEConfig(
+        network=CONV, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
+        objective={"type": "dip_vae", "kind": "ii"})),
+    _case("vae_mlp_categorical_continuous_bernoulli", VAEConfig(
+        network=MLP, posterior={"type": "categorical", "latent_dim": 3, "categories": 4}, prior="uniform_categorical",
+        likelihood="continuous_bernoulli")),
+    _case("vae_conv_iaf_discretized_logistic", VAEConfig(
+        network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
+        likelihood="discretized_logistic")),
+    _case("vae_mlp_categorical256", VAEConfig(network=MLP, posterior=LATENT, likelihood="categorical256")),
+    _case("vae_mlp_ladder_vamp", VAEConfig(
+        network=MLP, posterior={"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
+        prior={"type": "top_down", "top": {"type": "vamp", "components": 3}})),
+    _case("vae_conditional_class_label", VAEConfig(
+        network=MLP, posterior=LATENT, prior="conditional_normal", condition={"type": "class_label", "classes": 3})),
+    _case("vae_conditional_vector", VAEConfig(network=MLP, posterior=LATENT, condition={"type": "vector", "size": 3})),
+    _case("m2_conv_classifier", VAEConfig(
+        network=MLP, posterior=LATENT, condition={"type": "class_label", "classes": 3},
+        classifier={"type": "conv", "conv_filters": (4, 8)}, objective="semi_supervised")),
+    _case("vq_vae", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "vector_quantizer")] | {"type": "vector_quantizer"}, code_prior={"type": "pixelcnn", "filters": 8,
+                                                                                      "blocks": 1}),
+          frozen=("prior",)),
+    _case("vq_vae_ema", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "vector_quantizer_ema")] | {"type": "vector_quantizer_ema"},
+        likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
+          frozen=("prior",)),
+)
+CASES = {case.name: case for case in MODEL_CASES}
