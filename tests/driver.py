@@ -20,6 +20,7 @@ that declares its own signatures needs one edit here.
 
 import dataclasses
 import functools
+import inspect
 import json
 import os
 import subprocess
@@ -120,19 +121,36 @@ def assert_config_round_trip(block):
     return again
 
 
+def constructor_arguments(cls):
+    """The names of every argument of `cls`'s constructor, up its zoo base classes."""
+    names = []
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("zoo.") or "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        names += [n for n, p in parameters.items() if n != "self" and p.kind == p.POSITIONAL_OR_KEYWORD and n not in names]
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+            break
+    return names
+
+
+def _described(value):
+    if isinstance(value, keras.layers.Layer):  # a block inside a block (TopDown's top prior)
+        return type(value).__name__ + _as_json(value.get_config())
+    return _as_json(value)
+
+
 def run_block_test(cls, arguments):
-    """The block `cls(**arguments)` round-trips its config, and its copy holds each argument
-    it was given (a block inside a block compared by its type and config)."""
+    """The block `cls(**arguments)` round-trips its config, its copy holds the same value of
+    every constructor argument, and the arguments given are the ones it holds."""
     block = cls(**arguments)
     again = assert_config_round_trip(block)
-    for argument, value in arguments.items():
+    for argument in constructor_arguments(cls):
         attribute = argument if argument != "temperature" else "initial_temperature"
-        got = getattr(again, attribute, None)
-        if isinstance(got, keras.layers.Layer):
-            assert type(got).__name__ + _as_json(got.get_config()) == \
-                type(getattr(block, attribute)).__name__ + _as_json(getattr(block, attribute).get_config()), argument
-        elif not isinstance(value, dict):
-            assert _as_json(got) == _as_json(value), f"{argument}: {got!r} != {value!r}"
+        assert _described(getattr(again, attribute, None)) == _described(getattr(block, attribute, None)), argument
+    for argument, value in arguments.items():
+        if not isinstance(value, dict):  # a block given by its spec is compared above
+            assert _as_json(getattr(again, argument, None)) == _as_json(value), argument
     return block, again
 
 
@@ -178,7 +196,7 @@ def assert_evaluation_changes_no_weight(model, x, y):
 
 def assert_keras_reload_identical(model, folder, inputs, samples=SAMPLES):
     """`.keras` save, `keras.models.load_model` in this process: the same config, the same
-    weights, identical outputs from every signature; returns the reloaded model."""
+    weights and optimizer state, identical outputs from every signature; returns the reloaded model."""
     path = os.path.join(folder, "model.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)
@@ -187,6 +205,10 @@ def assert_keras_reload_identical(model, folder, inputs, samples=SAMPLES):
     assert [w.shape for w in reloaded.weights] == [w.shape for w in model.weights]
     for a, b in zip(model.weights, reloaded.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
+    if model.optimizer is not None:  # the optimizer came back too: `fit` continues where it was
+        assert reloaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy() > 0
+        for a, b in zip(model.optimizer.variables(), reloaded.optimizer.variables()):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"optimizer {a.name}")
     expected, got = signature_outputs(model, inputs, samples), signature_outputs(reloaded, inputs, samples)
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
@@ -258,11 +280,11 @@ def reload_exports(entries, folder):
     return report
 
 
-def assert_served_like_python(driven, rtol=1e-4, atol=1e-4):
+def assert_served_like_python(driven, rtol=1e-4, atol=1e-4, samples=SAMPLES):
     """The export reloaded without zoo, TFP or tf_keras, has every signature Python has, and
     each output matches Python's."""
     assert driven.reload_report["leaked"] == [], f"the reload imported {driven.reload_report['leaked']}"
-    assert driven.reload_report["signatures"] == sorted(python_signatures(driven.model))
+    assert driven.reload_report["signatures"] == sorted(python_signatures(driven.model, samples))
     assert sorted(driven.served) == sorted(driven.expected)
     for key, value in driven.expected.items():
         np.testing.assert_allclose(driven.served[key], value, rtol=rtol, atol=atol, err_msg=key)

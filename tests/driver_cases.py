@@ -105,7 +105,8 @@ MODEL_CASES = (
         prior={"type": "top_down", "top": {"type": "vamp", "components": 3}})),
     _case("vae_conditional_class_label", VAEConfig(
         network=MLP, posterior=LATENT, prior="conditional_normal", condition={"type": "class_label", "classes": 3})),
-    _case("vae_conditional_vector", VAEConfig(network=MLP, posterior=LATENT, condition={"type": "vector", "size": 3})),
+    _case("vae_conv_conditional_vector", VAEConfig(network=CONV, posterior=LATENT,
+                                                  condition={"type": "vector", "size": 3})),
     _case("m2_conv_classifier", VAEConfig(
         network=MLP, posterior=LATENT, condition={"type": "class_label", "classes": 3},
         classifier={"type": "conv", "conv_filters": (4, 8)}, objective="semi_supervised")),

@@ -1,18 +1,19 @@
 """The shared driver (tests/driver.py) runs over every registered block and every kind of
 model: the cases come from the registries and from zoo.models, so a block or a kind added
-without a case in tests/driver_cases.py fails here."""
+without a case in tests/driver_cases.py fails here. Each model case is driven here (config,
+a training and an evaluation step, `.keras` reload, export served without zoo or TFP); each
+block's config round trip is in tests/test_serialization.py (the fast tier)."""
 
 import inspect
 
 import pytest
 import tf_keras as keras
 
-from driver import drive, run_block_test
+from driver import drive
 from driver_cases import BLOCK_ARGUMENTS, CASES, MODEL_CASES, block_registries, model_kinds, registered_blocks
-from zoo.layers.aggregate_posterior import AggregatePosterior
 
 BLOCKS = registered_blocks()
-LAYER_BLOCKS = [(role, name, cls) for role, name, cls in BLOCKS if issubclass(cls, keras.layers.Layer)]
+LAYER_BLOCKS = [(role, name, cls) for role, name, cls in BLOCKS if issubclass(cls, keras.layers.Layer)]  # tests/test_serialization.py
 
 
 def test_every_registry_and_kind_is_found():
@@ -40,16 +41,6 @@ def test_every_block_that_needs_arguments_has_them():
                   if parameter.default is parameter.empty and p != "self"
                   and parameter.kind == parameter.POSITIONAL_OR_KEYWORD]
         assert not needed or (role, name) in BLOCK_ARGUMENTS, f"{role} '{name}' needs {needed}: add it to BLOCK_ARGUMENTS"
-
-
-@pytest.mark.parametrize("role, name, cls", LAYER_BLOCKS, ids=[f"{r}-{n}" for r, n, _ in LAYER_BLOCKS])
-def test_block(role, name, cls):
-    run_block_test(cls, BLOCK_ARGUMENTS.get((role, name), {}))
-
-
-def test_aggregate_posterior_block():
-    """The sampler a model may hold beside its prior, registered nowhere."""
-    run_block_test(AggregatePosterior, {"components": 3})
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -1,18 +1,16 @@
 """The observation models of issue 4: known values, normalization, and a VAE built on each."""
 
-import dataclasses
-import functools
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from harness import assert_export_matches_model, tiny_recipe, trained_a_little
+from driver import drive
+from driver_cases import CASES, MODEL_CASES
 from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.errors import ConfigError
-from zoo.export import serving, signatures
-from zoo.export.savedmodel import export
+from zoo.export import serving
 from zoo.layers.likelihoods import (LIKELIHOODS, Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic,
                                     Gaussian, ImageLikelihood)
 from zoo.models.builder import build
@@ -238,16 +236,10 @@ def test_warmup_requests_ask_the_likelihood_for_pixels():
     assert len(np.unique(x)) > 2  # grey levels, not only 0/1
 
 
-def test_categorical256_export_round_trip(tmp_path, monkeypatch):
-    """tests/test_export.py's check for the other likelihoods, with 50 importance samples in
-    `log_likelihood`: 5000 through a decoder of 28 * 28 * 256 logits take ~100 s on 2 cores."""
-    recipe = tiny_recipe("mlp", "categorical256")
-    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, log_likelihood_samples=50))
-    monkeypatch.setitem(signatures.SIGNATURE_INPUTS, "log_likelihood",
-                        (functools.partial(signatures.log_likelihood, num_samples=50), ("x",)))
-    model = trained_a_little(recipe)
-    path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
-                  name=recipe.name)
-    outputs = assert_export_matches_model(model, path, tmp_path)
+def test_categorical256_export_serves_256_logits_per_pixel():
+    """The driver's categorical256 export (reloaded without zoo and compared with Python in
+    tests/driver.py, `log_likelihood` at 20 samples: 5000 through a decoder of 28 * 28 * 256
+    logits take ~100 s on 2 cores)."""
+    outputs = drive(CASES["vae_mlp_categorical256"], MODEL_CASES).served
     assert outputs["decode/x_logits"].shape == (5, 28, 28, 1, 256)
     assert outputs["sample/x_sample"].shape == (5, 28, 28, 1)
