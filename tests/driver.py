@@ -217,10 +217,9 @@ def assert_keras_reload_identical(model, folder, inputs, samples=SAMPLES):
 
 
 def export_model(model, folder, name="model", samples=SAMPLES):
-    """The model's export (its next version under folder/name), `log_likelihood` at `samples`."""
-    from zoo.export.savedmodel import export
-
-    return export(model, os.path.join(folder, name), name=name, log_likelihood_samples=samples)
+    """`model.export`: its next version under folder/name, `log_likelihood` at `samples` (the
+    recipe setting export reads; `model.export` takes no count of its own)."""
+    return model.export(os.path.join(folder, name), config={"train": {"log_likelihood_samples": samples}})
 
 
 @dataclasses.dataclass

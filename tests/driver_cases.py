@@ -119,4 +119,20 @@ MODEL_CASES = (
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
 )
+
+
+def _user_networks_vae():
+    """A VAE of a user's own conv networks (BatchNorm, a registered residual layer) on 32x32x3
+    images, composed in Python as tests/test_composition.py composes it."""
+    import user_networks
+    import zoo
+
+    posterior = zoo.DiagonalNormal(latent_dim=8)
+    return zoo.VAE(user_networks.encoder(posterior.params_size), posterior, user_networks.decoder(8, 3),
+                   zoo.Gaussian(sigma="learned"), prior=zoo.StandardNormal(), objective=zoo.ELBO(warmup_epochs=4))
+
+
+MODEL_CASES += (ModelCase("vae_user_networks_32x32x3", "VAE", _user_networks_vae, blocks=frozenset({
+    ("posterior", "diagonal_normal"), ("prior", "standard_normal"), ("likelihood", "gaussian"),
+    ("objective", "elbo")})),)
 CASES = {case.name: case for case in MODEL_CASES}

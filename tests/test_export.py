@@ -58,6 +58,9 @@ def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
     if ("posterior", "diagonal_normal") not in case.blocks:  # q(z|x) described otherwise: tests/test_flows.py, ...
         expected = {k: v for k, v in expected.items() if k not in ("serving_default", "reconstruct", "encode")}
     assert {k: got[k] for k in expected} == expected
+    assert outputs["sample/x_sample"].shape == outputs["decode/x_mean"].shape == (5, *model.image_shape)
+    if likelihood == "categorical256":  # 256 logits per pixel
+        assert outputs["decode/x_logits"].shape == (5, *model.image_shape, 256)
 
     # model.keras beside the SavedModel: the preset computes the ELBO the signature serves.
     assert os.path.isfile(os.path.join(driven.export_path, KERAS_FILE))

@@ -6,8 +6,6 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from driver import drive
-from driver_cases import CASES, MODEL_CASES
 from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.errors import ConfigError
 from zoo.export import serving
@@ -234,12 +232,3 @@ def test_warmup_requests_ask_the_likelihood_for_pixels():
     assert x.dtype == np.float32 and x.shape == (2, 28, 28, 1)
     np.testing.assert_allclose(x * 255, np.round(x * 255), atol=1e-4)
     assert len(np.unique(x)) > 2  # grey levels, not only 0/1
-
-
-def test_categorical256_export_serves_256_logits_per_pixel():
-    """The driver's categorical256 export (reloaded without zoo and compared with Python in
-    tests/driver.py, `log_likelihood` at 20 samples: 5000 through a decoder of 28 * 28 * 256
-    logits take ~100 s on 2 cores)."""
-    outputs = drive(CASES["vae_mlp_categorical256"], MODEL_CASES).served
-    assert outputs["decode/x_logits"].shape == (5, 28, 28, 1, 256)
-    assert outputs["sample/x_sample"].shape == (5, 28, 28, 1)
