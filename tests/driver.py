@@ -10,9 +10,9 @@ kind of model must pass.
   and the model's export, whose reload is left to `reload_exports`.
 - `reload_exports(entries, folder)`: many exports reloaded in ONE fresh process that imports
   TensorFlow alone (no zoo, TFP or tf_keras), every signature run on the inputs Python ran.
-- `drive(case)`: `run_model_test` for every case of the same kind of model at once, their
-  exports reloaded in one process per kind for the whole session; each case's result (or
-  the error it raised) is kept for the test that asks for it.
+- `drive(case, cases)`: `run_model_test` for every case at once, their exports reloaded in
+  one process for the whole session (fewer than one per kind of model); each case's result
+  (or the error it raised) is kept for the test that asks for it.
 
 What Python computes for each signature comes from `python_signatures` alone, so a model
 that declares its own signatures needs one edit here.
@@ -32,7 +32,7 @@ import time
 import numpy as np
 import tf_keras as keras
 
-SAMPLES = 20  # the importance samples of a `log_likelihood` signature in the driver's exports
+SAMPLES = 4  # the importance samples of a `log_likelihood` signature in the driver's exports: enough to compare
 
 RELOAD_SCRIPT = textwrap.dedent("""
     import json, sys
@@ -196,7 +196,7 @@ def assert_evaluation_changes_no_weight(model, x, y):
 
 def assert_keras_reload_identical(model, folder, inputs, samples=SAMPLES):
     """`.keras` save, `keras.models.load_model` in this process: the same config, the same
-    weights and optimizer state, identical outputs from every signature; returns the reloaded model."""
+    weights and optimizer state, identical outputs from every signature; returns the outputs."""
     path = os.path.join(folder, "model.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)
@@ -213,7 +213,7 @@ def assert_keras_reload_identical(model, folder, inputs, samples=SAMPLES):
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(got[key], value, err_msg=f".keras reload: {key}")
-    return reloaded
+    return expected
 
 
 def export_model(model, folder, name="model", samples=SAMPLES):
@@ -252,12 +252,12 @@ def run_model_test(model, folder, frozen=(), samples=SAMPLES, learning_rate=1e-2
     seconds["train_and_evaluate"] = time.perf_counter() - start
     inputs = example_inputs(model)
     start = time.perf_counter()
-    assert_keras_reload_identical(model, folder, inputs, samples)
+    expected = assert_keras_reload_identical(model, folder, inputs, samples)
     seconds["keras_reload"] = time.perf_counter() - start
     start = time.perf_counter()
     path = export_model(model, os.path.join(folder, "exports"), samples=samples)
     seconds["export"] = time.perf_counter() - start
-    return Driven(model, path, inputs, signature_outputs(model, inputs, samples), seconds=seconds)
+    return Driven(model, path, inputs, expected, seconds=seconds)
 
 
 def reload_exports(entries, folder):
@@ -289,12 +289,12 @@ def assert_served_like_python(driven, rtol=1e-4, atol=1e-4, samples=SAMPLES):
         np.testing.assert_allclose(driven.served[key], value, rtol=rtol, atol=atol, err_msg=key)
 
 
-# Cases: one per model to drive, run together per kind. -----------------------------------------
+# Cases: the models to drive, all run together. ---------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class ModelCase:
     """A model for the driver: `build()` makes it afresh (seeded); `kind` is its class's name
-    (one export reload per kind); `frozen` names the parts (attributes) whose weights a `fit`
+    (each kind of model has a case); `frozen` names the parts (attributes) whose weights a `fit`
     step leaves alone by design (a VQ-VAE's code prior, trained by `fit_prior`)."""
     name: str
     kind: str
@@ -310,9 +310,9 @@ _FOLDER = tempfile.TemporaryDirectory(prefix="zoo-driver-")  # removed when the 
 
 
 @functools.lru_cache(maxsize=None)
-def _drive_kind(cases):
-    """{case name: Driven or the exception it raised} for `cases` (all of one kind), their
-    exports reloaded in one process."""
+def _drive_all(cases):
+    """{case name: Driven or the exception it raised} for `cases`, their exports reloaded
+    together in one process (TensorFlow's start-up paid once for every kind of model)."""
     results, driven = {}, []
     for case in cases:
         folder = tempfile.mkdtemp(prefix=f"{case.name}-", dir=_FOLDER.name)
@@ -338,10 +338,10 @@ def _drive_kind(cases):
 
 
 def drive(case, all_cases):
-    """The driver's result for `case`, made together with every case of its kind in
-    `all_cases` (once per session); raises what the case raised, checks its served outputs."""
-    of_kind = tuple(c for c in all_cases if c.kind == case.kind)
-    result = _drive_kind(of_kind)[case.name]
+    """The driver's result for `case`, made together with every case of `all_cases` (once per
+    session: one process reloads all their exports); raises what the case raised, and checks
+    its served outputs."""
+    result = _drive_all(tuple(all_cases))[case.name]
     if isinstance(result, Exception):
         raise result
     assert_served_like_python(result, case.rtol, case.atol)

@@ -68,11 +68,17 @@ def model_kinds():
 
 
 def _blocks_of(config):
-    """{(registry, type)} of a VAEConfig or VQVAEConfig (M2's classifier is a network)."""
+    """{(registry, type)} of a VAEConfig or VQVAEConfig, blocks inside blocks too (TopDown's top
+    prior); M2's classifier is a network."""
+    def specs(role, spec):
+        yield role, spec["type"]
+        for value in spec.values():
+            if isinstance(value, dict) and "type" in value:
+                yield from specs(role, value)
+
     roles = config.BLOCKS + getattr(config, "OPTIONAL_BLOCKS", ())
-    blocks = {("network" if role == "classifier" else role, getattr(config, role)["type"]) for role in roles
-              if getattr(config, role) is not None}
-    return frozenset(blocks)
+    return frozenset(block for role in roles if getattr(config, role) is not None
+                     for block in specs("network" if role == "classifier" else role, getattr(config, role)))
 
 
 def _case(name, config, **options):
@@ -82,31 +88,27 @@ def _case(name, config, **options):
 
 MLP, CONV = {"type": "mlp", "hidden_units": (16,)}, {"type": "conv", "conv_filters": (4, 8)}
 LATENT = {"type": "diagonal_normal", "latent_dim": 3}
+# Few models, each holding several blocks, so that between them they hold every registered
+# block (and each form of the Gaussian's sigma, both networks, both kinds of condition).
 MODEL_CASES = (
-    _case("vae_mlp_bernoulli", VAEConfig(network=MLP, posterior=LATENT)),
-    _case("vae_conv_full_normal_mixture_gaussian_per_pixel_iwae", VAEConfig(
-        network=CONV, posterior={"type": "full_normal", "latent_dim": 3}, prior={"type": "mixture", "components": 3},
-        likelihood={"type": "gaussian", "sigma": "per_pixel"}, objective={"type": "iwae", "samples": 2})),
-    _case("vae_mlp_vamp_gaussian_learned_beta_tcvae", VAEConfig(
-        network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 3},
-        likelihood={"type": "gaussian", "sigma": "learned"}, objective={"type": "beta_tcvae", "dataset_size": 8})),
-    _case("vae_conv_gaussian_fixed_dip_vae", VAEConfig(
-        network=CONV, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
-        objective={"type": "dip_vae", "kind": "ii"})),
+    _case("vae_conv_ladder_vamp_bernoulli", VAEConfig(
+        network=CONV, posterior={"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
+        prior={"type": "top_down", "top": {"type": "vamp", "components": 3}})),
     _case("vae_mlp_categorical_continuous_bernoulli", VAEConfig(
         network=MLP, posterior={"type": "categorical", "latent_dim": 3, "categories": 4}, prior="uniform_categorical",
         likelihood="continuous_bernoulli")),
-    _case("vae_conv_iaf_discretized_logistic", VAEConfig(
+    _case("vae_mlp_class_label_categorical256_dip_vae", VAEConfig(
+        network=MLP, posterior=LATENT, prior="conditional_normal", likelihood="categorical256",
+        condition={"type": "class_label", "classes": 3}, objective={"type": "dip_vae", "kind": "ii"})),
+    _case("vae_conv_full_normal_mixture_gaussian_per_pixel_iwae", VAEConfig(
+        network=CONV, posterior={"type": "full_normal", "latent_dim": 3}, prior={"type": "mixture", "components": 3},
+        likelihood={"type": "gaussian", "sigma": "per_pixel"}, objective={"type": "iwae", "samples": 2})),
+    _case("vae_conv_iaf_vector_discretized_logistic", VAEConfig(
         network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
-        likelihood="discretized_logistic")),
-    _case("vae_mlp_categorical256", VAEConfig(network=MLP, posterior=LATENT, likelihood="categorical256")),
-    _case("vae_mlp_ladder_vamp", VAEConfig(
-        network=MLP, posterior={"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
-        prior={"type": "top_down", "top": {"type": "vamp", "components": 3}})),
-    _case("vae_conditional_class_label", VAEConfig(
-        network=MLP, posterior=LATENT, prior="conditional_normal", condition={"type": "class_label", "classes": 3})),
-    _case("vae_conv_conditional_vector", VAEConfig(network=CONV, posterior=LATENT,
-                                                  condition={"type": "vector", "size": 3})),
+        likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
+    _case("vae_mlp_gaussian_fixed_beta_tcvae_aggregate", VAEConfig(
+        network=MLP, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
+        objective={"type": "beta_tcvae", "dataset_size": 8}, aggregate_posterior_components=2)),
     _case("m2_conv_classifier", VAEConfig(
         network=MLP, posterior=LATENT, condition={"type": "class_label", "classes": 3},
         classifier={"type": "conv", "conv_filters": (4, 8)}, objective="semi_supervised")),

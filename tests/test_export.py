@@ -37,15 +37,14 @@ def export_recipe(model, recipe, export_dir, metrics):
                   name=recipe.name)
 
 
-UNCONDITIONAL_VAES = [c.name for c in MODEL_CASES if c.kind == "VAE" and ("condition", "class_label") not in c.blocks
-                      and ("condition", "vector") not in c.blocks]
+VAES = [c.name for c in MODEL_CASES if c.kind == "VAE"]
 
 
-@pytest.mark.parametrize("name", UNCONDITIONAL_VAES)
+@pytest.mark.parametrize("name", VAES)
 def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
-    """The driver's export of each unconditional VAE (tests/test_driver_coverage.py reloads it
-    without zoo and compares every signature with Python) serves the outputs its
-    likelihood and posterior declare, and the model.keras beside it loads as a preset."""
+    """The driver's export of each VAE case (tests/test_driver_coverage.py reloads it without
+    zoo and compares every signature with Python) serves the outputs its likelihood and
+    posterior declare, and the model.keras beside it loads as a preset."""
     case = CASES[name]
     driven = drive(case, MODEL_CASES)
     model, outputs = driven.model, driven.served
@@ -64,14 +63,14 @@ def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
 
     # model.keras beside the SavedModel: the preset computes the ELBO the signature serves.
     assert os.path.isfile(os.path.join(driven.export_path, KERAS_FILE))
-    x = driven.inputs["x"]
+    x, y = driven.inputs["x"], driven.inputs.get("y")
     preset = zoo.VAE.from_preset(driven.export_path)
     assert type(preset) is type(model) and preset is not model
-    from_preset, original = signatures.elbo(preset, x), signatures.elbo(model, x)
+    from_preset, original = signatures.elbo(preset, x, y), signatures.elbo(model, x, y)
     for key in EXPECTED_OUTPUTS["elbo"]:
         np.testing.assert_allclose(from_preset[key], original[key], rtol=1e-6, atol=1e-6, err_msg=key)
         np.testing.assert_allclose(from_preset[key], outputs[f"elbo/{key}"], rtol=1e-5, atol=1e-5, err_msg=key)
-    np.testing.assert_allclose(preset.elbo(x), outputs["elbo/elbo"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(preset.elbo(x, y), outputs["elbo/elbo"], rtol=1e-5, atol=1e-5)
 
 
 def test_layout_versions_and_json(tmp_path):

@@ -208,5 +208,5 @@ def test_a_step_runs_under_a_mixed_precision_policy(policy):
 
 def test_export_serves_the_flow_without_zoo():
     """The driver's IAF export, reloaded without zoo or TFP (tests/driver.py), serves the flow's code."""
-    outputs = drive(CASES["vae_conv_iaf_discretized_logistic"], MODEL_CASES).served
+    outputs = drive(CASES["vae_conv_iaf_vector_discretized_logistic"], MODEL_CASES).served
     assert {"encode/z_code", "encode/z_base_mean", "encode/z_base_stddev", "encode/z_sample"} <= set(outputs)

@@ -203,5 +203,5 @@ def test_mismatched_blocks_are_refused_in_one_line():
 def test_keras_file_and_export_reload():
     """The driver's ladder with a VampPrior on top: `.keras` and the export (reloaded without
     zoo or TFP) give Python's outputs (tests/driver.py); the export serves both layers' code."""
-    outputs = drive(CASES["vae_mlp_ladder_vamp"], MODEL_CASES).served
+    outputs = drive(CASES["vae_conv_ladder_vamp_bernoulli"], MODEL_CASES).served
     assert outputs["encode/z_code"].shape == (5, LAYERS * D)  # the case: latent_dim 3, 2 layers
