@@ -1,6 +1,8 @@
-"""The shared test harness: tiny variants trained a step, the export check (save a model,
-reload it in a fresh process without zoo or TFP, compare every signature with Python), and
-a served export in a subprocess, to send it bad requests."""
+"""Test helpers beside the driver (tests/driver.py): tiny recipes trained a step, a served
+export in a subprocess to send it bad requests, a `.keras` file reloaded in a fresh process
+with a user's own layers, and hand computations. The export and config checks here are the
+driver's, for one model at a time (`example_inputs`, `assert_config_round_trip` are
+re-exported for the files that import them from here)."""
 
 import json
 import os
@@ -12,26 +14,10 @@ import textwrap
 import numpy as np
 import tf_keras as keras
 
+from driver import (Driven, assert_config_round_trip, assert_served_like_python, example_inputs,  # noqa: F401
+                    reload_exports, signature_outputs)
 from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.models.builder import build
-
-RELOAD_SCRIPT = textwrap.dedent("""
-    import json, sys
-    import numpy as np
-    sys.path = [p for p in sys.path if p not in ("", ".")]
-    import tensorflow as tf
-    export_dir, inputs_path, out_path = sys.argv[1:]
-    inputs = dict(np.load(inputs_path))
-    loaded = tf.saved_model.load(export_dir)
-    results = {}
-    for name, fn in loaded.signatures.items():
-        outputs = fn(**{arg: tf.constant(inputs[arg]) for arg in fn.structured_input_signature[1]})
-        for key, value in outputs.items():
-            results[f"{name}/{key}"] = value.numpy()
-    leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "recipes", "tensorflow_probability", "tf_keras"))
-    np.savez(out_path, **results)
-    print(json.dumps({"leaked": leaked, "signatures": sorted(loaded.signatures)}))
-""")
 
 SERVE_SCRIPT = textwrap.dedent("""
     import json, sys
@@ -69,38 +55,17 @@ def trained_a_little(recipe):
     return model
 
 
-def example_inputs(model, batch=5, seed=0):
-    """One batch for each input the model's signatures declare (`model.serving_spec`): binary
-    x, normal z, int64 seeds, conditions y, code indices; zeros of its dtype for another."""
-    rng = np.random.default_rng(seed)
-    specs = {name: model.serving_spec(name) for signature in model.signatures().values() for name in signature.inputs}
-    makers = {"x": lambda shape: rng.random(shape) < 0.3, "z": rng.standard_normal,
-              "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
-              "y": lambda shape: model.condition.example(rng, shape[0]),
-              "codes": lambda shape: rng.integers(0, model.codebook_size, shape)}
-    return {name: np.asarray(makers.get(name, np.zeros)([batch, *spec.shape[1:]])).astype(spec.dtype.as_numpy_dtype)
-            for name, spec in specs.items()}
-
-
 def expected_outputs(model, inputs):
-    """What Python computes for each declared signature, {"signature/output": array}."""
-    results = {}
-    for name, signature in model.signatures().items():
-        for key, value in signature.function(*(inputs[n] for n in signature.inputs)).items():
-            results[f"{name}/{key}"] = np.asarray(value)
-    return results
+    """Every signature's outputs computed in Python (`log_likelihood` at its default samples)."""
+    return signature_outputs(model, inputs, samples=None)
 
 
 def reload_outputs(export_path, inputs, tmp_path):
-    """Run every signature of `export_path` in a subprocess that imports only TensorFlow."""
-    inputs_path, out_path = tmp_path / "inputs.npz", tmp_path / "outputs.npz"
-    np.savez(inputs_path, **inputs)
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT, export_path, str(inputs_path), str(out_path)],
-                          capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    return report, dict(np.load(out_path))
+    """Run every signature of `export_path` in a subprocess that imports only TensorFlow
+    (tests/driver.py's `reload_exports`, for one export): (its report, its outputs)."""
+    entry = Driven(None, str(export_path), inputs, {})
+    reload_exports([entry], str(tmp_path))
+    return entry.reload_report, entry.served
 
 
 def serve_requests(export_path, bodies):
@@ -115,16 +80,13 @@ def serve_requests(export_path, bodies):
 
 
 def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5):
-    """The export loads without zoo, has every signature, and each output matches Python."""
+    """The export loads without zoo, has every signature, and each output matches Python (one
+    subprocess per call: tests/driver.py's `drive` reloads many exports in one)."""
     inputs = example_inputs(model)
-    report, outputs = reload_outputs(export_path, inputs, tmp_path)
-    assert report["leaked"] == [], f"the reload imported {report['leaked']}"
-    assert report["signatures"] == sorted(model.signatures())
-    expected = expected_outputs(model, inputs)
-    assert sorted(outputs) == sorted(expected)
-    for key, value in expected.items():
-        np.testing.assert_allclose(outputs[key], value, rtol=rtol, atol=atol, err_msg=key)
-    return outputs
+    entry = Driven(model, str(export_path), inputs, expected_outputs(model, inputs))
+    reload_exports([entry], str(tmp_path))
+    assert_served_like_python(entry, rtol, atol, samples=None)
+    return entry.served
 
 
 def folder_snapshot(folder):
@@ -152,19 +114,6 @@ KERAS_RELOAD_SCRIPT = textwrap.dedent("""
     np.savez(out_path, elbo=before, after=model.elbo(x).numpy())
     print(json.dumps({"loss": history["loss"], "epochs_trained": float(model.epochs_trained.numpy())}))
 """)
-
-
-def assert_config_round_trip(block):
-    """keras-hub's `run_serialization_test`: config -> from_config -> the same config (as JSON),
-    and the same config again through Keras' own (de)serialization."""
-    config = block.get_config()
-    again = type(block).from_config(config)
-    assert json.dumps(again.get_config(), sort_keys=True, default=str) == json.dumps(config, sort_keys=True, default=str)
-    serialized = keras.saving.serialize_keras_object(block)
-    revived = keras.saving.deserialize_keras_object(serialized)
-    assert type(revived) is type(block)
-    assert json.dumps(revived.get_config(), sort_keys=True, default=str) == json.dumps(config, sort_keys=True, default=str)
-    return again
 
 
 def reload_keras_in_fresh_process(keras_path, x, tmp_path, module_dir=None, module=None):

@@ -1,4 +1,5 @@
-"""Every combination of blocks that makes sense trains, reports its objective honestly and exports.
+"""Every combination of blocks that makes sense trains and reports its objective honestly (and,
+under `-m slow`, exports; the default tier exports each block once in the driver's model cases).
 
 "Makes sense" is decided by `VAEConfig` itself: a combination it refuses (a Gaussian prior
 for categorical latents, IWAE with relaxed one-hot draws, ...) is left out. The default
@@ -169,7 +170,7 @@ def check_combination(combination, images, tmp_path, reload):
 
 def pair_exports(combinations):
     """One combination per posterior x prior pair (an MLP where there is one), but the default
-    pair, which tests/test_export.py checks with every likelihood."""
+    pair, which the driver's model cases export with several likelihoods."""
     chosen = {}
     for c in sorted(combinations, key=lambda c: c["network"] != "mlp"):
         pair = (c["posterior"], c["prior"])
@@ -178,25 +179,7 @@ def pair_exports(combinations):
     return set(chosen.values())
 
 
-def block_exports(combinations):
-    """Few combinations (MLPs first) that between them hold every posterior, prior and objective
-    but the default ones: an export serializes each block by its own config, so the default
-    tier exports each block once and `-m slow` each posterior x prior pair (`pair_exports`)."""
-    def blocks(c):
-        return {("posterior", c["posterior"]), ("prior", c["prior"]), ("objective", c["objective"])}
-    needed = set().union(*map(blocks, combinations)) - {("posterior", "diagonal_normal"), ("prior", "standard_normal"),
-                                                        ("objective", "elbo")}
-    ordered = sorted(combinations, key=lambda c: c["network"] != "mlp")
-    chosen = set()
-    while needed:
-        best = max(ordered, key=lambda c: len(blocks(c) & needed))  # the first of the best: an MLP if one is
-        chosen.add(name(best))
-        needed -= blocks(best)
-    return chosen
-
-
-RELOADED = block_exports(COVER)
-PAIRS_RELOADED = [c for c in COVER if name(c) in pair_exports(COVER) - RELOADED]
+PAIRS_RELOADED = [c for c in COVER if name(c) in pair_exports(COVER)]
 
 
 def test_the_cover_is_pairwise_complete_and_smaller():
@@ -211,10 +194,9 @@ def test_the_cover_is_pairwise_complete_and_smaller():
 
 
 @pytest.mark.parametrize("combination", COVER, ids=name)
-def test_combination_trains_reports_its_objective_and_exports(combination, mnist_images, tmp_path,
-                                                              monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
-    check_combination(combination, mnist_images, tmp_path, reload=name(combination) in RELOADED)
+def test_combination_trains_and_reports_its_objective(combination, mnist_images, tmp_path):
+    """Every block's export is checked once by the driver's model cases (tests/driver_cases.py)."""
+    check_combination(combination, mnist_images, tmp_path, reload=False)
 
 
 @pytest.mark.slow

@@ -1,10 +1,9 @@
-"""A VAE composed from a user's own Keras networks: the whole life of such a model (fit,
-.keras save, reload in a fresh process, more fit, export, TensorFlow-only serving), the
-contract checks between the parts, and the checks on what `fit` is given."""
+"""A VAE composed from a user's own Keras networks (tests/user_networks.py): the life of such
+a model (fit, .keras save, reload in a fresh process, more fit; its export served without
+zoo is the driver's case `vae_user_networks_32x32x3`), the contract checks between the
+parts, and the checks on what `fit` is given."""
 
-import importlib
-import sys
-import textwrap
+import pathlib
 
 import numpy as np
 import pytest
@@ -12,62 +11,17 @@ import tensorflow as tf
 import tf_keras as keras
 
 import zoo
-from harness import reload_keras_in_fresh_process, reload_outputs
+import user_networks as user_networks_module
+from harness import reload_keras_in_fresh_process
 from zoo.errors import DataError, ZooError
-from zoo.export.signatures import signature_inputs
 
-USER_NETWORKS = textwrap.dedent('''
-    """A user's own networks: conv torsos with BatchNorm and a residual block, for 32x32x3 images."""
-    import tf_keras as keras
-
-
-    @keras.saving.register_keras_serializable(package="user")
-    class ResidualBlock(keras.layers.Layer):
-        def __init__(self, filters, **kwargs):
-            super().__init__(**kwargs)
-            self.filters = filters
-            self.conv1 = keras.layers.Conv2D(filters, 3, padding="same")
-            self.norm = keras.layers.BatchNormalization()
-            self.conv2 = keras.layers.Conv2D(filters, 3, padding="same")
-
-        def call(self, x, training=None):
-            h = keras.activations.relu(self.norm(self.conv1(x), training=training))
-            return keras.activations.relu(x + self.conv2(h))
-
-        def get_config(self):
-            return {**super().get_config(), "filters": self.filters}
-
-
-    def encoder(params_size):
-        return keras.Sequential([
-            keras.Input((32, 32, 3)),
-            keras.layers.Conv2D(8, 3, strides=2, padding="same"),
-            keras.layers.BatchNormalization(), keras.layers.ReLU(),
-            ResidualBlock(8),
-            keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Flatten(), keras.layers.Dense(params_size)], name="my_encoder")
-
-
-    def decoder(latent_dim, channels):
-        return keras.Sequential([
-            keras.Input((latent_dim,)),
-            keras.layers.Dense(8 * 8 * 16, activation="relu"), keras.layers.Reshape((8, 8, 16)),
-            keras.layers.Conv2DTranspose(8, 3, strides=2, padding="same"),
-            keras.layers.BatchNormalization(), keras.layers.ReLU(),
-            ResidualBlock(8),
-            keras.layers.Conv2DTranspose(channels, 3, strides=2, padding="same")], name="my_decoder")
-''')
 
 
 @pytest.fixture(scope="module")
-def user_networks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("user")
-    (folder / "user_networks.py").write_text(USER_NETWORKS)
-    sys.path.insert(0, str(folder))
-    try:
-        yield folder, importlib.import_module("user_networks")
-    finally:
-        sys.path.remove(str(folder))
+def user_networks():
+    """A user's own networks module (tests/user_networks.py), imported from its folder as a
+    user's would be."""
+    return pathlib.Path(user_networks_module.__file__).parent, user_networks_module
 
 
 def _images(n=64, seed=0):
@@ -76,7 +30,7 @@ def _images(n=64, seed=0):
     return (smooth * 0.8 + 0.1 * rng.random((n, 32, 32, 3))).astype(np.float32)
 
 
-def test_own_networks_fit_save_reload_fit_export_serve(user_networks, tmp_path):
+def test_own_networks_fit_save_reload_fit(user_networks, tmp_path):
     folder, nets = user_networks
     keras.utils.set_random_seed(0)
     posterior = zoo.DiagonalNormal(latent_dim=8)
@@ -98,17 +52,8 @@ def test_own_networks_fit_save_reload_fit_export_serve(user_networks, tmp_path):
     reloaded = keras.models.load_model(path)  # in this process too: the warm-up goes on at 0.5
     reloaded.compile(keras.optimizers.Adam(1e-3))
     assert reloaded.fit(x, batch_size=16, epochs=1, verbose=0).history["kl_weight"] == [0.5]
-
-    version = vae.export(tmp_path / "exports" / "mine")
-    assert version.endswith("/1")
-    inputs = {"x": x[:5], "z": np.random.default_rng(1).standard_normal((5, 8)).astype(np.float32),
-              "seed": np.arange(5, dtype=np.int64) * 1000 + 7}
-    served, outputs = reload_outputs(version, inputs, tmp_path)
-    assert served["leaked"] == [] and served["signatures"] == sorted(signature_inputs(vae))
-    for name, (function, input_names) in signature_inputs(vae).items():
-        for key, value in function(vae, *(tf.constant(inputs[n]) for n in input_names)).items():
-            np.testing.assert_allclose(outputs[f"{name}/{key}"], value.numpy(), rtol=1e-4, atol=1e-4,
-                                       err_msg=f"{name}/{key}")
+    # Exported and served without zoo or TFP: the driver's case of these networks,
+    # tests/test_driver_coverage.py::test_model[vae_user_networks_32x32x3].
 
 
 def test_python_generation_and_scoring_api(user_networks):

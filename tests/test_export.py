@@ -1,5 +1,6 @@
-"""Exports: TF Serving layout, every signature batched, reload without zoo matches Python,
-and the model.keras beside it loads as a preset computing the same ELBO."""
+"""Exports: TF Serving layout, every signature batched, the outputs each one serves (the
+driver's exports, reloaded without zoo and compared with Python in tests/driver.py), and the
+model.keras beside it loads as a preset computing the same ELBO."""
 
 import json
 import os
@@ -9,7 +10,9 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from harness import assert_export_matches_model, example_inputs, tiny_recipe, trained_a_little
+from driver import drive
+from driver_cases import CASES, MODEL_CASES
+from harness import example_inputs, tiny_recipe, trained_a_little
 from recipes import RECIPES
 from zoo.export import signatures
 from zoo.export.savedmodel import KERAS_FILE, export
@@ -25,7 +28,7 @@ EXPECTED_OUTPUTS = {
     "log_likelihood": {"log_likelihood", "elbo", "reconstruction", "kl"},
 }
 DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "continuous_bernoulli": {"x_logits"},
-                 "discretized_logistic": {"x_loc", "x_log_scale"}}  # categorical256: tests/test_likelihoods.py
+                 "discretized_logistic": {"x_loc", "x_log_scale"}, "categorical256": {"x_logits"}}
 
 
 def export_recipe(model, recipe, export_dir, metrics):
@@ -34,32 +37,40 @@ def export_recipe(model, recipe, export_dir, metrics):
                   name=recipe.name)
 
 
-@pytest.mark.parametrize("network, likelihood, sigma", [
-    ("mlp", "bernoulli", "learned"), ("conv", "bernoulli", "learned"),
-    ("mlp", "gaussian", "learned"), ("conv", "gaussian", 0.3), ("conv", "gaussian", "per_pixel"),
-    ("mlp", "continuous_bernoulli", "learned"), ("conv", "discretized_logistic", "learned"),
-])
-def test_export_reloads_without_zoo_and_matches(tmp_path, network, likelihood, sigma):
-    recipe = tiny_recipe(network, likelihood, sigma)
-    model = trained_a_little(recipe)
-    path = export_recipe(model, recipe, str(tmp_path / "exports"), {"test_neg_elbo": 1.0})
-    outputs = assert_export_matches_model(model, path, tmp_path)
+VAES = [c.name for c in MODEL_CASES if c.kind == "VAE"]
+
+
+@pytest.mark.parametrize("name", VAES)
+def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
+    """The driver's export of each VAE case (tests/test_driver_coverage.py reloads it without
+    zoo and compares every signature with Python) serves the outputs its likelihood and
+    posterior declare, and the model.keras beside it loads as a preset."""
+    case = CASES[name]
+    driven = drive(case, MODEL_CASES)
+    model, outputs = driven.model, driven.served
     got = {}
     for key in outputs:
-        name, output = key.split("/")
-        got.setdefault(name, set()).add(output)
-    assert got == {**EXPECTED_OUTPUTS, "decode": {"x_mean"} | DECODE_PARAMS[likelihood]}
+        signature, output = key.split("/")
+        got.setdefault(signature, set()).add(output)
+    likelihood = next(kind for role, kind in case.blocks if role == "likelihood")
+    expected = {**EXPECTED_OUTPUTS, "decode": {"x_mean"} | DECODE_PARAMS[likelihood]}
+    if ("posterior", "diagonal_normal") not in case.blocks:  # q(z|x) described otherwise: tests/test_flows.py, ...
+        expected = {k: v for k, v in expected.items() if k not in ("serving_default", "reconstruct", "encode")}
+    assert {k: got[k] for k in expected} == expected
+    assert outputs["sample/x_sample"].shape == outputs["decode/x_mean"].shape == (5, *model.image_shape)
+    if likelihood == "categorical256":  # 256 logits per pixel
+        assert outputs["decode/x_logits"].shape == (5, *model.image_shape, 256)
 
     # model.keras beside the SavedModel: the preset computes the ELBO the signature serves.
-    assert os.path.isfile(os.path.join(path, KERAS_FILE))
-    x = example_inputs(model)["x"]
-    preset = zoo.VAE.from_preset(path)
+    assert os.path.isfile(os.path.join(driven.export_path, KERAS_FILE))
+    x, y = driven.inputs["x"], driven.inputs.get("y")
+    preset = zoo.VAE.from_preset(driven.export_path)
     assert type(preset) is type(model) and preset is not model
-    from_preset, original = signatures.elbo(preset, x), signatures.elbo(model, x)
+    from_preset, original = signatures.elbo(preset, x, y), signatures.elbo(model, x, y)
     for key in EXPECTED_OUTPUTS["elbo"]:
         np.testing.assert_allclose(from_preset[key], original[key], rtol=1e-6, atol=1e-6, err_msg=key)
         np.testing.assert_allclose(from_preset[key], outputs[f"elbo/{key}"], rtol=1e-5, atol=1e-5, err_msg=key)
-    np.testing.assert_allclose(preset.elbo(x), outputs["elbo/elbo"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(preset.elbo(x, y), outputs["elbo/elbo"], rtol=1e-5, atol=1e-5)
 
 
 def test_layout_versions_and_json(tmp_path):

@@ -11,11 +11,11 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 import zoo
-from harness import assert_export_matches_model
+from driver import drive
+from driver_cases import CASES, MODEL_CASES
 from zoo.config import VAEConfig
 from zoo.errors import ZooError
 from zoo.models import importance_sampling
-from zoo.export.savedmodel import export
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.models.builder import build
 from zoo.training.train import precision_policy
@@ -204,11 +204,7 @@ def test_a_step_runs_under_a_mixed_precision_policy(policy):
     assert q.dtype == z.dtype == "float32" and np.isfinite(q.log_prob(z)).all()
 
 
-def test_export_serves_the_flow_without_zoo(tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, 20))  # (y, num_samples)
-    model = _model()
-    model.compile(keras.optimizers.Adam(1e-2))
-    model.fit(_images(16), batch_size=8, epochs=1, verbose=0)
-    path = export(model, str(tmp_path / "exports" / "iaf"), name="iaf", log_likelihood_samples=20)
-    outputs = assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4)
+def test_export_serves_the_flow_without_zoo():
+    """The driver's IAF export, reloaded without zoo or TFP (tests/driver.py), serves the flow's code."""
+    outputs = drive(CASES["vae_conv_iaf_vector_discretized_logistic"], MODEL_CASES).served
     assert {"encode/z_code", "encode/z_base_mean", "encode/z_base_stddev", "encode/z_sample"} <= set(outputs)

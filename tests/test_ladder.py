@@ -10,11 +10,11 @@ import tensorflow as tf
 import tf_keras as keras
 
 import zoo
-from harness import assert_export_matches_model
+from driver import drive
+from driver_cases import CASES, MODEL_CASES
 from zoo.config import VAEConfig
 from zoo.errors import ConfigError, ZooError
 from zoo.models import importance_sampling
-from zoo.export.savedmodel import export
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.models.builder import build
 
@@ -193,14 +193,8 @@ def test_mismatched_blocks_are_refused_in_one_line():  # the config's refusals: 
         Ladder(4, activation="sigmoid")
 
 
-def test_keras_file_and_export_reload(tmp_path):
-    model = _model(top={"type": "vamp", "components": 3})
-    model.compile(keras.optimizers.Adam(1e-2))
-    x = _x(20)
-    model.fit(x, batch_size=10, epochs=1, verbose=0)
-    model.save(tmp_path / "ladder.keras")
-    again = keras.models.load_model(tmp_path / "ladder.keras")
-    np.testing.assert_allclose(again.elbo(x[:4]), model.elbo(x[:4]), rtol=1e-6)
-    path = export(model, str(tmp_path / "exports" / "ladder"), config=None, metrics={}, name="ladder")
-    outputs = assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4)
-    assert outputs["encode/z_code"].shape == (5, 2 * D)
+def test_keras_file_and_export_reload():
+    """The driver's ladder with a VampPrior on top: `.keras` and the export (reloaded without
+    zoo or TFP) give Python's outputs (tests/driver.py); the export serves both layers' code."""
+    outputs = drive(CASES["vae_conv_ladder_vamp_bernoulli"], MODEL_CASES).served
+    assert outputs["encode/z_code"].shape == (5, LAYERS * D)  # the case: latent_dim 3, 2 layers

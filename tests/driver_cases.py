@@ -1,0 +1,140 @@
+"""What the shared driver (tests/driver.py) runs on: every registered block with the small
+arguments it needs, and a few small models of every kind that between them hold every
+registered block. tests/test_driver_coverage.py fails when a block or a kind of model has no
+case here."""
+
+import importlib
+import inspect
+import pkgutil
+
+import tf_keras as keras
+
+from driver import ModelCase
+from zoo.config import VAEConfig, VQVAEConfig
+from zoo.models.builder import build
+from zoo.registry import Registry
+
+# The smallest arguments each registered block type needs (the rest take their defaults).
+BLOCK_ARGUMENTS = {
+    ("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
+    ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
+    ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
+    ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
+    ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
+    ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
+    ("likelihood", "gaussian"): {"sigma": "per_pixel"},
+    ("objective", "iwae"): {"samples": 2}, ("objective", "beta_tcvae"): {"dataset_size": 6},
+    ("objective", "dip_vae"): {"kind": "ii"},
+    ("condition", "class_label"): {"classes": 3}, ("condition", "vector"): {"size": 3},
+    ("quantizer", "vector_quantizer"): {"codebook_size": 6, "code_dim": 3},
+    ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
+    ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
+}
+
+
+def block_registries():
+    """{role: Registry} of every registry of blocks in zoo.layers and zoo.objectives, found by
+    walking the modules (a new registry is found without an edit here)."""
+    import zoo.layers
+
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(zoo.layers.__path__, "zoo.layers.")]
+    modules.append(importlib.import_module("zoo.objectives"))
+    found = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, Registry):
+                found[value.field] = value
+    return found
+
+
+def registered_blocks():
+    """[(role, type name, class)] of every registered block."""
+    return [(role, name, registry.get(name)) for role, registry in sorted(block_registries().items())
+            for name in registry.names()]
+
+
+def model_kinds():
+    """The names of the zoo's kinds of model: every Keras model class in zoo.models that Keras
+    can deserialize by name (a base class that is never built alone is not registered)."""
+    import zoo.models
+
+    kinds = set()
+    for info in pkgutil.walk_packages(zoo.models.__path__, "zoo.models."):
+        for cls in vars(importlib.import_module(info.name)).values():
+            if (inspect.isclass(cls) and issubclass(cls, keras.Model) and cls.__module__.startswith("zoo.")
+                    and keras.saving.get_registered_object(keras.saving.get_registered_name(cls)) is cls):
+                kinds.add(cls.__name__)
+    return kinds
+
+
+def _blocks_of(config):
+    """{(registry, type)} of a VAEConfig or VQVAEConfig, blocks inside blocks too (TopDown's top
+    prior); M2's classifier is a network."""
+    def specs(role, spec):
+        yield role, spec["type"]
+        for value in spec.values():
+            if isinstance(value, dict) and "type" in value:
+                yield from specs(role, value)
+
+    roles = config.BLOCKS + getattr(config, "OPTIONAL_BLOCKS", ())
+    return frozenset(block for role in roles if getattr(config, role) is not None
+                     for block in specs("network" if role == "classifier" else role, getattr(config, role)))
+
+
+def _case(name, config, **options):
+    kind = "VQVAE" if isinstance(config, VQVAEConfig) else "SemiSupervisedVAE" if config.classifier else "VAE"
+    return ModelCase(name, kind, lambda: build(config), blocks=_blocks_of(config), **options)
+
+
+MLP, CONV = {"type": "mlp", "hidden_units": (16,)}, {"type": "conv", "conv_filters": (4, 8)}
+LATENT = {"type": "diagonal_normal", "latent_dim": 3}
+# Few models, each holding several blocks, so that between them they hold every registered
+# block (and each form of the Gaussian's sigma, both networks, both kinds of condition).
+MODEL_CASES = (
+    _case("vae_conv_ladder_vamp_bernoulli", VAEConfig(
+        network=CONV, posterior={"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
+        prior={"type": "top_down", "top": {"type": "vamp", "components": 3}})),
+    _case("vae_mlp_categorical_continuous_bernoulli", VAEConfig(
+        network=MLP, posterior={"type": "categorical", "latent_dim": 3, "categories": 4}, prior="uniform_categorical",
+        likelihood="continuous_bernoulli")),
+    _case("vae_mlp_class_label_categorical256_dip_vae", VAEConfig(
+        network=MLP, posterior=LATENT, prior="conditional_normal", likelihood="categorical256",
+        condition={"type": "class_label", "classes": 3}, objective={"type": "dip_vae", "kind": "ii"})),
+    _case("vae_conv_full_normal_mixture_gaussian_per_pixel_iwae", VAEConfig(
+        network=CONV, posterior={"type": "full_normal", "latent_dim": 3}, prior={"type": "mixture", "components": 3},
+        likelihood={"type": "gaussian", "sigma": "per_pixel"}, objective={"type": "iwae", "samples": 2})),
+    _case("vae_conv_iaf_vector_discretized_logistic", VAEConfig(
+        network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
+        likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
+    _case("vae_mlp_gaussian_fixed_beta_tcvae_aggregate", VAEConfig(
+        network=MLP, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
+        objective={"type": "beta_tcvae", "dataset_size": 8}, aggregate_posterior_components=2)),
+    _case("m2_conv_classifier", VAEConfig(
+        network=MLP, posterior=LATENT, condition={"type": "class_label", "classes": 3},
+        classifier={"type": "conv", "conv_filters": (4, 8)}, objective="semi_supervised")),
+    _case("vq_vae", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "vector_quantizer")] | {"type": "vector_quantizer"}, code_prior={"type": "pixelcnn", "filters": 8,
+                                                                                      "blocks": 1}),
+          frozen=("prior",)),
+    _case("vq_vae_ema", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "vector_quantizer_ema")] | {"type": "vector_quantizer_ema"},
+        likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
+          frozen=("prior",)),
+)
+
+
+def _user_networks_vae():
+    """A VAE of a user's own conv networks (BatchNorm, a registered residual layer) on 32x32x3
+    images, composed in Python as tests/test_composition.py composes it."""
+    import user_networks
+    import zoo
+
+    posterior = zoo.DiagonalNormal(latent_dim=8)
+    return zoo.VAE(user_networks.encoder(posterior.params_size), posterior, user_networks.decoder(8, 3),
+                   zoo.Gaussian(sigma="learned"), prior=zoo.StandardNormal(), objective=zoo.ELBO(warmup_epochs=4))
+
+
+MODEL_CASES += (ModelCase("vae_user_networks_32x32x3", "VAE", _user_networks_vae, blocks=frozenset({
+    ("posterior", "diagonal_normal"), ("prior", "standard_normal"), ("likelihood", "gaussian"),
+    ("objective", "elbo")})),)
+CASES = {case.name: case for case in MODEL_CASES}
