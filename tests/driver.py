@@ -32,6 +32,9 @@ import time
 import numpy as np
 import tf_keras as keras
 
+# What the zoo's kinds of model serve (a test of their declarations, written out).
+VAE_SIGNATURES = frozenset({"serving_default", "reconstruct", "encode", "decode", "sample", "elbo", "log_likelihood"})
+VQ_SIGNATURES = frozenset({"serving_default", "reconstruct", "encode", "decode", "sample", "elbo"})
 SAMPLES = 4  # the importance samples of a `log_likelihood` signature in the driver's exports: enough to compare
 
 RELOAD_SCRIPT = textwrap.dedent("""
@@ -58,47 +61,42 @@ RELOAD_SCRIPT = textwrap.dedent("""
 # What a model serves, and on what. -------------------------------------------------------------
 
 def python_signatures(model, samples=None):
-    """{signature: (function(model, *inputs) -> {output: tensor}, input names)}: what the
-    model's export serves, computed in Python (`log_likelihood` with `samples` draws, when given)."""
-    from zoo.export import signatures
-
-    declared = signatures.signature_inputs(model)
-    if samples is not None and "log_likelihood" in declared:
-        function, names = declared["log_likelihood"]
-        declared["log_likelihood"] = (functools.partial(function, num_samples=samples), names)
-    return declared
+    """{signature: zoo.models.base.Signature(function(*inputs) -> {output: tensor}, input names)}:
+    what the model declares its export serves, computed in Python (importance-sampling
+    signatures with `samples` draws, when given; else the model's default)."""
+    return model.signatures() if samples is None else model.signatures(samples=samples)
 
 
 def example_inputs(model, batch=5, seed=0):
-    """One batch for each signature input: pixels the likelihood can score, normal z, int64
-    seeds (and conditions y for a conditional model, codes for a VQ-VAE)."""
+    """One batch for each input the model's signatures declare (`model.serving_spec`): pixels
+    it can score (`model.example_pixels`), normal z, int64 seeds, conditions y, code indices;
+    zeros of its dtype for an input of another name."""
     rng = np.random.default_rng(seed)
-    x = model.likelihood.example_pixels(rng, (batch, *model.image_shape)).astype(np.float32)
-    z = rng.standard_normal((batch, *model.code_shape)).astype(np.float32)
-    inputs = {"x": x, "z": z, "seed": np.arange(batch, dtype=np.int64) * 1000 + 7}
-    if getattr(model, "condition", None) is not None:
-        inputs["y"] = model.condition.example(rng, batch)
-    if hasattr(model, "quantizer"):  # a VQ-VAE decodes code indices
-        inputs["codes"] = rng.integers(0, model.codebook_size, (batch, *model.grid_shape))
-    return inputs
+    specs = {name: model.serving_spec(name) for signature in model.signatures().values() for name in signature.inputs}
+    makers = {"x": lambda shape: model.example_pixels(rng, shape), "z": rng.standard_normal,
+              "seed": lambda shape: np.arange(shape[0]) * 1000 + 7,
+              "y": lambda shape: model.condition.example(rng, shape[0]),
+              "codes": lambda shape: rng.integers(0, model.codebook_size, shape)}
+    return {name: np.asarray(makers.get(name, np.zeros)([batch, *spec.shape[1:]])).astype(spec.dtype.as_numpy_dtype)
+            for name, spec in specs.items()}
 
 
 def training_batch(model, batch=8, seed=1):
     """(x, y) that `fit` and `evaluate` take for `model` (y None when it takes no labels; for a
     semi-supervised model half the labels hidden)."""
     rng = np.random.default_rng(seed)
-    x = model.likelihood.example_pixels(rng, (batch, *model.image_shape)).astype(np.float32)
-    if getattr(model, "condition", None) is None:
+    x = model.example_pixels(rng, (batch, *model.image_shape)).astype(np.float32)
+    if model.label_use == "none":
         return x, None
     y = model.condition.example(rng, batch)
-    return x, (np.where(np.arange(batch) % 2, y, -1) if hasattr(model, "classify") else y)
+    return x, (np.where(np.arange(batch) % 2, y, -1) if model.label_use == "semi_supervised" else y)
 
 
 def signature_outputs(model, inputs, samples=SAMPLES):
     """{"signature/output": numpy array} of every signature, computed in Python."""
     results = {}
-    for name, (function, input_names) in python_signatures(model, samples).items():
-        for key, value in function(model, *(inputs[n] for n in input_names)).items():
+    for name, signature in python_signatures(model, samples).items():
+        for key, value in signature.function(*(inputs[n] for n in signature.inputs)).items():
             results[f"{name}/{key}"] = np.asarray(value)
     return results
 

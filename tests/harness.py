@@ -79,13 +79,14 @@ def serve_requests(export_path, bodies):
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
-def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5):
+def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5, samples=None):
     """The export loads without zoo, has every signature, and each output matches Python (one
-    subprocess per call: tests/driver.py's `drive` reloads many exports in one)."""
+    subprocess per call: tests/driver.py's `drive` reloads many exports in one); `samples`:
+    the K the export's importance-sampling signatures were written with (default: the model's)."""
     inputs = example_inputs(model)
-    entry = Driven(model, str(export_path), inputs, expected_outputs(model, inputs))
+    entry = Driven(model, str(export_path), inputs, signature_outputs(model, inputs, samples=samples))
     reload_exports([entry], str(tmp_path))
-    assert_served_like_python(entry, rtol, atol, samples=None)
+    assert_served_like_python(entry, rtol, atol, samples=samples)
     return entry.served
 
 

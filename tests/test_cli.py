@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from zoo import cli
-from zoo.export.signatures import SIGNATURE_INPUTS
+from driver import VAE_SIGNATURES
 from zoo.models.presets import presets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,7 +99,7 @@ def test_train_embedded_default_end_to_end(digits_cli_run):
     assert metrics["command"].startswith("zoo train digits_mlp_bernoulli")
     assert (tmp_path / "run" / "history.csv").exists() and (tmp_path / "run" / "logs").is_dir()
     loaded = tf.saved_model.load(str(path))
-    assert set(SIGNATURE_INPUTS) == set(loaded.signatures)
+    assert set(VAE_SIGNATURES) == set(loaded.signatures)
     pictures = list((tmp_path / "run" / "logs" / "pictures").iterdir())
     assert pictures, "the TensorBoard log has no pictures run"
 

@@ -202,12 +202,12 @@ def test_combination_trains_and_reports_its_objective(combination, mnist_images,
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", SLOW_ONLY, ids=name)
 def test_every_other_combination(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
+    monkeypatch.setattr("zoo.models.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
     check_combination(combination, mnist_images, tmp_path, reload=True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", PAIRS_RELOADED, ids=name)
 def test_each_posterior_prior_pair_exports(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.export.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))
+    monkeypatch.setattr("zoo.models.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))
     check_combination(combination, mnist_images, tmp_path, reload=True)

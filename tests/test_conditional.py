@@ -16,7 +16,6 @@ from zoo.evaluation import pictures
 from zoo.evaluation.conditional_accuracy import conditional_accuracy
 from zoo.export.savedmodel import export
 from zoo.export.serving import warmup_requests
-from zoo.export.signatures import signature_inputs
 from zoo.layers.conditions import ClassLabel, ConditionVector
 from zoo.layers.priors import ConditionalNormal
 from zoo.models.builder import build
@@ -156,7 +155,7 @@ def test_export_takes_y_and_matches_python_without_zoo(prior, network, tmp_path)
     model.fit(x, y, batch_size=5, epochs=1, verbose=0)
     path = export(model, str(tmp_path / "exports" / "cvae"), name="cvae")
     loaded = tf.saved_model.load(path)
-    for name, (_, inputs) in signature_inputs(model).items():
+    for name, (_, inputs) in model.signatures().items():
         assert sorted(loaded.signatures[name].structured_input_signature[1]) == sorted(inputs)
         assert "y" in inputs, name
     requests = warmup_requests(model, "cvae")

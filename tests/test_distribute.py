@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from test_cli import ROOT, _assert_one_line_error, zoo
 from zoo import cli
-from zoo.export.signatures import SIGNATURE_INPUTS
+from driver import VAE_SIGNATURES
 from zoo.training import strategies
 
 # Final test -ELBO (the `test_slice` figure: the export's `elbo` signature with a fixed seed,
@@ -114,7 +114,7 @@ def test_multiworker_two_processes_train_and_only_the_chief_exports(tmp_path):
     assert (tmp_path / "work0" / "history.csv").exists()
     assert not (tmp_path / "work1" / "history.csv").exists() and not (tmp_path / "work1" / "logs").exists()
     loaded = tf.saved_model.load(path)
-    assert set(loaded.signatures) == set(SIGNATURE_INPUTS)
+    assert set(loaded.signatures) == set(VAE_SIGNATURES)
     elbo = loaded.signatures["elbo"](x=tf.ones([2, 8, 8, 1]))["elbo"].numpy()
     assert elbo.shape == (2,) and np.isfinite(elbo).all()
     # Each worker fed its replica its own half of every global batch (auto-shard by DATA).

@@ -11,7 +11,8 @@ import tensorflow as tf
 from test_cli import _assert_one_line_error, assert_refused_in_one_line, zoo
 from zoo.config import Recipe
 from zoo.evaluation.evaluate import evaluate, evaluation_images
-from zoo.models.presets import load_preset, preset_path, read_json
+from zoo.models.kinds import load_preset
+from zoo.models.presets import preset_path, read_json
 
 SAMPLES = 64
 

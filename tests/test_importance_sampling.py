@@ -8,7 +8,7 @@ import tf_keras as keras
 
 from zoo.config import VAEConfig
 from zoo.models import importance_sampling
-from zoo.export import signatures
+from zoo.models import signatures
 from zoo.layers.likelihoods import Gaussian
 from zoo.layers.posteriors import DiagonalNormal
 from zoo.models.builder import build
@@ -98,3 +98,21 @@ def test_runs_inside_a_tf_function_with_xla():
     model, x = _linear_gaussian_vae(True), _images()
     compiled = tf.function(lambda x: importance_sampling.log_likelihood(model, x, 10, (5, 5), 4), jit_compile=True)
     np.testing.assert_allclose(compiled(x)["log_likelihood"], _exact_log_px(x), atol=1e-4)
+
+
+def test_per_layer_kls_come_from_the_draws_of_the_total_and_sum_to_it():
+    """zoo evaluate's per-layer KLs (a ladder's) are shares of the importance-sampled KL at the
+    same K draws, not a separate estimate from other draws."""
+    from zoo.config import VAEConfig
+    from zoo.evaluation.evaluate import layer_statistics
+    from zoo.models.builder import build
+
+    model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                            posterior={"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
+                            prior={"type": "top_down", "top": {"type": "standard_normal"}}))
+    x = (np.random.default_rng(0).random((6, 8, 8, 1)) < 0.3).astype(np.float32)
+    estimates = model.importance_sampled_batches(x, samples=30, batch_size=4)
+    assert estimates["kl_per_layer"].shape == (6, 2)
+    np.testing.assert_allclose(estimates["kl_per_layer"].sum(axis=1), estimates["kl"], rtol=1e-5, atol=1e-4)
+    stats = layer_statistics(model, estimates, np.ones(6))
+    assert sum(stats["kl_per_layer"].values()) == pytest.approx(float(estimates["kl"].mean()), abs=1e-3)

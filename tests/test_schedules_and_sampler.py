@@ -13,9 +13,8 @@ from scipy.special import logsumexp
 
 from harness import example_inputs, expected_outputs, reload_outputs, tiny_recipe
 from zoo.config import VAEConfig
-from zoo.export import signatures
+from zoo.models import signatures
 from zoo.export.savedmodel import export
-from zoo.export.signatures import signature_inputs
 from zoo.layers.aggregate_posterior import AggregatePosterior, fit_to_training_set
 from zoo.layers.posteriors import DiagonalNormal
 from zoo.models.builder import build
@@ -245,7 +244,7 @@ def test_aggregate_posterior_sampler_is_fitted_and_exported(tmp_path):
     inputs = {**example_inputs(model), "seed": np.array([7, 8, 8], np.int64)}
     report, outputs = reload_outputs(path, inputs, tmp_path)  # tf.saved_model.load, without zoo
     assert report["leaked"] == [] and "sample_aggregate_posterior" in report["signatures"]
-    assert report["signatures"] == sorted(signature_inputs(model))
+    assert report["signatures"] == sorted(model.signatures())
     expected = expected_outputs(model, inputs)  # every signature, as Python computes it
     assert sorted(outputs) == sorted(expected)
     for key, value in expected.items():

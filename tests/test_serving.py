@@ -23,7 +23,7 @@ from serving_clients import (assert_same, cli, cli_outputs, direct_outputs, inpu
                              warmup_records)
 from zoo.export.savedmodel import export
 from zoo.export.serving import MAX_WARMUP_RECORDS, MODELS_CONFIG, write_models_config
-from zoo.export.signatures import SIGNATURE_INPUTS, VQ_SIGNATURE_INPUTS
+from driver import VAE_SIGNATURES as SIGNATURE_INPUTS, VQ_SIGNATURES as VQ_SIGNATURE_INPUTS
 
 VARIANTS = [("mlp", "bernoulli"), ("conv", "gaussian")]
 NAMES = [tiny_recipe(network, likelihood).name for network, likelihood in VARIANTS]

@@ -9,7 +9,6 @@ from recipes import RECIPES
 from zoo import data as zoo_data
 from zoo.config import VAEConfig
 from zoo.data import DATASETS, eval_images, train_dataset
-from zoo.export.signatures import signature_inputs
 from zoo.models.builder import build
 from zoo.training.train import measure_test_slice, train
 
@@ -106,7 +105,7 @@ def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, own_images, 
         measure_test_slice(result.model, eval_images(test, binarize=recipe.train.binarization != "none"),
                            labels)["neg_elbo"], rel=1e-6)
     assert result.export_path.endswith(f"{name}/1")
-    assert sorted(tf.saved_model.load(result.export_path).signatures) == sorted(signature_inputs(result.model))
+    assert sorted(tf.saved_model.load(result.export_path).signatures) == sorted(result.model.signatures())
     if recipe.train.dataset == "folder":
         assert result.model.image_shape == OWN_IMAGE_SHAPE and metrics["data"].startswith("held in memory")
 
