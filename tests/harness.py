@@ -86,7 +86,7 @@ def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e
     inputs = example_inputs(model)
     entry = Driven(model, str(export_path), inputs, signature_outputs(model, inputs, samples=samples))
     reload_exports([entry], str(tmp_path))
-    assert_served_like_python(entry, rtol, atol, samples=samples)
+    assert_served_like_python(entry, rtol, atol)
     return entry.served
 
 
