@@ -21,20 +21,16 @@ test: install
 	$(BIN)/python -m pytest -q
 
 # The unit tier (at most 2 minutes on 2 cores): blocks, objectives, configs, data checks and
-# composition, without the tests marked `heavy` (an export reloaded in a fresh process, a
-# recipe trained end to end) nor the two deselected export round trips below;
-# the default suite runs those.
+# composition, without the tests marked `heavy` (an export or a .keras file reloaded in a fresh
+# process, a recipe trained end to end); the default suite runs those.
 FAST_TESTS := tests/test_blocks.py tests/test_objective.py tests/test_latents_priors.py tests/test_likelihoods.py \
 	tests/test_conditional.py tests/test_semi_supervised.py tests/test_schedules_and_sampler.py \
 	tests/test_serialization.py tests/test_composition.py tests/test_data.py tests/test_image_folders.py \
 	tests/test_disentanglement.py tests/test_disentangling_objectives.py tests/test_layout.py \
-	$(wildcard tests/test_config.py)
-# Export round trips in files of other owners, until they carry the `heavy` mark.
-FAST_DESELECT := --deselect tests/test_composition.py::test_own_networks_fit_save_reload_fit_export_serve \
-	--deselect tests/test_likelihoods.py::test_categorical256_export_round_trip
+	tests/test_config.py tests/test_model_interface.py
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not heavy" $(FAST_DESELECT) $(FAST_TESTS)
+	$(BIN)/python -m pytest -q -m "not slow and not heavy" $(FAST_TESTS)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

@@ -30,6 +30,7 @@ def _images(n=64, seed=0):
     return (smooth * 0.8 + 0.1 * rng.random((n, 32, 32, 3))).astype(np.float32)
 
 
+@pytest.mark.heavy  # a fresh process reloads the .keras file
 def test_own_networks_fit_save_reload_fit(user_networks, tmp_path):
     folder, nets = user_networks
     keras.utils.set_random_seed(0)

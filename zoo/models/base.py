@@ -237,11 +237,13 @@ class ZooModel(keras.Model):
 
     # Export and presets.
 
-    def export(self, path, config=None, metrics=None, name=None):
+    def export(self, path, config=None, metrics=None, name=None, samples=None):
         """Write the next version of this model's serving SavedModel into `path` (TF Serving's
         layout: path/1, path/2, ...) with every declared signature, and the Keras file presets
-        load; returns the version folder. See `zoo.export.savedmodel.export`."""
-        return plugins.get("export")(self, path, config=config, metrics=metrics, name=name)
+        load; returns the version folder. `samples`: the K of signatures that importance-sample
+        (default: the recipe's in `config`, else 5000). See `zoo.export.savedmodel.export`."""
+        return plugins.get("export")(self, path, config=config, metrics=metrics, name=name,
+                                     log_likelihood_samples=samples)
 
     @classmethod
     def from_preset(cls, preset, compile=True):
