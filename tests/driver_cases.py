@@ -137,4 +137,15 @@ def _user_networks_vae():
 MODEL_CASES += (ModelCase("vae_user_networks_32x32x3", "VAE", _user_networks_vae, blocks=frozenset({
     ("posterior", "diagonal_normal"), ("prior", "standard_normal"), ("likelihood", "gaussian"),
     ("objective", "elbo")})),)
+
+
+def _toy(critic):
+    """The kinds defined only in the tests (tests/toy_kinds.py), through their config and builder."""
+    import toy_kinds
+
+    return build(toy_kinds.AutoencoderConfig(critic=critic))
+
+
+MODEL_CASES += (ModelCase("toy_autoencoder", "Autoencoder", lambda: _toy(False)),
+                ModelCase("toy_critic_autoencoder", "CriticAutoencoder", lambda: _toy(True)))
 CASES = {case.name: case for case in MODEL_CASES}

@@ -93,7 +93,7 @@ def _dense_decoder(latent_dim, shape=(28, 28, 1)):
      ["decoder outputs (28, 28, 1)", "needs (28, 28, 2)"]),
     (lambda: zoo.VAE(_dense_encoder(8), zoo.DiagonalNormal(4), _dense_decoder(4), zoo.Bernoulli(),
                      prior=zoo.UniformCategorical()),
-     ["UniformCategorical fits categorical", "standard_normal"]),
+     ["got 'uniform_categorical'", "a prior for posterior 'diagonal_normal'", "standard_normal"]),
     (lambda: zoo.VAE(_dense_encoder(30), zoo.RelaxedCategorical(3, categories=10), _dense_decoder(30),
                      zoo.Bernoulli(), prior=zoo.UniformCategorical(), objective=zoo.IWAE(samples=2)),
      ["iwae", "elbo"]),

@@ -118,7 +118,7 @@ def test_bad_conditions_are_one_line_errors():
 
 
 def test_composition_refusals():  # the config's refusals: tests/test_config.py
-    with pytest.raises(ZooError, match="give the VAE a condition"):
+    with pytest.raises(ZooError, match="an unconditional prior, or set condition"):
         net = zoo.layers.networks.MLP((8,))
         zoo.VAE(net.encoder((28, 28, 1), 8), zoo.DiagonalNormal(4), net.decoder((28, 28, 1), (4,), 1),
                 zoo.Bernoulli(), prior=ConditionalNormal())
@@ -205,7 +205,7 @@ class _Painter:
     """A fake conditional model whose samples of class k have mean pixel (0.1, 0.5, 0.9)[k],
     except that it draws class 2 wrong half the time."""
 
-    condition = ClassLabel(CLASSES)
+    classes = CLASSES  # what the zoo asks of a model with class labels
 
     def sample(self, n, seed=None, y=None):
         level = (0.1, 0.5, 0.9)[y]

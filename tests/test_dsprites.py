@@ -151,12 +151,9 @@ class FactorReader:
     """A stand-in model whose code is the factor indices spelt by each image (plus noise):
     a perfect code, if and only if the images drawn are those of the factors drawn."""
 
-    condition = None
+    label_use, embeds = "none", True  # what the zoo asks of a model (zoo.models.base)
 
-    class posterior:
-        code = staticmethod(tf.convert_to_tensor)
-
-    def encode(self, x, y=None):
+    def embed(self, x, y=None, batch_size=None):
         factors = read_factors(np.asarray(x)).astype(np.float32)
         return factors + 0.01 * np.random.default_rng(len(x)).standard_normal(factors.shape).astype(np.float32)
 

@@ -215,12 +215,16 @@ def test_vamp_pseudo_inputs_are_trained_and_encoder_weights_listed_once():
 
 
 def test_incompatible_blocks_are_refused_when_composed():
-    with pytest.raises(ZooError, match="UniformCategorical fits categorical"):
-        UniformCategorical().attach(DiagonalNormal(3))
-    with pytest.raises(ZooError, match="StandardNormal fits continuous"):
-        StandardNormal().attach(RelaxedCategorical(3, 4))
-    with pytest.raises(ZooError, match="MixtureOfGaussians fits continuous"):
-        MixtureOfGaussians(components=2).attach(RelaxedCategorical(3, 4))
+    """The one set of rules (zoo.config.rules), which zoo.VAE asks of blocks composed by hand."""
+    from zoo.config.rules import check_vae_blocks
+    from zoo.objectives import ELBO
+
+    with pytest.raises(ZooError, match="got 'uniform_categorical'.*a prior for posterior 'diagonal_normal'"):
+        check_vae_blocks(DiagonalNormal(3), UniformCategorical(), ELBO())
+    with pytest.raises(ZooError, match="got 'standard_normal'.*a prior for posterior 'categorical'.*uniform_categorical"):
+        check_vae_blocks(RelaxedCategorical(3, 4), StandardNormal(), ELBO())
+    with pytest.raises(ZooError, match="got 'mixture'.*a prior for posterior 'categorical'"):
+        check_vae_blocks(RelaxedCategorical(3, 4), MixtureOfGaussians(components=2), ELBO())
     with pytest.raises(ConfigError) as error:
         IWAE(samples=3).check(RelaxedCategorical(3, 4))
     assert error.value.field == "objective"

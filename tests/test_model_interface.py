@@ -72,7 +72,7 @@ def test_log_likelihood_takes_the_compiled_batches_of_zoo_evaluate(monkeypatch):
     original = importance_sampling.log_likelihood
     monkeypatch.setattr(importance_sampling, "log_likelihood",
                         lambda *args, **kwargs: traced.append(1) or original(*args, **kwargs))
-    python = model.log_likelihood(x, samples=20, batch_size=3)  # batches of 3, 3 and 1
+    python = np.asarray(model.log_likelihood(x, samples=20, batch_size=3))  # batches of 3, 3 and 1
     assert len(traced) <= 2  # traced once per batch shape, not run eagerly per batch
     evaluated = model.importance_sampled_batches(x, samples=20, batch_size=3)
     np.testing.assert_array_equal(python, evaluated["log_likelihood"])

@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-import harness
 import toy_kinds
+from driver import drive
+from driver_cases import CASES, MODEL_CASES
 from zoo.config import Recipe, TrainConfig
 from zoo.evaluation.evaluate import evaluate
 from zoo.evaluation.pictures import make
@@ -58,9 +59,12 @@ def test_a_toy_kind_draws_its_pictures_and_reloads_from_keras(trained, tmp_path)
     np.testing.assert_allclose(reloaded.reconstruct(x), model.reconstruct(x), rtol=1e-6)
 
 
-def test_a_toy_kind_serves_without_zoo(trained, tmp_path):
-    result, folder = trained
-    harness.assert_export_matches_model(result.model, str(folder / result.model.name / "1"), tmp_path)
+@pytest.mark.parametrize("case", ["toy_autoencoder", "toy_critic_autoencoder"])
+def test_a_toy_kind_goes_through_the_shared_driver_and_serves_without_zoo(case):
+    """Config round trip, a fit step moves every weight and evaluate none, .keras reload
+    identical, and the export served by TensorFlow alone like Python (tests/driver.py)."""
+    served = drive(CASES[case], MODEL_CASES).served
+    assert {"serving_default/x_mean", "encode/code", "decode/x_mean", "reconstruction_error/error"} == set(served)
 
 
 def test_each_group_of_weights_moves_by_its_own_loss_and_optimizer():

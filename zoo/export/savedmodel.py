@@ -57,8 +57,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     model = without_optimizer(model)  # the optimizer's moments would double or triple the export
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, signature in model.signatures(samples=samples).items():
-        archive.add_endpoint(name, _endpoint(model, signature))
+    for endpoint, signature in model.signatures(samples=samples).items():
+        archive.add_endpoint(endpoint, _endpoint(model, signature))
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
     staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)

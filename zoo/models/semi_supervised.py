@@ -59,7 +59,7 @@ class SemiSupervisedVAE(VAE):
             raise ZooError(f"SemiSupervisedVAE condition: ClassLabel({classes}) (its classes), got {condition!r}")
         super().__init__(encoder, posterior, decoder, likelihood, prior=prior, objective=objective,
                          condition=condition, **kwargs)
-        self.classifier, self.classes = classifier, classes
+        self.classifier = classifier  # `classes` is the ClassLabel condition's
         image_shape = image_shape or input_shape_of(classifier)
         if image_shape is not None:
             self.build((None, *image_shape))

@@ -224,10 +224,10 @@ class VAE(LikelihoodModel):
         return -log_likelihood[0], self.prior.given(self.condition_vector(y)).kl(q, z)
 
     def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED, batch_size=LOG_LIKELIHOOD_BATCH):
-        """Per-example log p(x) [N] (log p(x|y) if conditional) estimated with `samples`
+        """Per-example log p(x), a tensor [N] (log p(x|y) if conditional) estimated with `samples`
         importance samples (the IWAE bound; see `zoo.models.importance_sampling`), numpy, in
         compiled batches of `batch_size`: the path `zoo evaluate` takes, at its speed."""
-        return self.importance_sampled_batches(x, y, samples, seed, batch_size)["log_likelihood"]
+        return tf.constant(self.importance_sampled_batches(x, y, samples, seed, batch_size)["log_likelihood"])
 
     def importance_sampled(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
         """Per-example {"log_likelihood", "elbo", "reconstruction", "kl"} tensors [B] from the
