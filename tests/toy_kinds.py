@@ -126,6 +126,7 @@ class CriticAutoencoder(Autoencoder):
         super().__init__(image_shape, code_dim, **kwargs)
         self.trackers.append(keras.metrics.Mean("critic_loss"))
         self.critic_optimizer = keras.optimizers.Adam(critic_learning_rate)
+        self.critic_optimizer.build(self.critic.trainable_variables)  # no variable is made inside a compiled loop
 
     def build(self, input_shape):
         if self.built:
@@ -134,11 +135,9 @@ class CriticAutoencoder(Autoencoder):
         self.critic(self.encoder(tf.zeros([1, *self.image_shape])))
         super().build(input_shape)
 
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
-        self.critic_optimizer.build(self.critic.trainable_variables)  # no variable is made inside a compiled loop
-
     def update(self, x, seed=None, alg="auto_select"):
+        with tf.init_scope():  # the model's optimizer keeps slots for every trainable weight, as a reloaded one makes them
+            self.optimizer.build(self.trainable_variables)
         seed = tf.constant([0, 0], tf.int32) if seed is None else seed
         prior = tf.random.stateless_normal([tf.shape(x)[0], self.code_dim], seed, alg=alg)
         bce = keras.losses.BinaryCrossentropy(from_logits=True)
