@@ -33,6 +33,7 @@ class ModelConfig:
     kind = None
     BLOCKS, OPTIONAL_BLOCKS = (), ()
     label_use = "none"  # what the model will do with labels (`ZooModel.label_use`), known before it is built
+    likelihood = objective = None  # the specs of these blocks, for kinds that have them (fields of VAEConfig)
 
     @classmethod
     def roles(cls):

@@ -50,7 +50,7 @@ class Recipe:
         recipe = self
         if self.model.image_shape != tuple(image_shape):
             recipe = dataclasses.replace(self, model=self.model.replace(image_shape=tuple(image_shape)))
-        likelihood = getattr(self.model, "likelihood", None)
+        likelihood = self.model.likelihood
         if likelihood is None:  # a kind of model without one
             return recipe
         from zoo import data
@@ -73,7 +73,7 @@ class Recipe:
         """This recipe with its objective's `dataset_size` set to `count`, the number of training
         examples, where the objective takes one (beta-TCVAE's estimate of q(z)) and the recipe
         leaves it out."""
-        objective = getattr(self.model, "objective", None)  # a VQ-VAE has none
+        objective = self.model.objective  # a VQ-VAE has none
         if objective is None or "dataset_size" not in block_arguments("objective", objective["type"]) or objective.get("dataset_size"):
             return self
         return dataclasses.replace(self, model=self.model.replace(objective={**objective, "dataset_size": count}))
