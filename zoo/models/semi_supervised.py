@@ -8,7 +8,6 @@ import tensorflow as tf
 import tf_keras as keras
 
 from zoo import seeds
-from zoo.config import rules
 from zoo.errors import DataError, ZooError
 from zoo.layers.conditions import ClassLabel
 from zoo.models import signatures
@@ -45,6 +44,7 @@ class SemiSupervisedVAE(VAE):
 
     METRIC_NAMES = ("loss", "reconstruction", "kl", "classification")
     label_use = "semi_supervised"  # labels are optional: none means all unlabelled
+    HAS_CLASSIFIER = True
 
     def __init__(self, classifier, encoder, posterior, decoder, likelihood, classes=10, prior=None,
                  objective=None, image_shape=None, condition=None, **kwargs):
@@ -63,13 +63,6 @@ class SemiSupervisedVAE(VAE):
         image_shape = image_shape or input_shape_of(classifier)
         if image_shape is not None:
             self.build((None, *image_shape))
-
-    def check_blocks(self, posterior, prior, objective, condition, aggregate_posterior):
-        """The VAE's rules, for a model that has a classifier q(y|x)."""
-        components = 0 if aggregate_posterior is None else aggregate_posterior.components
-        rules.check_vae_blocks(posterior, prior, objective, condition, classifier=True,
-                               aggregate_posterior_components=components)
-        objective.check(posterior)
 
     def build(self, input_shape):
         if self.built:

@@ -69,6 +69,7 @@ class VAE(LikelihoodModel):
     METRIC_NAMES = METRIC_NAMES
 
     KIND = "VAE"
+    HAS_CLASSIFIER = False  # a classifier q(y|x) inside the inference model (M2), as the rules ask
     scoring = "importance_sampling"
     loss_is = "the objective's loss (the negative ELBO in nats per image for ELBO(beta=1))"
     embeds = True
@@ -117,7 +118,8 @@ class VAE(LikelihoodModel):
         """Refuse blocks that do not fit together, by the zoo's one set of rules
         (`zoo.config.rules`, which the config path asks too)."""
         components = 0 if aggregate_posterior is None else aggregate_posterior.components
-        rules.check_vae_blocks(posterior, prior, objective, condition, aggregate_posterior_components=components)
+        rules.check_vae_blocks(posterior, prior, objective, condition, classifier=self.HAS_CLASSIFIER or None,
+                               aggregate_posterior_components=components)
         objective.check(posterior)
 
     @property
@@ -225,7 +227,7 @@ class VAE(LikelihoodModel):
 
     def log_likelihood(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED, batch_size=LOG_LIKELIHOOD_BATCH):
         """Per-example log p(x), a tensor [N] (log p(x|y) if conditional) estimated with `samples`
-        importance samples (the IWAE bound; see `zoo.models.importance_sampling`), numpy, in
+        importance samples (the IWAE bound; see `zoo.models.importance_sampling`), computed in
         compiled batches of `batch_size`: the path `zoo evaluate` takes, at its speed."""
         return tf.constant(self.importance_sampled_batches(x, y, samples, seed, batch_size)["log_likelihood"])
 
@@ -244,13 +246,13 @@ class VAE(LikelihoodModel):
         if y is not None and len(y) != len(x):
             raise DataError(f"{len(x)} images but {len(y)} labels")
         seed = tuple(int(s) for s in np.asarray(seed).reshape(-1))
-        key = (samples, seed, y is None)
+        trace = (samples, seed, y is None)
         functions = self.__dict__.setdefault("_importance_functions", {})  # one trace per (K, seed)
-        if key not in functions:
-            functions[key] = tf.function(
+        if trace not in functions:
+            functions[trace] = tf.function(
                 (lambda batch: self.importance_sampled(batch, None, samples, seed)) if y is None
                 else (lambda batch, labels: self.importance_sampled(batch, labels, samples, seed)))
-        estimate, parts = functions[key], []
+        estimate, parts = functions[trace], []
         for first in range(0, len(x), batch_size):
             batch = (tf.constant(x[first:first + batch_size], tf.float32),)
             if y is not None:
