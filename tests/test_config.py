@@ -388,6 +388,8 @@ def test_bad_configs_exit_with_one_readable_line(tmp_path, capsys):
          ["sigma", "0", "a finite number > 0"]),
         (["train", "digits_mlp_bernoulli", "--set", "learning_rate=inf"], ["learning_rate", "inf", "a finite number > 0"]),
         (["train", "digits_mlp_bernoulli", "--set", "beta=nan"], ["beta", "nan", "a finite number >= 0"]),
+        (["train", "digits_mlp_bernoulli", "--set", "learning_rate_decay=step"],
+         ["learning_rate_decay", "step", "none, cosine"]),
         (["train", "digits_mlp_bernoulli", "--set", "image_shape=28,28,1"], ["image_shape", "(28, 28, 1)", "(8, 8, 1)", "digits"]),
         (["train", "digits_mlp_bernoulli", "--set", "network=conv", "--set", "conv_filters=4,4,4,4"],
          ["image_shape", "divisible by 16"]),

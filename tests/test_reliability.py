@@ -22,11 +22,12 @@ import tf_keras as keras
 from recipes import RECIPES
 from test_cli import ROOT, zoo_here
 from zoo import cli
-from zoo.config import VAEConfig
+from zoo.config import TrainConfig, VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ConfigError, DataError
 from zoo.models.builder import build
 from zoo.training import workdirs
+from zoo.training.train import adam
 from zoo.models.callbacks import FiniteBackup
 
 RECIPE, EPOCHS = "digits_mlp_bernoulli", 4
@@ -184,6 +185,30 @@ def test_the_backup_keeps_the_last_finite_epoch_when_training_diverges(tmp_path)
     assert restored.epoch == [] and int(resumed.optimizer.iterations) == 16  # epoch 1 was restored
     for kept, expected in zip(resumed.get_weights(), after_first_epoch[0]):
         np.testing.assert_array_equal(kept, expected)
+
+
+def test_a_cosine_decayed_run_resumed_from_its_backup_ends_where_an_uninterrupted_one_does(tmp_path):
+    """The schedule is a function of the optimizer's step, which the backup restores: epoch 2
+    of a resumed run is trained at the rates of the uninterrupted run's epoch 2, and the rate
+    reaches 0 at the last step."""
+    def run(epochs, backup=None):
+        model = small_model()
+        model.compile(adam(TrainConfig(learning_rate=1e-2, learning_rate_decay="cosine"), steps=32),
+                      jit_compile=True, steps_per_execution=4)
+        model.fit(ResidentImages(random_split(), 4, "dynamic", seed=0), epochs=epochs, verbose=0,
+                  callbacks=[backup] if backup else [])  # 16 steps an epoch
+        return model
+
+    uninterrupted = run(2)
+    assert float(uninterrupted.optimizer.learning_rate) == pytest.approx(1e-2 * (1 + np.cos(np.pi * 31 / 32)) / 2, rel=1e-4)
+    run(1, FiniteBackup(str(tmp_path / "backup")))
+    resumed = run(2, FiniteBackup(str(tmp_path / "backup")))
+    assert int(resumed.optimizer.iterations) == 32
+    for a, b in zip(resumed.get_weights(), uninterrupted.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    constant = small_model()
+    constant.fit(ResidentImages(random_split(), 4, "dynamic", seed=0), epochs=2, verbose=0)
+    assert not all(np.allclose(a, b) for a, b in zip(constant.get_weights(), uninterrupted.get_weights()))
 
 
 def test_data_outside_what_the_likelihood_models_is_refused():

@@ -8,6 +8,7 @@ from zoo.errors import ConfigError
 
 BINARIZATIONS = ("dynamic", "static", "none")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+LEARNING_RATE_DECAYS = ("none", "cosine")
 DATASET_FORMS = ("folder", "npz", "tfds:NAME")  # besides the registered names (`zoo.data.DATASETS`)
 
 
@@ -25,6 +26,9 @@ class TrainConfig:
             levels in [0, 1], for Gaussian models). Unless "none", the test set is binarized
             once with a fixed seed, so test numbers are comparable between runs.
         epochs, batch_size, learning_rate: Adam on the mean per-example loss.
+        learning_rate_decay: "none" (constant), or "cosine": from `learning_rate` down to 0
+            over the run's steps (Loshchilov and Hutter 2017), for long runs that should
+            settle at the end; a resumed run goes on from its step.
         jit_compile: compile the training loop with XLA (about 2x faster on CPU).
         steps_per_execution: training steps run per call of the compiled loop, with no
             Python between them (Keras reports progress after each call).
@@ -52,6 +56,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 100
     learning_rate: float = 1e-3
+    learning_rate_decay: str = "none"
     jit_compile: bool = True
     steps_per_execution: int = 100
     precision: str = "float32"
@@ -71,6 +76,7 @@ class TrainConfig:
         check_count("epochs", self.epochs)
         check_count("batch_size", self.batch_size)
         check_number("learning_rate", self.learning_rate, positive=True)
+        check_choice("learning_rate_decay", self.learning_rate_decay, LEARNING_RATE_DECAYS)
         if not isinstance(self.jit_compile, bool):
             raise ConfigError("jit_compile", self.jit_compile, "true or false")
         check_count("steps_per_execution", self.steps_per_execution)

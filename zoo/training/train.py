@@ -66,7 +66,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
 
     with precision_policy(config.precision), strategy.scope():
         model = build(recipe.model, name=recipe.name)
-        model.compile(keras.optimizers.Adam(config.learning_rate),
+        model.compile(adam(config, config.epochs * steps_per_epoch),
                       jit_compile=config.jit_compile and strategies.xla_ok(strategy),
                       steps_per_execution=config.steps_per_execution)
 
@@ -204,3 +204,14 @@ def measure_test_slice(model, images, labels=None):
         batches = [batch + (labels[i * TEST_SLICE_BATCH:(i + 1) * TEST_SLICE_BATCH],) for i, batch in enumerate(batches)]
     values = np.concatenate([function(*batch)[output].numpy() for batch in batches])
     return {"examples": len(images), "batch_size": TEST_SLICE_BATCH, name: sign * float(values.mean())}
+
+
+def adam(config, steps):
+    """Adam at the recipe's learning rate, decayed over `steps` as `learning_rate_decay` says
+    (a schedule of the optimizer's step count, which a backup restores: a resumed run goes on
+    at the rate it stopped at)."""
+    rate = config.learning_rate
+    if config.learning_rate_decay == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)
+    return keras.optimizers.Adam(rate)
+
