@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for the default suite and the fast tier (tests/conftest.py groups the tests)
+WORKERS ?= 2
+XDIST := -n $(WORKERS) --dist loadgroup
 
 .PHONY: install demo test test-fast test-slow clean
 
@@ -18,7 +21,7 @@ demo: install
 	$(BIN)/zoo train digits_mlp_bernoulli
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST)
 
 # The unit tier (at most 2 minutes on 2 cores): blocks, objectives, configs, data checks and
 # composition, without the tests marked `heavy` (an export or a .keras file reloaded in a fresh
@@ -30,7 +33,7 @@ FAST_TESTS := tests/test_blocks.py tests/test_objective.py tests/test_latents_pr
 	tests/test_config.py tests/test_model_interface.py
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not heavy" $(FAST_TESTS)
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow and not heavy" $(FAST_TESTS)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

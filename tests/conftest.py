@@ -7,6 +7,9 @@ Without them the tests that need them skip and say why; with ZOO_REQUIRE_DATA=1 
 Two digits runs are trained once per session and shared (each costs a compile, an
 evaluation and an export): `digits_cli_run` in a real `zoo` process, `digits_long_run` through
 `cli.main` in this one.
+
+`make test` runs the suite in two pytest-xdist workers (`--dist loadgroup`); `xdist_groups`
+keeps together what shares a fixture, so no worker trains or exports it a second time.
 """
 
 import contextlib
@@ -99,6 +102,28 @@ def pytest_configure(config):
     config.add_cleanup(lambda: shutil.rmtree(view, ignore_errors=True))
 
 
+# Session fixtures that train or export: every test that takes one runs in the same worker.
+SHARED_RUNS = ("digits_cli_run", "digits_long_run")
+DRIVER = "driven"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Each test's xdist group: "shared_runs" for the tests of SHARED_RUNS, "driver" for those
+    of `driven` (the driver's exports are made and reloaded once per process), else its file
+    (module-scoped fixtures are made once)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if any(name in item.fixturenames for name in SHARED_RUNS):
+            group = "shared_runs"
+        elif DRIVER in item.fixturenames:
+            group = "driver"
+        else:
+            group = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 NO_SHIPPED = (f"no exports in {SAVED_MODELS}/<recipe>/<version>: the project ships them there "
               "(or run `zoo train <recipe>` to make one)")
 
@@ -152,6 +177,17 @@ def shipped_recipes():
     if not exports:
         _absent(NO_SHIPPED)
     return sorted(exports)
+
+
+@pytest.fixture(scope="session")
+def driven():
+    """driven(case name) -> the shared driver's result for that case of tests/driver_cases.py,
+    its served outputs checked (every case is driven at the first call, their exports reloaded
+    in one process: tests/driver.py)."""
+    from driver import drive
+    from driver_cases import CASES, MODEL_CASES
+
+    return lambda name: drive(CASES[name], MODEL_CASES)
 
 
 DIGITS_CLI_RUN = ["train", "digits_mlp_bernoulli", "--epochs", "4", "--seed", "0"]

@@ -52,7 +52,8 @@ RELOAD_SCRIPT = textwrap.dedent("""
             for key, value in outputs.items():
                 results[f"{name}/{key}"] = value.numpy()
         np.savez(out_path, **results)
-        reports.append({"signatures": sorted(loaded.signatures)})
+        reports.append({"signatures": sorted(loaded.signatures),
+                        "inputs": {name: sorted(fn.structured_input_signature[1]) for name, fn in loaded.signatures.items()}})
     leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "recipes", "tensorflow_probability", "tf_keras"))
     print(json.dumps({"leaked": leaked, "exports": reports}))
 """)
@@ -281,7 +282,9 @@ def assert_served_like_python(driven, rtol=1e-4, atol=1e-4):
     """The export reloaded without zoo, TFP or tf_keras, has every signature Python has, and
     each output matches Python's."""
     assert driven.reload_report["leaked"] == [], f"the reload imported {driven.reload_report['leaked']}"
-    assert driven.reload_report["signatures"] == sorted(python_signatures(driven.model))
+    declared = python_signatures(driven.model)
+    assert driven.reload_report["signatures"] == sorted(declared)
+    assert driven.reload_report["inputs"] == {name: sorted(s.inputs) for name, s in declared.items()}
     assert sorted(driven.served) == sorted(driven.expected)
     for key, value in driven.expected.items():
         np.testing.assert_allclose(driven.served[key], value, rtol=rtol, atol=atol, err_msg=key)

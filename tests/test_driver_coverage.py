@@ -9,7 +9,6 @@ import inspect
 import pytest
 import tf_keras as keras
 
-from driver import drive
 from driver_cases import BLOCK_ARGUMENTS, CASES, MODEL_CASES, block_registries, model_kinds, registered_blocks
 
 BLOCKS = registered_blocks()
@@ -44,5 +43,5 @@ def test_every_block_that_needs_arguments_has_them():
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_model(name):
-    drive(CASES[name], MODEL_CASES)
+def test_model(name, driven):
+    driven(name)

@@ -10,7 +10,6 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from driver import drive
 from driver_cases import CASES, MODEL_CASES
 from harness import example_inputs, tiny_recipe, trained_a_little
 from recipes import RECIPES
@@ -41,13 +40,13 @@ VAES = [c.name for c in MODEL_CASES if c.kind == "VAE"]
 
 
 @pytest.mark.parametrize("name", VAES)
-def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
+def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name, driven):
     """The driver's export of each VAE case (tests/test_driver_coverage.py reloads it without
     zoo and compares every signature with Python) serves the outputs its likelihood and
     posterior declare, and the model.keras beside it loads as a preset."""
     case = CASES[name]
-    driven = drive(case, MODEL_CASES)
-    model, outputs = driven.model, driven.served
+    result = driven(name)
+    model, outputs = result.model, result.served
     got = {}
     for key in outputs:
         signature, output = key.split("/")
@@ -64,9 +63,9 @@ def test_export_serves_each_output_and_its_preset_computes_the_same_elbo(name):
         assert outputs["decode/x_logits"].shape == (5, *model.image_shape, 256)
 
     # model.keras beside the SavedModel: the preset computes the ELBO the signature serves.
-    assert os.path.isfile(os.path.join(driven.export_path, KERAS_FILE))
-    x, y = driven.inputs["x"], driven.inputs.get("y")
-    preset = zoo.VAE.from_preset(driven.export_path)
+    assert os.path.isfile(os.path.join(result.export_path, KERAS_FILE))
+    x, y = result.inputs["x"], result.inputs.get("y")
+    preset = zoo.VAE.from_preset(result.export_path)
     assert type(preset) is type(model) and preset is not model
     from_preset, original = signatures.elbo(preset, x, y), signatures.elbo(model, x, y)
     for key in EXPECTED_OUTPUTS["elbo"]:

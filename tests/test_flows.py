@@ -11,8 +11,6 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 import zoo
-from driver import drive
-from driver_cases import CASES, MODEL_CASES
 from zoo.config import VAEConfig
 from zoo.errors import ZooError
 from zoo.models import importance_sampling
@@ -204,7 +202,7 @@ def test_a_step_runs_under_a_mixed_precision_policy(policy):
     assert q.dtype == z.dtype == "float32" and np.isfinite(q.log_prob(z)).all()
 
 
-def test_export_serves_the_flow_without_zoo():
+def test_export_serves_the_flow_without_zoo(driven):
     """The driver's IAF export, reloaded without zoo or TFP (tests/driver.py), serves the flow's code."""
-    outputs = drive(CASES["vae_conv_iaf_vector_discretized_logistic"], MODEL_CASES).served
+    outputs = driven("vae_conv_iaf_vector_discretized_logistic").served
     assert {"encode/z_code", "encode/z_base_mean", "encode/z_base_stddev", "encode/z_sample"} <= set(outputs)

@@ -10,8 +10,6 @@ import tensorflow as tf
 import tf_keras as keras
 
 import zoo
-from driver import drive
-from driver_cases import CASES, MODEL_CASES
 from zoo.config import VAEConfig
 from zoo.errors import ConfigError, ZooError
 from zoo.models import importance_sampling
@@ -193,8 +191,8 @@ def test_mismatched_blocks_are_refused_in_one_line():  # the config's refusals: 
         Ladder(4, activation="sigmoid")
 
 
-def test_keras_file_and_export_reload():
+def test_keras_file_and_export_reload(driven):
     """The driver's ladder with a VampPrior on top: `.keras` and the export (reloaded without
     zoo or TFP) give Python's outputs (tests/driver.py); the export serves both layers' code."""
-    outputs = drive(CASES["vae_conv_ladder_vamp_bernoulli"], MODEL_CASES).served
+    outputs = driven("vae_conv_ladder_vamp_bernoulli").served
     assert outputs["encode/z_code"].shape == (5, LAYERS * D)  # the case: latent_dim 3, 2 layers

@@ -10,8 +10,6 @@ import tensorflow as tf
 import tf_keras as keras
 
 import toy_kinds
-from driver import drive
-from driver_cases import CASES, MODEL_CASES
 from zoo.config import Recipe, TrainConfig
 from zoo.evaluation.evaluate import evaluate
 from zoo.evaluation.pictures import make
@@ -60,10 +58,10 @@ def test_a_toy_kind_draws_its_pictures_and_reloads_from_keras(trained, tmp_path)
 
 
 @pytest.mark.parametrize("case", ["toy_autoencoder", "toy_critic_autoencoder"])
-def test_a_toy_kind_goes_through_the_shared_driver_and_serves_without_zoo(case):
+def test_a_toy_kind_goes_through_the_shared_driver_and_serves_without_zoo(case, driven):
     """Config round trip, a fit step moves every weight and evaluate none, .keras reload
     identical, and the export served by TensorFlow alone like Python (tests/driver.py)."""
-    served = drive(CASES[case], MODEL_CASES).served
+    served = driven(case).served
     assert {"serving_default/x_mean", "encode/code", "decode/x_mean", "reconstruction_error/error"} == set(served)
 
 

@@ -11,10 +11,9 @@ import tensorflow as tf
 import tf_keras as keras
 from scipy.special import logsumexp
 
-from harness import example_inputs, expected_outputs, reload_outputs, tiny_recipe
+from harness import tiny_recipe
 from zoo.config import VAEConfig
 from zoo.models import signatures
-from zoo.export.savedmodel import export
 from zoo.layers.aggregate_posterior import AggregatePosterior, fit_to_training_set
 from zoo.layers.posteriors import DiagonalNormal
 from zoo.models.builder import build
@@ -225,8 +224,7 @@ def _aggregate_recipe():
                                model=dataclasses.replace(recipe.model, aggregate_posterior_components=2))
 
 
-@pytest.mark.heavy
-def test_aggregate_posterior_sampler_is_fitted_and_exported(tmp_path):
+def test_aggregate_posterior_sampler_is_fitted_and_each_row_follows_its_seed():
     recipe = _aggregate_recipe()
     keras.utils.set_random_seed(0)
     model = build(recipe.model)
@@ -239,19 +237,18 @@ def test_aggregate_posterior_sampler_is_fitted_and_exported(tmp_path):
     # EM's M-step keeps the weighted mean of the component means at the mean of the codes
     np.testing.assert_allclose(weights @ model.aggregate_posterior.loc.numpy(), codes.mean(axis=0), atol=1e-4)
 
-    path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={"x": 1.0},
-                  name=recipe.name)
-    inputs = {**example_inputs(model), "seed": np.array([7, 8, 8], np.int64)}
-    report, outputs = reload_outputs(path, inputs, tmp_path)  # tf.saved_model.load, without zoo
-    assert report["leaked"] == [] and "sample_aggregate_posterior" in report["signatures"]
-    assert report["signatures"] == sorted(model.signatures())
-    expected = expected_outputs(model, inputs)  # every signature, as Python computes it
-    assert sorted(outputs) == sorted(expected)
-    for key, value in expected.items():
-        np.testing.assert_allclose(outputs[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
-    python = signatures.sample_aggregate_posterior(model, tf.constant([7, 8], tf.int64))
+    served = signatures.sample_aggregate_posterior(model, tf.constant([7, 8, 8], tf.int64))
+    alone = signatures.sample_aggregate_posterior(model, tf.constant([8], tf.int64))
     for key in ("z", "x_mean", "x_sample"):
-        served = outputs[f"sample_aggregate_posterior/{key}"]
-        np.testing.assert_allclose(served[:2], python[key], rtol=1e-5, atol=1e-6, err_msg=key)
-        np.testing.assert_allclose(served[2], served[1], rtol=1e-5, atol=1e-6, err_msg=key)  # same seed, same row
-        assert not np.allclose(served[0], served[1]), key
+        np.testing.assert_allclose(served[key][2], served[key][1], rtol=1e-5, atol=1e-6, err_msg=key)  # same seed
+        np.testing.assert_allclose(alone[key][0], served[key][1], rtol=1e-5, atol=1e-6, err_msg=key)  # any batch
+        assert not np.allclose(served[key][0], served[key][1]), key
+
+
+@pytest.mark.heavy
+def test_aggregate_posterior_sampler_is_exported(driven):
+    """The driver's case with a fitted-sampler slot serves `sample_aggregate_posterior`, reloaded
+    without zoo, as Python computes it (tests/driver.py compares every output)."""
+    result = driven("vae_mlp_gaussian_fixed_beta_tcvae_aggregate")
+    assert result.reload_report["inputs"]["sample_aggregate_posterior"] == ["seed"]
+    assert {"sample_aggregate_posterior/z", "sample_aggregate_posterior/x_mean"} <= set(result.served)

@@ -8,13 +8,11 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from harness import assert_export_matches_model
 from zoo.config import VAEConfig
 from zoo.data.pipeline import balanced_subset
 from zoo.data.resident import ResidentImages
 from zoo.data.sources import Split
 from zoo.errors import DataError
-from zoo.export.savedmodel import export
 from zoo.models.builder import build
 from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.objectives import SemiSupervised
@@ -146,18 +144,13 @@ def test_label_refusals():  # the config's refusals: tests/test_config.py
 
 
 @pytest.mark.heavy
-def test_export_has_classify_and_matches_python_without_zoo(tmp_path):
-    model = _m2()
-    x, y = _data(12)
-    model.compile(keras.optimizers.Adam(1e-2))
-    model.fit(x, np.where(np.arange(12) < 3, y, -1), batch_size=6, epochs=1, verbose=0)
-    model.objective  # noqa: B018
-    path = export(model, str(tmp_path / "exports" / "m2"), name="m2", log_likelihood_samples=8)
-    loaded = tf.saved_model.load(path)
-    assert "classify" in loaded.signatures
-    assert sorted(loaded.signatures["sample"].structured_input_signature[1]) == ["seed", "y"]
-    assert sorted(loaded.signatures["elbo"].structured_input_signature[1]) == ["x"]
-    served = loaded.signatures["classify"](x=tf.constant(x[:4]))
-    np.testing.assert_allclose(served["probabilities"], model.classify(x[:4]), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(served["label"], np.argmax(served["probabilities"], -1))
-    assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4, samples=8)  # the export's K = 8
+def test_export_has_classify_and_matches_python_without_zoo(driven):
+    """The driver's M2 (tests/driver.py: reloaded without zoo, every output compared with
+    Python's): `classify` served beside the VAE's signatures, `sample` taking labels and
+    `elbo` images alone (y is summed out)."""
+    result = driven("m2_conv_classifier")
+    inputs = result.reload_report["inputs"]
+    assert inputs["classify"] == ["x"] and inputs["sample"] == ["seed", "y"] and inputs["elbo"] == ["x"]
+    np.testing.assert_allclose(result.served["classify/probabilities"], result.model.classify(result.inputs["x"]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(result.served["classify/label"], np.argmax(result.served["classify/probabilities"], -1))

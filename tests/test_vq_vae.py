@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from harness import assert_config_round_trip, assert_export_matches_model, example_inputs
+from harness import assert_config_round_trip
 from recipes import RECIPES
 from test_cli import zoo_here
 from zoo import cli
@@ -443,11 +443,13 @@ def test_keras_file_round_trip_gives_the_same_model_and_fit_continues(trained_vq
     assert reloaded.optimizer.iterations.numpy() == steps + 2
 
 
-def test_export_reloads_without_zoo_and_tfp_and_matches_python(trained_vq, tmp_path):
-    model = trained_vq
-    path = model.export(str(tmp_path / "exports" / "vq"))
-    assert path.endswith("vq/1")
-    outputs = assert_export_matches_model(model, path, tmp_path)
+@pytest.mark.heavy
+def test_export_reloads_without_zoo_and_tfp_and_matches_python(driven):
+    """The driver's VQ-VAE (tests/driver.py: its export reloaded without zoo or TFP, every output
+    compared with Python's): what it serves, its preset, and the served graph's refusals."""
+    result = driven("vq_vae")
+    model, outputs, path = result.model, result.served, result.export_path
+    assert path.endswith("model/1")
     got = {}
     for key in outputs:
         name, output = key.split("/")
@@ -455,7 +457,7 @@ def test_export_reloads_without_zoo_and_tfp_and_matches_python(trained_vq, tmp_p
     assert got == {"serving_default": {"x_mean", "codes"}, "reconstruct": {"x_mean", "codes"},
                    "encode": {"codes", "z_e", "z_q"}, "decode": {"x_mean", "x_logits"},
                    "sample": {"codes", "x_mean", "x_sample"}, "elbo": {"elbo", "reconstruction", "kl"}}
-    x = example_inputs(model)["x"]
+    x = result.inputs["x"]
     np.testing.assert_allclose(outputs["elbo/elbo"], model.elbo(x), rtol=1e-5)
     np.testing.assert_array_equal(outputs["encode/codes"], model.encode(x))
     assert outputs["sample/codes"].dtype == np.int64 and outputs["sample/codes"].max() < 6
