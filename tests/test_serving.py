@@ -204,7 +204,8 @@ def test_load_picks_the_highest_version_and_explains_errors(exports, tmp_path):
 def test_shipped_export_agrees_across_serving_paths(shipped_family_export, tmp_path):
     """Every signature through a TF1 session and REST; `saved_model_cli` (a new process per
     call, about 5 s each) for one signature here; the tiny exports above run it on all. The
-    default tier takes one shipped export per kind of serving graph, `-m slow` every one."""
+    default tier takes one shipped export per serving interface (conftest.serving_family), `-m slow`
+    every one."""
     shipped_export = shipped_family_export
     loaded = tf.saved_model.load(shipped_export)
     with open(os.path.join(shipped_export, "config.json")) as f:
