@@ -28,6 +28,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.factor_grid import FactorGrid
 from zoo.errors import ZooError
 
 MIG_BINS = 20
@@ -130,11 +131,16 @@ def _checked(factors, codes):
     return factors, codes
 
 
+def knows_factors(source):
+    """Whether `source` declares the generative factors of its images (a `FactorGrid`)."""
+    return isinstance(source, FactorGrid)
+
+
 def scores(model, source, examples=EXAMPLES, seed=SEED):
     """MIG and the FactorVAE score of `model` on `examples` images drawn uniformly from the grid
     of `source` with `seed` (the same images for every model); {} for a source whose factors
-    are unknown (no `factor_sizes`)."""
-    if not hasattr(source, "factor_sizes") or not model.embeds:
+    are unknown (not a `FactorGrid`)."""
+    if not knows_factors(source) or not model.embeds:
         return {}
     start = time.perf_counter()
     drawn = source.sample(examples, seed)

@@ -133,7 +133,7 @@ def disentanglement_scores(model, recipe, data_dir, say):
     `dsprites`): on images drawn from its whole grid with a fixed seed, the same for every model."""
     train = recipe.train
     source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
-    if not hasattr(source, "factor_sizes"):
+    if not disentanglement.knows_factors(source):
         return {}
     say(f"Measuring MIG and the FactorVAE score on {disentanglement.EXAMPLES} images drawn from the "
         f"{source.name} grid", flush=True)
