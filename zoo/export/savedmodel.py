@@ -3,8 +3,9 @@
 The signatures are the ones the model declares (`model.signatures()`, `model.serving_spec`);
 each is wrapped to check its input (`request_checks`) and return
 plain tensors, so the SavedModel loads with `tf.saved_model.load` alone (no zoo, no TFP).
-Beside `saved_model.pb` each version holds `model.keras` (the Keras config and weights that
-`VAE.from_preset` loads, so nothing is restored by variable position), TF Serving's warm-up
+Beside `saved_model.pb` each version holds `model.keras` (the Keras config that
+`VAE.from_preset` builds the model from; its weights are the SavedModel's, stored once and
+checked against a digest, `zoo.models.keras_file`), TF Serving's warm-up
 requests, and, when given, `config.json` (the recipe) and `metrics.json`. The version folder
 is written under a temporary name and renamed into place, so TF Serving (which watches
 integer folder names) never sees half an export.
@@ -23,9 +24,10 @@ from zoo.atomic import rename_no_replace, write_json
 from zoo.errors import ZooError
 from zoo.export.request_checks import checked
 from zoo.export.serving import write_warmup_requests
+from zoo.models import keras_file
 
 STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
-KERAS_FILE = "model.keras"
+KERAS_FILE = keras_file.KERAS_FILE
 
 
 def _endpoint(model, signature):
@@ -65,7 +67,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
-        model.save(os.path.join(staging, KERAS_FILE))
+        keras_file.write(model, staging)  # the config and a digest of the weights the SavedModel holds
         if config is not None:
             write_json(os.path.join(staging, "config.json"), config)
         if metrics is not None:
@@ -85,7 +87,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
 
 def without_optimizer(model):
     """A copy of `model` made from its config, holding its weights and no optimizer (whose
-    state would triple an export): what the SavedModel and `model.keras` are written from."""
+    state would triple an export): what the SavedModel and `model.keras` are written from, so
+    `model.keras`'s config builds these variables in this order."""
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)  # compiled, the copy would save Adam's moments with its weights
     copy = keras.saving.deserialize_keras_object(config)

@@ -6,7 +6,8 @@ compiled model ready to `fit`, fine-tune, sample or score.
     zoo.presets()   # {name: description}
 
 A preset is an export version folder (`saved_models/<name>/<version>/`) holding
-`model.keras` (the Keras config and weights) beside the serving SavedModel, and the recipe
+`model.keras` (the Keras config; the weights are the SavedModel's, `zoo.models.keras_file`)
+beside the serving SavedModel, and the recipe
 (`config.json`) that says how it was trained. Shipped presets are found in the folder named
 by `$ZOO_PRESETS` or, by default, the `saved_models/` folder of this checkout.
 """
@@ -16,8 +17,8 @@ import os
 import pathlib
 
 from zoo.errors import ZooError
-
-KERAS_FILE = "model.keras"
+from zoo.models import keras_file as keras_file_format
+from zoo.models.keras_file import KERAS_FILE
 
 
 def presets_dir():
@@ -25,16 +26,23 @@ def presets_dir():
 
 
 def resolve_version(path):
-    """A version folder as given, or a model folder's highest integer version."""
+    """A version folder as given, or a model folder's highest integer version, which must be
+    a complete export: an incomplete one is named, never passed over for a lower one (TF
+    Serving would serve that highest folder too)."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise ZooError(f"no export at {path!r}: expected a folder such as saved_models/<name>/<version>")
     if os.path.exists(os.path.join(path, "saved_model.pb")):
         return path
-    versions = [int(name) for name in os.listdir(path) if name.isdigit()]
+    versions = sorted(int(name) for name in os.listdir(path) if name.isdigit())
     if not versions:
         raise ZooError(f"{path!r} holds neither saved_model.pb nor integer version folders")
-    return os.path.join(path, str(max(versions)))
+    highest = os.path.join(path, str(versions[-1]))
+    if not os.path.exists(os.path.join(highest, "saved_model.pb")):
+        complete = [v for v in versions if os.path.exists(os.path.join(path, str(v), "saved_model.pb"))]
+        raise ZooError(f"{highest} is not a complete export (no saved_model.pb): remove it"
+                       + (f", or pass the version folder {os.path.join(path, str(complete[-1]))}" if complete else ""))
+    return highest
 
 
 def presets():
@@ -52,13 +60,23 @@ def presets():
 
 
 def read_json(path, name, default=None):
+    """The JSON object in `path`/`name` (`default` when there is no file and one is given);
+    one line naming the file when it does not read or holds something else."""
     file = os.path.join(path, name)
     if not os.path.isfile(file):
         if default is not None:
             return default
         raise ZooError(f"{path}: no {name}; it is not an export written by zoo")
-    with open(file) as f:
-        return json.load(f)
+    try:
+        with open(file) as f:
+            value = json.load(f)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ZooError(f"{file} does not read: {error}") from None
+    except ValueError as error:
+        raise ZooError(f"{file} is not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ZooError(f"{file} holds a {type(value).__name__}, not a JSON object")
+    return value
 
 
 def preset_path(preset):
@@ -73,15 +91,16 @@ def preset_path(preset):
 
 
 def load_keras_file(path, compile=True):
-    """The model in the version folder `path`'s `model.keras` (its class and blocks must be
-    registered, i.e. their modules imported), compiled with the optimizer settings of its
-    recipe (Adam at its learning rate) when `compile`."""
+    """The model of the version folder `path` (its class and blocks must be registered, i.e.
+    their modules imported): built from `model.keras`, its weights the SavedModel's
+    (`zoo.models.keras_file`), compiled with the optimizer settings of its recipe (Adam at
+    its learning rate) when `compile`."""
     import tf_keras as keras
 
     keras_file = os.path.join(path, KERAS_FILE)
     if not os.path.isfile(keras_file):
         raise ZooError(f"{path} has no {KERAS_FILE}: it was exported by an older zoo (export it again)")
-    model = keras.models.load_model(keras_file, compile=False)
+    model = keras_file_format.load(path)
     if compile:
         train = read_json(path, "config.json", default={}).get("train", {})
         model.compile(keras.optimizers.Adam(train.get("learning_rate", 1e-3)),
