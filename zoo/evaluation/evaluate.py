@@ -14,9 +14,11 @@ How a model is scored is what it declares (`model.scoring`): "importance_samplin
 (no likelihood) by `zoo.evaluation.reconstruction_error`.
 """
 
+import json
 import math
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -26,7 +28,7 @@ import tf_keras as keras
 from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 from zoo.evaluation import codes, disentanglement, reconstruction_error
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
@@ -40,18 +42,18 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
 
     `output_dir` defaults to the export's version folder, whose metrics.json gains an
-    "evaluation" entry. Returns that entry.
+    "evaluation" entry. Returns that entry. Every input (config.json, model.keras, the
+    metrics.json to extend, a writable `output_dir`) is checked before anything is computed,
+    so a bad one costs seconds, not the evaluation; if writing still fails afterwards, the
+    figures are printed and the error says so.
     """
     if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
         raise ZooError("--samples, --examples and --batch-size must be positive integers")
     path = preset_path(export_path)
-    try:
-        recipe = Recipe.from_dict(read_json(path, "config.json"))
-    except (KeyError, TypeError) as error:
-        raise ZooError(f"{path}/config.json does not describe a recipe this zoo knows (written by an older zoo?): "
-                       f"{error}") from None
+    recipe = export_recipe(path)
     model = load_preset(path, compile=False)
     output_dir = output_dir or path
+    writable_output(output_dir)
     images, labels = evaluation_images(recipe, data_dir, download, examples)
     say = print if verbose else (lambda *args, **kwargs: None)
     command = command or " ".join(sys.argv)
@@ -83,22 +85,67 @@ def importance_sampled(model, recipe, images, labels, num_samples, batch_size, p
     return result
 
 
+def export_recipe(path):
+    """The recipe in the version folder `path`'s config.json; one line naming the file if not."""
+    try:
+        return Recipe.from_dict(read_json(path, "config.json"))
+    except (KeyError, TypeError) as error:
+        raise ZooError(f"{path}/config.json does not describe a recipe this zoo knows (written by an older zoo?): "
+                       f"{error}") from None
+    except ConfigError as error:
+        raise ZooError(f"{path}/config.json: {error}") from None
+
+
+def writable_output(output_dir):
+    """Refuse, before any computation, an `output_dir` that cannot take the results: not a
+    folder, not creatable, not writable, or holding a metrics.json that is not a JSON object."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ZooError(f"--output-dir {output_dir} is a file, not a folder")
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as error:
+        raise ZooError(f"--output-dir {output_dir} is not a writable folder: {error.strerror or error}") from None
+    read_json(output_dir, "metrics.json", default={})
+
+
 def record(result, text, model, images, labels, output_dir, pictures, say):
-    """Write the model's pictures (with `pictures`) and `result` as the "evaluation" entry of
-    `output_dir`/metrics.json, then say `text` (the report) and what was written."""
-    os.makedirs(output_dir, exist_ok=True)
+    """Say `text` (the report), then write the model's pictures (with `pictures`) and `result`
+    as the "evaluation" entry of `output_dir`/metrics.json (atomically) and say what was
+    written. If writing fails, the figures are printed even when not `verbose` and the
+    ZooError says so; it carries `result`."""
+    say(text, flush=True)
+    failures = []
     if pictures:
         from zoo.evaluation import pictures as zoo_pictures
 
-        written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"),
-                                         zoo_pictures.make(model, images, labels))
-        result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
-    metrics = read_json(output_dir, "metrics.json", default={})
-    write_json(os.path.join(output_dir, "metrics.json"), {**metrics, "evaluation": result})
-    say(text, flush=True)
-    say(f"Wrote {os.path.join(output_dir, 'metrics.json')}" + (f" and {os.path.join(output_dir, 'pictures')}/"
-                                                              if pictures else ""), flush=True)
+        try:
+            written = zoo_pictures.write_png(os.path.join(output_dir, "pictures"),
+                                             zoo_pictures.make(model, images, labels))
+            result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
+        except (OSError, tf.errors.OpError) as error:
+            failures.append(f"the pictures ({_first_line(error)})")
+    file = os.path.join(output_dir, "metrics.json")
+    try:
+        write_json(file, {**read_json(output_dir, "metrics.json", default={}), "evaluation": result})
+    except (OSError, ZooError) as error:
+        failures.append(f"{file} ({_first_line(error)})")
+    if failures:
+        if say is not print:
+            print(text, flush=True)
+        print(json.dumps({"evaluation": result}, sort_keys=True), flush=True)
+        error = ZooError(f"the evaluation finished (its figures are printed above) but writing failed: "
+                         f"{'; '.join(failures)}")
+        error.result = result
+        raise error
+    say(f"Wrote {file}" + (f" and {os.path.join(output_dir, 'pictures')}/" if pictures else ""), flush=True)
     return result
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def evaluation_images(recipe, data_dir, download, examples):
