@@ -78,7 +78,8 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
 
 
 def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_dirs):
-    """`zoo.VAE.from_preset(<recipe name>)` (`zoo.VQVAE`'s for a VQ-VAE) loads model.keras: the weights that were measured
+    """`zoo.VAE.from_preset(<recipe name>)` (`zoo.VQVAE`'s for a VQ-VAE) builds model.keras's config with the
+    SavedModel's weights: the weights that were measured
     (test_slice -ELBO within float32 summation error), compiled
     as the recipe trained, and one fit step on a small batch trains it."""
     name = pathlib.Path(shipped_export).parent.name
