@@ -55,7 +55,7 @@ def test_an_export_stores_each_weight_once_and_its_preset_holds_the_savedmodels_
         assert keras_file.KERAS_WEIGHTS not in archive.namelist()
         record = json.loads(archive.read(keras_file.WEIGHTS_RECORD))
     saved = keras_file.saved_weights(first)
-    assert record["count"] == len(saved) and record["sha256"] == keras_file.weights_digest(saved)
+    assert len(record["paths"]) == len(saved) and record["sha256"] == keras_file.weights_digest(saved)
     assert os.path.getsize(os.path.join(first, keras_file.KERAS_FILE)) < 5000  # the config only
     vae = zoo.VAE.from_preset(first)
     assert len(vae.variables) == len(saved)
@@ -79,8 +79,33 @@ def test_a_model_keras_swapped_in_from_another_export_is_refused(two_exports, tm
 def test_a_model_keras_of_another_architecture_is_refused(two_exports, tmp_path):
     first, _, other = two_exports
     swapped = _swapped(tmp_path, first, os.path.join(other, keras_file.KERAS_FILE))
-    with pytest.raises(ZooError, match="model.keras builds variable .* with shape .* it belongs to another export"):
+    with pytest.raises(ZooError, match="model.keras was written with other weights than the SavedModel's"):
         zoo.VAE.from_preset(swapped)
+
+
+def _rewrite_record(folder, change):
+    """Rewrite `folder`/model.keras with its weights record passed through `change`."""
+    path = os.path.join(folder, keras_file.KERAS_FILE)
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    entries[keras_file.WEIGHTS_RECORD] = json.dumps(change(json.loads(entries[keras_file.WEIGHTS_RECORD])))
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def test_weights_are_restored_by_object_path_not_by_position(two_exports, tmp_path):
+    """The record names each checkpoint slot by its variable's object path in the model (the
+    same in every process, unlike variable names): a config that builds its variables under
+    other paths (as another version of the zoo might) is refused, not filled by position."""
+    first, _, _ = two_exports
+    folder = _swapped(tmp_path, first, os.path.join(first, keras_file.KERAS_FILE))
+    paths = json.loads(zipfile.ZipFile(os.path.join(folder, keras_file.KERAS_FILE)).read(keras_file.WEIGHTS_RECORD))["paths"]
+    assert paths[0] == "encoder/layer_with_weights-0/kernel" and len(set(paths)) == len(paths)
+    _rewrite_record(folder, lambda record: {**record, "paths": ["renamed/" + p for p in record["paths"]]})
+    with pytest.raises(ZooError, match="builds other variables than its SavedModel holds .e.g. 'decoder/"):
+        zoo.VAE.from_preset(folder)
+
 
 
 def test_an_earlier_zoos_model_keras_of_another_export_is_refused(two_exports, tmp_path):

@@ -4,16 +4,17 @@ SavedModel's, so each weight is stored once and the two cannot differ.
 The SavedModel beside it (written by `keras.export.ExportArchive`, which tracks the model's
 `variables` as one list) holds the weights, in its checkpoint `variables/`. `model.keras` is a
 Keras zip holding the config and, instead of `model.weights.h5`, a record (`zoo_weights.json`)
-of the weights it was written with: their count, shapes and a SHA-256 digest over their
-values in the model's variable order. Loading builds the model from the config, restores
-every variable from the checkpoint's `variables` list at its position, and refuses a folder
-where the count, a shape or the digest differs: a `model.keras` from another export, or a
-config that builds its variables in another order, is refused instead of loading other
-weights. `keras.models.load_model` alone refuses such a file (no weights in it).
+of the weights it was written with: each variable's object path in the model (as a
+checkpoint of the model would name it, e.g. "encoder/layer_with_weights-0/kernel"), in the
+order of the SavedModel's list, their shapes, and a SHA-256 digest over their values.
+Loading builds the model from the config, restores each variable by its object path from
+the checkpoint, and refuses a folder where a path, a shape or the digest differs: a
+`model.keras` from another export, or a config that builds other variables, is refused
+instead of loading other weights. `keras.models.load_model` alone refuses such a file (no
+weights in it).
 
 A `model.keras` written by an earlier zoo holds its own copy of the weights: it loads as
-before, and its weights are compared with the SavedModel's, value for value.
-"""
+before, and its weights are compared with the SavedModel's, value for value."""
 
 import hashlib
 import json
@@ -45,8 +46,9 @@ def write(model, folder):
     """Write `model`'s config (no weights) and the record of its weights to `folder`/model.keras.
     `model` is the one the SavedModel in `folder` was written from (its variables, in order)."""
     values = [v.numpy() for v in model.variables]
-    record = {"weights": f"the SavedModel's {CHECKPOINT}, in this model's variable order",
-              "count": len(values), "shapes": [list(v.shape) for v in values], "sha256": weights_digest(values)}
+    record = {"weights": f"the SavedModel's {CHECKPOINT}, in the order of these paths",
+              "paths": variable_paths(model), "shapes": [list(v.shape) for v in values],
+              "sha256": weights_digest(values)}
     target = os.path.join(folder, KERAS_FILE)
     with tempfile.TemporaryDirectory() as scratch:
         full = os.path.join(scratch, KERAS_FILE)
@@ -57,6 +59,17 @@ def write(model, folder):
                     slim.writestr(name, source.read(name))
             slim.writestr(WEIGHTS_RECORD, json.dumps(record, indent=1))
     return target
+
+
+def variable_paths(model):
+    """Each of `model.variables`' object path from the model, in order: names a checkpoint of
+    the model would give them (attribute names and Keras's `layer_with_weights-N`), the same
+    in every process, unlike variable names, which count layers built before."""
+    from tensorflow.python.checkpoint import graph_view  # TF's own naming of a checkpoint's objects
+
+    _, node_paths = graph_view.ObjectGraphView(model).breadth_first_traversal()
+    paths = {id(node): "/".join(reference.name for reference in path) for node, path in node_paths.items()}
+    return [paths[id(variable)] for variable in model.variables]
 
 
 def holds_weights(folder):
@@ -83,18 +96,20 @@ def load(folder):
         model = keras.saving.deserialize_keras_object(config)
     except (TypeError, ValueError, KeyError) as error:
         raise ZooError(f"{file}: its config does not build a model of this zoo ({_first_line(error)})") from None
-    variables = model.variables
-    if len(saved) != len(variables):
-        raise ZooError(f"{file} builds {len(variables)} variables and the SavedModel beside it holds {len(saved)}: "
-                       f"it belongs to another export")
-    for index, (variable, value) in enumerate(zip(variables, saved)):
-        if tuple(variable.shape) != value.shape:
-            raise ZooError(f"{file} builds variable {index} with shape {tuple(variable.shape)} and the SavedModel "
-                           f"beside it holds {value.shape}: it belongs to another export")
-    if weights_digest(saved) != record.get("sha256"):
+    paths, recorded = variable_paths(model), record.get("paths", [])
+    if len(recorded) != len(saved) or weights_digest(saved) != record.get("sha256"):
         raise ZooError(f"{file} was written with other weights than the SavedModel's in {folder} (SHA-256 differs): "
                        f"it belongs to another export; export the model again")
-    for variable, value in zip(variables, saved):
+    if sorted(paths) != sorted(recorded):
+        odd = sorted(set(paths) ^ set(recorded))[0]
+        raise ZooError(f"{file} builds other variables than its SavedModel holds (e.g. {odd!r}): "
+                       f"it belongs to another export, or to another version of the zoo")
+    position = {path: index for index, path in enumerate(recorded)}
+    for path, variable in zip(paths, model.variables):
+        value = saved[position[path]]
+        if tuple(variable.shape) != value.shape:
+            raise ZooError(f"{file} builds {path} with shape {tuple(variable.shape)} and its SavedModel holds "
+                           f"{value.shape}: it belongs to another export")
         variable.assign(value)
     return model
 
