@@ -72,8 +72,8 @@ def test_an_empty_higher_version_is_named_not_taken_for_an_older_export(digits, 
 def test_an_invalid_metrics_json_is_refused_before_the_evaluation(digits, capsys, nothing_computed):
     _, version = digits
     (version / "metrics.json").write_text("{not json")
-    assert_refused_in_one_line(["evaluate", str(version), *CLI_QUICK], [str(version / "metrics.json"), "not valid JSON"],
-                               capsys)
+    assert_refused_in_one_line(["evaluate", str(version), *CLI_QUICK],
+                               [str(version / "metrics.json"), "not valid JSON"], capsys)
     (version / "metrics.json").write_text("[1, 2]")
     with pytest.raises(ZooError, match="metrics.json holds a list, not a JSON object"):
         evaluate(str(version), **QUICK)
@@ -101,10 +101,11 @@ def test_a_write_that_fails_after_the_evaluation_prints_its_figures(digits, tmp_
         raise OSError(28, "No space left on device", path)
 
     monkeypatch.setattr(evaluate_module, "write_json", full_disk)
-    with pytest.raises(ZooError, match="evaluation finished .its figures are printed above. but writing failed") as error:
+    with pytest.raises(ZooError, match="finished .its figures are printed above. but writing failed") as failed:
         evaluate(str(version), **QUICK)
     out = capsys.readouterr().out
-    assert "test -log p(x) <=" in out and "No space left on device" in str(error.value)
+    assert "test -log p(x) <=" in out and "No space left on device" in str(failed.value)
     printed = json.loads(out.strip().splitlines()[-1])["evaluation"]
-    assert printed["examples"] == 5 and printed["neg_log_likelihood"] == error.value.result["neg_log_likelihood"]
+    assert printed["examples"] == 5
+    assert printed["neg_log_likelihood"] == failed.value.result["neg_log_likelihood"]
     assert (version / "metrics.json").read_text() == before

@@ -100,7 +100,8 @@ def test_weights_are_restored_by_object_path_not_by_position(two_exports, tmp_pa
     other paths (as another version of the zoo might) is refused, not filled by position."""
     first, _, _ = two_exports
     folder = _swapped(tmp_path, first, os.path.join(first, keras_file.KERAS_FILE))
-    paths = json.loads(zipfile.ZipFile(os.path.join(folder, keras_file.KERAS_FILE)).read(keras_file.WEIGHTS_RECORD))["paths"]
+    with zipfile.ZipFile(os.path.join(folder, keras_file.KERAS_FILE)) as archive:
+        paths = json.loads(archive.read(keras_file.WEIGHTS_RECORD))["paths"]
     assert paths[0] == "encoder/layer_with_weights-0/kernel" and len(set(paths)) == len(paths)
     _rewrite_record(folder, lambda record: {**record, "paths": ["renamed/" + p for p in record["paths"]]})
     with pytest.raises(ZooError, match="builds other variables than its SavedModel holds .e.g. 'decoder/"):

@@ -89,7 +89,8 @@ def load(folder):
         try:
             model = keras.models.load_model(file, compile=False)
         except (OSError, ValueError, KeyError) as error:
-            raise ZooError(f"{file} does not load ({_first_line(error)}): it is damaged; export the model again") from None
+            raise ZooError(f"{file} does not load ({_first_line(error)}): it is damaged; "
+                           f"export the model again") from None
         _refuse_other_weights(file, [v.numpy() for v in model.variables], saved)
         return model
     try:
