@@ -42,7 +42,7 @@ def claim(workdir, recipe, write=True):
                                           "trained with (resume with the same config, only epochs may "
                                           "change; or use a new --workdir)")
     os.makedirs(workdir, exist_ok=True)
-    if write:
+    if write and _recordable(workdir, path):
         write_json(path, now)
 
 
@@ -76,8 +76,15 @@ def check_data(workdir, data, epochs, write=True):
         if trained is not None and epochs < trained:
             raise ConfigError("epochs", epochs, f"at least {trained}: the backup in {backup_dir(workdir)} has trained "
                                                 f"{trained} epochs (or use a new --workdir)")
-    if write:
+    if write and _recordable(workdir, path):
         write_json(path, {**data, "epochs": epochs})
+
+
+def _recordable(workdir, path):
+    """Whether a run may write its record to `path`: a fresh run may; a resumed one only over
+    the record it was checked against (a backup without one may turn out not to fit: its
+    refused run must leave the workdir as it was)."""
+    return not has_backup(workdir) or os.path.isfile(path)
 
 
 def backup_epoch(workdir):
