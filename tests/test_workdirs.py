@@ -19,7 +19,7 @@ import pytest
 from recipes import RECIPES
 from test_cli import ROOT, zoo_here
 from zoo.errors import ConfigError
-from zoo.training import destinations, export_kept, workdirs
+from zoo.training import workdirs
 from zoo.training.train import train
 
 RECIPE = "digits_mlp_bernoulli"
@@ -152,6 +152,8 @@ def test_an_export_that_fails_after_training_keeps_the_trained_model(tmp_path, c
     """Case 7: a full disk at export time lost the trained model (without --workdir) and ended
     in a traceback. The model is kept (the workdir's `unexported/`, else a temporary folder)
     and the one line says the command that exports it, which gives the model that trained."""
+    from zoo.training import destinations, export_kept
+
     monkeypatch.setattr(importlib.import_module("zoo.training.train"), "export", full_disk)
     exports = tmp_path / "exports"
     args = ["train", RECIPE, "--epochs", "1", "--export-dir", str(exports)]
