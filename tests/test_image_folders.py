@@ -446,3 +446,11 @@ def test_a_data_dir_that_does_not_exist_is_refused_for_every_dataset(tmp_path):
         with pytest.raises(ConfigError) as error:
             resolve(dataset, missing)
         assert error.value.field == "--data-dir" and "no such folder or file" in str(error.value)
+
+
+def test_npz_train_and_test_images_of_different_sizes_are_refused_when_opened(tmp_path):
+    """Issue 25, case 9 for .npz files (held before the issue): refused before any training."""
+    path = _npz(tmp_path / "sizes.npz", x_train=np.zeros((4, 8, 8), np.uint8), x_test=np.zeros((2, 6, 6), np.uint8))
+    with pytest.raises(DataError, match="train images are 8x8 but the test images 6x6") as error:
+        NpzArrays(path)
+    _one_line_naming(error, path)
