@@ -162,3 +162,52 @@ def test_grey_levels_kept_without_binarization():
 
 def test_test_set_binarization_is_the_same_every_time():
     np.testing.assert_array_equal(eval_images(_grey_split(), True), eval_images(_grey_split(), True))
+
+
+def _idx_folder(folder, train_size=(28, 28), test_size=(28, 28), train_labels=None, test_labels=None, count=200):
+    """An IDX folder for "mnist" (`--data-dir`): `count` random training images, a fifth as many test images."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, n, size, labels in (("train", count, train_size, train_labels), ("t10k", count // 5, test_size, test_labels)):
+        header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, *size))
+        _write(folder / f"{stem}-images-idx3-ubyte.gz", header + rng.integers(0, 256, (n, *size), np.uint8).tobytes())
+        values = rng.integers(0, 10, n).astype(np.uint8) if labels is None else np.resize(np.asarray(labels, np.uint8), n)
+        _write(folder / f"{stem}-labels-idx1-ubyte.gz",
+               (0x0801).to_bytes(4, "big") + n.to_bytes(4, "big") + values.tobytes())
+    return str(folder)
+
+
+def _refused_before_training(done, *words):
+    """`zoo train` ended in one line saying `words`, without training an epoch."""
+    assert done.returncode == 2 and done.stderr.startswith("zoo: error: "), done.stderr[-3000:]
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "epoch" not in done.stdout, done.stdout
+    for word in words:
+        assert word in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("labels, words", [
+    ({"train_labels": [3, 200]}, ("training labels run from 3 to 200", "10 classes")),
+    ({"test_labels": [77, 1]}, ("test labels run from 1 to 77", "10 classes")),
+])
+def test_labels_beyond_the_models_classes_are_refused_before_training(tmp_path, capsys, labels, words):
+    """Issue 25, case 9: a conditional model took a label of 200 and failed only after training
+    (the judge); a test label of 77 likewise."""
+    from test_cli import zoo_here
+
+    data_dir = _idx_folder(tmp_path / "idx", **labels)
+    done = zoo_here(capsys, "train", "mnist_mlp_conditional", "--smoke", "--data-dir", data_dir,
+                    "--export-dir", str(tmp_path / "exports"))
+    _refused_before_training(done, *words)
+    assert not (tmp_path / "exports").exists()
+
+
+def test_test_images_of_another_size_are_refused_before_training(tmp_path, capsys):
+    """Issue 25, case 9: IDX files whose test images are 20x20 beside 28x28 training images
+    trained, then failed on the test set."""
+    from test_cli import zoo_here
+
+    data_dir = _idx_folder(tmp_path / "idx", test_size=(20, 20))
+    done = zoo_here(capsys, "train", "mnist_mlp_bernoulli", "--smoke", "--data-dir", data_dir,
+                    "--export-dir", str(tmp_path / "exports"))
+    _refused_before_training(done, "test images are 20x20x1", "28x28x1")

@@ -415,3 +415,42 @@ def test_a_streamed_folder_is_refused_by_a_conditional_recipe(class_folder, tmp_
     with pytest.raises(DataError, match="streams from disk, which gives no labels") as error:
         train(_conditional_recipe(), data_dir=str(class_folder), export_dir=str(tmp_path / "exports"), verbose=False)
     _one_line_naming(error)
+
+
+def test_a_folder_follows_no_link_twice(tmp_path):
+    """Issue 25, case 4: a link loop (`sub -> .`) made 20 images count as 820, and the test
+    split repeated training images. Each image is counted once, under its real folder; a
+    link to a folder outside is still followed, once."""
+    root, outside = tmp_path / "images", tmp_path / "outside"
+    for i in range(20):
+        _png(root / f"img{i:02d}.png", _pixels(i, 6, 6, 1))
+    for i in range(3):
+        _png(outside / f"far{i}.png", _pixels(100 + i, 6, 6, 1))
+    (root / "sub").symlink_to(root, target_is_directory=True)  # a loop
+    (root / "deep").mkdir()
+    _png(root / "deep" / "one.png", _pixels(50, 6, 6, 1))
+    (root / "again").symlink_to(root / "deep", target_is_directory=True)  # a second name for a subfolder
+    (root / "far").symlink_to(outside, target_is_directory=True)
+    folder = ImageFolder(root)
+    names = sorted(os.path.relpath(f, root) for f in folder.files)
+    assert names == sorted([f"img{i:02d}.png" for i in range(20)] + ["deep/one.png"]
+                           + [f"far/far{i}.png" for i in range(3)])
+    assert folder.count("train") + folder.count("test") == 24
+    assert not set(folder.paths("train")) & set(folder.paths("test"))
+
+
+def test_a_data_dir_that_does_not_exist_is_refused_for_every_dataset(tmp_path):
+    """Issue 25, case 4: `--data-dir /nonexistent` with the embedded digits was ignored."""
+    missing = str(tmp_path / "nonexistent")
+    for dataset in ("digits", "mnist", "folder", "npz", "tfds:mnist"):
+        with pytest.raises(ConfigError) as error:
+            resolve(dataset, missing)
+        assert error.value.field == "--data-dir" and "no such folder or file" in str(error.value)
+
+
+def test_npz_train_and_test_images_of_different_sizes_are_refused_when_opened(tmp_path):
+    """Issue 25, case 9 for .npz files (held before the issue): refused before any training."""
+    path = _npz(tmp_path / "sizes.npz", x_train=np.zeros((4, 8, 8), np.uint8), x_test=np.zeros((2, 6, 6), np.uint8))
+    with pytest.raises(DataError, match="train images are 8x8 but the test images 6x6") as error:
+        NpzArrays(path)
+    _one_line_naming(error, path)

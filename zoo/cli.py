@@ -83,12 +83,12 @@ def checked_before_tensorflow(args):
 
 
 def check_paths(data_dir=None, export_dir=None, workdir=None, output_dir=None):
-    """--data-dir must exist; folders the zoo writes to must not be files."""
+    """--data-dir must exist; folders the zoo writes to must be writable folders, or creatable."""
+    from zoo.training.destinations import check_destinations
+
     if data_dir is not None and not os.path.exists(data_dir):
         raise ConfigError("--data-dir", data_dir, "an existing folder or file (no such folder or file)")
-    for flag, path in (("--export-dir", export_dir), ("--workdir", workdir), ("--output-dir", output_dir)):
-        if path is not None and os.path.exists(path) and not os.path.isdir(path):
-            raise ConfigError(flag, path, "a folder (this is a file)")
+    check_destinations(export_dir=export_dir, workdir=workdir, output_dir=output_dir)
 
 
 def run(args, argv):

@@ -40,13 +40,36 @@ DECODE_BATCH = 256
 
 def find_images(root):
     """Paths relative to `root` of its image files, sorted (so nothing depends on the order
-    the file system lists them in); hidden files and folders are skipped."""
-    found = []
+    the file system lists them in); hidden files and folders are skipped.
+
+    Links to folders are followed, but no folder is walked twice: a link into the folder
+    itself (a loop such as `sub -> .`, or a second name for a subfolder) is cut, so no image
+    is counted twice and the test split never repeats a training image."""
+    found, walked = [], set()
+    real_root = os.path.realpath(root)
     for folder, subfolders, names in os.walk(root, followlinks=True):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        walked.add(_identity(folder))
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")
+                         and not _walked_elsewhere(os.path.join(folder, name), real_root, walked)]
         found += [os.path.relpath(os.path.join(folder, name), root) for name in names
                   if not name.startswith(".") and name.lower().endswith(EXTENSIONS)]
     return sorted(found)
+
+
+def _identity(folder):
+    status = os.stat(folder)
+    return status.st_dev, status.st_ino
+
+
+def _walked_elsewhere(folder, real_root, walked):
+    """Whether the walk reaches `folder` some other way: already walked, or a link to a folder
+    inside the root (walked under its own name)."""
+    if _identity(folder) in walked:
+        return True
+    if not os.path.islink(folder):
+        return False
+    target = os.path.realpath(folder)
+    return target == real_root or target.startswith(real_root + os.sep)
 
 
 def split_indices(count, test_fraction, seed):

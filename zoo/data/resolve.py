@@ -28,11 +28,15 @@ def resolve(dataset, data_dir=None, image_size=None, channels=None):
     folder; a .npz file there is read as "npz"), "npz" (`data_dir` is the .npz file) or
     "tfds:NAME" (`data_dir`, if given, a TFDS data_dir).
 
+    A `data_dir` that does not exist is refused for every dataset (a registered one that
+    does not read it, such as the embedded digits, would otherwise ignore a typo).
     `image_size` ((height, width), "HxW") and `channels` (1 or 3) resize and convert the
     images of folder, npz and TFDS sources; a registered dataset accepts only its own.
     """
     if not isinstance(dataset, str):
         raise ConfigError("dataset", dataset, allowed_datasets())
+    if data_dir is not None and not os.path.exists(data_dir):  # never ignored, whatever the dataset
+        raise ConfigError("--data-dir", os.fspath(data_dir), "an existing folder or file (no such folder or file)")
     if dataset in DATASETS:
         source = DATASETS.get(dataset)
         _refuse_changes(source, image_size, channels)

@@ -6,6 +6,7 @@ the budget that can stream (an image folder, a prepared TFDS dataset) is decoded
 batch by batch.
 """
 
+import hashlib
 import math
 
 import numpy as np
@@ -15,6 +16,8 @@ from zoo.data.memory import memory_budget
 from zoo.data.pipeline import TEST_BINARIZATION_SEED, balanced_subset, eval_dataset, eval_images, train_dataset
 from zoo.data.resident import ResidentImages
 from zoo.errors import DataError
+
+FINGERPRINT_SAMPLE = 256  # images of each split hashed into a workdir's record of its data
 
 
 class TrainingData:
@@ -57,6 +60,7 @@ class TrainingData:
             self.train_split = source.load("train", data_dir, download)
             self.test_split = source.load("test", data_dir, download)
             self.train_count, self.test_count = len(self.train_split.images), len(self.test_split.images)
+            check_splits_agree(source, self.train_split, self.test_split)
             if labels != "none" and (self.train_split.labels is None or self.test_split.labels is None):
                 raise DataError(f"{source.name} has no labels: a conditional or semi-supervised model needs "
                                 "them (for a folder: one subfolder per class)")
@@ -78,6 +82,38 @@ class TrainingData:
         if self.steps_per_epoch == 0:
             raise DataError(f"batch_size {config.batch_size} is larger than the {self.train_count} training images")
 
+    def check_labels(self, classes):
+        """Refuse labels outside 0..classes-1 in either split, before training: a model with
+        `classes` classes (None: no labels) would train on them and fail only when judged."""
+        if classes is None or self.labels == "none" or self.train_split is None:
+            return
+        for split in (self.train_split, self.test_split):
+            labels = split.labels
+            if labels is not None and len(labels) and (labels.min() < 0 or labels.max() >= classes):
+                which = "training" if split is self.train_split else "test"
+                raise DataError(f"{self.source.name}: the {which} labels run from {labels.min()} to {labels.max()}, "
+                                f"but the model has {classes} classes (labels 0..{classes - 1}): set the "
+                                "condition's classes to cover them, or relabel the data")
+
+    def fingerprint(self):
+        """What a workdir records of the data it was trained on (`zoo.training.workdirs`):
+        the source, split sizes, image shape and a hash of a fixed sample of images and labels
+        (at most FINGERPRINT_SAMPLE of each split: cheap, once per run)."""
+        digest = hashlib.sha256()
+        for name in ("train", "test"):
+            split = getattr(self, f"{name}_split")
+            if split is None:  # streamed: the first images in file order
+                digest.update(_take(self.source.stream(name, self.config.batch_size, shuffle=False, repeat=False),
+                                    FINGERPRINT_SAMPLE).tobytes())
+                continue
+            chosen = np.unique(np.linspace(0, len(split.images) - 1, FINGERPRINT_SAMPLE).astype(np.int64))
+            digest.update(np.ascontiguousarray(split.images[chosen]).tobytes())
+            if split.labels is not None:
+                digest.update(np.asarray(split.labels[chosen], np.int64).tobytes())
+        return {"dataset": self.source.name, "train_images": self.train_count, "test_images": self.test_count,
+                "image_shape": list(self.source.image_shape), "levels": self.source.levels,
+                "labels": self.labels, "fingerprint": digest.hexdigest()[:16]}
+
     def test_images(self, limit=None):
         """The first test images as float32 [N, H, W, C], binarized once (fixed seed) if binary."""
         if self.test_split is not None:
@@ -92,6 +128,18 @@ class TrainingData:
             return eval_images(self.train_split, self.binarize)
         return _take(self.source.stream("train", self.config.batch_size, shuffle=False, repeat=False),
                      self.ARRAY_LIMIT)
+
+
+def check_splits_agree(source, train, test):
+    """Refuse a test split whose images differ from the training images in shape (size or
+    channels) or levels: the model would train, then fail on the test set."""
+    for name, split in (("training", train), ("test", test)):
+        shape = tuple(split.images.shape[1:])
+        if shape != tuple(source.image_shape) or split.levels != source.levels:
+            raise DataError(f"{source.name}: the {name} images are {'x'.join(map(str, shape))} with {split.levels} "
+                            f"levels, but the data's images are {'x'.join(map(str, source.image_shape))} with "
+                            f"{source.levels} levels (height x width x channels): training and test images "
+                            "must agree")
 
 
 def size(count):

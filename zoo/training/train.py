@@ -21,7 +21,7 @@ from zoo.models.base import ZooModel
 from zoo.models.builder import build
 from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
 from zoo.models.presets import presets_dir
-from zoo.training import strategies, workdirs
+from zoo.training import destinations, strategies, workdir_lock, workdirs
 from zoo.training.callbacks import HistoryCSV, PictureLogger
 
 # what TrainingData keeps of the labels, for each `label_use` a model declares
@@ -48,8 +48,14 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     Only the chief of a multi-worker cluster writes the export and the workdir's logs.
     `verbose` prints a start line, about ten progress lines and the result.
     """
+    destinations.check_destinations(export_dir=export_dir, workdir=workdir)  # before any data is read
     if strategy is None or isinstance(strategy, str):
         strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
+    with workdir_lock.owned(workdir if strategies.is_chief(strategy) else None):  # one run per workdir
+        return _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy)
+
+
+def _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy):
     chief = strategies.is_chief(strategy)
     source = zoo_data.resolve(recipe.train.dataset, data_dir, recipe.train.image_size, recipe.train.channels)
     recipe = recipe.for_data(source.image_shape, source.levels, source.name)
@@ -61,6 +67,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     labels = DATA_LABELS[recipe.model.label_use]
     data = TrainingData(source, config, data_dir, download, resident=strategies.is_default(strategy), labels=labels)
     recipe = recipe.for_training_set(data.train_count)  # an objective that weighs examples 1/N learns N here
+    if workdir:
+        workdirs.check_data(workdir, data.fingerprint(), config.epochs, write=chief)
     train_data, test_data = data.train, data.test
     steps_per_epoch = data.steps_per_epoch
 
@@ -69,6 +77,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         model.compile(adam(config, config.epochs * steps_per_epoch),
                       jit_compile=config.jit_compile and strategies.xla_ok(strategy),
                       steps_per_execution=config.steps_per_execution)
+    data.check_labels(model.classes)
+    workdirs.check_backup_fits(workdir, model)
 
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if workdir and chief:
@@ -120,7 +130,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
-    with strategies.chief_dir(strategy, export_dir) as directory:
+    with destinations.kept_if_export_fails(model, recipe.name, export_dir, workdir if chief else None,
+                                           recipe.to_dict(), metrics), strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name)
         serving.write_models_config(directory)
