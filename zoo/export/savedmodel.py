@@ -21,6 +21,7 @@ import tf_keras as keras
 
 from zoo.atomic import rename_no_replace, write_json
 from zoo.errors import ZooError
+from zoo.export.gate import check_exportable
 from zoo.export.request_checks import checked
 from zoo.export.serving import write_warmup_requests
 
@@ -38,7 +39,7 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None):
+def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None, force=False):
     """Write the next version of `model`'s export into the folder `path` and return its path.
 
     Works for any built zoo model (`zoo.models.base.ZooModel`), whatever its networks and data. `config` (a recipe's
@@ -50,9 +51,15 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     place only when complete. It never replaces a version: if another export takes the
     number first, this one takes the next. If anything fails, the staging folder is removed
     and `path` is left as it was.
+
+    Unless `force`, a model that is not worth serving is refused first, with nothing written
+    (`zoo.export.gate`): NaN or Inf weights, a test figure in `metrics` that is not finite,
+    or a `test_neg_elbo` worse than the `baseline_neg_elbo` beside it.
     """
     if not model.built:
         raise ZooError("the model is not built yet: give zoo.VAE an image_shape, or fit or call it once")
+    if not force:
+        check_exportable(model, metrics)
     samples = log_likelihood_samples or (config or {}).get("train", {}).get("log_likelihood_samples", 5000)
     model = without_optimizer(model)  # the optimizer's moments would double or triple the export
     archive = keras.export.ExportArchive()

@@ -15,6 +15,7 @@ from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
 from zoo.evaluation import disentanglement
 from zoo.export import serving
+from zoo.export.baseline import baseline_figures
 from zoo.export.savedmodel import export
 from zoo.machine import hardware
 from zoo.models.base import ZooModel
@@ -36,7 +37,7 @@ class TrainResult:
 
 
 def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, download=False,
-          command=None, verbose=True, strategy=None):
+          command=None, verbose=True, strategy=None, force_export=False):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
     `workdir` (if given) keeps a resumable backup (the last finite epoch, deleted once
@@ -46,6 +47,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     `strategy` is a `tf.distribute.Strategy` or a name in `zoo.training.strategies.STRATEGIES`
     (default: the current one); `batch_size` is the global batch, split across replicas.
     Only the chief of a multi-worker cluster writes the export and the workdir's logs.
+    The export is refused (`zoo.export.gate`) unless `force_export`: NaN weights or figures,
+    or a test -ELBO worse than the trivial baseline, recorded in metrics.json.
     `verbose` prints a start line, about ten progress lines and the result.
     """
     if strategy is None or isinstance(strategy, str):
@@ -118,11 +121,12 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
     metrics.update(model.kind_figures(data.test_images(), metrics, source.levels, verbose))
     metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
+    metrics.update(baseline_figures(model, data.train_images(), data.test_images()))  # what export's gate compares
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
     with strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
-                      name=recipe.name)
+                      name=recipe.name, force=force_export)
         serving.write_models_config(directory)
     if backup:
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
