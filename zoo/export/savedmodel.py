@@ -58,6 +58,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     """
     if not model.built:
         raise ZooError("the model is not built yet: give zoo.VAE an image_shape, or fit or call it once")
+    check_destination(path)
     if not force:
         check_exportable(model, metrics)
     samples = log_likelihood_samples or (config or {}).get("train", {}).get("log_likelihood_samples", 5000)
@@ -68,7 +69,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
         archive.add_endpoint(endpoint, _endpoint(model, signature))
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
-    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)
+    remove_stale_staging(path)
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=path)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
@@ -88,6 +90,40 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
             return version
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_destination(path):
+    """Refuse, in one line and before anything is traced or written, an export path that is
+    empty (it would write into the current folder), a file, or a version folder of an export
+    (its versions would nest as 1/1, which TF Serving never finds)."""
+    path = os.fspath(path)
+    if not path.strip():
+        raise ZooError("the export path is empty: give the folder to write the versions into")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ZooError(f"cannot export into {path}: it is a file, not a folder")
+    name = os.path.basename(os.path.normpath(path))
+    if name.isdigit() and os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise ZooError(f"{path} is version {name} of an export: export into its folder "
+                       f"{os.path.dirname(os.path.normpath(path)) or '.'}, which takes the next version")
+
+
+def remove_stale_staging(path):
+    """Remove the staging folders in `path` left by exports that were killed: their names
+    hold the PID of the process writing them, and that process is gone."""
+    for name in os.listdir(path):
+        pid = name[len(STAGING_PREFIX):].split("-")[0] if name.startswith(STAGING_PREFIX) else ""
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def without_optimizer(model):

@@ -14,14 +14,14 @@ import tf_keras as keras
 from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
 from zoo.evaluation import disentanglement
-from zoo.export import serving
+from zoo.export import runs, serving
 from zoo.export.baseline import baseline_figures
 from zoo.export.savedmodel import export
 from zoo.machine import hardware
 from zoo.models.base import ZooModel
 from zoo.models.builder import build
 from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
-from zoo.models.presets import presets_dir
+from zoo.models.presets import load_keras_file, presets_dir
 from zoo.training import strategies, workdirs
 from zoo.training.callbacks import HistoryCSV, PictureLogger
 
@@ -58,6 +58,13 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     recipe = recipe.for_data(source.image_shape, source.levels, source.name)
     if workdir:
         workdirs.claim(workdir, recipe, write=chief)
+    run = runs.current(workdir) if workdir and chief else None  # its export carries it (zoo.export.runs)
+    exported = runs.exported_by(run, os.path.join(export_dir, recipe.name))
+    if exported:  # killed after its export was published: finish it instead of exporting it again
+        runs.finish(workdir, workdirs.backup_dir(workdir))
+        serving.write_models_config(export_dir)
+        print(f"{recipe.name}: this run was already exported to {exported} (it stopped before it finished)", flush=True)
+        return TrainResult(load_keras_file(exported), runs.read_metrics(exported), exported)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     binarize = config.binarization != "none"
@@ -122,6 +129,7 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     metrics.update(model.kind_figures(data.test_images(), metrics, source.levels, verbose))
     metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
     metrics.update(baseline_figures(model, data.train_images(), data.test_images()))  # what export's gate compares
+    metrics.update({runs.RUN_KEY: run} if run else {})
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
     with strategies.chief_dir(strategy, export_dir) as directory:
@@ -130,6 +138,8 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
         serving.write_models_config(directory)
     if backup:
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
+    if run:
+        runs.forget(workdir)  # after the backup: killed in between, the rerun finds its export by the id
     print(f"{model.test_report(metrics)}; trained in {train_seconds:.0f} s; "
           + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     if chief and _shadows_a_shipped_preset(path):
