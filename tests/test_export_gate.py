@@ -72,6 +72,7 @@ def test_a_figure_better_than_the_baseline_exports(model, tmp_path):
         assert json.load(f)[BASELINE] == 27.2
 
 
+@pytest.mark.heavy
 def test_a_diverged_run_is_not_exported_and_force_export_exports_it(tmp_path, capsys):
     """The issue's run: digits at learning_rate 1e4 exported a test -ELBO of 1.6e10 with exit 0."""
     args = ["train", "digits_mlp_bernoulli", "--epochs", "2", "--set", "learning_rate=1e4",
@@ -168,6 +169,7 @@ def test_a_model_scored_by_reconstruction_error_has_no_baseline():
 
 # Every shipped model beats its baseline by far (the gate never refuses a real model).
 
+@pytest.mark.heavy
 def test_every_shipped_mnist_and_fashion_export_beats_its_baseline_by_far(data_dirs):
     """Each shipped test -ELBO against the baseline its own likelihood declares on its own data
     (measured: MNIST binarized 205.82 nats, Fashion-MNIST Gaussian 153.63, per-pixel Gaussian

@@ -88,11 +88,11 @@ def write_models_config(export_dir, base_path="/models"):
     served recipe at `base_path/<recipe>` (docker mounts the export folder at /models).
 
     Two recipes exporting at once both end up in it: the file is read, merged and replaced
-    under an exclusive lock (`LOCK_FILE`), so the second writer lists the folder after the
-    first has written. Entries another tool added (another name or base path) are kept; a
+    under an exclusive lock on the export folder itself (no lock file is left beside the
+    recipes), so the second writer lists the folder after the first has written. Entries another tool added (another name or base path) are kept; a
     recipe of this folder that holds no version any more is dropped."""
     path = os.path.join(export_dir, MODELS_CONFIG)
-    with exclusive_lock(os.path.join(export_dir, LOCK_FILE)):
+    with exclusive_lock(export_dir):
         remove_stale_files(export_dir)
         config = merged_config(read_models_config(path), served_recipes(export_dir), base_path)
         text = ("# Written by zoo train after each export: every recipe in this folder, for\n"
@@ -110,14 +110,14 @@ def write_models_config(export_dir, base_path="/models"):
     return path
 
 
-LOCK_FILE, STAGING_CONFIG = ".models.config.lock", ".models.config-"
+STAGING_CONFIG = ".models.config-"
 
 
 @contextlib.contextmanager
-def exclusive_lock(path):
-    """Hold an exclusive `flock` on `path` (created if missing); the OS drops it if the
-    process dies, so a killed writer never blocks the next one."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def exclusive_lock(folder):
+    """Hold an exclusive `flock` on `folder` (an open descriptor of the folder itself); the OS
+    drops it if the process dies, so a killed writer never blocks the next one."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
