@@ -228,13 +228,14 @@ def models_config_names(folder):
 def test_a_killed_exports_staging_folder_is_removed_and_a_live_ones_kept(model, export_dir):
     recipe_dir = export_dir / RECIPE.name
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    killed = recipe_dir / f"{STAGING_PREFIX}{int(gone.stdout)}-abc123"
-    live = recipe_dir / f"{STAGING_PREFIX}{os.getppid()}-def456"  # the test runner's parent: alive
-    for folder in (killed, live):
+    killed = recipe_dir / f"{STAGING_PREFIX}{int(gone.stdout)}-{export_module.HOST}-abc123"
+    live = recipe_dir / f"{STAGING_PREFIX}{os.getppid()}-{export_module.HOST}-def456"  # the runner's parent
+    elsewhere = recipe_dir / f"{STAGING_PREFIX}{int(gone.stdout)}-otherhost-ghi789"  # another host's process
+    for folder in (killed, live, elsewhere):
         folder.mkdir()
         (folder / "saved_model.pb").write_text("half")
     export(model, str(export_dir), {"test_neg_elbo": 2.0})
-    assert sorted(os.listdir(recipe_dir)) == sorted(["1", "2", live.name])
+    assert sorted(os.listdir(recipe_dir)) == sorted(["1", "2", live.name, elsewhere.name])
 
 
 def test_a_rerun_after_a_kill_between_the_rename_and_the_backups_deletion_publishes_no_second_version(

@@ -7,13 +7,18 @@ Beside `saved_model.pb` each version holds `model.keras` (the Keras config and w
 `VAE.from_preset` loads, so nothing is restored by variable position), TF Serving's warm-up
 requests, and, when given, `config.json` (the recipe) and `metrics.json`. The version folder
 is written under a temporary name and renamed into place, so TF Serving (which watches
-integer folder names) never sees half an export.
+integer folder names) never sees half an export; the staging folder's name holds the
+writer's PID and host, so the next export removes the ones of killed writers.
+
+Before anything is traced, `export` refuses a path that is empty, a file or a version
+folder, and (unless forced) a model that is not worth serving (`zoo.export.gate`).
 """
 
 import contextlib
 import io
 import os
 import shutil
+import socket
 import tempfile
 
 import tensorflow as tf
@@ -26,6 +31,7 @@ from zoo.export.request_checks import checked
 from zoo.export.serving import write_warmup_requests
 
 STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
+HOST = "".join(c for c in socket.gethostname() if c.isalnum()) or "host"  # in staging names
 KERAS_FILE = "model.keras"
 
 
@@ -70,7 +76,7 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
     remove_stale_staging(path)
-    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=path)
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{HOST}-", dir=path)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
@@ -109,10 +115,11 @@ def check_destination(path):
 
 def remove_stale_staging(path):
     """Remove the staging folders in `path` left by exports that were killed: their names
-    hold the PID of the process writing them, and that process is gone."""
+    hold the PID and host of the process writing them (`.staging-<pid>-<host>-<random>`), and
+    that process is gone. A folder from another host (a shared file system) is left alone."""
     for name in os.listdir(path):
-        pid = name[len(STAGING_PREFIX):].split("-")[0] if name.startswith(STAGING_PREFIX) else ""
-        if pid.isdigit() and not process_alive(int(pid)):
+        pid, host, _ = (name[len(STAGING_PREFIX):].split("-", 2) + ["", ""])[:3]
+        if name.startswith(STAGING_PREFIX) and pid.isdigit() and host == HOST and not process_alive(int(pid)):
             shutil.rmtree(os.path.join(path, name), ignore_errors=True)
 
 

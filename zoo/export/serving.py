@@ -91,6 +91,8 @@ def write_models_config(export_dir, base_path="/models"):
     under an exclusive lock on the export folder itself (no lock file is left beside the
     recipes), so the second writer lists the folder after the first has written. Entries another tool added (another name or base path) are kept; a
     recipe of this folder that holds no version any more is dropped."""
+    if not os.fspath(export_dir).strip():
+        raise ZooError("the export folder is empty: give the folder that holds the recipes")
     path = os.path.join(export_dir, MODELS_CONFIG)
     with exclusive_lock(export_dir):
         remove_stale_files(export_dir)
