@@ -89,8 +89,9 @@ def write_models_config(export_dir, base_path="/models"):
 
     Two recipes exporting at once both end up in it: the file is read, merged and replaced
     under an exclusive lock on the export folder itself (no lock file is left beside the
-    recipes), so the second writer lists the folder after the first has written. Entries another tool added (another name or base path) are kept; a
-    recipe of this folder that holds no version any more is dropped."""
+    recipes), so the second writer lists the folder after the first has written. Entries
+    another tool added (another base path) are kept; a recipe of this folder that holds no
+    version any more is dropped."""
     if not os.fspath(export_dir).strip():
         raise ZooError("the export folder is empty: give the folder that holds the recipes")
     path = os.path.join(export_dir, MODELS_CONFIG)
