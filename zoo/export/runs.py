@@ -14,6 +14,7 @@ import shutil
 import uuid
 
 from zoo.atomic import write_json
+from zoo.export.serving import write_models_config
 
 RUN_FILE = "export_run.json"
 RUN_KEY = "run_id"
@@ -43,6 +44,19 @@ def exported_by(run, recipe_dir):
         except (OSError, ValueError, AttributeError):
             continue
     return None
+
+
+def finish_if_exported(run, workdir, backup_dir, export_dir, recipe_name):
+    """If `run` already published its version in `export_dir/recipe_name`, finish the run
+    (`finish`, and models.config), say where the export is, and return its version folder;
+    else None."""
+    version = exported_by(run, os.path.join(export_dir, recipe_name))
+    if version is None:
+        return None
+    finish(workdir, backup_dir)
+    write_models_config(export_dir)
+    print(f"{recipe_name}: this run was already exported to {version} (it stopped before it finished)", flush=True)
+    return version
 
 
 def finish(workdir, backup_dir):

@@ -3,7 +3,8 @@
 Warm-up requests (`assets.extra/tf_serving_warmup_requests` in each version) are replayed by
 TF Serving when it loads the version, so the first real request does not pay for
 initialising every signature. `models.config` in the export folder lists every recipe, so
-one server (`--model_config_file`) serves all of them.
+one server (`--model_config_file`) serves all of them; it is merged and replaced under a lock,
+so recipes exporting at once all stay in it.
 """
 
 import contextlib

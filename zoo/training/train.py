@@ -59,11 +59,9 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     if workdir:
         workdirs.claim(workdir, recipe, write=chief)
     run = runs.current(workdir) if workdir and chief else None  # its export carries it (zoo.export.runs)
-    exported = runs.exported_by(run, os.path.join(export_dir, recipe.name))
-    if exported:  # killed after its export was published: finish it instead of exporting it again
-        runs.finish(workdir, workdirs.backup_dir(workdir))
-        serving.write_models_config(export_dir)
-        print(f"{recipe.name}: this run was already exported to {exported} (it stopped before it finished)", flush=True)
+    exported = runs.finish_if_exported(run, workdir, workdirs.backup_dir(workdir) if workdir else None, export_dir,
+                                       recipe.name)
+    if exported:  # killed after its export was published: finished now, not exported again
         return TrainResult(load_keras_file(exported), runs.read_metrics(exported), exported)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
