@@ -202,7 +202,7 @@ def driven():
     return lambda name: drive(CASES[name], MODEL_CASES)
 
 
-DIGITS_CLI_RUN = ["train", "digits_mlp_bernoulli", "--epochs", "4", "--seed", "0"]
+DIGITS_CLI_RUN = ["train", "digits_mlp_bernoulli", "--epochs", "4", "--seed", "0", "--force-export"]
 
 
 @pytest.fixture(scope="session")

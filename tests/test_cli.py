@@ -146,7 +146,7 @@ def png_folder(tmp_path_factory):
 
 
 def train_on_folder(capsys, folder, export_dir):
-    return zoo_here(capsys, "train", "conv_gaussian", "--data-dir", str(folder), "--image-size", "32x32", "--smoke",
+    return zoo_here(capsys, "train", "conv_gaussian", "--data-dir", str(folder), "--image-size", "32x32", "--smoke", "--force-export",
                     "--epochs", "1", "--export-dir", str(export_dir))
 
 
@@ -261,7 +261,7 @@ def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path, capsys
     """A conditional recipe and an M2 recipe through `zoo train` and `zoo evaluate`, at smoke
     size on the embedded 8x8 digits (their labels; the judge trains on them in a second)."""
     sizes = ["hidden_units=16"] if "m2" not in recipe else ["network.hidden_units=16", "labelled_shift=0"]  # 8x8
-    done = zoo_here(capsys, "train", recipe, "--smoke", "--dataset", "digits", *[f"--set={s}" for s in sizes],
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--force-export", "--dataset", "digits", *[f"--set={s}" for s in sizes],
                     "--epochs", "10", "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     path = tmp_path / "exports" / recipe / "1"
@@ -293,7 +293,7 @@ def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path, c
     """The hierarchical recipe through `zoo train` and `zoo evaluate` at smoke size on the
     embedded 8x8 digits: the training log, the export and the evaluation report each layer."""
     recipe = "mnist_mlp_ladder_vampprior"
-    done = zoo_here(capsys, "train", recipe, "--smoke", "--dataset", "digits", "--epochs", "3",
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--force-export", "--dataset", "digits", "--epochs", "3",
                     "--workdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "kl_z1" in done.stdout and "kl_z2" in done.stdout
@@ -312,7 +312,7 @@ def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smo
     """The beta-TCVAE recipe on the drawn `shapes` through `zoo train` (N filled in from the
     data, MIG and the FactorVAE score in metrics.json) and `zoo evaluate` (the traversals)."""
     recipe = "shapes_mlp_beta_tcvae"
-    done = zoo_here(capsys, "train", recipe, "--smoke", "--export-dir", str(tmp_path / "exports"))
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--force-export", "--export-dir", str(tmp_path / "exports"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "MIG " in done.stdout and "FactorVAE score " in done.stdout
     path = tmp_path / "exports" / recipe / "1"

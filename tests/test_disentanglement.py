@@ -115,7 +115,7 @@ def tiny_shapes_export(tmp_path_factory):
         patch.setitem(DATASETS._entries, tiny.name, tiny)
         recipe = RECIPES.get("digits_mlp_bernoulli").with_overrides(
             {"dataset": tiny.name, "epochs": 2, "batch_size": 32, "log_likelihood_samples": 4})
-        yield train(recipe, export_dir=str(tmp_path_factory.mktemp("exports")), verbose=False).export_path
+        yield train(recipe, export_dir=str(tmp_path_factory.mktemp("exports")), verbose=False, force_export=True).export_path
 
 
 @pytest.mark.heavy

@@ -318,7 +318,7 @@ def test_train_fills_the_dataset_size_and_exports_it(tmp_path):
 
     recipe = RECIPES.get("digits_mlp_bernoulli").with_overrides(
         {"objective": "beta_tcvae", "hidden_units": "16", "epochs": "1", "log_likelihood_samples": "10"})
-    result = zoo.train(recipe, export_dir=str(tmp_path), verbose=False)
+    result = zoo.train(recipe, export_dir=str(tmp_path), verbose=False, force_export=True)
     assert result.model.objective.dataset_size == 1500  # the digits' training split
     config = json.load(open(pathlib.Path(result.export_path) / "config.json"))
     assert config["model"]["objective"]["dataset_size"] == 1500

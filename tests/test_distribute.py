@@ -64,7 +64,7 @@ def read_metrics(export_dir):
 
 
 def test_mirrored_on_two_devices_matches_the_default_strategy(tmp_path):
-    common = ["digits_mlp_bernoulli", "--epochs", str(MIRRORED_EPOCHS), "--seed", "0"]
+    common = ["digits_mlp_bernoulli", "--epochs", str(MIRRORED_EPOCHS), "--seed", "0", "--force-export"]
     default = subprocess.Popen([sys.executable, "-m", "zoo", "train", *common, "--export-dir",
                                 str(tmp_path / "default")], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -97,7 +97,7 @@ def test_replicas_step_on_the_mean_of_the_global_batch():
 
 def test_multiworker_two_processes_train_and_only_the_chief_exports(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    workers = [launch("train", "1", "train", "digits_mlp_bernoulli", "--smoke", "--seed", "3",
+    workers = [launch("train", "1", "train", "digits_mlp_bernoulli", "--smoke", "--force-export", "--seed", "3",
                       "--strategy", "multiworker", "--export-dir", str(tmp_path / f"export{index}"),
                       "--workdir", str(tmp_path / f"work{index}"),
                       env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
@@ -125,7 +125,7 @@ def test_multiworker_two_processes_train_and_only_the_chief_exports(tmp_path):
 def test_tpu_address_that_does_not_answer_fails_fast_in_one_line():
     (port,) = free_ports(1)  # closed: nothing listens there
     start = time.perf_counter()
-    done = zoo("train", "digits_mlp_bernoulli", "--smoke", "--strategy", "tpu", "--tpu", f"grpc://127.0.0.1:{port}")
+    done = zoo("train", "digits_mlp_bernoulli", "--smoke", "--force-export", "--strategy", "tpu", "--tpu", f"grpc://127.0.0.1:{port}")
     assert time.perf_counter() - start < 30
     _assert_one_line_error(done, f"grpc://127.0.0.1:{port}", "nothing answers")
 
@@ -147,7 +147,7 @@ def test_strategy_mistakes_exit_with_one_line(argv, tf_config, fragments, monkey
     monkeypatch.delenv("TF_CONFIG", raising=False)
     if tf_config is not None:
         monkeypatch.setenv("TF_CONFIG", tf_config)
-    code = cli.main(["train", "digits_mlp_bernoulli", "--smoke", "--export-dir", str(tmp_path), *argv])
+    code = cli.main(["train", "digits_mlp_bernoulli", "--smoke", "--force-export", "--export-dir", str(tmp_path), *argv])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert err.startswith("zoo: error: ") and all(fragment in err for fragment in fragments), err

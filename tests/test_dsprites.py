@@ -171,7 +171,7 @@ def test_zoo_train_and_evaluate_write_both_metrics(tmp_path):
         patch.setitem(DATASETS._entries, source.name, source)
         recipe = RECIPES.get("digits_mlp_bernoulli").with_overrides(
             {"dataset": source.name, "epochs": 1, "batch_size": 8, "log_likelihood_samples": 2})
-        export = train(recipe, export_dir=str(tmp_path / "exports"), verbose=False).export_path
+        export = train(recipe, export_dir=str(tmp_path / "exports"), verbose=False, force_export=True).export_path
         result = evaluate(export, num_samples=2, examples=5, pictures=False, output_dir=str(tmp_path), verbose=False)
     trained = json.load(open(os.path.join(export, "metrics.json")))
     assert trained["test_examples"] == 5 and trained["data"].startswith("held in memory")

@@ -1,13 +1,16 @@
 """Exports are all or nothing (issue 6): written in a staging folder that TF Serving does not
 take for a version, renamed into place whole, never over a version another export wrote
 meanwhile; a crash mid-write leaves the export folder exactly as it was. (`export` writes
-only the version; `models.config` is written after it, by train() or write_models_config.)"""
+only the version; `models.config` is written after it, by train() or write_models_config.)
+Issue 25, case 6: models.config under a lock, a rerun after a kill, killed staging folders."""
 
 import errno
 import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -170,3 +173,95 @@ def test_models_config_is_not_half_written(tmp_path, monkeypatch):
         serving.write_models_config(str(tmp_path))
     assert open(path).read() == before
     assert sorted(os.listdir(tmp_path)) == ["alpha", "beta", serving.MODELS_CONFIG]
+
+
+# Issue 25, case 6: two recipes at once, a kill after the rename, killed staging folders.
+
+def test_two_recipes_exporting_at_once_both_end_up_in_models_config(tmp_path, monkeypatch):
+    """The first writer lists the folder (only alpha), then the second recipe's version appears
+    and its writer runs: unlocked, the first writer then replaced the file without beta."""
+    (tmp_path / "alpha" / "1").mkdir(parents=True)
+    listed, second_done = threading.Event(), threading.Event()
+    list_recipes = serving.served_recipes
+
+    def slow_listing(folder):
+        recipes = list_recipes(folder)
+        if threading.current_thread().name == "first":
+            listed.set()
+            second_done.wait(timeout=2)  # with the lock the second writer waits for this one
+        return recipes
+
+    monkeypatch.setattr(serving, "served_recipes", slow_listing)
+    first = threading.Thread(target=serving.write_models_config, args=(str(tmp_path),), name="first")
+    first.start()
+    assert listed.wait(timeout=30)
+    (tmp_path / "beta" / "1").mkdir(parents=True)
+    second = threading.Thread(target=lambda: (serving.write_models_config(str(tmp_path)), second_done.set()))
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert models_config_names(tmp_path) == ["alpha", "beta"]
+
+
+def test_models_config_keeps_what_another_tool_added_and_drops_a_removed_recipe(tmp_path):
+    (tmp_path / "alpha" / "1").mkdir(parents=True)
+    (tmp_path / "gone" / "1").mkdir(parents=True)
+    path = serving.write_models_config(str(tmp_path))
+    text = open(path).read().replace("model_config_list {", 'model_config_list {\n  config { name: "elsewhere" '
+                                     'base_path: "/data/elsewhere" model_platform: "tensorflow" }', 1)
+    with open(path, "w") as f:  # a model served from elsewhere, added by hand
+        f.write(text)
+    shutil.rmtree(tmp_path / "gone")
+    serving.write_models_config(str(tmp_path))
+    assert models_config_names(tmp_path) == ["alpha", "elsewhere"]
+
+
+def models_config_names(folder):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    config = model_server_config_pb2.ModelServerConfig()
+    text_format.Parse((folder / serving.MODELS_CONFIG).read_text(), config)
+    return sorted(entry.name for entry in config.model_config_list.config)
+
+
+def test_a_killed_exports_staging_folder_is_removed_and_a_live_ones_kept(model, export_dir):
+    recipe_dir = export_dir / RECIPE.name
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = recipe_dir / f"{STAGING_PREFIX}{int(gone.stdout)}-{export_module.HOST}-abc123"
+    live = recipe_dir / f"{STAGING_PREFIX}{os.getppid()}-{export_module.HOST}-def456"  # the runner's parent
+    elsewhere = recipe_dir / f"{STAGING_PREFIX}{int(gone.stdout)}-otherhost-ghi789"  # another host's process
+    for folder in (killed, live, elsewhere):
+        folder.mkdir()
+        (folder / "saved_model.pb").write_text("half")
+    export(model, str(export_dir), {"test_neg_elbo": 2.0})
+    assert sorted(os.listdir(recipe_dir)) == sorted(["1", "2", live.name, elsewhere.name])
+
+
+def test_a_rerun_after_a_kill_between_the_rename_and_the_backups_deletion_publishes_no_second_version(
+        tmp_path, capsys, monkeypatch):
+    """The run's version is published, then the run dies before deleting its backup: the same
+    command finds its version (by the run id in metrics.json), deletes the backup, says where
+    the export is, and trains and exports nothing."""
+    from test_cli import zoo_here
+    from zoo.models.callbacks import FiniteBackup
+    from zoo.training import workdirs
+
+    def killed(*_):
+        raise KeyboardInterrupt
+
+    args = ["train", "digits_mlp_bernoulli", "--epochs", "1", "--force-export", "--workdir", str(tmp_path / "run"),
+            "--export-dir", str(tmp_path / "exports")]
+    monkeypatch.setattr(FiniteBackup, "delete", killed)
+    assert zoo_here(capsys, *args).returncode == 130
+    assert workdirs.has_backup(tmp_path / "run")
+    monkeypatch.undo()
+    done = zoo_here(capsys, *args)
+    assert done.returncode == 0, done.stderr
+    recipe_dir = tmp_path / "exports" / "digits_mlp_bernoulli"
+    assert sorted(os.listdir(recipe_dir)) == ["1"]
+    assert f"already exported to {recipe_dir / '1'}" in done.stdout and "epoch" not in done.stdout, done.stdout
+    assert not (tmp_path / "run" / workdirs.BACKUP).exists()
+    assert models_config_names(tmp_path / "exports") == ["digits_mlp_bernoulli"]
+    assert zoo_here(capsys, *args).returncode == 0  # a new run in the finished workdir exports anew
+    assert sorted(os.listdir(recipe_dir)) == ["1", "2"]

@@ -401,7 +401,7 @@ def test_a_conditional_model_trains_on_class_subfolders(class_folder, tmp_path):
     from zoo.training.train import train
 
     result = train(_conditional_recipe(), data_dir=str(class_folder), export_dir=str(tmp_path / "exports"),
-                   verbose=False)
+                   verbose=False, force_export=True)
     assert result.model.condition.classes == 2 and 0 <= result.metrics["conditional_accuracy"] <= 1
     loaded = tf.saved_model.load(result.export_path)
     x_mean = loaded.signatures["sample"](seed=tf.constant([1, 2], tf.int64), y=tf.constant([0, 1], tf.int64))["x_mean"]

@@ -39,9 +39,9 @@ def test_a_workdir_of_an_older_zoo_resumes_to_the_uninterrupted_run(tmp_path, ca
     workdir = tmp_path / "workdir"
     shutil.copytree(OLD_WORKDIR, workdir, ignore=shutil.ignore_patterns("*.md", "*.py"))
     recipe = RECIPE.with_overrides(RECIPE.smoke).with_overrides({"epochs": 4})
-    resumed = train(recipe, export_dir=str(tmp_path / "resumed"), workdir=str(workdir))
+    resumed = train(recipe, export_dir=str(tmp_path / "resumed"), workdir=str(workdir), force_export=True)
     assert "Resuming from the backup" in capsys.readouterr().out
-    fresh = train(recipe, export_dir=str(tmp_path / "fresh"), verbose=False)
+    fresh = train(recipe, export_dir=str(tmp_path / "fresh"), verbose=False, force_export=True)
     assert int(resumed.model.epochs_trained.numpy()) == 4
     for before, after in zip(fresh.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)

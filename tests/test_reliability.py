@@ -34,7 +34,7 @@ RECIPE, EPOCHS = "digits_mlp_bernoulli", 4
 
 
 def train_args(root, seed=0, epochs=EPOCHS):
-    return ["train", RECIPE, "--epochs", str(epochs), "--seed", str(seed),
+    return ["train", RECIPE, "--epochs", str(epochs), "--seed", str(seed), "--force-export",
             "--workdir", str(root / "run"), "--export-dir", str(root / "exports")]
 
 

@@ -94,7 +94,7 @@ def test_every_recipe_trains_evaluates_and_exports(name, data_dirs, own_images, 
     """Each recipe's own blocks at smoke size; the reload of every signature is checked for
     every block in tests/test_combinations.py, so here the export's signatures are listed."""
     recipe, data_dir = smoke_recipe_and_data(name, data_dirs, own_images, small_copies)
-    result = train(recipe, data_dir=data_dir, export_dir=str(tmp_path / "exports"), verbose=0)
+    result = train(recipe, data_dir=data_dir, export_dir=str(tmp_path / "exports"), verbose=0, force_export=True)
     metrics = result.metrics
     assert np.isfinite(metrics["test_neg_elbo"])
     assert metrics["test_neg_elbo"] == pytest.approx(metrics["test_reconstruction"] + metrics["test_kl"])

@@ -492,7 +492,7 @@ def test_recipe_trains_both_stages_exports_and_evaluates_through_the_cli(recipe,
         images = DATASETS.get("fashion_mnist").load("train", fashion_mnist_dir).images[:1000]
         np.savez(tmp_path / "fashion.npz", images=images)
         data = ["--dataset", "npz", "--data-dir", str(tmp_path / "fashion.npz")]
-    done = zoo_here(capsys, "train", recipe, "--smoke", *data, "--export-dir", str(tmp_path / "exports"),
+    done = zoo_here(capsys, "train", recipe, "--smoke", "--force-export", *data, "--export-dir", str(tmp_path / "exports"),
                     "--workdir", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Training the prior over the codes of" in done.stdout and "bits/dim; codebook perplexity" in done.stdout

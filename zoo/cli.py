@@ -41,6 +41,9 @@ def build_parser():
     train.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
     train.add_argument("--export-dir", default="saved_models", help="default: saved_models/")
     train.add_argument("--workdir", help="checkpoints (resumable), history.csv and TensorBoard logs")
+    train.add_argument("--force-export", action="store_true",
+                       help="export even a model with NaN weights or a test -ELBO worse than the trivial "
+                            "baseline (each pixel's own marginal), which are refused otherwise")
     train.add_argument("--strategy", default="default", choices=STRATEGY_NAMES,
                        help="default: one device; mirrored: this machine's GPUs; multiworker: the "
                             "machines in TF_CONFIG; tpu: the TPU at --tpu (batch_size is the global batch)")
@@ -128,7 +131,7 @@ def run(args, argv):
     from zoo.training.train import train
 
     train(recipe, data_dir=args.data_dir, export_dir=args.export_dir, workdir=args.workdir,
-          download=args.download, command=command, strategy=strategy)
+          download=args.download, command=command, strategy=strategy, force_export=args.force_export)
     return 0
 
 

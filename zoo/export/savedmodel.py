@@ -8,13 +8,18 @@ Beside `saved_model.pb` each version holds `model.keras` (the Keras config that
 checked against a digest, `zoo.models.keras_file`), TF Serving's warm-up
 requests, and, when given, `config.json` (the recipe) and `metrics.json`. The version folder
 is written under a temporary name and renamed into place, so TF Serving (which watches
-integer folder names) never sees half an export.
+integer folder names) never sees half an export; the staging folder's name holds the
+writer's PID and host, so the next export removes the ones of killed writers.
+
+Before anything is traced, `export` refuses a path that is empty, a file or a version
+folder, and (unless forced) a model that is not worth serving (`zoo.export.gate`).
 """
 
 import contextlib
 import io
 import os
 import shutil
+import socket
 import tempfile
 
 import tensorflow as tf
@@ -22,11 +27,13 @@ import tf_keras as keras
 
 from zoo.atomic import rename_no_replace, write_json
 from zoo.errors import ZooError
+from zoo.export.gate import check_exportable
 from zoo.export.request_checks import checked
 from zoo.export.serving import write_warmup_requests
 from zoo.models import keras_file
 
 STAGING_PREFIX = ".staging-"  # TF Serving loads only folders named by an integer
+HOST = "".join(c for c in socket.gethostname() if c.isalnum()) or "host"  # in staging names
 KERAS_FILE = keras_file.KERAS_FILE
 
 
@@ -40,7 +47,7 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None):
+def export(model, path, config=None, metrics=None, name=None, log_likelihood_samples=None, force=False):
     """Write the next version of `model`'s export into the folder `path` and return its path.
 
     Works for any built zoo model (`zoo.models.base.ZooModel`), whatever its networks and data. `config` (a recipe's
@@ -52,9 +59,16 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
     place only when complete. It never replaces a version: if another export takes the
     number first, this one takes the next. If anything fails, the staging folder is removed
     and `path` is left as it was.
+
+    Unless `force`, a model that is not worth serving is refused first, with nothing written
+    (`zoo.export.gate`): NaN or Inf weights, a test figure in `metrics` that is not finite,
+    or a `test_neg_elbo` worse than the `baseline_neg_elbo` beside it.
     """
     if not model.built:
         raise ZooError("the model is not built yet: give zoo.VAE an image_shape, or fit or call it once")
+    check_destination(path)
+    if not force:
+        check_exportable(model, metrics)
     samples = log_likelihood_samples or (config or {}).get("train", {}).get("log_likelihood_samples", 5000)
     model = without_optimizer(model)  # the optimizer's moments would double or triple the export
     archive = keras.export.ExportArchive()
@@ -63,7 +77,8 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
         archive.add_endpoint(endpoint, _endpoint(model, signature))
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)  # only now: a model that cannot be traced leaves nothing
-    staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path)
+    remove_stale_staging(path)
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{HOST}-", dir=path)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints the staging path
             archive.write_out(staging)
@@ -83,6 +98,41 @@ def export(model, path, config=None, metrics=None, name=None, log_likelihood_sam
             return version
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_destination(path):
+    """Refuse, in one line and before anything is traced or written, an export path that is
+    empty (it would write into the current folder), a file, or a version folder of an export
+    (its versions would nest as 1/1, which TF Serving never finds)."""
+    path = os.fspath(path)
+    if not path.strip():
+        raise ZooError("the export path is empty: give the folder to write the versions into")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ZooError(f"cannot export into {path}: it is a file, not a folder")
+    name = os.path.basename(os.path.normpath(path))
+    if name.isdigit() and os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise ZooError(f"{path} is version {name} of an export: export into its folder "
+                       f"{os.path.dirname(os.path.normpath(path)) or '.'}, which takes the next version")
+
+
+def remove_stale_staging(path):
+    """Remove the staging folders in `path` left by exports that were killed: their names
+    hold the PID and host of the process writing them (`.staging-<pid>-<host>-<random>`), and
+    that process is gone. A folder from another host (a shared file system) is left alone."""
+    for name in os.listdir(path):
+        pid, host, _ = (name[len(STAGING_PREFIX):].split("-", 2) + ["", ""])[:3]
+        if name.startswith(STAGING_PREFIX) and pid.isdigit() and host == HOST and not process_alive(int(pid)):
+            shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def without_optimizer(model):

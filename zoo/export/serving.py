@@ -3,9 +3,12 @@
 Warm-up requests (`assets.extra/tf_serving_warmup_requests` in each version) are replayed by
 TF Serving when it loads the version, so the first real request does not pay for
 initialising every signature. `models.config` in the export folder lists every recipe, so
-one server (`--model_config_file`) serves all of them.
+one server (`--model_config_file`) serves all of them; it is merged and replaced under a lock,
+so recipes exporting at once all stay in it.
 """
 
+import contextlib
+import fcntl
 import os
 import tempfile
 
@@ -15,6 +18,7 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from zoo.errors import ZooError
 from zoo.layers.likelihoods import Bernoulli, ImageLikelihood
 
 
@@ -82,22 +86,85 @@ def served_recipes(export_dir):
 
 def write_models_config(export_dir, base_path="/models"):
     """Write `export_dir/models.config` (a ModelServerConfig text proto) listing every
-    served recipe at `base_path/<recipe>` (docker mounts the export folder at /models)."""
+    served recipe at `base_path/<recipe>` (docker mounts the export folder at /models).
+
+    Two recipes exporting at once both end up in it: the file is read, merged and replaced
+    under an exclusive lock on the export folder itself (no lock file is left beside the
+    recipes), so the second writer lists the folder after the first has written. Entries
+    another tool added (another base path) are kept; a recipe of this folder that holds no
+    version any more is dropped."""
+    if not os.fspath(export_dir).strip():
+        raise ZooError("the export folder is empty: give the folder that holds the recipes")
+    path = os.path.join(export_dir, MODELS_CONFIG)
+    with exclusive_lock(export_dir):
+        remove_stale_files(export_dir)
+        config = merged_config(read_models_config(path), served_recipes(export_dir), base_path)
+        text = ("# Written by zoo train after each export: every recipe in this folder, for\n"
+                "# tensorflow_model_server --model_config_file=/models/models.config\n"
+                + text_format.MessageToString(config))
+        fd, staging = tempfile.mkstemp(prefix=STAGING_CONFIG, dir=export_dir)
+        try:  # written aside and renamed, so a server polling the file never reads half of it
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.chmod(staging, 0o644)
+            os.replace(staging, path)
+        finally:
+            if os.path.exists(staging):
+                os.remove(staging)
+    return path
+
+
+STAGING_CONFIG = ".models.config-"
+
+
+@contextlib.contextmanager
+def exclusive_lock(folder):
+    """Hold an exclusive `flock` on `folder` (an open descriptor of the folder itself); the OS
+    drops it if the process dies, so a killed writer never blocks the next one."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def remove_stale_files(export_dir):
+    """Half-written models.config files of killed writers (only run under the lock, when no
+    writer is at work)."""
+    for name in os.listdir(export_dir):
+        if name.startswith(STAGING_CONFIG):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(export_dir, name))
+
+
+def read_models_config(path):
+    """The ModelServerConfig in `path`, or an empty one if there is none; one that cannot be
+    parsed is refused rather than overwritten (it may be the user's own)."""
+    config = model_server_config_pb2.ModelServerConfig()
+    if not os.path.exists(path):
+        return config
+    try:
+        with open(path) as f:
+            text_format.Parse(f.read(), config)
+    except (OSError, UnicodeDecodeError, text_format.ParseError) as error:
+        raise ZooError(f"{path} is not a TF Serving model config ({str(error).splitlines()[0]}): "
+                       "fix or remove it, and export again") from None
+    return config
+
+
+def merged_config(existing, recipes, base_path):
+    """`existing`'s entries, without the ones of this folder whose recipe holds no version any
+    more, plus an entry for each of `recipes`, sorted by name."""
+    ours = {f"{base_path}/{recipe}" for recipe in recipes}
+    entries = {entry.name: entry for entry in existing.model_config_list.config
+               if entry.base_path in ours or not entry.base_path.startswith(f"{base_path}/")}
+    for recipe in recipes:
+        if recipe not in entries:
+            entries[recipe] = model_server_config_pb2.ModelConfig(
+                name=recipe, base_path=f"{base_path}/{recipe}", model_platform="tensorflow")
     config = model_server_config_pb2.ModelServerConfig()
     config.model_config_list.SetInParent()
-    for recipe in served_recipes(export_dir):
-        config.model_config_list.config.add(name=recipe, base_path=f"{base_path}/{recipe}", model_platform="tensorflow")
-    text = ("# Written by zoo train after each export: every recipe in this folder, for\n"
-            "# tensorflow_model_server --model_config_file=/models/models.config\n"
-            + text_format.MessageToString(config))
-    path = os.path.join(export_dir, MODELS_CONFIG)
-    fd, staging = tempfile.mkstemp(prefix=".models.config-", dir=export_dir)
-    try:  # written aside and renamed, so a server polling the file never reads half of it
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(staging, 0o644)
-        os.replace(staging, path)
-    finally:
-        if os.path.exists(staging):
-            os.remove(staging)
-    return path
+    for name in sorted(entries):
+        config.model_config_list.config.add().CopyFrom(entries[name])
+    return config

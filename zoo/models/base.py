@@ -16,6 +16,8 @@ and export ask it instead of probing it:
     embeds            whether `embed(x)` gives a vector code per image ([N, d])
     test_figures(logs), slice_figure, kind_figures(...), fit_after_training(...)
                       what `zoo train` records and runs after `fit`
+    pixel_marginal(train_images) the trivial baseline its test -ELBO must beat to be exported
+                      (each pixel's own marginal, no latent; None: no fair one)
 
 and implements `update(x, seed, alg, y)` (one optimizer step; the compiled loop calls it),
 `codes` and `decode_mean` (what pictures show). What every kind shares is here: images are
@@ -101,6 +103,12 @@ class ZooModel(keras.Model):
     def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
         """Stages that follow `fit` on the training images (none by default); returns what they took."""
         return {}
+
+    def pixel_marginal(self, train_images):
+        """p(x) of images with no latent, fitted to `train_images`, in the units of the test
+        -ELBO: the baseline an export must beat (`zoo.export.baseline`). None: no fair one
+        (a model scored by reconstruction error)."""
+        return None
 
     def scheduled_blocks(self):
         """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
@@ -237,13 +245,14 @@ class ZooModel(keras.Model):
 
     # Export and presets.
 
-    def export(self, path, config=None, metrics=None, name=None, samples=None):
+    def export(self, path, config=None, metrics=None, name=None, samples=None, force=False):
         """Write the next version of this model's serving SavedModel into `path` (TF Serving's
         layout: path/1, path/2, ...) with every declared signature, and the Keras file presets
         load; returns the version folder. `samples`: the K of signatures that importance-sample
-        (default: the recipe's in `config`, else 5000). See `zoo.export.savedmodel.export`."""
+        (default: the recipe's in `config`, else 5000). `force`: export even a model with NaN
+        weights or figures, or worse than its baseline. See `zoo.export.savedmodel.export`."""
         return plugins.get("export")(self, path, config=config, metrics=metrics, name=name,
-                                     log_likelihood_samples=samples)
+                                     log_likelihood_samples=samples, force=force)
 
     @classmethod
     def from_preset(cls, preset, compile=True):
@@ -274,6 +283,9 @@ class LikelihoodModel(ZooModel):
 
     def pixel_owner(self):
         return type(self.likelihood).__name__
+
+    def pixel_marginal(self, train_images):
+        return self.likelihood.marginal(train_images)
 
     def test_report(self, figures):
         return (f"Test -ELBO {figures['test_neg_elbo']:.2f} nats (reconstruction {figures['test_reconstruction']:.2f} "

@@ -14,13 +14,14 @@ import tf_keras as keras
 from zoo import data as zoo_data
 from zoo.data.training_data import TrainingData
 from zoo.evaluation import disentanglement
-from zoo.export import serving
+from zoo.export import runs, serving
+from zoo.export.baseline import baseline_figures
 from zoo.export.savedmodel import export
 from zoo.machine import hardware
 from zoo.models.base import ZooModel
 from zoo.models.builder import build
 from zoo.models.callbacks import CompactProgress, FiniteBackup, all_finite
-from zoo.models.presets import presets_dir
+from zoo.models.presets import load_keras_file, presets_dir
 from zoo.training import destinations, strategies, workdir_lock, workdirs
 from zoo.training.callbacks import HistoryCSV, PictureLogger
 
@@ -36,7 +37,7 @@ class TrainResult:
 
 
 def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, download=False,
-          command=None, verbose=True, strategy=None):
+          command=None, verbose=True, strategy=None, force_export=False):
     """Train `recipe`, evaluate the test negative ELBO, export, and return what happened.
 
     `workdir` (if given) keeps a resumable backup (the last finite epoch, deleted once
@@ -46,21 +47,28 @@ def train(recipe, data_dir=None, export_dir="saved_models", workdir=None, downlo
     `strategy` is a `tf.distribute.Strategy` or a name in `zoo.training.strategies.STRATEGIES`
     (default: the current one); `batch_size` is the global batch, split across replicas.
     Only the chief of a multi-worker cluster writes the export and the workdir's logs.
+    The export is refused (`zoo.export.gate`) unless `force_export`: NaN weights or figures,
+    or a test -ELBO worse than the trivial baseline, recorded in metrics.json.
     `verbose` prints a start line, about ten progress lines and the result.
     """
     destinations.check_destinations(export_dir=export_dir, workdir=workdir)  # before any data is read
     if strategy is None or isinstance(strategy, str):
         strategy = strategies.build(strategy) if strategy else tf.distribute.get_strategy()
     with workdir_lock.owned(workdir if strategies.is_chief(strategy) else None):  # one run per workdir
-        return _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy)
+        return _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy, force_export)
 
 
-def _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy):
+def _train(recipe, data_dir, export_dir, workdir, download, command, verbose, strategy, force_export):
     chief = strategies.is_chief(strategy)
     source = zoo_data.resolve(recipe.train.dataset, data_dir, recipe.train.image_size, recipe.train.channels)
     recipe = recipe.for_data(source.image_shape, source.levels, source.name)
     if workdir:
         workdirs.claim(workdir, recipe, write=chief)
+    run = runs.current(workdir) if workdir and chief else None  # its export carries it (zoo.export.runs)
+    exported = runs.finish_if_exported(run, workdir, workdirs.backup_dir(workdir) if workdir else None, export_dir,
+                                       recipe.name)
+    if exported:  # killed after its export was published: finished now, not exported again
+        return TrainResult(load_keras_file(exported), runs.read_metrics(exported), exported)
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
     binarize = config.binarization != "none"
@@ -128,15 +136,19 @@ def _train(recipe, data_dir, export_dir, workdir, download, command, verbose, st
     metrics.update(label_metrics(model, data, labels, config.seed, verbose))
     metrics.update(model.kind_figures(data.test_images(), metrics, source.levels, verbose))
     metrics.update(disentanglement.scores(model, source))  # {} unless the data's factors are known
+    metrics.update(baseline_figures(model, data.train_images(), data.test_images()))  # what export's gate compares
+    metrics.update({runs.RUN_KEY: run} if run else {})
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
     with destinations.kept_if_export_fails(model, recipe.name, export_dir, workdir if chief else None,
                                            recipe.to_dict(), metrics), strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
-                      name=recipe.name)
+                      name=recipe.name, force=force_export)
         serving.write_models_config(directory)
     if backup:
         backup.delete()  # only now: a run killed while evaluating or exporting resumes after training
+    if run:
+        runs.forget(workdir)  # after the backup: killed in between, the rerun finds its export by the id
     print(f"{model.test_report(metrics)}; trained in {train_seconds:.0f} s; "
           + (f"exported to {path}" if chief else "the chief exports"), flush=True)
     if chief and _shadows_a_shipped_preset(path):
