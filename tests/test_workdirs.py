@@ -26,8 +26,9 @@ RECIPE = "digits_mlp_bernoulli"
 
 
 def run(capsys, root, *extra, epochs=1):
+    """A run of a few steps: worse than the pixels' marginal, so its export is forced."""
     return zoo_here(capsys, "train", RECIPE, "--epochs", str(epochs), "--workdir", str(root / "run"),
-                    "--export-dir", str(root / "exports"), *extra)
+                    "--export-dir", str(root / "exports"), "--force-export", *extra)
 
 
 def refused(done, *words, code=2):
@@ -156,18 +157,18 @@ def test_an_export_that_fails_after_training_keeps_the_trained_model(tmp_path, c
 
     monkeypatch.setattr(importlib.import_module("zoo.training.train"), "export", full_disk)
     exports = tmp_path / "exports"
-    args = ["train", RECIPE, "--epochs", "1", "--export-dir", str(exports)]
+    args = ["train", RECIPE, "--epochs", "1", "--export-dir", str(exports), "--force-export"]
     done = zoo_here(capsys, *args, *(["--workdir", str(tmp_path / "run")] if with_workdir else []))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "No space left on device" in done.stderr and "  epoch 1/1" in done.stdout
     kept = done.stderr.split("the trained model is kept in ")[1].split(":")[0]
     if with_workdir:
         assert kept == str(tmp_path / "run" / destinations.KEPT_FOLDER)
-    assert f"python -m zoo.training.export_kept {kept} {exports}" in done.stderr
+    assert f"python -m zoo.training.export_kept {kept} {exports} --force" in done.stderr
     assert sorted(os.listdir(kept)) == ["config.json", f"{RECIPE}.keras", "metrics.json"]
 
     monkeypatch.undo()
-    path = export_kept.export_kept(kept, str(exports))
+    path = export_kept.export_kept(kept, str(exports), force=True)
     assert path == str(exports / RECIPE / "1") and os.path.isfile(os.path.join(path, "saved_model.pb"))
     assert sorted({"config.json", "metrics.json"} - set(os.listdir(path))) == []
 

@@ -44,7 +44,7 @@ def check_destination(flag, path):
 
 
 @contextlib.contextmanager
-def kept_if_export_fails(model, name, export_dir, workdir=None, config=None, metrics=None):
+def kept_if_export_fails(model, name, export_dir, workdir=None, config=None, metrics=None, force=False):
     """Run the export in the block; if it fails with an OSError or a TensorFlow error (a full
     disk, a folder made read-only meanwhile), save the trained `model` as a .keras file (with
     its config and metrics) in `workdir/unexported` (else a temporary folder) and raise one
@@ -57,7 +57,8 @@ def kept_if_export_fails(model, name, export_dir, workdir=None, config=None, met
         reason = (getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)).splitlines()[0]
         kept = keep(model, name, workdir, config, metrics)
         raise ZooError(f"exporting {name} to {export_dir} failed ({reason}); the trained model is kept in {kept}: "
-                       f"`python -m zoo.training.export_kept {kept} {export_dir}` exports it") from None
+                       f"`python -m zoo.training.export_kept {kept} {export_dir}{' --force' if force else ''}` "
+                       "exports it") from None
 
 
 def keep(model, name, workdir=None, config=None, metrics=None):

@@ -1,6 +1,7 @@
-"""`python -m zoo.training.export_kept KEPT_FOLDER EXPORT_DIR`: export a trained model that
-`zoo train` kept because its export failed (`zoo.training.destinations.keep`), with the
-config and metrics the run measured, as `zoo train` would have."""
+"""`python -m zoo.training.export_kept KEPT_FOLDER EXPORT_DIR [--force]`: export a trained
+model that `zoo train` kept because its export failed (`zoo.training.destinations.keep`),
+with the config and metrics the run measured, as `zoo train` would have (`--force` as
+`zoo train --force-export`: past the export gate)."""
 
 import glob
 import json
@@ -10,7 +11,7 @@ import sys
 from zoo.errors import ZooError
 
 
-def export_kept(folder, export_dir):
+def export_kept(folder, export_dir, force=False):
     """Export the model kept in `folder` into `export_dir/<name>/<next version>`; return its path."""
     import tf_keras as keras
 
@@ -31,18 +32,20 @@ def export_kept(folder, export_dir):
             except ValueError as error:
                 raise ZooError(f"{path}: not valid JSON ({error})") from None
     model = keras.models.load_model(files[0])
-    path = export(model, os.path.join(export_dir, name), name=name, **extra)
+    path = export(model, os.path.join(export_dir, name), name=name, force=force, **extra)
     serving.write_models_config(export_dir)
     return path
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    force = "--force" in argv
+    argv = [arg for arg in argv if arg != "--force"]
     if len(argv) != 2:
-        print("usage: python -m zoo.training.export_kept KEPT_FOLDER EXPORT_DIR", file=sys.stderr)
+        print("usage: python -m zoo.training.export_kept KEPT_FOLDER EXPORT_DIR [--force]", file=sys.stderr)
         return 2
     try:
-        print(f"exported to {export_kept(*argv)}")
+        print(f"exported to {export_kept(*argv, force=force)}")
     except ZooError as error:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2

@@ -141,7 +141,8 @@ def _train(recipe, data_dir, export_dir, workdir, download, command, verbose, st
     if verbose and "mig" in metrics:
         print(disentanglement.report(metrics), flush=True)
     with destinations.kept_if_export_fails(model, recipe.name, export_dir, workdir if chief else None,
-                                           recipe.to_dict(), metrics), strategies.chief_dir(strategy, export_dir) as directory:
+                                           recipe.to_dict(), metrics, force_export), \
+            strategies.chief_dir(strategy, export_dir) as directory:
         path = export(model, os.path.join(directory, recipe.name), config=recipe.to_dict(), metrics=metrics,
                       name=recipe.name, force=force_export)
         serving.write_models_config(directory)
