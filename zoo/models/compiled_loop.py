@@ -11,12 +11,15 @@ run sees the data it would have seen.
 import tensorflow as tf
 import tf_keras as keras
 
+from zoo.models import batch_checks
+
 Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data uses 1 and 2)
 
 
 def train_function(model, data):
     """A Keras train function for `model` on `data` (a `ResidentImages`)."""
     model.optimizer.build(model.trainable_variables)  # no variables may be created in the loop
+    state = batch_checks.state_of(model)  # a bad batch skips its step and ends the loop there
     jit_compile = xla_pays(model)
     alg = "threefry" if jit_compile else "auto_select"  # threefry is fast under XLA, absent outside
 
@@ -40,7 +43,10 @@ def train_function(model, data):
             return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         logs = {name: tf.zeros([]) for name in model.metrics_names}
-        return tf.while_loop(lambda i, *_: i < steps, body,
+        def more(i, *_):
+            return tf.logical_and(i < steps, state.clean()) if model._check_batches else i < steps
+
+        return tf.while_loop(more, body,
                              (tf.constant(0, tf.int64), data.batch(first_step, alg), logs))[2]
 
     @tf.function(autograph=False)
