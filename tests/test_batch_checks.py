@@ -1,0 +1,125 @@
+"""Issue 25, case 1 (first half): every batch is checked inside the compiled step, not only the
+first one. A NaN, or pixels outside the model's range, in a later `tf.data` batch (or a
+resident one) skips its update, under XLA and with many steps per call, for every kind of
+model, and `fit` / `evaluate` stop with one line naming the epoch and the step."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+import toy_kinds
+from driver_cases import CASES
+from zoo.data import ResidentImages, Split
+from zoo.errors import DataError
+
+BATCH, BATCHES, BAD = 4, 6, 3  # the fourth of six batches is bad: the second call of 3 steps
+
+
+def state(model):
+    """Every variable a step may change: weights, optimizer slots and step count, metric totals
+    (a CriticAutoencoder's second optimizer too)."""
+    variables = list(model.variables) + list(model.optimizer.variables())
+    variables += [v for metric in model.metrics for v in metric.variables]
+    if hasattr(model, "critic_optimizer"):
+        variables += list(model.critic_optimizer.variables())
+    return [v.numpy().copy() for v in variables]
+
+
+class Snapshots(keras.callbacks.Callback):
+    """The model's state after each call of its train function."""
+
+    def __init__(self):
+        super().__init__()
+        self.taken = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.taken.append(state(self.model))
+
+
+def images_for(model, count, seed=0):
+    return model.example_pixels(np.random.default_rng(seed), (count, *model.image_shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("case", ["vae_mlp_categorical_continuous_bernoulli", "m2_conv_classifier", "vq_vae",
+                                  "toy_autoencoder", "toy_critic_autoencoder"])
+@pytest.mark.parametrize("poison", ["nan", "range"])
+def test_a_bad_later_batch_changes_nothing_and_stops_fit_in_one_line(case, poison):
+    model = CASES[case].build()
+    model.compile(keras.optimizers.Adam(1e-3), jit_compile=True, steps_per_execution=3)
+    x = images_for(model, BATCH * BATCHES)
+    x[BAD * BATCH + 1, 0, 0, 0] = np.nan if poison == "nan" else 255.0
+    snapshots = Snapshots()
+    with pytest.raises(DataError) as refused:
+        model.fit(tf.data.Dataset.from_tensor_slices(x).batch(BATCH), epochs=2, verbose=0, callbacks=[snapshots])
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"epoch 1 at step {BAD + 1}:" in message
+    assert ("NaN or Inf" if poison == "nan" else "values outside [") in message
+    assert len(snapshots.taken) == 1  # the call holding the bad batch is seen by no other callback
+    after = state(model)
+    assert int(model.optimizer.iterations.numpy()) == BAD
+    for before, now in zip(snapshots.taken[0], after):
+        np.testing.assert_array_equal(before, now)  # the call's steps 4, 5 and 6 changed nothing
+
+
+class NarrowAutoencoder(toy_kinds.Autoencoder):
+    """An autoencoder that scores pixels in [0, 0.5] only: resident images (always in [0, 1])
+    can then hold a bad batch."""
+
+    def pixel_range(self):
+        return (0.0, 0.5)
+
+
+def narrow_split(bad_index=None):
+    images = np.random.default_rng(1).integers(0, 2, (160, 8, 8, 1))  # levels 3: 0 and 0.5 only
+    if bad_index is not None:
+        images[bad_index, 3, 3, 0] = 2  # 1.0: outside [0, 0.5]
+    return Split(images, None, levels=3)
+
+
+def test_the_compiled_loop_stops_at_the_bad_step_with_its_weights_as_before():
+    keras.utils.set_random_seed(0)
+    model, twin = NarrowAutoencoder(), NarrowAutoencoder()
+    twin.set_weights(model.get_weights())
+    data = ResidentImages(narrow_split(100), 8, binarization="none", seed=0)  # image 100: after the first checks
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=7)
+    with pytest.raises(DataError) as refused:
+        model.fit(data, epochs=1, verbose=0)
+    batches = data.shuffled.numpy()
+    bad_step = int(np.flatnonzero(batches.reshape(len(batches), -1).max(axis=1) > 1)[0]) + 1
+    assert bad_step > 1, "the seed puts the bad image in the first batch: choose another"
+    assert f"epoch 1 at step {bad_step}:" in str(refused.value)
+    assert "outside [0, 0.5]" in str(refused.value)
+    assert int(model.optimizer.iterations.numpy()) == bad_step - 1
+
+    class StopAfterFirstCall(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = True
+
+    twin.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=bad_step - 1)
+    twin.fit(ResidentImages(narrow_split(), 8, binarization="none", seed=0), epochs=1, verbose=0,
+             callbacks=[StopAfterFirstCall()])  # the same batches, the bad one's image made good, one call
+    trained = lambda m: [v.numpy() for v in m.trainable_variables + m.optimizer.variables()]  # noqa: E731
+    for expected, found in zip(trained(twin), trained(model)):  # (the twin's epoch ended: its counter moved)
+        np.testing.assert_allclose(found, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_evaluate_refuses_a_bad_later_batch_in_one_line():
+    model = CASES["toy_autoencoder"].build()
+    model.compile(keras.optimizers.Adam(1e-3))
+    x = images_for(model, 12)
+    x[9, 1, 1, 0] = np.inf
+    with pytest.raises(DataError, match=r"^evaluate stopped at test batch 3: the batch holds NaN or Inf values$"):
+        model.evaluate(tf.data.Dataset.from_tensor_slices(x).batch(4), verbose=0)
+    assert np.isfinite(model.evaluate(tf.data.Dataset.from_tensor_slices(x[:8]).batch(4), verbose=0))
+
+
+def test_the_check_can_be_switched_off_for_the_benchmark_only():
+    model = CASES["toy_autoencoder"].build()
+    model._check_batches = False
+    model.compile(keras.optimizers.Adam(1e-3))
+    x = images_for(model, 8)
+    x[5, 0, 0, 0] = np.nan
+    model.fit(tf.data.Dataset.from_tensor_slices(x).batch(4), epochs=1, verbose=0)  # trains on it: the old way
+    assert not all(np.isfinite(v.numpy()).all() for v in model.trainable_variables)
