@@ -305,6 +305,15 @@ class LikelihoodModel(ZooModel):
                 "test_kl": logs["kl"], "test_loss": logs["loss"]}
 
 
+def sample_count(n):
+    """`n` of `sample(n)` as an int: a whole number >= 0, or a one-line DataError (2.5 images
+    were 2 before)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating)) or not float(n).is_integer() \
+            or n < 0:
+        raise DataError(f"sample(n): n is how many images to draw, a whole number >= 0; got {n!r}")
+    return int(n)
+
+
 def _subclasses(cls):
     found = {cls}
     for sub in cls.__subclasses__():
