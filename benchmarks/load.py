@@ -31,9 +31,11 @@ def own_seconds():
 
 @dataclasses.dataclass
 class Load:
-    """Other processes' CPU time while a run took `seconds` of wall time, as cores held."""
+    """Other processes' CPU time while a run took `seconds` of wall time, as cores held, and
+    the run's own CPU seconds (`own_seconds`: less moved by other jobs than wall time)."""
     other_cores: float
     seconds: float
+    own_seconds: float = 0.0
 
     @property
     def loaded(self):
@@ -53,6 +55,6 @@ class Measured:
     def __exit__(self, *exc):
         busy, seconds = busy_seconds(), perf_counter() - self.start
         if busy is not None and self.busy is not None and seconds > 0:
-            other = (busy - self.busy) - (own_seconds() - self.own)
-            self.result = Load(max(0.0, other) / seconds, seconds)
+            own = own_seconds() - self.own
+            self.result = Load(max(0.0, (busy - self.busy) - own) / seconds, seconds, own)
         return False
