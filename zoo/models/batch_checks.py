@@ -7,6 +7,8 @@ and runs its update only when the code is 0. Under `jit_compile` TensorFlow drop
 asserts, so the step cannot raise: it skips with a `tf.cond` and records the code in a
 variable (`BatchState`) that every later step of the same call reads, so the weights and
 the optimizer state stay those of before the bad batch, also with many steps per call.
+The compiled multi-step loop (`zoo.models.compiled_loop`) checks each batch before its step
+instead and ends the loop there, so its steps carry no `tf.cond`.
 `StopAtBadBatch`, a callback `fit` and `evaluate` add, reads the variable after each call
 and stops the run with one line naming the epoch, the step and the problem.
 """
@@ -33,6 +35,18 @@ def batch_problem(x, pixel_range):
         inside = tf.logical_and(tf.reduce_min(x) >= pixel_range[0], tf.reduce_max(x) <= pixel_range[1])
         problem = tf.where(tf.logical_or(problem != FINE, inside), problem, OUT_OF_RANGE)
     return problem
+
+
+class unchecked:
+    """`with unchecked():` updates traced inside run unchecked: for a caller that checks each
+    batch itself (the compiled loop stops before a bad one, with no `tf.cond` in its step)."""
+
+    def __enter__(self):
+        self.was, _inside.active = getattr(_inside, "active", False), True
+
+    def __exit__(self, *exc):
+        _inside.active = self.was
+        return False
 
 
 def agreed(problem):
@@ -87,11 +101,8 @@ def checked_update(update):
         made = {}
 
         def step():
-            _inside.active = True
-            try:
+            with unchecked():
                 made["logs"] = update(model, x, *args, **kwargs)
-            finally:
-                _inside.active = False
             return made["logs"]
 
         def skip():  # traced after `step` (tf.cond traces its true branch first): the same structure
