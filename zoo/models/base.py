@@ -158,7 +158,7 @@ class ZooModel(keras.Model):
         callbacks = [EpochSchedules(), stop] + list(callbacks or [])
         resident = x if isinstance(x, ResidentImages) else None
         if resident is not None:
-            self.check_images(resident.sample_batch(), "the ResidentImages")
+            self.check_resident(resident)
             with self.distribute_strategy.scope():  # the strategy the model was built under
                 distributed = tf.distribute.has_strategy()
             if distributed:
@@ -217,6 +217,20 @@ class ZooModel(keras.Model):
         elif isinstance(x, (np.ndarray, tf.Tensor, list)):
             self.check_images(x, "the images")
 
+    def check_resident(self, resident):
+        """`ResidentImages` checked whole before any step (every batch the compiled loop makes
+        comes from them): a few images for the shape, and all of them for the pixel range."""
+        self.check_images(resident.sample_batch(), "the ResidentImages")
+        low, high = (float(tf.reduce_min(resident.images)) * resident.scale,
+                     float(tf.reduce_max(resident.images)) * resident.scale)
+        self.check_pixel_range(low, high, "the ResidentImages")
+
+    def check_pixel_range(self, low, high, what):
+        pixel_range = self.pixel_range()
+        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
+            raise DataError(f"{self.pixel_owner()} models pixels in [{pixel_range[0]:g}, {pixel_range[1]:g}]; values in "
+                            f"{what} run from {low:g} to {high:g} (scale them, e.g. x / {255 if high > 16 else 16:g})")
+
     def pixel_range(self):
         """(low, high) of the pixels it can score, or None for any float."""
         return (0.0, 1.0)
@@ -245,10 +259,7 @@ class ZooModel(keras.Model):
         low, high = float(np.min(x)), float(np.max(x))
         if not (math.isfinite(low) and math.isfinite(high)):
             raise DataError(f"NaN or Inf values in {what}")
-        pixel_range = self.pixel_range()
-        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
-            raise DataError(f"{self.pixel_owner()} models pixels in [{pixel_range[0]:g}, {pixel_range[1]:g}]; values in "
-                            f"{what} run from {low:g} to {high:g} (scale them, e.g. x / {255 if high > 16 else 16:g})")
+        self.check_pixel_range(low, high, what)
 
     def _checked(self, x):
         if isinstance(x, np.ndarray) or (isinstance(x, tf.Tensor) and tf.executing_eagerly()):

@@ -19,7 +19,6 @@ Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data u
 def train_function(model, data):
     """A Keras train function for `model` on `data` (a `ResidentImages`)."""
     model.optimizer.build(model.trainable_variables)  # no variables may be created in the loop
-    state = batch_checks.state_of(model)  # the loop ends before a bad batch and records it here
     jit_compile = xla_pays(model)
     alg = "threefry" if jit_compile else "auto_select"  # threefry is fast under XLA, absent outside
 
@@ -33,33 +32,20 @@ def train_function(model, data):
         first_step = tf.cast(model.optimizer.iterations, tf.int64)
         steps = tf.cast(model._steps_per_execution, tf.int64)
 
-        def problem_of(batch):  # checked before its step runs: the loop stops before a bad batch
-            if not model._check_batches:
-                return tf.constant(batch_checks.FINE)
-            return batch_checks.batch_problem(batch[0] if isinstance(batch, tuple) else batch, model.pixel_range())
-
-        def body(i, step, batch, problem, logs):  # batch: images, or (images, labels)
+        def body(i, step, batch, logs):  # batch: images, or (images, labels)
             x, y = batch if isinstance(batch, tuple) else (batch, None)
             given = {} if y is None else {"y": y}
             if model.draws:  # the step's random draws come from the step number
                 given.update(seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
-            with batch_checks.unchecked():
+            with batch_checks.unchecked():  # every resident image was checked when `fit` began
                 logs = model.update(x, **given)
-            following = data.batch(step + 1, alg)  # carried: XLA makes it once
-            return i + 1, step + 1, following, problem_of(following), logs
-
-        def more(i, step, batch, problem, logs):
-            return tf.logical_and(i < steps, tf.equal(problem, batch_checks.FINE))
+            return i + 1, step + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         # The step number is carried, not `first_step + i`: the loop captures the read of
         # `iterations`, which it read again at every iteration (steps 0, 2, 4, ... in one call).
         logs = {name: tf.zeros([]) for name in model.metrics_names}
-        first = data.batch(first_step, alg)
-        i, _, _, problem, logs = tf.while_loop(
-            more, body, (tf.constant(0, tf.int64), first_step, first, problem_of(first), logs))
-        if model._check_batches:  # a batch the loop stopped before (not the next call's first)
-            state.code.assign(tf.where(i < steps, problem, batch_checks.FINE))
-        return logs
+        return tf.while_loop(lambda i, *_: i < steps, body,
+                             (tf.constant(0, tf.int64), first_step, data.batch(first_step, alg), logs))[3]
 
     @tf.function(autograph=False)
     def train(iterator):
