@@ -6,7 +6,10 @@ alternates), so that a pair's two epochs see the same machine. Printed: the medi
 the spread of the pairs' ratios of images/s, also per CPU-second of the process (which
 other jobs on the cores move less than wall time), and the load of every epoch.
 
-    python benchmarks/check_cost.py [--pairs 9] [--data-dir DIR] [--smoke]
+    python benchmarks/check_cost.py [--pairs 9] [--tf-data] [--data-dir DIR] [--smoke]
+
+`--tf-data` measures the path that checks inside each step instead (a `tf.data` pipeline,
+100 XLA-compiled steps per call: the ablation's third row), where a bad batch can come.
 """
 
 import statistics
@@ -23,14 +26,21 @@ RECIPE = "mnist_mlp_bernoulli"
 
 def main():
     sys.argv, pairs = pairs_argument(sys.argv)
+    streamed = "--tf-data" in sys.argv
+    sys.argv = [arg for arg in sys.argv if arg != "--tf-data"]
     args = parse_args("the cost of checking every batch (zoo side of the MLP benchmark)")
     train_split, _ = load(args.data_dir, args.smoke)
     recipe = RECIPES.get(RECIPE).with_overrides(zoo_overrides(args))
     models = {checks: compiled(recipe, args, checks) for checks in (True, False)}
-    data = zoo_data.ResidentImages(train_split, args.batch_size, recipe.train.binarization, recipe.train.seed)
-    examples = len(data)
+    steps = len(train_split.images) // args.batch_size
+    examples = steps * args.batch_size
+    if streamed:
+        data = zoo_data.train_dataset(train_split, args.batch_size, recipe.train.binarization, recipe.train.seed)
+    else:
+        data = zoo_data.ResidentImages(train_split, args.batch_size, recipe.train.binarization, recipe.train.seed)
+    print(f"{'tf.data' if streamed else 'resident images'}, {steps} steps of {args.batch_size} per epoch", flush=True)
     for model in models.values():  # compiled and warmed up: one epoch each, not measured
-        model.fit(data, epochs=1, verbose=0)
+        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
     ratios, cpu_ratios, loaded = [], [], 0
     for pair in range(pairs):
         rates, cpu_rates = {}, {}
@@ -38,7 +48,8 @@ def main():
             model = models[checks]
             with Measured() as measured:
                 start = time.perf_counter()
-                model.fit(data, initial_epoch=model.epochs_done, epochs=model.epochs_done + 1, verbose=0)
+                model.fit(data, initial_epoch=model.epochs_done, epochs=model.epochs_done + 1, steps_per_epoch=steps,
+                          verbose=0)
                 seconds = time.perf_counter() - start
             model.epochs_done += 1
             rates[checks] = examples / seconds

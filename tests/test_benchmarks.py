@@ -101,3 +101,14 @@ def test_the_load_of_a_run_is_the_busy_time_less_its_own(monkeypatch):
     with load.Measured() as measured:
         pass
     assert measured.result.other_cores == 1.0 and measured.result.seconds == 2.0 and measured.result.loaded
+
+
+def test_the_check_cost_benchmark_starts(mnist_dir):
+    """benchmarks/check_cost.py --smoke: interleaved pairs with and without the batch checks,
+    on the tf.data path that checks inside each step; the median, the spread and the load."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "check_cost.py"), "--smoke", "--pairs", "2", "--tf-data",
+                           "--data-dir", mnist_dir], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pair 1, checks on : " in done.stdout and "pair 2, checks off: " in done.stdout
+    assert "checks cost " in done.stdout and "(median of 2 pairs; ratios from " in done.stdout
+    assert "under load" in done.stdout
