@@ -1,7 +1,7 @@
-"""Issue 25, case 1 (first half): every batch is checked inside the compiled step, not only the
-first one. A NaN, or pixels outside the model's range, in a later `tf.data` batch (or a
-resident one) skips its update, under XLA and with many steps per call, for every kind of
-model, and `fit` / `evaluate` stop with one line naming the epoch and the step."""
+"""Issue 25, case 1 (first half): every batch is checked, not only the first one. A NaN, or
+pixels outside the model's range, in a later `tf.data` batch stops `fit` before that step's
+update, under XLA and with many steps per call, for every kind of model, with one line
+naming the epoch and the step; `evaluate` likewise; resident images are checked whole."""
 
 import numpy as np
 import pytest

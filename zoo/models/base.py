@@ -19,8 +19,8 @@ and export ask it instead of probing it:
 
 and implements `update(x, seed, alg, y)` (one optimizer step; the compiled loop calls it),
 `codes` and `decode_mean` (what pictures show). What every kind shares is here: images are
-checked before any step and every batch inside its step (`zoo.models.batch_checks`: a kind's
-`update` and `test_step` are wrapped when the class is defined), `fit` takes a `ResidentImages` (the compiled multi-step loop), the
+checked before any step and every later `tf.data` batch as it comes (`zoo.models.batch_checks`),
+`fit` takes a `ResidentImages` (the compiled multi-step loop), the
 blocks' epoch schedules run, `export(path)` writes a serving SavedModel, and
 `from_preset(name)` loads a shipped one of this class.
 """
@@ -68,15 +68,7 @@ class ZooModel(keras.Model):
     # through the export's own signature, so a test can replay it on the SavedModel.
     slice_figure = ("elbo", "elbo", -1.0, "neg_elbo")
     _resident = None  # the ResidentImages the train function was made for
-    _check_batches = True  # every batch checked in its step; off only to measure what that costs (benchmarks)
-
-    def __init_subclass__(cls, **kwargs):
-        """A kind's own `update` and `test_step` check their batch first (`zoo.models.batch_checks`)."""
-        super().__init_subclass__(**kwargs)
-        if "update" in cls.__dict__:
-            cls.update = batch_checks.checked_update(cls.__dict__["update"])
-        if "test_step" in cls.__dict__:
-            cls.test_step = batch_checks.checked_test_step(cls.__dict__["test_step"])
+    _check_batches = True  # every tf.data batch checked; off only to measure what that costs (benchmarks)
 
     # What a kind declares.
 
@@ -153,7 +145,7 @@ class ZooModel(keras.Model):
         call of the train function runs `steps_per_execution` steps (set in `compile`) as
         one XLA program (`zoo.models.compiled_loop`); an epoch is the set's `steps_per_epoch`.
         """
-        # first: a backup sees this epoch's count, and no callback sees a call with a bad batch
+        # first: a backup sees this epoch's count
         stop = batch_checks.StopAtBadBatch()
         callbacks = [EpochSchedules(), stop] + list(callbacks or [])
         resident = x if isinstance(x, ResidentImages) else None
@@ -171,21 +163,32 @@ class ZooModel(keras.Model):
         else:
             self.check_data(x)
             self.check_labels(x, args[0] if args else kwargs.get("y"))
+            x = self._every_batch_checked(x)
         if resident is not self._resident:
             self._resident, self.train_function = resident, None
         try:
             return super().fit(x, *args, callbacks=callbacks, **kwargs)
-        except tf.errors.InvalidArgumentError as error:  # a bad batch under several replicas
+        except tf.errors.InvalidArgumentError as error:  # a batch the checked dataset refused
             if batch_checks.refused_code(error) is None:
                 raise
-            raise stop.stopped(batch_checks.refused_code(error), refused=True) from None
+            raise stop.stopped(batch_checks.refused_code(error)) from None
 
     def evaluate(self, x=None, *args, callbacks=None, **kwargs):
         """keras `evaluate`, with the images checked as `fit` checks them (every batch too)."""
         self.check_data(x)
         self.check_labels(x, args[0] if args else kwargs.get("y"))
-        callbacks = [batch_checks.StopAtBadBatch()] + list(callbacks or [])
-        return super().evaluate(x, *args, callbacks=callbacks, **kwargs)
+        stop = batch_checks.StopAtBadBatch()
+        try:
+            return super().evaluate(self._every_batch_checked(x), *args, callbacks=[stop] + list(callbacks or []),
+                                    **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            if batch_checks.refused_code(error) is None:
+                raise
+            raise stop.stopped_evaluating(batch_checks.refused_code(error)) from None
+
+    def _every_batch_checked(self, x):
+        """A tf.data dataset whose every batch is checked as it comes (`batch_checks`)."""
+        return batch_checks.checked_dataset(self, x) if isinstance(x, tf.data.Dataset) and self._check_batches else x
 
     def make_train_function(self, force=False):
         if self._resident is None or (self.train_function is not None and not force):
@@ -201,7 +204,7 @@ class ZooModel(keras.Model):
     def check_data(self, x):
         """Check what `fit`/`evaluate` get before any step: arrays and tensors whole, a
         tf.data.Dataset by its element spec and its first batch (every later batch is checked
-        in its own step: `zoo.models.batch_checks`)."""
+        as it comes: `zoo.models.batch_checks`)."""
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             if self.label_use == "condition" and not (isinstance(spec, tuple) and len(spec) >= 2):

@@ -11,8 +11,6 @@ run sees the data it would have seen.
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.models import batch_checks
-
 Z_STREAM = 3  # `ResidentImages.seed_for` stream of the latent draws (the data uses 1 and 2)
 
 
@@ -37,8 +35,7 @@ def train_function(model, data):
             given = {} if y is None else {"y": y}
             if model.draws:  # the step's random draws come from the step number
                 given.update(seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
-            with batch_checks.unchecked():  # every resident image was checked when `fit` began
-                logs = model.update(x, **given)
+            logs = model.update(x, **given)  # every resident image was checked when `fit` began
             return i + 1, step + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
         # The step number is carried, not `first_step + i`: the loop captures the read of
