@@ -146,7 +146,8 @@ class ZooModel(keras.Model):
         one XLA program (`zoo.models.compiled_loop`); an epoch is the set's `steps_per_epoch`.
         """
         # first: a backup sees this epoch's count
-        stop = batch_checks.StopAtBadBatch()
+        stop = (batch_checks.StopAtBadBatchReplicated() if self.distribute_strategy.num_replicas_in_sync > 1
+                else batch_checks.StopAtBadBatch())
         callbacks = [EpochSchedules(), stop] + list(callbacks or [])
         resident = x if isinstance(x, ResidentImages) else None
         if resident is not None:

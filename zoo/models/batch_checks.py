@@ -53,7 +53,7 @@ def checked_dataset(model, dataset):
             element = tuple(tf.nest.map_structure(tf.identity, part) for part in element)
         return element if len(element) > 1 else element[0]
 
-    return dataset.map(checked, deterministic=True)
+    return dataset.map(checked)
 
 
 def refused_code(error):
@@ -88,10 +88,32 @@ class StopAtBadBatch(keras.callbacks.Callback):
 
     def stopped(self, code):
         """The one-line error of a bad batch in `fit`."""
-        step = int(self.model.optimizer.iterations.numpy()) - self.first_step + 1
-        return DataError(f"training stopped in epoch {self.epoch + 1} at step {step}: {describe(self.model, code)}; "
+        return DataError(f"training stopped in epoch {self.epoch + 1} at {self.where()}: {describe(self.model, code)}; "
                          "no update was made from that batch on")
+
+    def where(self):
+        step = int(self.model.optimizer.iterations.numpy()) - self.first_step + 1
+        return f"step {step}"
 
     def stopped_evaluating(self, code):
         """The one-line error of a bad batch in `evaluate` (batches counted from the last call)."""
         return DataError(f"evaluate stopped at test batch {self.test_batch + 1}: {describe(self.model, code)}")
+
+
+class StopAtBadBatchReplicated(StopAtBadBatch):
+    """`StopAtBadBatch` under several replicas, where the optimizer may count the step that
+    failed (its step counter does not wait for the gradients): the bad step is named from the
+    steps done when the last call ended (exact with one step per call). Weights and moments
+    are those before the bad step."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self.done = self.first_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done = int(self.model.optimizer.iterations.numpy())
+
+    def where(self):
+        first = self.done - self.first_step + 1
+        last = first + int(self.model._steps_per_execution.numpy()) - 1
+        return f"step {first}" if first == last else f"one of steps {first}-{last}"
