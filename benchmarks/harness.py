@@ -18,6 +18,7 @@ import tf_keras as keras
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from load import Measured  # noqa: E402
 from recipes import RECIPES  # noqa: E402
 from zoo.models import compiled_loop  # noqa: E402
 from zoo import data as zoo_data  # noqa: E402
@@ -154,17 +155,22 @@ def load(data_dir, smoke=False):
 
 
 class EpochTimer(keras.callbacks.Callback):
+    """Seconds of each epoch, and the machine's load while it ran (`load.Load`, or None)."""
+
     def __init__(self, examples, label):
         super().__init__()
-        self.examples, self.label, self.seconds = examples, label, []
+        self.examples, self.label, self.seconds, self.loads = examples, label, [], []
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.load = Measured().__enter__()
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
+        self.load.__exit__(None, None, None)
+        self.loads.append(self.load.result)
         print(f"  {self.label} epoch {epoch + 1}: {self.examples / self.seconds[-1]:,.0f} images/s, "
-              f"loss {logs['loss']:.2f}", flush=True)
+              f"loss {logs['loss']:.2f}" + (f" ({self.loads[-1]})" if self.loads[-1] else ""), flush=True)
 
 
 def zoo_overrides(args, overrides=None):
@@ -188,10 +194,12 @@ def kl_warmup_epochs(recipe):
 
 
 def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_compile=True,
-              steps_per_execution=100, label="zoo", callbacks=(), overrides=None):
+              steps_per_execution=100, label="zoo", callbacks=(), overrides=None, checks=True, timer=None):
     """The zoo's recipe with `zoo_overrides` through `model.fit` (batch size and epochs from
     `args`): seconds per epoch, the test -ELBO (fixed binarization, one z draw per image)
-    and the model. `callbacks` see both the training and the test pass."""
+    and the model. `callbacks` see both the training and the test pass. `checks=False`
+    turns off the check of every batch (only to measure its cost: benchmarks/check_cost.py);
+    `timer`: an `EpochTimer` to use (it keeps each epoch's load too)."""
     recipe = RECIPES.get(recipe_name).with_overrides(zoo_overrides(args, overrides))
     config = recipe.train
     keras.utils.set_random_seed(config.seed)
@@ -204,7 +212,8 @@ def train_zoo(recipe_name, train_split, test_split, args, resident=True, jit_com
         data = zoo_data.ResidentImages(train_split, args.batch_size, config.binarization, config.seed)
     else:
         data = zoo_data.train_dataset(train_split, args.batch_size, config.binarization, config.seed)
-    timer = EpochTimer(steps * args.batch_size, label)
+    model._check_batches = checks
+    timer = timer or EpochTimer(steps * args.batch_size, label)
     model.fit(data, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer, *callbacks], verbose=0)
     test = model.evaluate(zoo_data.eval_dataset(test_split, 500, binarize=True), return_dict=True, verbose=0,
                           callbacks=list(callbacks))
@@ -219,17 +228,18 @@ def train_torch(model_name, train_split, test_split, args, seed=0, warmup_epochs
         arrays = os.path.join(folder, "arrays.npz")
         np.savez(arrays, train=train_split.scaled(), test=zoo_data.eval_images(test_split, binarize=True))
         try:
-            done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
+            with Measured() as load:
+                done = subprocess.run([args.torch_python, REFERENCE, model_name, arrays, "--epochs", str(args.epochs),
                                    "--batch-size", str(args.batch_size), "--seed", str(seed),
-                                   "--kl-warmup-epochs", str(warmup_epochs), "--threads", str(args.torch_threads)],
-                                  stdout=subprocess.PIPE, text=True)
+                                       "--kl-warmup-epochs", str(warmup_epochs), "--threads",
+                                       str(args.torch_threads)], stdout=subprocess.PIPE, text=True)
         except OSError as error:  # --torch-python names no program
             print(f"no PyTorch figures: {error}", flush=True)
             return None
     if done.returncode:
         print(f"no PyTorch figures: the reference exited with status {done.returncode}", flush=True)
         return None
-    return json.loads(done.stdout.splitlines()[-1])
+    return {**json.loads(done.stdout.splitlines()[-1]), "load": load.result}
 
 
 def run(recipe_name, reference_model, description, overrides=None):
@@ -254,8 +264,10 @@ def run(recipe_name, reference_model, description, overrides=None):
     reference = train_torch(reference_model, train_split, test_split, args, recipe.train.seed, warmup)
     if reference:
         print(f"PyTorch {reference['torch']} (its own process), {args.torch_threads} threads", flush=True)
-    zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args, overrides=overrides)
     examples = len(train_split.images) // args.batch_size * args.batch_size
+    timer = EpochTimer(examples, "zoo")
+    zoo_seconds, zoo_elbo, model = train_zoo(recipe_name, train_split, test_split, args, overrides=overrides,
+                                             timer=timer)
     flops = flops_per_step(model, args.batch_size)
     steps_per_second = examples / args.batch_size / zoo_seconds[-1]
     zoo_rate = examples / zoo_seconds[-1]
@@ -277,7 +289,7 @@ def run(recipe_name, reference_model, description, overrides=None):
         print(f"XLA cache {args.xla_cache}: {cached} programs before this run, {len(os.listdir(args.xla_cache))} "
               "after (found ones are loaded, not compiled)")
     if reference:
-        compare(zoo_seconds, reference["seconds"], examples, args.epochs)
+        compare(zoo_seconds, reference["seconds"], examples, args.epochs, timer.loads[-1], reference["load"])
     if args.ablation:
         print("\nablation (images/s in the last epoch; test -ELBO):")
         for label, options in ABLATION:
@@ -288,12 +300,27 @@ def run(recipe_name, reference_model, description, overrides=None):
         sys.exit(1)
 
 
-def compare(zoo_seconds, torch_seconds, examples, epochs):
+def compare(zoo_seconds, torch_seconds, examples, epochs, zoo_load=None, torch_load=None):
     """The two ratios: over the whole run (the zoo's first epoch includes its XLA compile),
-    and in the last epoch."""
+    and in the last epoch; flagged, not given as a result, when either side ran on a loaded
+    machine (`load.Load`: the zoo's last epoch, the reference's whole process)."""
     total = epochs * examples
     zoo_rate, torch_rate = examples / zoo_seconds[-1], examples / torch_seconds[-1]
     print(f"images/s including the first epoch (XLA compile): zoo {total / sum(zoo_seconds):,.0f}, "
           f"pytorch {total / sum(torch_seconds):,.0f} ({sum(torch_seconds) / sum(zoo_seconds):.2f}x)")
-    print(f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
-          f"{zoo_rate / torch_rate:.2f}x (epoch {epochs}, after compilation)", flush=True)
+    for line in ratio_report(zoo_rate, torch_rate, epochs, zoo_load, torch_load):
+        print(line, flush=True)
+
+
+def ratio_report(zoo_rate, torch_rate, epochs, zoo_load=None, torch_load=None):
+    """The ratio line and the summary line: a ratio measured while other processes held the
+    cores (either side's `Load.loaded`) is marked as such and given as no result."""
+    loads = [f"{side}: {load}" for side, load in (("zoo", zoo_load), ("pytorch", torch_load)) if load is not None]
+    loaded = any(load is not None and load.loaded for load in (zoo_load, torch_load))
+    ratio = (f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
+             f"{zoo_rate / torch_rate:.2f}x (epoch {epochs}, after compilation)")
+    if loaded:
+        return [f"{ratio} UNDER LOAD ({'; '.join(loads)}): not a result",
+                "summary: no ratio: the machine was busy while a side ran (rerun it on a quiet machine)"]
+    return [ratio + (f" ({'; '.join(loads)})" if loads else " (load unknown: no /proc/stat)"),
+            f"summary: zoo/pytorch {zoo_rate / torch_rate:.2f}x on a quiet machine"]

@@ -68,3 +68,47 @@ def test_the_harness_never_imports_torch():
                            "import harness; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"],
                           capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_ratio_measured_under_load_is_flagged_not_given():
+    """Issue 25: each side's run records the load (other processes' CPU time while it ran); a
+    ratio measured while they held the cores is marked so on its line and in the summary,
+    with no ratio given as a result (fake load figures)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from harness import ratio_report
+    from load import Load
+
+    quiet, busy = Load(0.05, 10.0), Load(1.2, 10.0)
+    line, summary = ratio_report(44_819, 3_540, 2, quiet, busy)
+    assert "UNDER LOAD" in line and "pytorch: other processes held 1.20 of" in line and "not a result" in line
+    assert summary.startswith("summary: no ratio") and "12.66" not in summary
+    line, summary = ratio_report(44_819, 21_000, 2, quiet, quiet)
+    assert "UNDER LOAD" not in line and line.startswith("ratio: zoo 44,819 images/s / pytorch 21,000 images/s = 2.13x")
+    assert summary == "summary: zoo/pytorch 2.13x on a quiet machine"
+
+
+def test_the_load_of_a_run_is_the_busy_time_less_its_own(monkeypatch):
+    """Other processes' load = all cores' busy time over the run less this process's and its
+    waited children's CPU time, per second of the run (fake clocks: 3 busy core-seconds, 1 of
+    them its own, over 2 s = 1 core held by others)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import load
+
+    clocks = {"busy": iter([100.0, 103.0]), "own": iter([5.0, 6.0]), "wall": iter([10.0, 12.0])}
+    monkeypatch.setattr(load, "busy_seconds", lambda: next(clocks["busy"]))
+    monkeypatch.setattr(load, "own_seconds", lambda: next(clocks["own"]))
+    monkeypatch.setattr(load, "perf_counter", lambda: next(clocks["wall"]))
+    with load.Measured() as measured:
+        pass
+    assert measured.result.other_cores == 1.0 and measured.result.seconds == 2.0 and measured.result.loaded
+
+
+def test_the_check_cost_benchmark_starts(mnist_dir):
+    """benchmarks/check_cost.py --smoke: interleaved pairs with and without the batch checks,
+    on the tf.data path that checks inside each step; the median, the spread and the load."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "check_cost.py"), "--smoke", "--pairs", "2", "--tf-data",
+                           "--data-dir", mnist_dir], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pair 1, checks on : " in done.stdout and "pair 2, checks off: " in done.stdout
+    assert "checks cost " in done.stdout and "(median of 2 pairs; ratios from " in done.stdout
+    assert "under load" in done.stdout

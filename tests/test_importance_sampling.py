@@ -7,6 +7,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.config import VAEConfig
+from zoo.errors import DataError, ZooError
 from zoo.models import importance_sampling
 from zoo.models import signatures
 from zoo.layers.likelihoods import Gaussian
@@ -116,3 +117,48 @@ def test_per_layer_kls_come_from_the_draws_of_the_total_and_sum_to_it():
     np.testing.assert_allclose(estimates["kl_per_layer"].sum(axis=1), estimates["kl"], rtol=1e-5, atol=1e-4)
     stats = layer_statistics(model, estimates, np.ones(6))
     assert sum(stats["kl_per_layer"].values()) == pytest.approx(float(estimates["kl"].mean()), abs=1e-3)
+
+
+def _tiny_vae():
+    return build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                           posterior={"type": "diagonal_normal", "latent_dim": 2}))
+
+
+def test_log_likelihood_takes_time_proportional_to_rows():
+    """Issue 25, case 10: the signature works through a large request row by row (K draws in
+    chunks per row), so 2,000 rows take about 10 times 200 rows' time, not more (a [rows * K]
+    tensor would grow faster than the rows)."""
+    vae = _tiny_vae()
+    signature = tf.function(lambda x: signatures.log_likelihood(vae, x, num_samples=20))
+    seconds = {}
+    for rows in (200, 2000):
+        x = tf.constant((np.random.default_rng(rows).random((rows, 8, 8, 1)) > 0.5).astype(np.float32))
+        signature(x)  # traced for this shape
+        seconds[rows] = min(_timed(lambda: signature(x)["log_likelihood"].numpy()) for _ in range(3))
+    assert seconds[2000] < 25 * seconds[200], seconds
+
+
+def _timed(run):
+    import time
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def test_sample_refuses_a_count_that_is_not_a_whole_number():
+    vae = _tiny_vae()
+    for count in (2.5, -1, "3", True):
+        with pytest.raises(DataError, match=r"^sample\(n\): n is how many images to draw, a whole number >= 0"):
+            vae.sample(count)
+    assert vae.sample(3.0).shape == (3, 8, 8, 1)
+
+
+def test_labels_given_to_a_model_without_a_condition_are_refused_in_one_line():
+    vae, x = _tiny_vae(), np.zeros((2, 8, 8, 1), np.float32)
+    for call in (lambda: vae.sample(2, y=3), lambda: vae.encode(x, y=[1, 2]), lambda: vae.elbo(x, y=[1, 2]),
+                 lambda: vae.log_likelihood(x, y=[1, 2], samples=3), lambda: vae.reconstruct(x, y=[1, 2]),
+                 lambda: vae.embed(x, y=[1, 2])):
+        with pytest.raises(ZooError) as refused:
+            call()
+        assert str(refused.value) == "this VAE is not conditional: it takes no y (build it with a condition)"
+    assert "y" not in vae.signatures()["log_likelihood"].inputs  # the export's signatures take no y

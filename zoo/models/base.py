@@ -21,7 +21,8 @@ and export ask it instead of probing it:
 
 and implements `update(x, seed, alg, y)` (one optimizer step; the compiled loop calls it),
 `codes` and `decode_mean` (what pictures show). What every kind shares is here: images are
-checked before any step, `fit` takes a `ResidentImages` (the compiled multi-step loop), the
+checked before any step and every later `tf.data` batch as it comes (`zoo.models.batch_checks`),
+`fit` takes a `ResidentImages` (the compiled multi-step loop), the
 blocks' epoch schedules run, `export(path)` writes a serving SavedModel, and
 `from_preset(name)` loads a shipped one of this class.
 """
@@ -38,7 +39,7 @@ import tf_keras as keras
 from zoo import plugins
 from zoo.data.resident import ResidentImages
 from zoo.errors import DataError, ZooError
-from zoo.models import compiled_loop
+from zoo.models import batch_checks, compiled_loop
 from zoo.models.presets import KERAS_FILE, load_keras_file, preset_path, presets
 from zoo.models.schedules import EpochSchedules
 
@@ -69,6 +70,7 @@ class ZooModel(keras.Model):
     # through the export's own signature, so a test can replay it on the SavedModel.
     slice_figure = ("elbo", "elbo", -1.0, "neg_elbo")
     _resident = None  # the ResidentImages the train function was made for
+    _check_batches = True  # every tf.data batch checked; off only to measure what that costs (benchmarks)
 
     # What a kind declares.
 
@@ -151,10 +153,13 @@ class ZooModel(keras.Model):
         call of the train function runs `steps_per_execution` steps (set in `compile`) as
         one XLA program (`zoo.models.compiled_loop`); an epoch is the set's `steps_per_epoch`.
         """
-        callbacks = [EpochSchedules()] + list(callbacks or [])  # first: a backup sees this epoch's count
+        # first: a backup sees this epoch's count
+        stop = (batch_checks.StopAtBadBatchReplicated() if self.distribute_strategy.num_replicas_in_sync > 1
+                else batch_checks.StopAtBadBatch())
+        callbacks = [EpochSchedules(), stop] + list(callbacks or [])
         resident = x if isinstance(x, ResidentImages) else None
         if resident is not None:
-            self.check_images(resident.sample_batch(), "the ResidentImages")
+            self.check_resident(resident)
             with self.distribute_strategy.scope():  # the strategy the model was built under
                 distributed = tf.distribute.has_strategy()
             if distributed:
@@ -167,14 +172,32 @@ class ZooModel(keras.Model):
         else:
             self.check_data(x)
             self.check_labels(x, args[0] if args else kwargs.get("y"))
+            x = self._every_batch_checked(x)
         if resident is not self._resident:
             self._resident, self.train_function = resident, None
-        return super().fit(x, *args, callbacks=callbacks, **kwargs)
+        try:
+            return super().fit(x, *args, callbacks=callbacks, **kwargs)
+        except tf.errors.InvalidArgumentError as error:  # a batch the checked dataset refused
+            if batch_checks.refused_code(error) is None:
+                raise
+            raise stop.stopped(batch_checks.refused_code(error)) from None
 
-    def evaluate(self, x=None, *args, **kwargs):
+    def evaluate(self, x=None, *args, callbacks=None, **kwargs):
+        """keras `evaluate`, with the images checked as `fit` checks them (every batch too)."""
         self.check_data(x)
         self.check_labels(x, args[0] if args else kwargs.get("y"))
-        return super().evaluate(x, *args, **kwargs)
+        stop = batch_checks.StopAtBadBatch()
+        try:
+            return super().evaluate(self._every_batch_checked(x), *args, callbacks=[stop] + list(callbacks or []),
+                                    **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            if batch_checks.refused_code(error) is None:
+                raise
+            raise stop.stopped_evaluating(batch_checks.refused_code(error)) from None
+
+    def _every_batch_checked(self, x):
+        """A tf.data dataset whose every batch is checked as it comes (`batch_checks`)."""
+        return batch_checks.checked_dataset(self, x) if isinstance(x, tf.data.Dataset) and self._check_batches else x
 
     def make_train_function(self, force=False):
         if self._resident is None or (self.train_function is not None and not force):
@@ -188,8 +211,9 @@ class ZooModel(keras.Model):
             raise DataError(f"this {self.KIND} takes no labels (it is not conditional)")
 
     def check_data(self, x):
-        """Check what `fit`/`evaluate` get: arrays and tensors whole, a tf.data.Dataset by its
-        element spec and its first batch (checking every batch would cost every step)."""
+        """Check what `fit`/`evaluate` get before any step: arrays and tensors whole, a
+        tf.data.Dataset by its element spec and its first batch (every later batch is checked
+        as it comes: `zoo.models.batch_checks`)."""
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             if self.label_use == "condition" and not (isinstance(spec, tuple) and len(spec) >= 2):
@@ -204,6 +228,20 @@ class ZooModel(keras.Model):
                 self.check_images(first[0] if isinstance(first, tuple) else first, "the dataset's first batch")
         elif isinstance(x, (np.ndarray, tf.Tensor, list)):
             self.check_images(x, "the images")
+
+    def check_resident(self, resident):
+        """`ResidentImages` checked whole before any step (every batch the compiled loop makes
+        comes from them): a few images for the shape, and all of them for the pixel range."""
+        self.check_images(resident.sample_batch(), "the ResidentImages")
+        low, high = (float(tf.reduce_min(resident.images)) * resident.scale,
+                     float(tf.reduce_max(resident.images)) * resident.scale)
+        self.check_pixel_range(low, high, "the ResidentImages")
+
+    def check_pixel_range(self, low, high, what):
+        pixel_range = self.pixel_range()
+        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
+            raise DataError(f"{self.pixel_owner()} models pixels in [{pixel_range[0]:g}, {pixel_range[1]:g}]; values in "
+                            f"{what} run from {low:g} to {high:g} (scale them, e.g. x / {255 if high > 16 else 16:g})")
 
     def pixel_range(self):
         """(low, high) of the pixels it can score, or None for any float."""
@@ -233,10 +271,7 @@ class ZooModel(keras.Model):
         low, high = float(np.min(x)), float(np.max(x))
         if not (math.isfinite(low) and math.isfinite(high)):
             raise DataError(f"NaN or Inf values in {what}")
-        pixel_range = self.pixel_range()
-        if pixel_range is not None and not pixel_range[0] <= low <= high <= pixel_range[1]:
-            raise DataError(f"{self.pixel_owner()} models pixels in [{pixel_range[0]:g}, {pixel_range[1]:g}]; values in "
-                            f"{what} run from {low:g} to {high:g} (scale them, e.g. x / {255 if high > 16 else 16:g})")
+        self.check_pixel_range(low, high, what)
 
     def _checked(self, x):
         if isinstance(x, np.ndarray) or (isinstance(x, tf.Tensor) and tf.executing_eagerly()):
@@ -295,6 +330,15 @@ class LikelihoodModel(ZooModel):
         """The test -ELBO (reconstruction + KL at beta 1), its parts, and the training loss."""
         return {"test_neg_elbo": logs["reconstruction"] + logs["kl"], "test_reconstruction": logs["reconstruction"],
                 "test_kl": logs["kl"], "test_loss": logs["loss"]}
+
+
+def sample_count(n):
+    """`n` of `sample(n)` as an int: a whole number >= 0, or a one-line DataError (2.5 images
+    were 2 before)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating)) or not float(n).is_integer() \
+            or n < 0:
+        raise DataError(f"sample(n): n is how many images to draw, a whole number >= 0; got {n!r}")
+    return int(n)
 
 
 def _subclasses(cls):

@@ -30,18 +30,19 @@ def train_function(model, data):
         first_step = tf.cast(model.optimizer.iterations, tf.int64)
         steps = tf.cast(model._steps_per_execution, tf.int64)
 
-        def body(i, batch, logs):  # batch: images, or (images, labels)
-            step = first_step + i
+        def body(i, step, batch, logs):  # batch: images, or (images, labels)
             x, y = batch if isinstance(batch, tuple) else (batch, None)
             given = {} if y is None else {"y": y}
             if model.draws:  # the step's random draws come from the step number
                 given.update(seed=data.seed_for(Z_STREAM, step, tf.int32), alg=alg)
-            logs = model.update(x, **given)
-            return i + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
+            logs = model.update(x, **given)  # every resident image was checked when `fit` began
+            return i + 1, step + 1, data.batch(step + 1, alg), logs  # carried: XLA makes it once
 
+        # The step number is carried, not `first_step + i`: the loop captures the read of
+        # `iterations`, which it read again at every iteration (steps 0, 2, 4, ... in one call).
         logs = {name: tf.zeros([]) for name in model.metrics_names}
         return tf.while_loop(lambda i, *_: i < steps, body,
-                             (tf.constant(0, tf.int64), data.batch(first_step, alg), logs))[2]
+                             (tf.constant(0, tf.int64), first_step, data.batch(first_step, alg), logs))[3]
 
     @tf.function(autograph=False)
     def train(iterator):

@@ -15,7 +15,7 @@ from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
 from zoo.models import importance_sampling, signatures
-from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network
+from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network, sample_count
 from zoo.objectives import ELBO, Objective
 
 LOG_LIKELIHOOD_BATCH = 50  # images scored at once by `log_likelihood`, as `zoo evaluate` does
@@ -189,7 +189,7 @@ class VAE(LikelihoodModel):
         """`n` generated images [n, H, W, C]: z ~ p(z), then the mean of p(x|z) (or, with
         `mean=False`, a draw from it). `seed`: an int for repeatable draws. A conditional
         model takes `y`: one label (or vector) for all n, or n of them ("draw me a 7": y=7)."""
-        n = int(n)
+        n = sample_count(n)
         if self.condition is not None and y is not None:
             y = np.asarray(y)
             if y.ndim == self.condition.spec().shape.rank - 1:  # one condition for all n
@@ -335,9 +335,12 @@ class VAE(LikelihoodModel):
             raise DataError(f"{len(x)} images but {len(y)} labels")
 
     def _checked_condition(self, y):
-        """`y` checked by the condition when it is concrete (one-line DataError), else as given."""
-        if self.condition is None or y is None:
+        """`y` checked by the condition when it is concrete (one-line DataError), else as given;
+        refused by a model without a condition (before any tracing, so the line stays one)."""
+        if y is None:
             return y
+        if self.condition is None:
+            raise DataError(f"this {self.KIND} is not conditional: it takes no y (build it with a condition)")
         if isinstance(y, (np.ndarray, list, int, np.integer)) or (isinstance(y, tf.Tensor) and tf.executing_eagerly()):
             return self.condition.check(np.asarray(y), "y")
         return y

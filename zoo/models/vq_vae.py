@@ -16,7 +16,7 @@ from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.quantizer import VectorQuantizer, perplexity, usage
 from zoo.models import compiled_loop, signatures
 from zoo.models.callbacks import CompactProgress, FiniteBackup
-from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network
+from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network, sample_count
 
 METRIC_NAMES = ("loss", "reconstruction", "codebook", "commitment", "perplexity")
 BATCH = 1000  # images encoded at once outside training
@@ -156,7 +156,7 @@ class VQVAE(LikelihoodModel):
     def sample(self, n, seed=None, mean=True):
         """`n` generated images [n, H, W, C]: codes k ~ p(k) from the prior, then the mean of
         p(x | z_q(k)) (or, with `mean=False`, a draw from it). `seed`: an int for repeatable draws."""
-        n = int(n)
+        n = sample_count(n)
         if seed is None:
             rows = tf.random.uniform([n], maxval=2 ** 62, dtype=tf.int64)
         else:
