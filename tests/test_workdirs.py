@@ -188,3 +188,26 @@ def test_a_damaged_workdir_is_named_in_one_line(tmp_path, capsys, monkeypatch):
     done = run(capsys, tmp_path)  # the refused runs left the workdir as it was: it resumes
     assert done.returncode == 0 and "Resuming from the backup" in done.stdout, done.stderr[-3000:]
     assert done.stderr == "", done.stderr
+
+
+def test_a_workdir_that_fills_up_during_training_stops_in_one_line_keeping_the_last_backup(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """Case 7: a backup write that fails inside `fit` (a full disk) was a traceback. It stops
+    the run in one line; the backup of the epoch before stays, and the same command resumes."""
+    import tf_keras as keras
+
+    real = keras.callbacks.BackupAndRestore.on_epoch_end
+
+    def full_after_epoch_one(self, epoch, logs=None):
+        if epoch >= 1:
+            raise OSError(28, "No space left on device", self.backup_dir)
+        return real(self, epoch, logs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", full_after_epoch_one)
+        done = run(capsys, tmp_path, epochs=2)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "writing the backup of epoch 2" in done.stderr and "No space left on device" in done.stderr
+    assert workdirs.has_backup(tmp_path / "run") and not (tmp_path / "exports").exists()
+    resumed = run(capsys, tmp_path, epochs=2)
+    assert resumed.returncode == 0 and "Resuming from the backup" in resumed.stdout, resumed.stderr[-2000:]

@@ -8,6 +8,8 @@ import time
 import tensorflow as tf
 import tf_keras as keras
 
+from zoo.errors import ZooError
+
 
 class FiniteBackup(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that backs up only finite states and leaves deleting to its caller.
@@ -39,7 +41,13 @@ class FiniteBackup(keras.callbacks.BackupAndRestore):
     def on_epoch_end(self, epoch, logs=None):
         if all(math.isfinite(float(value)) for value in (logs or {}).values()) and all_finite(
                 self.model.variables + self.model.optimizer.variables()):
-            super().on_epoch_end(epoch, logs)
+            try:
+                super().on_epoch_end(epoch, logs)
+            except (OSError, tf.errors.OpError) as error:  # a full or read-only disk
+                reason = (getattr(error, "strerror", None) or getattr(error, "message", None) or str(error))
+                raise ZooError(f"writing the backup of epoch {epoch + 1} to {self.backup_dir} failed "
+                               f"({reason.splitlines()[0]}); the backup before it is kept: free space and run "
+                               "the same command again to resume") from None
         else:
             self.diverged = True
 
