@@ -18,7 +18,7 @@ import tf_keras as keras
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from load import Measured  # noqa: E402
+from load import Measured, ratio_report  # noqa: E402
 from recipes import RECIPES  # noqa: E402
 from zoo.models import compiled_loop  # noqa: E402
 from zoo import data as zoo_data  # noqa: E402
@@ -310,17 +310,3 @@ def compare(zoo_seconds, torch_seconds, examples, epochs, zoo_load=None, torch_l
           f"pytorch {total / sum(torch_seconds):,.0f} ({sum(torch_seconds) / sum(zoo_seconds):.2f}x)")
     for line in ratio_report(zoo_rate, torch_rate, epochs, zoo_load, torch_load):
         print(line, flush=True)
-
-
-def ratio_report(zoo_rate, torch_rate, epochs, zoo_load=None, torch_load=None):
-    """The ratio line and the summary line: a ratio measured while other processes held the
-    cores (either side's `Load.loaded`) is marked as such and given as no result."""
-    loads = [f"{side}: {load}" for side, load in (("zoo", zoo_load), ("pytorch", torch_load)) if load is not None]
-    loaded = any(load is not None and load.loaded for load in (zoo_load, torch_load))
-    ratio = (f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
-             f"{zoo_rate / torch_rate:.2f}x (epoch {epochs}, after compilation)")
-    if loaded:
-        return [f"{ratio} UNDER LOAD ({'; '.join(loads)}): not a result",
-                "summary: no ratio: the machine was busy while a side ran (rerun it on a quiet machine)"]
-    return [ratio + (f" ({'; '.join(loads)})" if loads else " (load unknown: no /proc/stat)"),
-            f"summary: zoo/pytorch {zoo_rate / torch_rate:.2f}x on a quiet machine"]

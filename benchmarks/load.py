@@ -58,3 +58,17 @@ class Measured:
             own = own_seconds() - self.own
             self.result = Load(max(0.0, (busy - self.busy) - own) / seconds, seconds, own)
         return False
+
+
+def ratio_report(zoo_rate, torch_rate, epochs, zoo_load=None, torch_load=None):
+    """The ratio line and the summary line: a ratio measured while other processes held the
+    cores (either side's `Load.loaded`) is marked as such and given as no result."""
+    loads = [f"{side}: {load}" for side, load in (("zoo", zoo_load), ("pytorch", torch_load)) if load is not None]
+    loaded = any(load is not None and load.loaded for load in (zoo_load, torch_load))
+    ratio = (f"ratio: zoo {zoo_rate:,.0f} images/s / pytorch {torch_rate:,.0f} images/s = "
+             f"{zoo_rate / torch_rate:.2f}x (epoch {epochs}, after compilation)")
+    if loaded:
+        return [f"{ratio} UNDER LOAD ({'; '.join(loads)}): not a result",
+                "summary: no ratio: the machine was busy while a side ran (rerun it on a quiet machine)"]
+    return [ratio + (f" ({'; '.join(loads)})" if loads else " (load unknown: no /proc/stat)"),
+            f"summary: zoo/pytorch {zoo_rate / torch_rate:.2f}x on a quiet machine"]

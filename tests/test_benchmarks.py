@@ -75,8 +75,7 @@ def test_a_ratio_measured_under_load_is_flagged_not_given():
     ratio measured while they held the cores is marked so on its line and in the summary,
     with no ratio given as a result (fake load figures)."""
     sys.path.insert(0, str(BENCHMARKS))
-    from harness import ratio_report
-    from load import Load
+    from load import Load, ratio_report  # (not harness: tests/ has a harness.py of its own)
 
     quiet, busy = Load(0.05, 10.0), Load(1.2, 10.0)
     line, summary = ratio_report(44_819, 3_540, 2, quiet, busy)

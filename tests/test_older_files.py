@@ -35,14 +35,29 @@ def test_a_model_keras_that_holds_its_own_weights_still_loads_beside_its_savedmo
     np.testing.assert_allclose(vae.elbo(x).numpy(), served, rtol=1e-5, atol=1e-5)
 
 
-def test_a_workdir_of_an_older_zoo_resumes_to_the_uninterrupted_run(tmp_path, capsys):
-    workdir = tmp_path / "workdir"
-    shutil.copytree(OLD_WORKDIR, workdir, ignore=shutil.ignore_patterns("*.md", "*.py"))
-    recipe = RECIPE.with_overrides(RECIPE.smoke).with_overrides({"epochs": 4})
-    resumed = train(recipe, export_dir=str(tmp_path / "resumed"), workdir=str(workdir), force_export=True)
-    assert "Resuming from the backup" in capsys.readouterr().out
-    fresh = train(recipe, export_dir=str(tmp_path / "fresh"), verbose=False, force_export=True)
-    assert int(resumed.model.epochs_trained.numpy()) == 4
-    for before, after in zip(fresh.model.get_weights(), resumed.model.get_weights()):
-        np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
-    assert resumed.metrics["test_neg_elbo"] == pytest.approx(fresh.metrics["test_neg_elbo"], rel=1e-5)
+def test_a_workdir_of_an_older_zoo_resumes_from_its_backup(tmp_path, capsys):
+    """Resumed with `epochs` at the backup's 2, the run trains nothing and exports the backup's
+    network weights exactly (each equal to a tensor of the checkpoint, read without Keras); resumed to 4
+    it trains the two epochs left and ends near an uninterrupted run. (Until ce73aa8 the
+    resumed run equalled an uninterrupted one bit for bit; since the compiled loop's fix, the
+    old backup's two epochs were trained on other batches than today's loop takes.)"""
+    recipe = RECIPE.with_overrides(RECIPE.smoke)
+    runs = {}
+    for epochs in (2, 4):
+        workdir = tmp_path / f"workdir_{epochs}"
+        shutil.copytree(OLD_WORKDIR, workdir, ignore=shutil.ignore_patterns("*.md", "*.py"))
+        runs[epochs] = train(recipe.with_overrides({"epochs": epochs}), export_dir=str(tmp_path / f"resumed_{epochs}"),
+                             workdir=str(workdir), force_export=True)
+        assert "Resuming from the backup" in capsys.readouterr().out
+        assert int(runs[epochs].model.epochs_trained.numpy()) == epochs
+
+    reader = tf.train.load_checkpoint(str(OLD_WORKDIR / "backup" / "chief"))
+    saved = [reader.get_tensor(key) for key in reader.get_variable_to_shape_map() if "OBJECT_GRAPH" not in key]
+    for variable in runs[2].model.trainable_variables:  # (its metrics' totals moved with the test evaluation)
+        weight = variable.numpy()
+        assert any(value.shape == weight.shape and np.array_equal(value, weight) for value in saved), variable.name
+
+    fresh = train(recipe.with_overrides({"epochs": 4}), export_dir=str(tmp_path / "fresh"), verbose=False,
+                  force_export=True)
+    assert any(not np.array_equal(a, b) for a, b in zip(runs[2].model.get_weights(), runs[4].model.get_weights()))
+    assert runs[4].metrics["test_neg_elbo"] == pytest.approx(fresh.metrics["test_neg_elbo"], rel=0.05)
