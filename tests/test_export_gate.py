@@ -169,7 +169,7 @@ def test_a_model_scored_by_reconstruction_error_has_no_baseline():
 
 # Every shipped model beats its baseline by far (the gate never refuses a real model).
 
-@pytest.mark.heavy
+@pytest.mark.slow  # the baselines of five data/likelihood pairs on the full sets: 25-50 s
 def test_every_shipped_mnist_and_fashion_export_beats_its_baseline_by_far(data_dirs):
     """Each shipped test -ELBO against the baseline its own likelihood declares on its own data
     (measured: MNIST binarized 205.82 nats, Fashion-MNIST Gaussian 153.63, per-pixel Gaussian
