@@ -1,6 +1,20 @@
 """Errors the CLI turns into one readable line instead of a traceback."""
 
 
+def first_line(error, limit=None):
+    """The first line of `error`'s message (its type's name if it has none), at most `limit`
+    characters: what a one-line error quotes of the error under it."""
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line[:limit] if limit else line
+
+
+def os_reason(error):
+    """What an OSError (or a TensorFlow error) says went wrong, without its path: "No space
+    left on device"."""
+    return first_line(getattr(error, "strerror", None) or getattr(error, "message", None) or error)
+
+
 class ZooError(Exception):
     """Base class for problems a user can fix (bad config, bad data, bad arguments)."""
 

@@ -16,7 +16,7 @@ from zoo.data.folders import split_indices
 from zoo.data.images import check_channels, colour_channels, to_pixels
 from zoo.data.memory import MemoryEstimate
 from zoo.data.sources import SPLITS, Split
-from zoo.errors import DataError
+from zoo.errors import DataError, first_line
 
 CONVERT_CHUNK = 1024  # images converted at a time, to bound the float copy resizing makes
 
@@ -158,5 +158,4 @@ def _read(path):
     except DataError:
         raise
     except Exception as error:  # zipfile, pickle and format errors all mean "not a usable .npz"
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path}: not a readable .npz file ({reason[:200]})") from None
+        raise DataError(f"{path}: not a readable .npz file ({first_line(error, 200)})") from None

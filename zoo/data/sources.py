@@ -20,7 +20,7 @@ import numpy as np
 
 from zoo.data.idx import find_idx_file, read_idx
 from zoo.data.memory import MemoryEstimate
-from zoo.errors import DataError
+from zoo.errors import DataError, first_line
 from zoo.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -158,7 +158,7 @@ def load_tfds(name, split, data_dir=None, download=False, idx_files=False, trans
 def tfds_unavailable(name, error, download, idx_files=False, instead="the embedded 'digits' dataset"):
     """The one-line DataError for TFDS dataset `name` failing to load with `error`: what the
     user can do instead (`idx_files`: whether to suggest a --data-dir of IDX files)."""
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = first_line(error)
     hint = "--data-dir with its IDX files (e.g. ../shared/data/mnist), " if idx_files else ""
     download_hint = "" if download else "--download (online), "
     return DataError(f"cannot load '{name}' through TFDS ({reason[:200]}); use {download_hint}{hint}--data-dir "

@@ -13,7 +13,7 @@ from zoo.data.images import check_channels, colour_channels, to_pixels
 from zoo.data.memory import MemoryEstimate
 from zoo.data.pipeline import shard_by_element
 from zoo.data.sources import SPLITS, Split, load_tfds
-from zoo.errors import DataError
+from zoo.errors import DataError, first_line
 
 SHUFFLE_BUFFER = 10000  # images: the whole of CelebA would not fit, which is why it streams
 
@@ -39,8 +39,7 @@ class TfdsImages(MemoryEstimate):
         try:
             self._info = tfds.builder(name, data_dir=data_dir).info
         except Exception as error:  # unknown name, bad config, unreadable data_dir
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DataError(f"TFDS dataset '{name}': {reason[:200]}") from None
+            raise DataError(f"TFDS dataset '{name}': {first_line(error, 200)}") from None
         feature = self._info.features["image"] if "image" in self._info.features else None
         if feature is None or len(getattr(feature, "shape", ())) != 3:
             raise DataError(f"TFDS dataset '{name}' has no 'image' feature of [height, width, "

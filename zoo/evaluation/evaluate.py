@@ -28,7 +28,7 @@ import tf_keras as keras
 from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import ConfigError, ZooError, first_line
 from zoo.evaluation import codes, disentanglement, reconstruction_error
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
@@ -125,12 +125,12 @@ def record(result, text, model, images, labels, output_dir, pictures, say):
                                              zoo_pictures.make(model, images, labels))
             result["pictures"] = [os.path.relpath(p, output_dir) for p in written]
         except (OSError, tf.errors.OpError) as error:
-            failures.append(f"the pictures ({_first_line(error)})")
+            failures.append(f"the pictures ({first_line(error)})")
     file = os.path.join(output_dir, "metrics.json")
     try:
         write_json(file, {**read_json(output_dir, "metrics.json", default={}), "evaluation": result})
     except (OSError, ZooError) as error:
-        failures.append(f"{file} ({_first_line(error)})")
+        failures.append(f"{file} ({first_line(error)})")
     if failures:
         if say is not print:
             print(text, flush=True)
@@ -141,11 +141,6 @@ def record(result, text, model, images, labels, output_dir, pictures, say):
         raise error
     say(f"Wrote {file}" + (f" and {os.path.join(output_dir, 'pictures')}/" if pictures else ""), flush=True)
     return result
-
-
-def _first_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def evaluation_images(recipe, data_dir, download, examples):

@@ -38,7 +38,7 @@ import tf_keras as keras
 
 from zoo import plugins
 from zoo.data.resident import ResidentImages
-from zoo.errors import DataError, ZooError
+from zoo.errors import DataError, ZooError, first_line
 from zoo.models import batch_checks, compiled_loop
 from zoo.models.presets import KERAS_FILE, load_keras_file, preset_path, presets
 from zoo.models.schedules import EpochSchedules
@@ -383,5 +383,4 @@ def run_network(role, network, value, what):
     try:
         return network(value)
     except Exception as error:  # any Keras or TF error: the user's network does not fit
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ZooError(f"the {role} cannot take {what}: {first[:300]}") from None
+        raise ZooError(f"the {role} cannot take {what}: {first_line(error, 300)}") from None

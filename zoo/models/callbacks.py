@@ -8,7 +8,7 @@ import time
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, os_reason
 
 
 class FiniteBackup(keras.callbacks.BackupAndRestore):
@@ -44,9 +44,8 @@ class FiniteBackup(keras.callbacks.BackupAndRestore):
             try:
                 super().on_epoch_end(epoch, logs)
             except (OSError, tf.errors.OpError) as error:  # a full or read-only disk
-                reason = (getattr(error, "strerror", None) or getattr(error, "message", None) or str(error))
                 raise ZooError(f"writing the backup of epoch {epoch + 1} to {self.backup_dir} failed "
-                               f"({reason.splitlines()[0]}); the backup before it is kept: free space and run "
+                               f"({os_reason(error)}); the backup before it is kept: free space and run "
                                "the same command again to resume") from None
         else:
             self.diverged = True

@@ -24,7 +24,7 @@ import zipfile
 
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 
 KERAS_FILE = "model.keras"
 WEIGHTS_RECORD = "zoo_weights.json"  # in the zip, in place of Keras's model.weights.h5
@@ -89,14 +89,14 @@ def load(folder):
         try:
             model = keras.models.load_model(file, compile=False)
         except (OSError, ValueError, KeyError) as error:
-            raise ZooError(f"{file} does not load ({_first_line(error)}): it is damaged; "
+            raise ZooError(f"{file} does not load ({first_line(error, 200)}): it is damaged; "
                            f"export the model again") from None
         _refuse_other_weights(file, [v.numpy() for v in model.variables], saved)
         return model
     try:
         model = keras.saving.deserialize_keras_object(config)
     except (TypeError, ValueError, KeyError) as error:
-        raise ZooError(f"{file}: its config does not build a model of this zoo ({_first_line(error)})") from None
+        raise ZooError(f"{file}: its config does not build a model of this zoo ({first_line(error, 200)})") from None
     paths, recorded = variable_paths(model), record.get("paths", [])
     if len(recorded) != len(saved) or weights_digest(saved) != record.get("sha256"):
         raise ZooError(f"{file} was written with other weights than the SavedModel's in {folder} (SHA-256 differs): "
@@ -131,7 +131,7 @@ def saved_weights(folder):
                 for c in sorted(listing.children, key=lambda c: int(c.local_name))]
         return [reader.get_tensor(key) for key in keys]
     except (tf.errors.OpError, ValueError, StopIteration) as error:
-        raise ZooError(f"{prefix}: the SavedModel's weights do not read ({_first_line(error)})") from None
+        raise ZooError(f"{prefix}: the SavedModel's weights do not read ({first_line(error, 200)})") from None
 
 
 def _entries(folder):
@@ -143,7 +143,7 @@ def _entries(folder):
             config = json.loads(archive.read("config.json"))
             record = json.loads(archive.read(WEIGHTS_RECORD)) if WEIGHTS_RECORD in names else None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise ZooError(f"{file} is not a readable Keras file ({_first_line(error)}): it is damaged or truncated; "
+        raise ZooError(f"{file} is not a readable Keras file ({first_line(error, 200)}): it is damaged or truncated; "
                        f"export the model again") from None
     if record is None and KERAS_WEIGHTS not in names:
         raise ZooError(f"{file} holds neither weights nor a record of the SavedModel's: not a file the zoo wrote")
@@ -158,8 +158,3 @@ def _refuse_other_weights(file, values, saved):
         if value.shape != stored.shape or not np.array_equal(value, stored):
             raise ZooError(f"{file} holds other weights than the SavedModel beside it (variable {index} of "
                            f"{len(saved)} differs): it belongs to another export; export the model again")
-
-
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

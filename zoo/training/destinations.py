@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import ConfigError, ZooError, os_reason
 
 KEPT_FOLDER = "unexported"
 
@@ -54,9 +54,8 @@ def kept_if_export_fails(model, name, export_dir, workdir=None, config=None, met
     try:
         yield
     except (OSError, tf.errors.OpError) as error:
-        reason = (getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)).splitlines()[0]
         kept = keep(model, name, workdir, config, metrics)
-        raise ZooError(f"exporting {name} to {export_dir} failed ({reason}); the trained model is kept in {kept}: "
+        raise ZooError(f"exporting {name} to {export_dir} failed ({os_reason(error)}); the trained model is kept in {kept}: "
                        f"`python -m zoo.training.export_kept {kept} {export_dir}{' --force' if force else ''}` "
                        "exports it") from None
 

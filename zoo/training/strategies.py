@@ -16,7 +16,7 @@ import urllib.parse
 
 import tensorflow as tf
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.registry import Registry
 
 STRATEGIES = Registry("strategy")
@@ -61,8 +61,7 @@ def tpu(address=None):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ZooError(f"--tpu {address}: no TPU there ({first_line})") from None
+        raise ZooError(f"--tpu {address}: no TPU there ({first_line(error)})") from None
 
 
 def build(name, tpu=None):

@@ -13,7 +13,7 @@ import os
 
 from zoo.atomic import write_json
 from zoo.config.upgrade import upgrade_recipe_dict
-from zoo.errors import ConfigError, DataError
+from zoo.errors import ConfigError, DataError, first_line
 
 BACKUP, RECIPE_FILE, DATA_FILE = "backup", "recipe.json", "data.json"
 RESUMABLE_CHANGES = ("epochs",)
@@ -120,6 +120,5 @@ def check_backup_fits(workdir, model):
     try:
         tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint(folder)).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise DataError(f"the backup in {folder} does not fit the model {model.name} ({reason}): its network "
+        raise DataError(f"the backup in {folder} does not fit the model {model.name} ({first_line(error, 200)}): its network "
                         "changed since the backup was made; use a new --workdir") from None
