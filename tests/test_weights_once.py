@@ -28,17 +28,25 @@ def _served_elbo(path, x):
 
 @pytest.fixture(scope="module")
 def two_exports(tmp_path_factory):
-    """Two exports of one tiny recipe with different weights (the second trained one more
-    epoch), and a third of another architecture: (first, second, other) version folders."""
+    """An export of a tiny recipe, and the model.keras files (config and weights record, as an
+    export writes them) of two more models to swap into it: the same architecture trained one
+    more epoch, and a wider one. Returns (the export's version folder, the second's model.keras,
+    the wider one's model.keras, the second model)."""
     root = tmp_path_factory.mktemp("exports")
     recipe = tiny_recipe("mlp", "bernoulli")
     model = trained_a_little(recipe)
     first = export_recipe(model, recipe, str(root / "a"), {})
     model.fit(example_inputs(model, batch=20)["x"], batch_size=10, epochs=1, verbose=0)
-    second = export_recipe(model, recipe, str(root / "b"), {})
     wider = tiny_recipe("mlp", "bernoulli", hidden_units=(24,))
-    other = export_recipe(trained_a_little(wider), wider, str(root / "c"), {})
-    return first, second, other
+    return first, _keras_file_of(model, root / "b"), _keras_file_of(trained_a_little(wider), root / "c"), model
+
+
+def _keras_file_of(model, folder):
+    """`folder`/model.keras for `model`, as its export would write it (no SavedModel: the
+    tests only swap it into another export)."""
+    os.makedirs(folder)
+    keras_file.write(model, str(folder))
+    return os.path.join(folder, keras_file.KERAS_FILE)
 
 
 def _swapped(tmp_path, folder, keras_from):
@@ -50,7 +58,7 @@ def _swapped(tmp_path, folder, keras_from):
 
 
 def test_an_export_stores_each_weight_once_and_its_preset_holds_the_savedmodels_weights(two_exports):
-    first, _, _ = two_exports
+    first, _, _, _ = two_exports
     with zipfile.ZipFile(os.path.join(first, keras_file.KERAS_FILE)) as archive:
         assert keras_file.KERAS_WEIGHTS not in archive.namelist()
         record = json.loads(archive.read(keras_file.WEIGHTS_RECORD))
@@ -68,8 +76,8 @@ def test_an_export_stores_each_weight_once_and_its_preset_holds_the_savedmodels_
 
 def test_a_model_keras_swapped_in_from_another_export_is_refused(two_exports, tmp_path):
     """Case 5: the same architecture, other weights (the digest differs)."""
-    first, second, _ = two_exports
-    swapped = _swapped(tmp_path, first, os.path.join(second, keras_file.KERAS_FILE))
+    first, second, _, _ = two_exports
+    swapped = _swapped(tmp_path, first, second)
     for load in (zoo.VAE.from_preset, load_preset):
         with pytest.raises(ZooError, match="model.keras was written with other weights than the SavedModel's") as error:
             load(swapped)
@@ -77,8 +85,8 @@ def test_a_model_keras_swapped_in_from_another_export_is_refused(two_exports, tm
 
 
 def test_a_model_keras_of_another_architecture_is_refused(two_exports, tmp_path):
-    first, _, other = two_exports
-    swapped = _swapped(tmp_path, first, os.path.join(other, keras_file.KERAS_FILE))
+    first, _, other, _ = two_exports
+    swapped = _swapped(tmp_path, first, other)
     with pytest.raises(ZooError, match="model.keras was written with other weights than the SavedModel's"):
         zoo.VAE.from_preset(swapped)
 
@@ -98,7 +106,7 @@ def test_weights_are_restored_by_object_path_not_by_position(two_exports, tmp_pa
     """The record names each checkpoint slot by its variable's object path in the model (the
     same in every process, unlike variable names): a config that builds its variables under
     other paths (as another version of the zoo might) is refused, not filled by position."""
-    first, _, _ = two_exports
+    first, _, _, _ = two_exports
     folder = _swapped(tmp_path, first, os.path.join(first, keras_file.KERAS_FILE))
     with zipfile.ZipFile(os.path.join(folder, keras_file.KERAS_FILE)) as archive:
         paths = json.loads(archive.read(keras_file.WEIGHTS_RECORD))["paths"]
@@ -112,9 +120,8 @@ def test_weights_are_restored_by_object_path_not_by_position(two_exports, tmp_pa
 def test_an_earlier_zoos_model_keras_of_another_export_is_refused(two_exports, tmp_path):
     """A model.keras with its own weights (as the zoo wrote before) is compared with the
     SavedModel value for value: another export's is refused, the right one loads."""
-    first, second, _ = two_exports
-    other_weights = load_preset(second, compile=False)
-    other_weights.save(tmp_path / "old_style.keras")
+    first, _, _, second = two_exports
+    second.save(tmp_path / "old_style.keras")
     swapped = _swapped(tmp_path, first, tmp_path / "old_style.keras")
     with pytest.raises(ZooError, match="holds other weights than the SavedModel beside it .variable 0 of"):
         zoo.VAE.from_preset(swapped)
@@ -127,7 +134,7 @@ def test_an_earlier_zoos_model_keras_of_another_export_is_refused(two_exports, t
 
 
 def test_keras_alone_refuses_the_config_only_file_instead_of_loading_untrained_weights(two_exports):
-    first, _, _ = two_exports
+    first, _, _, _ = two_exports
     with pytest.raises(ValueError, match="model.weights.h5"):
         keras.models.load_model(os.path.join(first, keras_file.KERAS_FILE))
 
