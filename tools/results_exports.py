@@ -1,0 +1,126 @@
+"""The shipped exports as the results tables and model cards see them: each version folder's
+metrics.json and config.json, which versions are shipped, and a row template filled from
+them (every figure read from metrics.json, so none is typed by hand)."""
+
+import dataclasses
+import decimal
+import json
+import pathlib
+import string
+import subprocess
+
+
+class MissingFigure(Exception):
+    """A table asks for a figure that no shipped export's metrics.json holds."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Export:
+    """One version folder: its recipe name, version, metrics.json and config.json."""
+    name: str
+    version: int
+    folder: pathlib.Path
+    metrics: dict
+    config: dict
+
+    def evaluations(self):
+        """Every `zoo evaluate` result recorded, earliest first; "evaluation" is the latest and
+        "evaluations" holds earlier ones on other image counts or sample sizes."""
+        latest = [self.metrics["evaluation"]] if "evaluation" in self.metrics else []
+        return list(self.metrics.get("evaluations", [])) + latest
+
+    def evaluation(self, examples=None, samples=None):
+        """The latest evaluation on `examples` test images with `samples` importance samples
+        (None: any)."""
+        found = [e for e in self.evaluations()
+                 if examples in (None, e.get("examples")) and samples in (None, e.get("samples"))]
+        if not found:
+            raise MissingFigure(f"{self.name}/{self.version}: no evaluation on {examples or 'any number of'} "
+                                f"test images{f' with K={samples}' if samples else ''} in metrics.json")
+        return found[-1]
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _tracked_metrics(saved_models):
+    """Paths of the metrics.json files git tracks under `saved_models`, or None outside a git
+    checkout (a user's own versions 2, 3, ... are git-ignored and never reach the docs)."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "--", "*/*/metrics.json"], cwd=saved_models,
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listed.returncode != 0 or not listed.stdout.strip():
+        return None
+    return {(saved_models / line).resolve() for line in listed.stdout.split()}
+
+
+def shipped_versions(saved_models):
+    """Every shipped version folder under `saved_models`, sorted by name then version."""
+    saved_models = pathlib.Path(saved_models)
+    tracked = _tracked_metrics(saved_models)
+    exports = []
+    for metrics in sorted(saved_models.glob("*/*/metrics.json")):
+        folder = metrics.parent
+        if not folder.name.isdigit() or (tracked is not None and metrics.resolve() not in tracked):
+            continue
+        exports.append(Export(folder.parent.name, int(folder.name), folder, _read_json(metrics),
+                              _read_json(folder / "config.json")))
+    return sorted(exports, key=lambda e: (e.name, e.version))
+
+
+def latest_versions(versions):
+    """name -> the highest of `versions` (sorted by name and version) of each model."""
+    return {export.name: export for export in versions}
+
+
+class FigureFormatter(string.Formatter):
+    """str.format over dotted paths into an export ("t.test_neg_elbo", "e.neg_log_likelihood",
+    "c.train.epochs"), with a few formats of our own: `pct` (a share as 95.2%), `pct2`
+    (5.67%), `s` (whole seconds: "245 s"), `range_pct` (a list of shares as "89-100%"), `unused` (a count of dead codes: "none unused")."""
+
+    def get_field(self, field_name, args, kwargs):
+        head, *path = field_name.split(".")
+        value = kwargs[head]
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                raise MissingFigure(f"{kwargs['name']}: metrics.json has no {field_name!r}")
+            value = value[key]
+        return value, field_name
+
+    def format_field(self, value, spec):
+        if value is None:
+            raise MissingFigure(f"a figure is null where {spec or 'a value'} was expected")
+        if spec == "pct":
+            return f"{100 * value:.1f}%"
+        if spec == "pct2":
+            return f"{100 * value:.2f}%"
+        if spec == "s":
+            return f"{decimal.Decimal(value).quantize(1, decimal.ROUND_HALF_UP)} s"  # 244.5 s -> 245 s, as written
+        if spec == "unused":
+            return f"{value} unused" if value else "none unused"
+        if spec == "range_pct":
+            return f"{100 * min(value):.0f}-{100 * max(value):.0f}%"
+        return format(value, spec)
+
+
+FORMATTER = FigureFormatter()
+
+
+def _images(evaluation, metrics):
+    count = evaluation["examples"]
+    return f"all {count:,}" if count == metrics.get("test_examples") else f"first {count:,}"
+
+
+def render_row(template, export, evaluation=None):
+    """One table line: `template` filled from `export` ("t": metrics.json, "c": config.json,
+    "e": the chosen evaluation with "images" and "latents" added)."""
+    e = dict(evaluation or {})
+    if evaluation:
+        e["images"] = _images(evaluation, export.metrics)
+        variances = evaluation.get("posterior_mean_variance")
+        e["latents"] = len(variances) if variances else None
+    return FORMATTER.vformat(template, (), {"name": export.name, "t": export.metrics, "c": export.config, "e": e})
