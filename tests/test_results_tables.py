@@ -13,11 +13,12 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
+import results_record  # noqa: E402
 import results_sample_quality  # noqa: E402
+import results_tables  # noqa: E402
 import write_results  # noqa: E402
 from results_exports import MissingFigure, latest_versions  # noqa: E402
 
-DOCS = ("README.md", "docs/results.md", "docs/labels.md", "docs/vq_vae.md", "saved_models/README.md")
 
 
 def test_tables_and_cards_match_the_exports():
@@ -37,7 +38,7 @@ def test_every_shipped_version_has_a_model_card():
 def repo_copy(tmp_path):
     """The docs and the shipped metrics.json/config.json in `tmp_path` (not a git checkout, so
     every version folder counts as shipped)."""
-    for doc in DOCS:
+    for doc in results_tables.doc_files():
         (tmp_path / doc).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / doc, tmp_path / doc)
     for export in write_results.shipped_versions(ROOT / "saved_models"):
@@ -130,3 +131,18 @@ def test_latest_versions_ignore_folders_that_are_not_versions(repo_copy):
     (repo_copy / "saved_models/mnist_conv_bernoulli/.staging-1-host-x").mkdir()
     (repo_copy / "saved_models/mnist_conv_bernoulli/.staging-1-host-x/metrics.json").write_text("{")
     assert latest_versions(write_results.shipped_versions(repo_copy / "saved_models"))["mnist_conv_bernoulli"].version == 1
+
+
+def test_recording_an_evaluation_keeps_the_latest_and_replaces_its_own_kind(repo_copy, tmp_path):
+    folder = repo_copy / "saved_models/mnist_conv_bernoulli/1"
+    latest = json.loads((folder / "metrics.json").read_text())["evaluation"]
+    evaluated = tmp_path / "evaluated.json"
+    for figure in (90.5, 89.25):  # the second run on the same images replaces the first
+        evaluated.write_text(json.dumps({"evaluation": {**latest, "examples": 100, "neg_log_likelihood": figure}}))
+        assert results_record.record(folder, evaluated) == (100, 5000)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["evaluation"] == latest
+    assert [(e["examples"], e["neg_log_likelihood"]) for e in metrics["evaluations"]] == [(100, 89.25)]
+    evaluated.write_text(json.dumps({"evaluation": latest}))
+    with pytest.raises(SystemExit, match="same 500 images"):
+        results_record.record(folder, evaluated)

@@ -5,6 +5,7 @@ them (every figure read from metrics.json, so none is typed by hand)."""
 import dataclasses
 import decimal
 import json
+import re
 import pathlib
 import string
 import subprocess
@@ -78,16 +79,27 @@ def latest_versions(versions):
 
 
 class FigureFormatter(string.Formatter):
-    """str.format over dotted paths into an export ("t.test_neg_elbo", "e.neg_log_likelihood",
-    "c.train.epochs"), with a few formats of our own: `pct` (a share as 95.2%), `pct2`
-    (5.67%), `s` (whole seconds: "245 s"), `range_pct` (a list of shares as "89-100%"), `unused` (a count of dead codes: "none unused")."""
+    """str.format over dotted paths into an export: "t.test_neg_elbo" (metrics.json),
+    "c.train.epochs" (config.json), "e.neg_log_likelihood" (the row's evaluation) and
+    "e10000.neg_log_likelihood" (the evaluation on 10,000 test images); an evaluation also
+    gives "images" ("all 10,000", "first 1,000") and "latents". Formats of our own: `pct` (a
+    share as 95.2%), `pct2` (5.67%), `s` (whole seconds: "245 s"), `range_pct` (a list of
+    shares as "89-100%"), `unused` (a count of dead codes: "none unused")."""
 
     def get_field(self, field_name, args, kwargs):
-        head, *path = field_name.split(".")
-        value = kwargs[head]
+        export, (head, *path) = kwargs["export"], field_name.split(".")
+        if head == "t":
+            value = export.metrics
+        elif head == "c":
+            value = export.config
+        elif re.fullmatch(r"e\d*", head):
+            examples = int(head[1:]) if head[1:] else kwargs["examples"]
+            value = _with_counts(export.evaluation(examples, kwargs["samples"] if head == "e" else None), export)
+        else:
+            raise KeyError(f"{field_name!r}: a field starts with t., c., e. or e<images>.")
         for key in path:
             if not isinstance(value, dict) or key not in value:
-                raise MissingFigure(f"{kwargs['name']}: metrics.json has no {field_name!r}")
+                raise MissingFigure(f"{export.name}/{export.version}: metrics.json has no {field_name!r}")
             value = value[key]
         return value, field_name
 
@@ -110,17 +122,13 @@ class FigureFormatter(string.Formatter):
 FORMATTER = FigureFormatter()
 
 
-def _images(evaluation, metrics):
-    count = evaluation["examples"]
-    return f"all {count:,}" if count == metrics.get("test_examples") else f"first {count:,}"
+def _with_counts(evaluation, export):
+    count, variances = evaluation["examples"], evaluation.get("posterior_mean_variance")
+    images = f"all {count:,}" if count == export.metrics.get("test_examples") else f"first {count:,}"
+    return {**evaluation, "images": images, "latents": len(variances) if variances else None}
 
 
-def render_row(template, export, evaluation=None):
-    """One table line: `template` filled from `export` ("t": metrics.json, "c": config.json,
-    "e": the chosen evaluation with "images" and "latents" added)."""
-    e = dict(evaluation or {})
-    if evaluation:
-        e["images"] = _images(evaluation, export.metrics)
-        variances = evaluation.get("posterior_mean_variance")
-        e["latents"] = len(variances) if variances else None
-    return FORMATTER.vformat(template, (), {"name": export.name, "t": export.metrics, "c": export.config, "e": e})
+def render_row(template, export, examples=None, samples=None):
+    """One table line: `template` filled from `export`, its "e" fields from the latest
+    evaluation on `examples` test images with `samples` importance samples (None: any)."""
+    return FORMATTER.vformat(template, (), {"export": export, "examples": examples, "samples": samples})
