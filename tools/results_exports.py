@@ -5,6 +5,7 @@ them (every figure read from metrics.json, so none is typed by hand)."""
 import dataclasses
 import decimal
 import json
+import math
 import re
 import pathlib
 import string
@@ -84,7 +85,7 @@ class FigureFormatter(string.Formatter):
     "e10000.neg_log_likelihood" (the evaluation on 10,000 test images); an evaluation also
     gives "images" ("all 10,000", "first 1,000") and "latents". Formats of our own: `pct` (a
     share as 95.2%), `pct2` (5.67%), `s` (whole seconds: "245 s"), `range_pct` (a list of
-    shares as "89-100%"), `unused` (a count of dead codes: "none unused")."""
+    shares as "89-100%"), `unused` (a count of dead codes: "none unused"), `kl_desc` (KL per latent, largest first)."""
 
     def get_field(self, field_name, args, kwargs):
         export, (head, *path) = kwargs["export"], field_name.split(".")
@@ -114,12 +115,29 @@ class FigureFormatter(string.Formatter):
             return f"{decimal.Decimal(value).quantize(1, decimal.ROUND_HALF_UP)} s"  # 244.5 s -> 245 s, as written
         if spec == "unused":
             return f"{value} unused" if value else "none unused"
+        if spec == "kl_desc":
+            return _kl_descending(value)
         if spec == "range_pct":
             return f"{100 * min(value):.0f}-{100 * max(value):.0f}%"
         return format(value, spec)
 
 
 FORMATTER = FigureFormatter()
+
+
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _kl_descending(kls, floor=0.01):
+    """KL per latent, largest first: "2.2, 2.1, 0.6, then four under 0.006" (those below
+    `floor` counted, under their largest rounded up to 3 decimals)."""
+    kls = sorted(kls, reverse=True)
+    shown, rest = [k for k in kls if k >= floor], [k for k in kls if k < floor]
+    text = ", ".join(f"{k:.1f}" for k in shown)
+    if rest:
+        count = NUMBERS[len(rest)] if len(rest) < len(NUMBERS) else str(len(rest))
+        text += f", then {count} under {math.ceil(max(rest) * 1000) / 1000:g}"
+    return text
 
 
 def _with_counts(evaluation, export):

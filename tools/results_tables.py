@@ -255,8 +255,22 @@ DEEPER = Table("docs/deeper_models.md", "blocks", (  # trials A-C and the 20-epo
 ))
 
 
+DISENTANGLEMENT = Table("docs/disentanglement.md", "shipped", (
+    "| | measured |",
+    "| --- | --- |"), (
+    Row("shapes_mlp_beta_tcvae", "| MIG / FactorVAE score | {t.mig:.3f} / {t.factor_vae_score:.3f} |"),
+    Row("shapes_mlp_beta_tcvae", "| test -ELBO | {t.test_neg_elbo:.2f} nats (reconstruction {t.test_reconstruction:.2f}"
+        " + KL {t.test_kl:.2f}), all {t.test_examples:,} test images |"),
+    Row("shapes_mlp_beta_tcvae", "| `zoo evaluate --examples {e.examples}` | -log p(x) <= {e.neg_log_likelihood:.2f} "
+        "nats (K = {e.samples}, s.e. {e.neg_log_likelihood_stderr:.2f}); {e.active_units} of {e.latents} units "
+        "active; KL per latent {e.kl_per_dimension:kl_desc} |", examples=500),
+    Row("shapes_mlp_beta_tcvae", "| training | {t.epochs} epochs in {t.train_seconds:s} |"),
+))
+
+
 def tables():
-    return (RECIPES, LOGLIK, PRESETS, LABEL_PRESETS, VQ_PRESETS, CONDITIONAL, M2_ERRORS, M2_PRESETS, VQ_VAE, BLOCKS, DEEPER)
+    return (RECIPES, LOGLIK, PRESETS, LABEL_PRESETS, VQ_PRESETS, CONDITIONAL, M2_ERRORS, M2_PRESETS, VQ_VAE, BLOCKS, DEEPER,
+            DISENTANGLEMENT)
 
 
 def doc_files():
