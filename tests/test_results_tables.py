@@ -139,10 +139,15 @@ def test_recording_an_evaluation_keeps_the_latest_and_replaces_its_own_kind(repo
     evaluated = tmp_path / "evaluated.json"
     for figure in (90.5, 89.25):  # the second run on the same images replaces the first
         evaluated.write_text(json.dumps({"evaluation": {**latest, "examples": 100, "neg_log_likelihood": figure}}))
-        assert results_record.record(folder, evaluated) == (100, 5000)
+        assert results_record.record(folder, evaluated) == (100, 5000, ())
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["evaluation"] == latest
     assert [(e["examples"], e["neg_log_likelihood"]) for e in metrics["evaluations"]] == [(100, 89.25)]
     evaluated.write_text(json.dumps({"evaluation": latest}))
-    with pytest.raises(SystemExit, match="same 500 images"):
+    with pytest.raises(SystemExit, match="measured the same"):
         results_record.record(folder, evaluated)
+    for sampler in ("gmm", "flow"):  # one run per sampler: both kept
+        evaluated.write_text(json.dumps({"evaluation": {**latest, "sample_quality": _quality(sampler, 3.0)}}))
+        results_record.record(folder, evaluated)
+    kept = json.loads((folder / "metrics.json").read_text())["evaluations"]
+    assert [e.get("sample_quality", {}).get("domain", {}).get("sampler") for e in kept] == [None, "flow", "gmm"]

@@ -6,8 +6,8 @@ import dataclasses
 import decimal
 import json
 import math
-import re
 import pathlib
+import re
 import string
 import subprocess
 
@@ -26,8 +26,9 @@ class Export:
     config: dict
 
     def evaluations(self):
-        """Every `zoo evaluate` result recorded, earliest first; "evaluation" is the latest and
-        "evaluations" holds earlier ones on other image counts or sample sizes."""
+        """Every `zoo evaluate` result kept: "evaluations" (earlier ones on other image counts,
+        sample sizes or samplers, recorded by tools/results_record.py), then "evaluation", the
+        latest."""
         latest = [self.metrics["evaluation"]] if "evaluation" in self.metrics else []
         return list(self.metrics.get("evaluations", [])) + latest
 

@@ -40,7 +40,7 @@ def replace_blocks(text, blocks, where):
         begin, end = (m.format(name) for m in MARKERS)
         pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
         if not pattern.search(text):
-            raise SystemExit(f"{where}: no {begin} ... {end} markers; add them around the table")
+            raise MissingFigure(f"{where}: no {begin} ... {end} markers; add them around the table")
         text = pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text, count=1)
     return text
 
