@@ -16,7 +16,7 @@ UNITS = {  # likelihood -> what its nats are, and what they cannot be compared w
     "bernoulli": ("nats per image of binarized pixels",
                   "comparable with Bernoulli figures on test images binarized the same way, not directly with "
                   "published figures on another binarization (Larochelle's fixed one, or one drawn afresh)"),
-    "gaussian": ("nats per image, a density of [0, 1] pixels (can be negative)",
+    "gaussian": ("nats per image, a density of [0, 1] pixels that can be negative",
                  "comparable only with Gaussian densities on the same pixels: not with Bernoulli nats, "
                  "discrete bits/dim or another likelihood"),
     "continuous_bernoulli": ("nats per image, a continuous-Bernoulli density of [0, 1] pixels",
@@ -38,6 +38,18 @@ def _objective(model):
     details = ", ".join(f"{key} {value}" for key, value in sorted(objective.items()) if key != "type")
     return f"{objective.get('type', 'the autoencoder loss with the prior trained after it')}" + (
         f" ({details})" if details else "")
+
+
+def _pixels(training, test):
+    trained = {"dynamic": "binarized afresh every epoch in training", "none": "grey levels, not binarized"}
+    tested = "test images not binarized" if test == "none" else f"test images binarized once, {test}"
+    return f"{trained.get(training, f'training binarization {training}')}; {tested}"
+
+
+def _density(evaluation):
+    """"-log p(x)" or "-log p(x\\|y)": what the evaluation bounds (its "density" field)."""
+    density = (evaluation.get("density") or "log p(x)").split(",")[0].split(" at ")[0]
+    return "-" + density.replace("|", "\\|")
 
 
 def _images(count, total):
@@ -82,7 +94,7 @@ def _evaluation_figures(export):
     for evaluation in export.evaluations():
         images, command = _images(evaluation["examples"], total), f"`{evaluation['command']}`"
         if "neg_log_likelihood" in evaluation:
-            rows.append(f"| -log p(x), importance sampled, K={evaluation['samples']} (an upper bound) | "
+            rows.append(f"| {_density(evaluation)}, importance sampled, K={evaluation['samples']} (an upper bound) | "
                         f"{evaluation['neg_log_likelihood']:.2f} ± {evaluation['neg_log_likelihood_stderr']:.2f} | "
                         f"{images} | {command} ({evaluation['seconds']:.0f} s) |")
             rows.append(f"| -ELBO on the same draws; gap; bits/dim | {evaluation['neg_elbo']:.2f}; "
@@ -142,7 +154,7 @@ def card(export, latest):
         + (f"{train_images:,} training images, " if train_images else "")
         + f"{metrics['test_examples']:,} test images"
         + (f" of {test_images:,}" if test_images and test_images != metrics["test_examples"] else "") + ".",
-        f"- Pixels: training binarization `{train['binarization']}`; test images `{metrics['test_binarization']}`.",
+        f"- Pixels: {_pixels(train['binarization'], metrics['test_binarization'])}.",
         f"- Labels: {labels if _uses_labels(model) else 'none used'}.",
         "",
         "## Protocol",
