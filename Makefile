@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 WORKERS ?= 2
 XDIST := -n $(WORKERS) --dist loadgroup
 
-.PHONY: install demo test test-fast test-slow clean
+.PHONY: install demo test test-fast test-slow check-docs clean
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ test-fast: install
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
+
+# The measured tables of README.md and docs/, and each shipped version's MODEL_CARD.md, against
+# saved_models/*/*/metrics.json (tests/test_results_tables.py runs the same check)
+check-docs: install
+	$(BIN)/python tools/write_results.py --check
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
