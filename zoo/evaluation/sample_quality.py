@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 from scipy import linalg
+from threadpoolctl import threadpool_limits  # scikit-learn's dependency
 
 from zoo.errors import ZooError
 from zoo.evaluation import features as feature_spaces
@@ -62,8 +63,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
 
 def polynomial_kernel(x, y):
     """k(x, y) = (x.y / d + 1)^3 for rows of x [n, d] and y [m, d]."""
-    k = x @ y.T / x.shape[1] + 1.0
-    return k * k * k  # not ** 3: numpy's pow is several times slower
+    k = x @ y.T
+    k *= 1.0 / x.shape[1]
+    k += 1.0
+    cube = k * k
+    cube *= k  # in place, and not ** 3 (numpy's pow is several times slower): KID makes 300 of these
+    return cube
 
 
 def mmd2_unbiased(x, y):
@@ -89,7 +94,11 @@ def kernel_inception_distance(real, fake, subsets=KID_SUBSETS, subset_size=KID_S
 def squared_distances(a, b):
     """||a_i - b_j||^2 [len(a), len(b)] (float32 matrix products, clipped at 0)."""
     a, b = a.astype(np.float32), b.astype(np.float32)
-    return np.maximum((a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None, :], 0)
+    block = a @ b.T
+    block *= -2.0
+    block += (a * a).sum(1)[:, None]
+    block += (b * b).sum(1)[None, :]
+    return np.maximum(block, 0, out=block)  # in place: the blocks are 1,000 x 10,000
 
 
 def manifold_radii(points, k=NEIGHBOURS, batch=DISTANCE_BATCH):
@@ -133,9 +142,13 @@ def from_features(real, fake, real_statistics=None, space_name="feature", seed=0
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     check_counts(real, fake, space_name)
     mu_real, sigma_real = real_statistics if real_statistics is not None else statistics(real)
-    kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
-    precision, recall = precision_recall(real, fake)
-    return {"fid": frechet_distance(mu_real, sigma_real, *statistics(fake)),
+    # One BLAS thread: KID's 300 products of 1,000-row blocks ran 10x slower with two threads
+    # on 2 cores shared with other work (measured: 8.1 s against 0.7 s for 300 x 300 features).
+    with threadpool_limits(1):
+        kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
+        precision, recall = precision_recall(real, fake)
+        fid = frechet_distance(mu_real, sigma_real, *statistics(fake))
+    return {"fid": fid,
             "kid": kid, "kid_std": kid_std, "kid_stderr": kid_std / np.sqrt(KID_SUBSETS),
             "kid_subsets": f"{KID_SUBSETS} of {min(KID_SUBSET_SIZE, len(real), len(fake))}",
             "precision": precision, "recall": recall, "neighbours": NEIGHBOURS,
