@@ -10,7 +10,7 @@ import pytest
 from scipy import linalg
 from scipy.spatial.distance import cdist
 
-from test_cli import zoo_here
+from test_cli import assert_refused_in_one_line, zoo_here
 from zoo.data import DATASETS
 from zoo.errors import ZooError
 from zoo.evaluation import features, sample_quality
@@ -164,12 +164,12 @@ def test_fid_rises_with_noise_on_real_mnist(mnist_test, mnist_space):
     """Test images against other test images with Gaussian noise of rising sigma: FID rises
     at each step, from near 0, and precision falls."""
     images = mnist_test.scaled()
-    real = mnist_space.features(images[:2000])
+    real = mnist_space.features(images[:1000])
     real_statistics = sample_quality.statistics(real)
     rng = np.random.default_rng(0)
     fids, precisions = [], []
     for sigma in (0.0, 0.1, 0.2, 0.4):
-        noisy = np.clip(images[2000:4000] + rng.normal(0, sigma, (2000, 28, 28, 1)), 0, 1).astype(np.float32)
+        noisy = np.clip(images[1000:2000] + rng.normal(0, sigma, (1000, 28, 28, 1)), 0, 1).astype(np.float32)
         fake = mnist_space.features(noisy)
         fids.append(sample_quality.frechet_distance(*real_statistics, *sample_quality.statistics(fake)))
         precisions.append(sample_quality.precision_recall(real, fake)[0])
@@ -311,3 +311,12 @@ def test_zoo_evaluate_writes_every_figure_with_its_space_named(capsys, tmp_path,
     assert figures["space"]["space"] == "domain" and figures["space"]["sha256"] == record["sha256"][:12]
     assert figures["space"]["test_accuracy"] == record["test_accuracy"]
     assert f"FID {figures['fid']:.2f}" in run.stdout and f"SHA-256 {record['sha256'][:12]}" in run.stdout
+
+
+def test_zoo_evaluate_refuses_before_evaluating(capsys, tmp_path):
+    """A bad --sample-quality request is answered in one line before any image is scored."""
+    common = [SHIPPED_EXPORT, "--output-dir", str(tmp_path), "--sample-quality"]
+    assert_refused_in_one_line(["evaluate", *common, "--feature-space", "inception", "--inception-weights",
+                                str(tmp_path / "missing.h5")], ["--inception-weights", "no such file"], capsys)
+    assert_refused_in_one_line(["evaluate", *common, "--sample-count", "0"], ["--sample-count"], capsys)
+    assert not (tmp_path / "metrics.json").exists()

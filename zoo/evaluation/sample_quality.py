@@ -19,6 +19,7 @@ network, dataset, split and count (`cache_dir()`), since Inception runs at about
 on 2 CPU cores.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -38,12 +39,24 @@ DISTANCE_BATCH = 1000
 SAMPLE_BATCH = 1000
 
 
+def one_blas_thread(function):
+    """Run `function` with numpy's BLAS on one thread: KID's 300 products of 1,000-row blocks
+    ran 10 times slower on two threads of 2 cores shared with other work (8.1 s against
+    0.7 s for 300 x 300 features), and no figure here is one large product."""
+    @functools.wraps(function)
+    def limited(*args, **kwargs):
+        with threadpool_limits(1):
+            return function(*args, **kwargs)
+    return limited
+
+
 def statistics(features):
     """(mean, covariance) of features [N, d], the covariance as numpy's (N - 1 divisor)."""
     features = np.asarray(features, np.float64)
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
+@one_blas_thread
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     """The Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), as pytorch-fid."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
@@ -81,6 +94,7 @@ def mmd2_unbiased(x, y):
     return float(within - 2 * k_xy.sum() / (m * m))
 
 
+@one_blas_thread
 def kernel_inception_distance(real, fake, subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=0):
     """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of min(subset_size, n)
     rows of each set, drawn without replacement."""
@@ -111,6 +125,7 @@ def manifold_radii(points, k=NEIGHBOURS, batch=DISTANCE_BATCH):
     return radii
 
 
+@one_blas_thread
 def precision_recall(real, fake, k=NEIGHBOURS, batch=DISTANCE_BATCH):
     """(precision, recall) of Kynkaenniemi et al.: the share of `fake` inside the real
     k-NN manifold, and of `real` inside the fake one. Both come from one pass over row
@@ -142,13 +157,9 @@ def from_features(real, fake, real_statistics=None, space_name="feature", seed=0
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     check_counts(real, fake, space_name)
     mu_real, sigma_real = real_statistics if real_statistics is not None else statistics(real)
-    # One BLAS thread: KID's 300 products of 1,000-row blocks ran 10x slower with two threads
-    # on 2 cores shared with other work (measured: 8.1 s against 0.7 s for 300 x 300 features).
-    with threadpool_limits(1):
-        kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
-        precision, recall = precision_recall(real, fake)
-        fid = frechet_distance(mu_real, sigma_real, *statistics(fake))
-    return {"fid": fid,
+    kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
+    precision, recall = precision_recall(real, fake)
+    return {"fid": frechet_distance(mu_real, sigma_real, *statistics(fake)),
             "kid": kid, "kid_std": kid_std, "kid_stderr": kid_std / np.sqrt(KID_SUBSETS),
             "kid_subsets": f"{KID_SUBSETS} of {min(KID_SUBSET_SIZE, len(real), len(fake))}",
             "precision": precision, "recall": recall, "neighbours": NEIGHBOURS,
