@@ -284,13 +284,45 @@ def test_missing_or_wrong_inception_weights_and_missing_domain_network(tmp_path)
     assert "--feature-space inception" in one_line_error(features.feature_space, "domain", "cifar10")
 
 
-class NoSamples:
+class NoSamples:  # what SampleQuality asks first
     KIND = "autoencoder"
     generates = False
 
 
 def test_a_model_that_draws_nothing_is_answered_in_one_line():
-    assert "draws no samples" in one_line_error(sample_quality.draw, NoSamples(), 10)
+    from toy_kinds import Autoencoder
+
+    assert not Autoencoder().generates
+    assert "draws no samples" in one_line_error(sample_quality.draw, Autoencoder(), 10)
+
+
+def tiny_vae(**condition):
+    from zoo.config import VAEConfig
+    from zoo.models.builder import build
+
+    return build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                           posterior={"type": "diagonal_normal", "latent_dim": 2}, **condition))
+
+
+def test_draw_asks_the_model_in_seeded_batches():
+    vae = tiny_vae()
+    assert vae.generates
+    x = sample_quality.draw(vae, 1200, seed=3)
+    assert x.shape == (1200, 8, 8, 1) and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(x, sample_quality.draw(vae, 1200, seed=3))
+    assert not np.allclose(x[:200], x[1000:])  # each batch has its own seed
+    assert not np.allclose(x, sample_quality.draw(vae, 1200, seed=4))
+
+
+def test_a_conditional_model_draws_the_classes_in_turn(monkeypatch):
+    vae = tiny_vae(condition={"type": "class_label", "classes": 3})
+    assert vae.generates
+    asked = []
+    original = type(vae).sample
+    monkeypatch.setattr(type(vae), "sample", lambda self, n, seed=None, y=None: asked.append(y) or original(
+        self, n, seed=seed, y=y))
+    assert sample_quality.draw(vae, 7).shape == (7, 8, 8, 1)
+    np.testing.assert_array_equal(asked[0], [0, 1, 2, 0, 1, 2, 0])
 
 
 # From a model, and `zoo evaluate --sample-quality`
