@@ -109,9 +109,11 @@ def test_kid_of_one_distribution_averages_to_zero():
     same = [sample_quality.mmd2_unbiased(rng.normal(size=(40, 8)), rng.normal(size=(40, 8))) for _ in range(300)]
     assert abs(np.mean(same)) < 3 * np.std(same) / np.sqrt(len(same))
     real = rng.normal(size=(600, 8))
-    kid, kid_std = sample_quality.kernel_inception_distance(real, rng.normal(size=(600, 8)), 20, 300)
-    shifted, _ = sample_quality.kernel_inception_distance(real, rng.normal(0.5, 1, size=(600, 8)), 20, 300)
-    assert abs(kid) < 3 * kid_std and shifted > 20 * kid_std > 0
+    kid, kid_std, subsets = sample_quality.kernel_inception_distance(real, rng.normal(size=(600, 8)), 20, 300)
+    shifted, _, _ = sample_quality.kernel_inception_distance(real, rng.normal(0.5, 1, size=(600, 8)), 20, 300)
+    assert subsets == 20 and abs(kid) < 3 * kid_std and shifted > 20 * kid_std > 0
+    x, y = real[:50], real[50:100]  # subsets as large as both sets: one value, no spread
+    assert sample_quality.kernel_inception_distance(x, y) == (pytest.approx(sample_quality.mmd2_unbiased(x, y)), 0.0, 1)
 
 
 # Precision and recall
@@ -180,7 +182,7 @@ def test_fid_rises_with_noise_on_real_mnist(mnist_test, mnist_space):
 def test_measure_names_the_domain_space(mnist_test, mnist_space):
     images = mnist_test.scaled()
     figures = sample_quality.measure(images[:300], images[300:600], mnist_space)
-    assert figures["n_real"] == figures["n_fake"] == 300 and figures["kid_subsets"] == "100 of 300"
+    assert figures["n_real"] == figures["n_fake"] == 300 and figures["kid_subsets"] == "1 of 300"
     assert all(np.isfinite(figures[name]) for name in ("fid", "kid", "kid_std", "precision", "recall"))
     space = figures["space"]
     assert space["space"] == "domain" and space["sha256"] == mnist_space.fingerprint[:12]

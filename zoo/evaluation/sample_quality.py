@@ -96,13 +96,15 @@ def mmd2_unbiased(x, y):
 
 @one_blas_thread
 def kernel_inception_distance(real, fake, subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=0):
-    """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of min(subset_size, n)
-    rows of each set, drawn without replacement."""
+    """(mean, std, subsets) of the unbiased MMD^2 over `subsets` random subsets of
+    min(subset_size, n) rows of each set, drawn without replacement; one "subset" when that
+    is both sets whole (every draw would give the same value)."""
     size = min(subset_size, len(real), len(fake))
+    subsets = 1 if size == len(real) == len(fake) else subsets
     rng = np.random.default_rng(seed)
     values = np.array([mmd2_unbiased(real[rng.choice(len(real), size, replace=False)],
                                      fake[rng.choice(len(fake), size, replace=False)]) for _ in range(subsets)])
-    return float(values.mean()), float(values.std())
+    return float(values.mean()), float(values.std()), subsets
 
 
 def squared_distances(a, b):
@@ -157,11 +159,11 @@ def from_features(real, fake, real_statistics=None, space_name="feature", seed=0
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     check_counts(real, fake, space_name)
     mu_real, sigma_real = real_statistics if real_statistics is not None else statistics(real)
-    kid, kid_std = kernel_inception_distance(real, fake, seed=seed)
+    kid, kid_std, subsets = kernel_inception_distance(real, fake, seed=seed)
     precision, recall = precision_recall(real, fake)
     return {"fid": frechet_distance(mu_real, sigma_real, *statistics(fake)),
-            "kid": kid, "kid_std": kid_std, "kid_stderr": kid_std / np.sqrt(KID_SUBSETS),
-            "kid_subsets": f"{KID_SUBSETS} of {min(KID_SUBSET_SIZE, len(real), len(fake))}",
+            "kid": kid, "kid_std": kid_std, "kid_stderr": kid_std / np.sqrt(subsets),
+            "kid_subsets": f"{subsets} of {min(KID_SUBSET_SIZE, len(real), len(fake))}",
             "precision": precision, "recall": recall, "neighbours": NEIGHBOURS,
             "n_real": len(real), "n_fake": len(fake)}
 
@@ -286,5 +288,6 @@ def report(result):
     named = (f"{space['network']}, SHA-256 {space['sha256']}"
              + (f", test accuracy {100 * space['test_accuracy']:.2f}%" if "test_accuracy" in space else ""))
     return (f"sample quality ({result.get('sampler', 'given')} samples, {result['n_fake']} against {result['n_real']} "
-            f"real; {space['space']} space: {named}): FID {result['fid']:.2f}, KID {result['kid']:.4f} "
-            f"(std {result['kid_std']:.4f}), precision {result['precision']:.3f}, recall {result['recall']:.3f}")
+            f"real; {space['space']} space: {named}): FID {result['fid']:.2f}, KID {result['kid']:.4g} "
+            f"(std {result['kid_std']:.2g} over {result['kid_subsets']}), precision {result['precision']:.3f}, "
+            f"recall {result['recall']:.3f}")
