@@ -87,6 +87,21 @@ def test_mmd2_of_two_points_each_by_hand():
     assert sample_quality.mmd2_unbiased(x, y) == pytest.approx(1 + 27 - 2 * 9.25)
 
 
+def test_mmd2_kernel_is_the_reference_codes_polynomial_kernel():
+    """The KID code of Binkowski et al. (and torch-fidelity) uses scikit-learn's
+    polynomial_kernel(degree=3, gamma=None -> 1/d, coef0=1)."""
+    from sklearn.metrics.pairwise import polynomial_kernel
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 7)), rng.normal(size=(30, 7))
+    np.testing.assert_allclose(sample_quality.polynomial_kernel(x, y), polynomial_kernel(x, y, degree=3, coef0=1))
+    k_xx, k_yy, k_xy = (polynomial_kernel(a, b, degree=3, coef0=1) for a, b in ((x, x), (y, y), (x, y)))
+    m = len(x)
+    reference = ((k_xx.sum() - np.trace(k_xx)) / (m * (m - 1)) + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+                 - 2 * k_xy.mean())
+    assert sample_quality.mmd2_unbiased(x, y) == pytest.approx(reference, rel=1e-12)
+
+
 def test_mmd2_is_unbiased_for_a_known_population():
     """X uniform on {0, 1}, Y uniform on {1, 2} (d = 1): E k(X, X') = 11/4, E k(Y, Y') =
     187/4, E k(X, Y) = 37/4, so MMD^2 = 31. The estimator averages to it over many draws;
