@@ -30,6 +30,7 @@ from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ConfigError, ZooError, first_line
 from zoo.evaluation import codes, disentanglement, reconstruction_error
+from zoo.evaluation.sample_quality import SampleQuality
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
 from zoo.models.presets import preset_path, read_json
@@ -38,20 +39,23 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts 
 
 
 def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_size=50,
-             output_dir=None, pictures=True, download=False, command=None, verbose=True):
+             output_dir=None, pictures=True, download=False, command=None, verbose=True, sample_quality=None):
     """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
 
     `output_dir` defaults to the export's version folder, whose metrics.json gains an
     "evaluation" entry. Returns that entry. Every input (config.json, model.keras, the
     metrics.json to extend, a writable `output_dir`) is checked before anything is computed,
     so a bad one costs seconds, not the evaluation; if writing still fails afterwards, the
-    figures are printed and the error says so.
+    figures are printed and the error says so. `sample_quality`: the options of
+    `zoo.evaluation.sample_quality.SampleQuality` (samples, space, ...) to measure FID, KID
+    and precision/recall of samples too, or None.
     """
     if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
         raise ZooError("--samples, --examples and --batch-size must be positive integers")
     path = preset_path(export_path)
     recipe = export_recipe(path)
     model = load_preset(path, compile=False)
+    quality = SampleQuality(model, recipe.train, **sample_quality) if sample_quality is not None else None
     output_dir = output_dir or path
     writable_output(output_dir)
     images, labels = evaluation_images(recipe, data_dir, download, examples)
@@ -66,8 +70,11 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
                     num_samples=num_samples, batch_size=batch_size, progress=verbose)
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result.update(disentanglement_scores(model, recipe, data_dir, say))
+    if quality is not None:
+        result["sample_quality"] = quality.measure(data_dir, download, examples, say)
     result.update(hardware=hardware(), command=command)
-    return record(result, reporter(result), model, images, labels, output_dir, pictures, say)
+    return record(result, reporter(result) + SampleQuality.report(result), model, images, labels, output_dir,
+                  pictures, say)
 
 
 def importance_sampled(model, recipe, images, labels, num_samples, batch_size, progress=True):

@@ -14,6 +14,7 @@ and export ask it instead of probing it:
     loss_is           what the loss `fit` minimises is, in words, written beside the figures
     picture_names     which pictures of `zoo.evaluation.pictures` it has
     embeds            whether `embed(x)` gives a vector code per image ([N, d])
+    generates         whether `sample(n, seed=...)` draws new images (given `y` if it takes labels)
     test_figures(logs), slice_figure, kind_figures(...), fit_after_training(...)
                       what `zoo train` records and runs after `fit`
     pixel_marginal(train_images) the trivial baseline its test -ELBO must beat to be exported
@@ -89,6 +90,12 @@ class ZooModel(keras.Model):
     def example_pixels(self, rng, shape):
         """Pixels like the ones it is trained on, for warm-up requests (uniform in [0, 1])."""
         return rng.random(shape)
+
+    @property
+    def generates(self):
+        """Whether `sample(n, seed=...)` draws new images [n, H, W, C] in [0, 1] (given `y` for a
+        model with labels): what sample quality asks. Its pictures show samples when it does."""
+        return bool({"samples", "class_samples"} & set(self.picture_names))
 
     def test_figures(self, logs):
         """The test figures `zoo train` records, from `evaluate`'s logs on the test split."""
