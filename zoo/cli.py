@@ -1,4 +1,4 @@
-"""`zoo list | train | evaluate`: the command line. Problems a user can fix end in one line, exit 2.
+"""`zoo list | train | evaluate | fit-samplers`: the command line. Problems a user can fix end in one line, exit 2.
 
 Names, flags, paths, sizes and training values are checked before TensorFlow is imported,
 so a mistake is answered at once; blocks and their arguments are checked next (their
@@ -60,6 +60,15 @@ def build_parser():
     evaluate.add_argument("--batch-size", type=int, default=50, help="images scored at once (default 50)")
     evaluate.add_argument("--output-dir", help="where metrics.json and pictures/ go (default: the export)")
     evaluate.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
+
+    fit_samplers = commands.add_parser(
+        "fit-samplers", help="fit post-hoc samplers to an export's encoded training set; export the next version")
+    fit_samplers.add_argument("export", help="an export's version folder, its model folder, or a preset name")
+    fit_samplers.add_argument("--samplers", required=True, metavar="KINDS",
+                              help="comma-separated: gaussian_mixture, two_stage, flow")
+    fit_samplers.add_argument("--data-dir", help="as for train: the data it was trained on")
+    fit_samplers.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
+    fit_samplers.add_argument("--export-dir", help="default: the folder holding the export's model folder")
     return parser
 
 
@@ -117,6 +126,16 @@ def run(args, argv):
         evaluate(args.export, data_dir=args.data_dir, num_samples=args.samples, examples=args.examples,
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
                  download=args.download, command=command)
+        return 0
+    if args.command == "fit-samplers":
+        from zoo.models.presets import preset_path
+
+        preset_path(args.export)
+        check_paths(data_dir=args.data_dir, export_dir=args.export_dir)
+        from zoo.training.fit_samplers import fit_samplers
+
+        fit_samplers(args.export, args.samplers, data_dir=args.data_dir, export_dir=args.export_dir,
+                     download=args.download, command=command)
         return 0
     recipe, overrides = checked_before_tensorflow(args)
     from zoo.training import strategies

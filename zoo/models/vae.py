@@ -14,7 +14,7 @@ from zoo.layers.conditions import Condition
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
 from zoo.layers.priors import Prior, StandardNormal
-from zoo.models import importance_sampling, keras_file, signatures
+from zoo.models import importance_sampling, signatures
 from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network, sample_count
 from zoo.objectives import ELBO, Objective
 
@@ -437,17 +437,25 @@ class VAE(LikelihoodModel):
         return found[name]
 
     def with_samplers(self, samplers):
-        """A copy of this model (its weights) that also holds `samplers` (unfitted sampler
-        objects), for `fit_samplers`; refused in one line when its codes cannot take them."""
+        """A copy of this model, its weights and its other fitted samplers, that holds `samplers`
+        (unfitted `Sampler`s, each replacing one of its kind): what `zoo fit-samplers` fits.
+        Refused in one line when the model's codes cannot take a sampler (`zoo.config.rules`)."""
+        kinds = {sampler.kind for sampler in samplers}
+        kept = [sampler for sampler in self.samplers if sampler.kind not in kinds]
         config = self.get_config()
-        config["samplers"] = [*config.get("samplers", []), *map(keras.saving.serialize_keras_object, samplers)]
         config.pop("aggregate_posterior", None)
+        config["samplers"] = [keras.saving.serialize_keras_object(sampler) for sampler in [*kept, *samplers]]
         model = type(self).from_config(config)
-        mine = dict(zip(keras_file.variable_paths(self), self.variables))
-        for path, variable in zip(keras_file.variable_paths(model), model.variables):
-            if path in mine:
-                variable.assign(mine[path])
+        for mine, theirs in [(self._unsampled_variables(), model._unsampled_variables()),
+                             *((old.variables, new.variables) for old, new in zip(kept, model.samplers))]:
+            for value, variable in zip(mine, theirs):
+                variable.assign(value)
         return model
+
+    def _unsampled_variables(self):
+        """The model's variables but its samplers', in order (the same config gives the same order)."""
+        sampled = {id(v) for sampler in self.samplers for v in sampler.variables}
+        return [v for v in self.variables if id(v) not in sampled]
 
     def fit_samplers(self, images, seed=0, verbose=True):
         """Fit each sampler to the codes of `images` (float32 [N, H, W, C], the training set):
