@@ -10,6 +10,7 @@ import contextlib
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 from sklearn.datasets import make_moons
 
 import zoo
@@ -25,6 +26,7 @@ SERVED = {"gaussian_mixture": "sample_aggregate_posterior", "two_stage": "sample
 
 
 def _fitted(sampler, codes, seed=0):
+    keras.utils.set_random_seed(seed)  # the networks' initial weights
     sampler.attach(DiagonalNormal(codes.shape[1]))
     sampler.fit(codes, seed=seed)
     return sampler
@@ -42,8 +44,8 @@ def _standardized_moons(count, seed):
 
 @pytest.fixture(scope="module")
 def moons_flow():
-    return _fitted(MaskedAutoregressiveFlow(layers=4, hidden_units=(32, 32), epochs=40, batch_size=128,
-                                            learning_rate=3e-3), _standardized_moons(2000, 0))
+    return _fitted(MaskedAutoregressiveFlow(layers=4, hidden_units=(64, 64), epochs=30, batch_size=64,
+                                            learning_rate=5e-3, patience=10), _standardized_moons(2000, 0))
 
 
 def test_the_flow_fits_two_moons_better_than_a_gaussian_and_matches_their_moments(moons_flow):
@@ -54,10 +56,19 @@ def test_the_flow_fits_two_moons_better_than_a_gaussian_and_matches_their_moment
     _fitted(gaussian, train)
     flow_score = float(tf.reduce_mean(moons_flow.log_prob(held)))
     gaussian_score = float(tf.reduce_mean(gaussian.log_prob(held)))
-    assert flow_score > gaussian_score + 0.5, (flow_score, gaussian_score)
+    assert flow_score > gaussian_score + 1.0, (flow_score, gaussian_score)  # measured: -1.37 against -2.7
     draws = _draws(moons_flow, 4000)
     np.testing.assert_allclose(draws.mean(axis=0), train.mean(axis=0), atol=0.1)
     np.testing.assert_allclose(np.cov(draws.T), np.cov(train.T), atol=0.15)
+
+
+def test_the_flow_draws_through_its_bijector(moons_flow):
+    """Its own loop of MADE passes (a smaller export graph) is TFP's forward pass, and inverts
+    the density's direction."""
+    u = tf.random.stateless_normal([64, 2], seed=[1, 2])
+    codes = moons_flow.transform(u)
+    np.testing.assert_allclose(codes, moons_flow.bijector().forward(u), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(moons_flow.bijector().inverse(codes), u, rtol=1e-4, atol=1e-4)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """The VAE: encoder -> q(z|x) -> z -> decoder -> p(x|z), with a prior p(z), as a keras.Model."""
 
 import functools
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -468,7 +469,10 @@ class VAE(LikelihoodModel):
             if verbose:
                 print(f"Fitting the {sampler.kind} sampler to {len(codes)} codes of {codes.shape[1]} latents",
                       flush=True)
-            taken[sampler.kind] = sampler.fit(codes, seed=seed, verbose=verbose)
+            start, cpu = time.perf_counter(), time.process_time()
+            taken[sampler.kind] = {**sampler.fit(codes, seed=seed, verbose=verbose),
+                                   "seconds": round(time.perf_counter() - start, 1),
+                                   "cpu_seconds": round(time.process_time() - cpu, 1)}
         return taken
 
     def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):

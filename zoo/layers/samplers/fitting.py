@@ -2,8 +2,6 @@
 part of the codes scored after every epoch, the best epoch's weights kept, and a stop after
 `patience` epochs without improvement (early stopping)."""
 
-import time
-
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
@@ -25,10 +23,9 @@ def fit_by_steps(loss, variables, codes, seed, epochs, batch_size, learning_rate
                  name, verbose=False):
     """Minimise the mean of `loss(batch, step_seed)` (per-code losses [B]) over `variables`.
 
-    Returns what the fit took: {"epochs", "loss", "held_out_loss", "seconds"}; the variables
-    end at the epoch with the lowest held-out loss.
+    Returns what the fit took: {"epochs", "loss", "held_out_loss"}; the variables end at the
+    epoch with the lowest held-out loss.
     """
-    start = time.perf_counter()
     train, held = held_out_split(codes, held_out, seed)
     batch_size = min(batch_size, len(train))
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -74,5 +71,4 @@ def fit_by_steps(loss, variables, codes, seed, epochs, batch_size, learning_rate
                 break
     for variable, value in zip(variables, best_values):
         variable.assign(value)
-    return {"epochs": len(history), "loss": history[-1][0] if history else None, "held_out_loss": best,
-            "seconds": round(time.perf_counter() - start, 1)}
+    return {"epochs": len(history), "loss": history[-1][0] if history else None, "held_out_loss": best}

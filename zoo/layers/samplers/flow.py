@@ -68,7 +68,15 @@ class MaskedAutoregressiveFlow(NoiseSampler):
                 - tf.reduce_sum(tf.math.log(self.scale)))
 
     def transform(self, u):
-        return self.bijector().forward(u)
+        """The bijector's forward pass (noise -> standardized codes), each MAF layer inverted by
+        a `tf.while_loop` of latent_dim passes of its MADE: TFP's own forward unrolls them, which
+        put latent_dim copies of every MADE into each export's graph."""
+        reverse = list(reversed(range(self.latent_dim)))
+        for index, network in enumerate(self.made):
+            if index:
+                u = tf.gather(u, reverse, axis=-1)
+            u = _maf_forward(_bounded(network), u, self.latent_dim)
+        return u
 
     def fit(self, codes, seed=0, verbose=False):
         """Fit the flow to `codes` [N, latent_dim] by maximum likelihood; returns what the fit took."""
@@ -80,6 +88,16 @@ class MaskedAutoregressiveFlow(NoiseSampler):
         return {**super().get_config(), "layers": self.layers, "hidden_units": self.hidden_units,
                 "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                 "patience": self.patience}
+
+
+def _maf_forward(shift_and_log_scale, u, passes):
+    """y with y = u * exp(log_scale(y)) + shift(y), autoregressively: pass i fixes latent i."""
+    def one_pass(step, y):
+        shift, log_scale = shift_and_log_scale(y)
+        return step + 1, u * tf.exp(log_scale) + shift
+
+    _, y = tf.while_loop(lambda step, _: step < passes, one_pass, (tf.constant(0), tf.zeros_like(u)))
+    return y
 
 
 def _bounded(network):
