@@ -2,10 +2,10 @@
 known, draws row i from seed i alone, is fitted, reloaded and served through the shared
 driver, and is refused in one line by models whose codes cannot take it."""
 
+import contextlib
 import io
 import os
 import shutil
-import contextlib
 
 import numpy as np
 import pytest
@@ -176,3 +176,15 @@ def test_fit_samplers_publishes_the_next_version_with_the_same_weights(digits_lo
     served = tf.saved_model.load(str(folder / "2")).signatures
     assert {"sample_aggregate_posterior", "sample_flow"} <= set(served)
     assert "digits_mlp_bernoulli" in (tmp_path / "models.config").read_text()
+
+
+@pytest.mark.heavy
+def test_an_export_made_before_the_sampler_slot_loads_and_draws_what_it_serves():
+    """mnist_mlp_full_normal_mixture's version 1 holds an `AggregatePosterior` in its
+    model.keras and its weights at "aggregate_posterior/..." in the SavedModel."""
+    version = os.path.join(os.path.dirname(__file__), "..", "saved_models", "mnist_mlp_full_normal_mixture", "1")
+    model = zoo.VAE.from_preset(version)
+    assert model.sampler_names == ("prior", "gaussian_mixture")
+    seeds = tf.constant([1, 2, 3], tf.int64)
+    served = tf.saved_model.load(version).signatures["sample_aggregate_posterior"](seed=seeds)
+    np.testing.assert_array_equal(model.sampler("gaussian_mixture").sample(seeds), served["z"])
