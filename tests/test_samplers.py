@@ -139,6 +139,7 @@ def test_the_earlier_field_asks_for_a_gaussian_mixture_and_prior_is_always_there
     assert config.samplers == ({"type": "flow"},)
     assert config.sampler_specs() == ({"type": "flow"}, {"type": "gaussian_mixture", "components": 3})
     assert zoo.AggregatePosterior is GaussianMixture
+    assert VAEConfig(samplers="gaussian_mixture,flow").samplers == ({"type": "gaussian_mixture"}, {"type": "flow"})
 
 
 @pytest.mark.heavy

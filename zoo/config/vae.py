@@ -1,6 +1,7 @@
 """`VAEConfig`: which block sits at each arrow of a VAE, each with its own arguments."""
 
 import dataclasses
+import typing
 from typing import Optional
 
 from zoo.checks import check_count
@@ -63,7 +64,7 @@ class VAEConfig(ModelConfig):
     likelihood: dict = dataclasses.field(default_factory=lambda: {"type": "bernoulli"})
     objective: dict = dataclasses.field(default_factory=lambda: {"type": "elbo"})
     aggregate_posterior_components: int = 0
-    samplers: tuple = ()
+    samplers: typing.Union[tuple, str] = ()  # str: kinds separated by commas (`--set samplers=two_stage,flow`)
     condition: Optional[dict] = None
     classifier: Optional[dict] = None
 
@@ -73,7 +74,8 @@ class VAEConfig(ModelConfig):
             if getattr(self, role) is not None or role in BLOCKS:
                 object.__setattr__(self, role, spec_form(role, getattr(self, role)))
         check_count("aggregate_posterior_components", self.aggregate_posterior_components, minimum=0)
-        samplers = (self.samplers,) if isinstance(self.samplers, (str, dict)) else self.samplers
+        samplers = tuple(self.samplers.split(",")) if isinstance(self.samplers, str) else \
+            (self.samplers,) if isinstance(self.samplers, dict) else self.samplers
         if not isinstance(samplers, (tuple, list)):
             raise ConfigError("samplers", samplers, 'a list of sampler specs, e.g. ("gaussian_mixture", "flow")')
         object.__setattr__(self, "samplers", tuple(spec_form("samplers", spec) for spec in samplers
