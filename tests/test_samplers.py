@@ -18,7 +18,7 @@ from zoo import cli
 from zoo.config import VAEConfig
 from zoo.errors import ConfigError, ZooError
 from zoo.layers.posteriors import DiagonalNormal
-from zoo.layers.samplers import GaussianMixture, MaskedAutoregressiveFlow, TwoStageVAE
+from zoo.layers.samplers import GaussianMixture, MaskedAutoregressiveFlow, TwoStageVAE, signature_name
 from zoo.models.builder import build
 
 CASE = "vae_mlp_gaussian_fixed_beta_tcvae_samplers"  # tests/driver_cases.py: all three samplers, fitted
@@ -109,6 +109,7 @@ def test_each_sampler_is_fitted_reloaded_and_served(driven, tmp_path):
     result = driven(CASE)
     model = result.model
     assert model.sampler_names == ("prior", "gaussian_mixture", "two_stage", "flow")
+    assert {kind: signature_name(kind) for kind in SERVED} == SERVED
     for kind, signature in SERVED.items():
         assert result.reload_report["inputs"][signature] == ["seed"]
         assert {f"{signature}/z", f"{signature}/x_mean", f"{signature}/x_sample"} <= set(result.served)

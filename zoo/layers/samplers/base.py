@@ -19,6 +19,12 @@ from zoo.seeds import PRIOR_STREAM, stream
 SAMPLERS = Registry("samplers")
 
 
+def signature_name(kind):
+    """The export signature that draws from a sampler of kind `kind`: `sample_<kind>`, unless
+    its class names another (`SIGNATURE`)."""
+    return SAMPLERS.get(kind).SIGNATURE or f"sample_{kind}"
+
+
 class Sampler(keras.layers.Layer):
     """A density over a VAE's continuous vector codes that generation draws z from.
 
@@ -26,6 +32,8 @@ class Sampler(keras.layers.Layer):
     `fit(codes, seed, verbose)` and draw with `sample(seed)`. The layer is not trainable: the
     VAE's `fit` leaves it alone, and `fit` here sets it from the encoded training set.
     """
+
+    SIGNATURE = None  # the export signature's name, if not sample_<kind>
 
     def __init__(self, **kwargs):
         kwargs["trainable"] = False
@@ -40,7 +48,7 @@ class Sampler(keras.layers.Layer):
     @property
     def signature(self):
         """The export signature that draws from it."""
-        return f"sample_{self.kind}"
+        return signature_name(self.kind)
 
     def attach(self, posterior):
         """Make the weights for `posterior`'s codes: continuous vectors only."""

@@ -30,7 +30,7 @@ class GaussianMixture(Sampler):
         VAE(..., samplers=[GaussianMixture(10)]); vae.fit(x); vae.fit_samplers(x); vae.sample(16, sampler="gaussian_mixture")
     """
 
-    signature = "sample_aggregate_posterior"
+    SIGNATURE = "sample_aggregate_posterior"
 
     def __init__(self, components=10, **kwargs):
         super().__init__(**kwargs)
