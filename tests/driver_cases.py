@@ -7,6 +7,7 @@ import importlib
 import inspect
 import pkgutil
 
+import numpy as np
 import tf_keras as keras
 
 from driver import ModelCase
@@ -77,8 +78,10 @@ def _blocks_of(config):
                 yield from specs(role, value)
 
     roles = config.BLOCKS + getattr(config, "OPTIONAL_BLOCKS", ())
-    return frozenset(block for role in roles if getattr(config, role) is not None
-                     for block in specs("network" if role == "classifier" else role, getattr(config, role)))
+    samplers = config.sampler_specs() if isinstance(config, VAEConfig) else ()
+    return frozenset([*(block for role in roles if getattr(config, role) is not None
+                        for block in specs("network" if role == "classifier" else role, getattr(config, role))),
+                      *(("samplers", spec["type"]) for spec in samplers)])
 
 
 def _case(name, config, **options):
@@ -88,6 +91,20 @@ def _case(name, config, **options):
 
 MLP, CONV = {"type": "mlp", "hidden_units": (16,)}, {"type": "conv", "conv_filters": (4, 8)}
 LATENT = {"type": "diagonal_normal", "latent_dim": 3}
+SAMPLERS_CASE = VAEConfig(
+    network=MLP, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
+    objective={"type": "beta_tcvae", "dataset_size": 8},
+    samplers=({"type": "gaussian_mixture", "components": 2}, {"type": "two_stage", "hidden_units": (8,), "epochs": 2},
+              {"type": "flow", "layers": 2, "hidden_units": (8,), "epochs": 2}))
+
+
+def _fitted_samplers(config):
+    """The model of `config`, its samplers fitted to the codes of 16 random images: each
+    sampler's weights then differ from their initial values, so a reload that lost them fails."""
+    model = build(config)
+    model.fit_samplers(np.random.default_rng(0).random((16, *model.image_shape)).astype("float32"), verbose=False)
+    return model
+
 # Few models, each holding several blocks, so that between them they hold every registered
 # block (and each form of the Gaussian's sigma, both networks, both kinds of condition).
 MODEL_CASES = (
@@ -106,9 +123,8 @@ MODEL_CASES = (
     _case("vae_conv_iaf_vector_discretized_logistic", VAEConfig(
         network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
         likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
-    _case("vae_mlp_gaussian_fixed_beta_tcvae_aggregate", VAEConfig(
-        network=MLP, posterior=LATENT, likelihood={"type": "gaussian", "sigma": 0.3},
-        objective={"type": "beta_tcvae", "dataset_size": 8}, aggregate_posterior_components=2)),
+    ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
+              blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(
         network=MLP, posterior=LATENT, condition={"type": "class_label", "classes": 3},
         classifier={"type": "conv", "conv_filters": (4, 8)}, objective="semi_supervised")),

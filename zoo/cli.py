@@ -1,4 +1,4 @@
-"""`zoo list | train | evaluate`: the command line. Problems a user can fix end in one line, exit 2.
+"""`zoo list | train | evaluate | fit-samplers`: the command line. Problems a user can fix end in one line, exit 2.
 
 Names, flags, paths, sizes and training values are checked before TensorFlow is imported,
 so a mistake is answered at once; blocks and their arguments are checked next (their
@@ -67,6 +67,15 @@ def build_parser():
                           help="domain: the dataset's shipped classifier (default); inception: InceptionV3")
     evaluate.add_argument("--inception-weights", metavar="FILE",
                           help="InceptionV3's no-top ImageNet weights (.h5), for machines that are offline")
+
+    fit_samplers = commands.add_parser(
+        "fit-samplers", help="fit post-hoc samplers to an export's encoded training set; export the next version")
+    fit_samplers.add_argument("export", help="an export's version folder, its model folder, or a preset name")
+    fit_samplers.add_argument("--samplers", required=True, metavar="KINDS",
+                              help="comma-separated: gaussian_mixture, two_stage, flow")
+    fit_samplers.add_argument("--data-dir", help="as for train: the data it was trained on")
+    fit_samplers.add_argument("--download", action="store_true", help="let TFDS download a missing dataset")
+    fit_samplers.add_argument("--export-dir", help="default: the folder holding the export's model folder")
     return parser
 
 
@@ -126,6 +135,16 @@ def run(args, argv):
                  download=args.download, command=command,
                  sample_quality=dict(samples=args.sample_count, space=args.feature_space,
                                      inception_weights=args.inception_weights) if args.sample_quality else None)
+        return 0
+    if args.command == "fit-samplers":
+        from zoo.models.presets import preset_path
+
+        preset_path(args.export)
+        check_paths(data_dir=args.data_dir, export_dir=args.export_dir)
+        from zoo.training.fit_samplers import fit_samplers
+
+        fit_samplers(args.export, args.samplers, data_dir=args.data_dir, export_dir=args.export_dir,
+                     download=args.download, command=command)
         return 0
     recipe, overrides = checked_before_tensorflow(args)
     from zoo.training import strategies

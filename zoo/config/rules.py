@@ -8,15 +8,20 @@ path (`VAEConfig.blocks`) and a model composed from objects can ask the same fun
 from zoo.errors import ConfigError
 
 
-def check_vae_blocks(posterior, prior, objective, condition=None, classifier=None, aggregate_posterior_components=0):
-    """Refuse, in one line naming the field, blocks of a VAE that do not fit together."""
+def check_vae_blocks(posterior, prior, objective, condition=None, classifier=None, samplers=(),
+                     samplers_field=("samplers", None)):
+    """Refuse, in one line naming the field, blocks of a VAE that do not fit together.
+    `samplers`: the kinds of its post-hoc samplers; `samplers_field`: (field, value) that
+    named them, for the message ("aggregate_posterior_components" names a Gaussian mixture)."""
     from zoo.config.blocks import registries
 
     roles = registries()
     posterior_name, prior_name = roles["posterior"].name_of(posterior), roles["prior"].name_of(prior)
     objective_name = roles["objective"].name_of(objective)
     condition_name = roles["condition"].name_of(condition) if condition is not None else None
-    _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier, aggregate_posterior_components)
+    _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier)
+    if samplers:
+        _check_samplers(posterior, posterior_name, condition, samplers, *samplers_field)
     priors = roles["prior"]
     if posterior.continuous != prior.continuous:
         allowed = [name for name in priors.names() if priors.get(name).continuous == posterior.continuous]
@@ -30,12 +35,20 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
                           "at codes it did not draw takes one pass per latent)")
     if getattr(prior, "posterior_type", None) not in (None, posterior_name):
         raise ConfigError("posterior", posterior_name, f"'{prior.posterior_type}' for the prior '{prior_name}'")
-    if aggregate_posterior_components and not posterior.continuous:
-        raise ConfigError("aggregate_posterior_components", aggregate_posterior_components,
-                          f"0 for the discrete posterior '{posterior_name}' (a Gaussian mixture needs continuous codes)")
 
 
-def _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier, aggregate_posterior_components):
+def _check_samplers(posterior, posterior_name, condition, samplers, field, value):
+    """Post-hoc samplers are densities over one vector of continuous codes, fitted to all of them."""
+    value = value if value is not None else list(samplers)
+    if not posterior.continuous or len(posterior.code_shape) != 1:
+        raise ConfigError(field, value, f"none for the posterior '{posterior_name}': a sampler ({', '.join(samplers)}) "
+                                        "needs continuous codes in one vector")
+    if condition is not None:
+        raise ConfigError(field, value, "none for a conditional VAE (its codes are fitted per condition: "
+                                        "sample it from its prior p(z|y))")
+
+
+def _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier):
     """The conditional and semi-supervised choices fit together."""
     semi_supervised = objective_name == "semi_supervised"
     if prior.conditional and condition is None:
@@ -49,9 +62,6 @@ def _check_labels(prior, prior_name, objective_name, condition, condition_name, 
     if semi_supervised != (classifier is not None):
         raise ConfigError("classifier" if semi_supervised else "objective", None if semi_supervised else objective_name,
                           "a classifier network together with the objective 'semi_supervised' (M2), or neither")
-    if condition is not None and aggregate_posterior_components:
-        raise ConfigError("aggregate_posterior_components", aggregate_posterior_components,
-                          "0 for a conditional VAE (its codes are fitted per condition)")
     if classifier is not None and condition_name != "class_label":
         raise ConfigError("condition", condition_name, "a 'class_label' condition for the semi-supervised M2")
 

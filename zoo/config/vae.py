@@ -1,12 +1,16 @@
 """`VAEConfig`: which block sits at each arrow of a VAE, each with its own arguments."""
 
 import dataclasses
+import typing
 from typing import Optional
 
 from zoo.checks import check_count
 from zoo.config.blocks import block_arguments, make_block, normalize_block, spec_form
 from zoo.config.kinds import ModelConfig, checked_image_shape, register_model_config
 from zoo.config.rules import check_vae_blocks
+from zoo.errors import ConfigError
+
+PRIOR = "prior"  # the model's own p(z), always a VAE's sampler: needs no spec
 
 BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
 OPTIONAL_BLOCKS = ("condition", "classifier")  # None unless the model is conditional / semi-supervised
@@ -25,9 +29,11 @@ class VAEConfig(ModelConfig):
         prior: p(z), e.g. {"type": "vamp", "components": 200} (`zoo.layers.priors`).
         likelihood: p(x|z), e.g. {"type": "gaussian", "sigma": "learned"} (`zoo.layers.likelihoods`).
         objective: e.g. {"type": "elbo", "beta": 1.0, "warmup_epochs": 10} (`zoo.objectives`).
-        aggregate_posterior_components: if > 0, fit a Gaussian mixture with this many
-            components to the encoded training set after training and export a sampler
-            from it (`sample_aggregate_posterior`).
+        samplers: post-hoc samplers fitted to the encoded training set after training, each
+            served as its own signature, e.g. ({"type": "gaussian_mixture", "components": 10},
+            "two_stage", "flow") (`zoo.layers.samplers`; "prior", the model's own, is always there).
+        aggregate_posterior_components: the earlier way to ask for one sampler: if > 0, a
+            {"type": "gaussian_mixture", "components": N} beside `samplers`.
         condition: None, or what y is for a conditional VAE, e.g. {"type": "class_label",
             "classes": 10} (`zoo.layers.conditions`): the networks and the signatures take y.
         classifier: None, or the network of q(y|x) for the semi-supervised M2 (with the
@@ -58,6 +64,7 @@ class VAEConfig(ModelConfig):
     likelihood: dict = dataclasses.field(default_factory=lambda: {"type": "bernoulli"})
     objective: dict = dataclasses.field(default_factory=lambda: {"type": "elbo"})
     aggregate_posterior_components: int = 0
+    samplers: typing.Union[tuple, str] = ()  # str: kinds separated by commas (`--set samplers=two_stage,flow`)
     condition: Optional[dict] = None
     classifier: Optional[dict] = None
 
@@ -67,6 +74,24 @@ class VAEConfig(ModelConfig):
             if getattr(self, role) is not None or role in BLOCKS:
                 object.__setattr__(self, role, spec_form(role, getattr(self, role)))
         check_count("aggregate_posterior_components", self.aggregate_posterior_components, minimum=0)
+        samplers = tuple(self.samplers.split(",")) if isinstance(self.samplers, str) else \
+            (self.samplers,) if isinstance(self.samplers, dict) else self.samplers
+        if not isinstance(samplers, (tuple, list)):
+            raise ConfigError("samplers", samplers, 'a list of sampler specs, e.g. ("gaussian_mixture", "flow")')
+        object.__setattr__(self, "samplers", tuple(spec_form("samplers", spec) for spec in samplers
+                                                   if spec != PRIOR and spec != {"type": PRIOR}))
+
+    def sampler_specs(self):
+        """Every sampler asked for: `samplers`, and a Gaussian mixture if `aggregate_posterior_components`."""
+        extra = ({"type": "gaussian_mixture", "components": self.aggregate_posterior_components},) \
+            if self.aggregate_posterior_components else ()
+        return self.samplers + extra
+
+    def make_samplers(self):
+        """The sampler objects of `sampler_specs()` (unfitted), checked against their registry."""
+        from zoo.layers.samplers import SAMPLERS
+
+        return [SAMPLERS.make(spec, "samplers") for spec in self.sampler_specs()]
 
     def check(self):
         import tensorflow as tf
@@ -79,8 +104,11 @@ class VAEConfig(ModelConfig):
         """{role: block object} (the network as its factory), checked: what `zoo.build` composes."""
         specs = {role: normalize_block(role, getattr(self, role)) for role in self.roles() if getattr(self, role) is not None}
         made = {role: make_block(role, spec) for role, spec in specs.items()}
+        samplers = [sampler.kind for sampler in self.make_samplers()]
+        field = ("samplers", list(self.samplers)) if self.samplers else (
+            "aggregate_posterior_components", self.aggregate_posterior_components)
         check_vae_blocks(made["posterior"], made["prior"], made["objective"], made.get("condition"),
-                         made.get("classifier"), self.aggregate_posterior_components)
+                         made.get("classifier"), samplers, field)
         made["network"].check(self.image_shape)
         made["objective"].check(made["posterior"])
         return made

@@ -9,7 +9,6 @@ with the encoder and decoder made by the config's network factory (`zoo.layers.n
 """
 
 from zoo.config import model_config_from_dict
-from zoo.layers.aggregate_posterior import AggregatePosterior
 from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.models.vae import VAE
 from zoo.models.vq_vae import VQVAE
@@ -36,14 +35,14 @@ def build_vae(config, name=None):
     encoder = network.encoder(config.image_shape, posterior.params_size, condition_size)
     decoder = network.decoder(config.image_shape, posterior.code_shape,
                               likelihood.params_shape(config.image_shape)[-1], condition_size)
-    sampler = AggregatePosterior(config.aggregate_posterior_components) if config.aggregate_posterior_components else None
+    samplers = config.make_samplers()
     if "classifier" in blocks:  # M2: q(y|x) beside q(z|x,y)
         classifier = blocks["classifier"].encoder(config.image_shape, condition.classes, name="classifier")
         return SemiSupervisedVAE(classifier, encoder, posterior, decoder, likelihood, classes=condition.classes,
                                  prior=blocks["prior"], objective=blocks["objective"], condition=condition,
-                                 image_shape=config.image_shape, aggregate_posterior=sampler, name=name)
+                                 image_shape=config.image_shape, samplers=samplers, name=name)
     return VAE(encoder, posterior, decoder, likelihood, prior=blocks["prior"], objective=blocks["objective"],
-               image_shape=config.image_shape, aggregate_posterior=sampler, condition=condition, name=name)
+               image_shape=config.image_shape, samplers=samplers, condition=condition, name=name)
 
 
 @BUILDERS.register("vq_vae")

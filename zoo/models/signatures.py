@@ -46,9 +46,12 @@ def sample(model, seed, y=None):
     return _generate(model, None, seed, condition)
 
 
-def sample_aggregate_posterior(model, seed):
-    """As `sample`, with z from the Gaussian mixture fitted to the encoded training set."""
-    return _generate(model, model.aggregate_posterior.distribution(), seed)
+def sample_from(model, seed, sampler):
+    """As `sample`, with z from the model's fitted sampler of kind `sampler` (`zoo.layers.samplers`):
+    each serves its own signature (the Gaussian mixture `sample_aggregate_posterior`, the
+    two-stage VAE `sample_two_stage`, the flow `sample_flow`); row i depends only on seed[i]."""
+    seed = tf.cast(seed, tf.int64)
+    return generate(model, model.sampler(sampler).sample(seed), seed)
 
 
 def _generate(model, latent, seed, condition=None):
@@ -59,6 +62,12 @@ def _generate(model, latent, seed, condition=None):
     else:
         z = tf.map_fn(lambda row: model.prior.given(row[1][None]).sample(seed=stream(row[0], PRIOR_STREAM))[0],
                       (seed, condition), fn_output_signature=tf.float32)
+    return generate(model, z, seed, condition)
+
+
+def generate(model, z, seed, condition=None):
+    """{"z", "x_mean", "x_sample" ~ p(x|z)} of the codes z [B, ...], row i drawn with seed[i]."""
+    seed = tf.cast(seed, tf.int64)
     params = model._decoder_params(z, condition)
     x_sample = tf.map_fn(
         lambda row: model.likelihood.distribution(row[0][None]).sample(

@@ -1,6 +1,7 @@
 """The VAE: encoder -> q(z|x) -> z -> decoder -> p(x|z), with a prior p(z), as a keras.Model."""
 
 import functools
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -9,7 +10,7 @@ import tf_keras as keras
 from zoo import seeds
 from zoo.config import rules
 from zoo.errors import DataError, ZooError
-from zoo.layers.aggregate_posterior import AggregatePosterior, fit_to_training_set
+from zoo.layers.samplers import PRIOR, Sampler
 from zoo.layers.conditions import Condition
 from zoo.layers.likelihoods import ImageLikelihood
 from zoo.layers.posteriors import Posterior
@@ -49,7 +50,11 @@ class VAE(LikelihoodModel):
         objective: e.g. `ELBO()` (the default), `ELBO(beta=4.0, warmup_epochs=10)`, `IWAE(samples=5)`,
             `BetaTCVAE(dataset_size=len(images))`, `DIPVAE("ii")`.
         image_shape: (H, W, C); read from the encoder's Input when it has one.
-        aggregate_posterior: optional `AggregatePosterior` sampler fitted after training.
+        samplers: post-hoc samplers fitted to the encoded training set after training
+            (`fit_samplers`), each drawn from by `sample(n, sampler=its kind)` and served as
+            its own signature: e.g. `[GaussianMixture(10), TwoStageVAE(), MaskedAutoregressiveFlow()]`
+            (`zoo.layers.samplers`). The prior is always there ("prior").
+        aggregate_posterior: a `GaussianMixture` (the earlier name of the one sampler), added to `samplers`.
         condition: what y is, e.g. `ClassLabel(10)` (labels 0..9) or `ConditionVector(40)`;
             None (the default): an unconditional VAE.
 
@@ -85,7 +90,7 @@ class VAE(LikelihoodModel):
         return getattr(self.condition, "classes", None)
 
     def __init__(self, encoder, posterior, decoder, likelihood, prior=None, objective=None,
-                 image_shape=None, aggregate_posterior=None, condition=None, **kwargs):
+                 image_shape=None, aggregate_posterior=None, condition=None, samplers=(), **kwargs):
         super().__init__(**kwargs)
         prior = StandardNormal() if prior is None else prior
         objective = ELBO() if objective is None else objective
@@ -94,16 +99,18 @@ class VAE(LikelihoodModel):
                                   ("prior", prior, Prior), ("objective", objective, Objective)):
             if not isinstance(value, kind):
                 raise ZooError(f"VAE {role}: expected a {kind.__module__}.{kind.__name__}, got {type(value).__name__}")
-        if aggregate_posterior is not None and not isinstance(aggregate_posterior, AggregatePosterior):
-            raise ZooError(f"VAE aggregate_posterior: expected an AggregatePosterior, got {type(aggregate_posterior).__name__}")
+        samplers = checked_samplers(samplers, aggregate_posterior)
         if condition is not None and not isinstance(condition, Condition):
             raise ZooError(f"VAE condition: expected a zoo.layers.conditions.Condition (e.g. ClassLabel(10)), "
                            f"got {type(condition).__name__}")
-        self.check_blocks(posterior, prior, objective, condition, aggregate_posterior)
+        self.check_blocks(posterior, prior, objective, condition, samplers)
         objective.check_ready()
         self.condition = condition
         self.encoder, self.posterior, self.decoder, self.likelihood = encoder, posterior, decoder, likelihood
-        self.prior, self.objective, self.aggregate_posterior = prior, objective, aggregate_posterior
+        self.prior, self.objective, self.samplers = prior, objective, samplers
+        # The Gaussian mixture's weights keep the object path ("aggregate_posterior/loc") that
+        # exports made before the sampler slot recorded, so their model.keras still loads.
+        self.aggregate_posterior = next((s for s in samplers if s.kind == "gaussian_mixture"), None)
         # Epochs trained so far, saved with the weights: schedules (KL warm-up, temperature)
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.epoch_counter()
@@ -114,12 +121,11 @@ class VAE(LikelihoodModel):
         if image_shape is not None:
             self.build((None, *image_shape))
 
-    def check_blocks(self, posterior, prior, objective, condition, aggregate_posterior):
+    def check_blocks(self, posterior, prior, objective, condition, samplers=()):
         """Refuse blocks that do not fit together, by the zoo's one set of rules
         (`zoo.config.rules`, which the config path asks too)."""
-        components = 0 if aggregate_posterior is None else aggregate_posterior.components
         rules.check_vae_blocks(posterior, prior, objective, condition, classifier=self.HAS_CLASSIFIER or None,
-                               aggregate_posterior_components=components)
+                               samplers=[sampler.kind for sampler in samplers])
         objective.check(posterior)
 
     @property
@@ -160,8 +166,8 @@ class VAE(LikelihoodModel):
                            f"needs {expected} for images of shape {image_shape} (likelihood.params_shape): "
                            f"end the decoder with keras.layers.Reshape({expected}) or a Conv2D({expected[-1]}, ...)")
         self.likelihood(tf.cast(output, tf.float32))
-        if self.aggregate_posterior is not None:
-            self.aggregate_posterior.attach(self.posterior)
+        for sampler in self.samplers:
+            sampler.attach(self.posterior)
         self._build_input_shape = tf.TensorShape(input_shape)
         self.built = True
 
@@ -185,11 +191,22 @@ class VAE(LikelihoodModel):
         q = self.posterior(self._encoder_params(x, condition, training))
         return self._decode(tf.convert_to_tensor(q), condition, training)
 
-    def sample(self, n, seed=None, mean=True, y=None):
+    def sample(self, n, seed=None, mean=True, y=None, sampler=PRIOR):
         """`n` generated images [n, H, W, C]: z ~ p(z), then the mean of p(x|z) (or, with
         `mean=False`, a draw from it). `seed`: an int for repeatable draws. A conditional
-        model takes `y`: one label (or vector) for all n, or n of them ("draw me a 7": y=7)."""
+        model takes `y`: one label (or vector) for all n, or n of them ("draw me a 7": y=7).
+        `sampler`: "prior", or the kind of a fitted sampler to draw z from instead
+        (`sampler_names`); it draws as its export signature does, row i from seed row i."""
         n = sample_count(n)
+        if sampler != PRIOR:
+            self.sampler(sampler)  # a one-line error naming the fitted ones
+            seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else seed
+            rows = tf.random.stateless_uniform([n], seeds.stream(seed, seeds.PRIOR_STREAM), minval=None,
+                                               maxval=None, dtype=tf.int64)
+            functions = self.__dict__.setdefault("_sampler_functions", {})  # traced once per sampler
+            if sampler not in functions:
+                functions[sampler] = tf.function(functools.partial(signatures.sample_from, self, sampler=sampler))
+            return functions[sampler](rows)["x_mean" if mean else "x_sample"]
         if self.condition is not None and y is not None:
             y = np.asarray(y)
             if y.ndim == self.condition.spec().shape.rank - 1:  # one condition for all n
@@ -354,8 +371,8 @@ class VAE(LikelihoodModel):
 
     def signatures(self, samples=5000):
         """reconstruct (also serving_default), encode, decode, sample, elbo and log_likelihood
-        (K = `samples`), each taking `y` too when conditional; `sample_aggregate_posterior`
-        when the model has that sampler."""
+        (K = `samples`), each taking `y` too when conditional; and each sampler's own
+        (`sample_aggregate_posterior`, `sample_two_stage`, `sample_flow`)."""
         made = {"serving_default": (signatures.reconstruct, ("x",)), "reconstruct": (signatures.reconstruct, ("x",)),
                 "encode": (signatures.encode, ("x",)), "decode": (signatures.decode, ("z",)),
                 "sample": (signatures.sample, ("seed",)), "elbo": (signatures.elbo, ("x",)),
@@ -363,9 +380,9 @@ class VAE(LikelihoodModel):
         needs_y = self.signatures_taking_labels(made)
         declared = {name: Signature(functools.partial(function, self), inputs + (("y",) if name in needs_y else ()))
                     for name, (function, inputs) in made.items()}
-        if self.aggregate_posterior is not None:
-            declared["sample_aggregate_posterior"] = Signature(
-                functools.partial(signatures.sample_aggregate_posterior, self), ("seed",))
+        for sampler in self.samplers:
+            declared[sampler.signature] = Signature(
+                functools.partial(signatures.sample_from, self, sampler=sampler.kind), ("seed",))
         return declared
 
     def signatures_taking_labels(self, made):
@@ -407,15 +424,61 @@ class VAE(LikelihoodModel):
     def decode_mean(self, z, y=None):
         return self.decode(z, y).mean()
 
-    def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
-        """Fit the aggregate-posterior sampler, when the model has one, to the encoded `images`."""
-        if self.aggregate_posterior is None:
+    @property
+    def sampler_names(self):
+        """What `sample(n, sampler=...)` draws z from: "prior", then each sampler's kind."""
+        return (PRIOR, *(sampler.kind for sampler in self.samplers))
+
+    def sampler(self, name):
+        """The sampler of kind `name`; a one-line error naming the ones the model has otherwise."""
+        found = {sampler.kind: sampler for sampler in self.samplers}
+        if name not in found:
+            raise ZooError(f"this {self.KIND} has no sampler {name!r}: it has {', '.join(self.sampler_names)} "
+                           "(add one with samplers=[...] or `zoo fit-samplers`)")
+        return found[name]
+
+    def with_samplers(self, samplers):
+        """A copy of this model, its weights and its other fitted samplers, that holds `samplers`
+        (unfitted `Sampler`s, each replacing one of its kind): what `zoo fit-samplers` fits.
+        Refused in one line when the model's codes cannot take a sampler (`zoo.config.rules`)."""
+        kinds = {sampler.kind for sampler in samplers}
+        kept = [sampler for sampler in self.samplers if sampler.kind not in kinds]
+        config = self.get_config()
+        config.pop("aggregate_posterior", None)
+        config["samplers"] = [keras.saving.serialize_keras_object(sampler) for sampler in [*kept, *samplers]]
+        model = type(self).from_config(config)
+        for mine, theirs in [(self._unsampled_variables(), model._unsampled_variables()),
+                             *((old.variables, new.variables) for old, new in zip(kept, model.samplers))]:
+            for value, variable in zip(mine, theirs):
+                variable.assign(value)
+        return model
+
+    def _unsampled_variables(self):
+        """The model's variables but its samplers', in order (the same config gives the same order)."""
+        sampled = {id(v) for sampler in self.samplers for v in sampler.variables}
+        return [v for v in self.variables if id(v) not in sampled]
+
+    def fit_samplers(self, images, seed=0, verbose=True):
+        """Fit each sampler to the codes of `images` (float32 [N, H, W, C], the training set):
+        q(z|x)'s code (`posterior.code`, e.g. the mean) of each. Returns {kind: what its fit took}."""
+        if not self.samplers:
             return {}
-        if verbose:
-            print(f"Fitting a {self.aggregate_posterior.components}-component Gaussian mixture to the encoded "
-                  "training set", flush=True)
-        fit_to_training_set(self, images, seed=seed)
-        return {}
+        codes = self.embed(np.asarray(images))
+        taken = {}
+        for sampler in self.samplers:
+            if verbose:
+                print(f"Fitting the {sampler.kind} sampler to {len(codes)} codes of {codes.shape[1]} latents",
+                      flush=True)
+            start, cpu = time.perf_counter(), time.process_time()
+            taken[sampler.kind] = {**sampler.fit(codes, seed=seed, verbose=verbose),
+                                   "seconds": round(time.perf_counter() - start, 1),
+                                   "cpu_seconds": round(time.process_time() - cpu, 1)}
+        return taken
+
+    def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
+        """Fit the samplers, when the model has any, to the encoded `images`."""
+        taken = self.fit_samplers(images, seed=seed, verbose=verbose)
+        return {"samplers": taken} if taken else {}
 
     @property
     def metrics(self):
@@ -474,9 +537,10 @@ class VAE(LikelihoodModel):
         config = {"name": self.name, "image_shape": self.image_shape}
         for role in ("encoder", "posterior", "decoder", "likelihood", "prior", "objective"):
             config[role] = keras.saving.serialize_keras_object(getattr(self, role))
-        for role in ("aggregate_posterior", "condition"):
-            if getattr(self, role) is not None:
-                config[role] = keras.saving.serialize_keras_object(getattr(self, role))
+        if self.condition is not None:
+            config["condition"] = keras.saving.serialize_keras_object(self.condition)
+        if self.samplers:
+            config["samplers"] = [keras.saving.serialize_keras_object(sampler) for sampler in self.samplers]
         return config
 
     @classmethod
@@ -486,9 +550,24 @@ class VAE(LikelihoodModel):
                      "condition"):
             if config.get(role) is not None:
                 config[role] = keras.saving.deserialize_keras_object(config[role], custom_objects=custom_objects)
+        config["samplers"] = [keras.saving.deserialize_keras_object(sampler, custom_objects=custom_objects)
+                              for sampler in config.get("samplers", ())]
         if config.get("image_shape") is not None:
             config["image_shape"] = tuple(config["image_shape"])
         return cls(**config)
+
+
+def checked_samplers(samplers, aggregate_posterior=None):
+    """The samplers as a list (the earlier `aggregate_posterior` among them): `Sampler`s, one of each kind."""
+    samplers = [*samplers, *([] if aggregate_posterior is None else [aggregate_posterior])]
+    for sampler in samplers:
+        if not isinstance(sampler, Sampler):
+            raise ZooError(f"VAE samplers: expected zoo.layers.samplers.Sampler objects (e.g. GaussianMixture(10)), "
+                           f"got {type(sampler).__name__}")
+    kinds = [sampler.kind for sampler in samplers]
+    if len(set(kinds)) != len(kinds):
+        raise ZooError(f"VAE samplers: one of each kind, got {', '.join(kinds)}")
+    return samplers
 
 
 def _joined(value, condition):
