@@ -147,7 +147,18 @@ def serving_family(export):
         model = json.load(f)["model"]
     kind = lambda block: block.get("type") if isinstance(block, dict) else block  # noqa: E731
     return ("quantizer" in model, kind(model.get("condition")), model.get("classifier") is not None,
-            bool(model.get("aggregate_posterior_components")))
+            bool(sampler_signatures(export)))
+
+
+def sampler_signatures(export):
+    """The export signatures of the post-hoc samplers an export's config.json declares."""
+    from zoo.config import Recipe, VAEConfig
+    from zoo.layers.samplers import signature_name
+
+    with open(os.path.join(export, "config.json")) as f:
+        model = Recipe.from_dict(json.load(f)).model
+    specs = model.sampler_specs() if isinstance(model, VAEConfig) else ()
+    return sorted(signature_name(spec if isinstance(spec, str) else spec["type"]) for spec in specs)
 
 
 def by_family(exports):

@@ -17,6 +17,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 import zoo
+from conftest import sampler_signatures
 from harness import tiny_recipe, trained_a_little
 from serving_clients import (assert_same, cli, cli_outputs, direct_outputs, inputs_for, rest_outputs,
                              rest_predict, rest_request_body, session_outputs, signature_inputs,
@@ -210,8 +211,7 @@ def test_shipped_export_agrees_across_serving_paths(shipped_family_export, tmp_p
     loaded = tf.saved_model.load(shipped_export)
     with open(os.path.join(shipped_export, "config.json")) as f:
         model = json.load(f)["model"]
-    extra = (["sample_aggregate_posterior"] if model.get("aggregate_posterior_components") else []) + (
-        ["classify"] if model.get("classifier") else [])
+    extra = sampler_signatures(shipped_export) + (["classify"] if model.get("classifier") else [])
     expected_signatures = sorted(VQ_SIGNATURE_INPUTS if "quantizer" in model else {*SIGNATURE_INPUTS, *extra})
     assert sorted(loaded.signatures) == expected_signatures, "export older than zoo.export: re-export it"
     assert sorted(r.predict_log.request.model_spec.signature_name for r in warmup_records(shipped_export)) \

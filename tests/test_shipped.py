@@ -77,11 +77,10 @@ def test_shipped_export_reproduces_its_metrics(shipped_export, data_dirs):
     assert abs(-values.mean() - metrics["test_neg_elbo"]) < 6 * stderr + 1.0
 
 
-def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_dirs):
+def test_shipped_preset_reproduces_its_test_slice(shipped_export, data_dirs):
     """`zoo.VAE.from_preset(<recipe name>)` (`zoo.VQVAE`'s for a VQ-VAE) builds model.keras's config with the
-    SavedModel's weights: the weights that were measured
-    (test_slice -ELBO within float32 summation error), compiled
-    as the recipe trained, and one fit step on a small batch trains it."""
+    SavedModel's weights: the weights that were measured (test_slice -ELBO within float32
+    summation error)."""
     name = pathlib.Path(shipped_export).parent.name
     recipe = Recipe.from_dict(_json(shipped_export, "config.json"))
     metrics = _json(shipped_export, "metrics.json")
@@ -90,9 +89,7 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     assert os.path.realpath(preset_path(name)) == os.path.realpath(shipped_export)
     assert name in zoo.presets()
 
-    kind = zoo.VQVAE if recipe.model.kind == "vq_vae" else zoo.VAE  # VAE.from_preset refuses a VQ-VAE's folder
-    model = kind.from_preset(name)
-    assert isinstance(model, kind)
+    model = _preset_of(recipe)
     assert model.image_shape == recipe.model.image_shape
     images, labels = _slice_images(recipe, metrics, data_dirs)
     check = metrics["test_slice"]
@@ -100,16 +97,33 @@ def test_shipped_preset_reproduces_its_test_slice_and_fits(shipped_export, data_
     assert (measured["examples"], measured["batch_size"]) == (check["examples"], check["batch_size"])
     assert measured["neg_elbo"] == pytest.approx(check["neg_elbo"], rel=float32_sum_tolerance(recipe, metrics))
 
+
+def test_shipped_preset_is_compiled_as_its_recipe_trained_and_fits(shipped_family_export, data_dirs):
+    """The preset comes compiled as the recipe trained (Adam at its learning rate), and one fit
+    step on a small batch trains it and counts the epoch. The default tier takes one shipped
+    export per serving family (conftest.by_family): the XLA compilation of a train step costs
+    4-8 s a model, and the driver checks a step of every block (`-m slow`: every export)."""
+    recipe = Recipe.from_dict(_json(shipped_family_export, "config.json"))
+    model = _preset_of(recipe)
     assert model._is_compiled and isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(recipe.train.learning_rate)
     epochs = float(model.epochs_trained.numpy())
     before = [w.numpy() for w in model.trainable_weights]
-    fit_labels = None if getattr(recipe.model, "condition", None) is None else _test_split(
-        recipe.train.dataset, data_dirs[recipe.train.dataset], recipe.train.binarization != "none")[1][:16]
+    images, labels = _test_split(recipe.train.dataset, data_dirs[recipe.train.dataset],
+                                 recipe.train.binarization != "none")
+    fit_labels = None if getattr(recipe.model, "condition", None) is None else labels[:16]
     history = model.fit(images[:16], fit_labels, batch_size=16, epochs=1, verbose=0).history
     assert len(history["loss"]) == 1 and math.isfinite(history["loss"][0])
     assert float(model.epochs_trained.numpy()) == epochs + 1
     assert any(not np.array_equal(old, w.numpy()) for old, w in zip(before, model.trainable_weights))
+
+
+def _preset_of(recipe):
+    """The shipped preset of `recipe` by name, through its kind's `from_preset`."""
+    kind = zoo.VQVAE if recipe.model.kind == "vq_vae" else zoo.VAE  # VAE.from_preset refuses a VQ-VAE's folder
+    model = kind.from_preset(recipe.name)
+    assert isinstance(model, kind)
+    return model
 
 
 def test_a_users_own_versions_change_nothing_the_tests_check(tmp_path, monkeypatch):
