@@ -29,7 +29,7 @@ from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ConfigError, ZooError, first_line
-from zoo.evaluation import codes, disentanglement, reconstruction_error
+from zoo.evaluation import codes, disentanglement, inference_gaps, reconstruction_error
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
 from zoo.models.presets import preset_path, read_json
@@ -38,7 +38,7 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts 
 
 
 def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_size=50,
-             output_dir=None, pictures=True, download=False, command=None, verbose=True):
+             output_dir=None, pictures=True, download=False, command=None, verbose=True, gaps=None, gap_flow=False):
     """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
 
     `output_dir` defaults to the export's version folder, whose metrics.json gains an
@@ -52,6 +52,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     path = preset_path(export_path)
     recipe = export_recipe(path)
     model = load_preset(path, compile=False)
+    if gaps is not None or gap_flow:
+        inference_gaps.check(model, gaps if gaps is not None else 0)  # before anything is computed
     output_dir = output_dir or path
     writable_output(output_dir)
     images, labels = evaluation_images(recipe, data_dir, download, examples)
@@ -66,8 +68,12 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
                     num_samples=num_samples, batch_size=batch_size, progress=verbose)
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result.update(disentanglement_scores(model, recipe, data_dir, say))
+    text = reporter(result)
+    if gaps:  # Cremer et al.'s approximation and amortization gaps of the first `gaps` images
+        result["inference_gaps"] = inference_gaps.measure(model, images[:gaps], flow=gap_flow, say=say)
+        text += "\n" + inference_gaps.report(result["inference_gaps"])
     result.update(hardware=hardware(), command=command)
-    return record(result, reporter(result), model, images, labels, output_dir, pictures, say)
+    return record(result, text, model, images, labels, output_dir, pictures, say)
 
 
 def importance_sampled(model, recipe, images, labels, num_samples, batch_size, progress=True):

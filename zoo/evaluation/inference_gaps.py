@@ -41,10 +41,10 @@ class Settings:
     """How the per-image posteriors are optimized and scored."""
 
     draws: int = 32  # Monte-Carlo draws of z per image per Adam step
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-3
     window: int = 100  # steps between convergence checks
     check_draws: int = 200  # fixed draws of each check's ELBO estimate
-    tolerance: float = 0.05  # nats: a smaller rise over `patience` windows is convergence
+    tolerance: float = 0.02  # nats: a smaller rise over `patience` windows is convergence
     patience: int = 2
     max_steps: int = 5000
     planar_layers: int = 8
@@ -128,8 +128,8 @@ def log_weights(model, x, local, samples, seed):
 
 def check(model, examples):
     """Refuse, in one line and before any computation, a model whose q(z|x) cannot be optimized per image."""
-    if examples < 1:
-        raise ZooError("--gaps takes a positive number of test images")
+    if not examples or examples < 1:
+        raise ZooError("--gaps N: N must be a positive number of test images (--gap-flow needs it too)")
     reason = model.local_inference_refusal
     if reason:
         raise ZooError(f"--gaps: {reason}")
