@@ -105,6 +105,17 @@ class LocalPosterior:
         self.params = tf.Variable(params, name="params")
         images, latent_dim = params.shape[0], model.code_shape[0]
         self.flow = None if flow_layers is None else LocalFlow(images, latent_dim, flow_layers, seed)
+        self.compiled = {}
+
+    def weights(self, model, x):
+        """`log_weights` at these images as one compiled function of (samples, seed), traced once
+        for the convergence checks and the final estimates alike."""
+        key = (id(model), id(x))
+        if key not in self.compiled:
+            self.compiled[key] = tf.function(
+                lambda samples, seed: log_weights(model, x, self, samples, seed),
+                input_signature=[tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int32)])
+        return self.compiled[key]
 
     @property
     def variables(self):
@@ -155,17 +166,18 @@ def optimize(model, x, local, settings, say=None, label="q*"):
             rows = tf.reshape(frozen, [-1] + [1] * (variable.shape.rank - 1))
             variable.assign(tf.where(rows, value, variable))
 
-    @tf.function
-    def fixed_elbo():
-        return tf.reduce_mean(log_weights(model, x, local, settings.check_draws, check_seed), 0)
+    weights = local.weights(model, x)
 
-    start, history, steps = time.perf_counter(), [fixed_elbo().numpy()], 0
+    def fixed_elbo():
+        return weights(tf.constant(settings.check_draws), check_seed).numpy().mean(axis=0)
+
+    start, history, steps = time.perf_counter(), [fixed_elbo()], 0
     initial = float(history[0].mean())
     while steps < settings.max_steps and not frozen.numpy().all():
         for _ in range(settings.window):
             step(tf.constant(steps))
             steps += 1
-        history.append(np.maximum(fixed_elbo().numpy(), history[-1]))  # the best so far
+        history.append(np.maximum(fixed_elbo(), history[-1]))  # the best so far
         if len(history) > settings.patience:
             risen = history[-1] - history[-1 - settings.patience]
             frozen.assign(frozen.numpy() | (risen < settings.tolerance))
@@ -183,12 +195,11 @@ def optimize(model, x, local, settings, say=None, label="q*"):
 def estimates(model, x, local, settings):
     """Per image, from `elbo_draws` draws (seeded alike for every proposal): the ELBO (the mean
     log weight) and log p(x) (the importance-sampled bound, log mean exp), numpy [N] each."""
-    seed = tf.constant([settings.seed, 13], tf.int32)
-    weights = tf.function(lambda i: log_weights(model, x, local, settings.chunk,
-                                                tf.random.experimental.stateless_fold_in(seed, i)))
+    seed, weights = tf.constant([settings.seed, 13], tf.int32), local.weights(model, x)
     total, log_sum, chunks = 0.0, -np.inf, -(-settings.elbo_draws // settings.chunk)
     for i in range(chunks):
-        w = weights(tf.constant(i)).numpy()[:settings.elbo_draws - i * settings.chunk]
+        chunk = min(settings.chunk, settings.elbo_draws - i * settings.chunk)
+        w = weights(tf.constant(chunk), tf.random.experimental.stateless_fold_in(seed, i)).numpy()
         total = total + w.sum(axis=0)
         log_sum = np.logaddexp(log_sum, np.logaddexp.reduce(w, axis=0))
     return {"elbo": total / settings.elbo_draws, "log_likelihood": log_sum - math.log(settings.elbo_draws)}
@@ -236,6 +247,7 @@ def measure(model, images, flow=False, settings=None, say=None):
              "optimization": runs}
     for name, values in per_image.items():
         entry[name], entry[f"{name}_stderr"] = mean_and_stderr(values)
+    entry["per_image"] = {name: [round(float(v), 4) for v in values] for name, values in per_image.items()}
     entry["gap_sum_error"] = abs(entry["approximation_gap"] + entry["amortization_gap"] - entry["inference_gap"])
     entry["seconds"] = round(time.perf_counter() - start, 1)
     return entry
