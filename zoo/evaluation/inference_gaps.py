@@ -40,7 +40,7 @@ ROOT_OF_M = math.log(math.e - 1.0)  # softplus(a) - 1 = 0 here: a planar layer w
 class Settings:
     """How the per-image posteriors are optimized and scored."""
 
-    draws: int = 32  # Monte-Carlo draws of z per image per Adam step
+    draws: int = 16  # Monte-Carlo draws of z per image per Adam step (the paper took 50)
     learning_rate: float = 3e-3
     window: int = 100  # steps between convergence checks
     check_draws: int = 200  # fixed draws of each check's ELBO estimate
