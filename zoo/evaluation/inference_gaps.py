@@ -29,10 +29,10 @@ import time
 
 import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
 from zoo.errors import ZooError
 
+ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # Keras' defaults
 ROOT_OF_M = math.log(math.e - 1.0)  # softplus(a) - 1 = 0 here: a planar layer with w.u = a is the identity
 
 
@@ -148,23 +148,26 @@ def check(model, examples):
 
 def optimize(model, x, local, settings, say=None, label="q*"):
     """Adam on every image's ELBO at once until each converges (the module's test) or
-    `max_steps`; converged images keep their parameters. Returns what it took."""
+    `max_steps`; a converged image's parameters stop moving. Returns what it took."""
     seed = tf.constant([settings.seed, 7], tf.int32)
     check_seed = tf.constant([settings.seed, 11], tf.int32)
-    optimizer = keras.optimizers.Adam(settings.learning_rate)
     variables = local.variables
-    kept = [tf.Variable(v) for v in variables]
+    moments = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
     frozen = tf.Variable(tf.zeros([x.shape[0]], tf.bool))
 
     @tf.function
     def step(i):
+        """One Adam step (Kingma and Ba 2015; written out: it traces in half the time of Keras')."""
         with tf.GradientTape() as tape:
             loss = -tf.reduce_sum(tf.reduce_mean(
                 log_weights(model, x, local, settings.draws, tf.random.experimental.stateless_fold_in(seed, i)), 0))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        for variable, value in zip(variables, kept):
+        t = tf.cast(i + 1, tf.float32)
+        rate = settings.learning_rate * tf.sqrt(1.0 - ADAM_BETA2**t) / (1.0 - ADAM_BETA1**t)
+        for variable, gradient, (m, v) in zip(variables, tape.gradient(loss, variables), moments):
+            m.assign(ADAM_BETA1 * m + (1.0 - ADAM_BETA1) * gradient)
+            v.assign(ADAM_BETA2 * v + (1.0 - ADAM_BETA2) * gradient * gradient)
             rows = tf.reshape(frozen, [-1] + [1] * (variable.shape.rank - 1))
-            variable.assign(tf.where(rows, value, variable))
+            variable.assign(tf.where(rows, variable, variable - rate * m / (tf.sqrt(v) + ADAM_EPSILON)))
 
     weights = local.weights(model, x)
 
@@ -181,8 +184,6 @@ def optimize(model, x, local, settings, say=None, label="q*"):
         if len(history) > settings.patience:
             risen = history[-1] - history[-1 - settings.patience]
             frozen.assign(frozen.numpy() | (risen < settings.tolerance))
-        for variable, value in zip(variables, kept):
-            value.assign(variable)
         if say:
             say(f"  {label}: step {steps}, mean ELBO on fixed draws {history[-1].mean():.2f} "
                 f"(from {initial:.2f}), {int(frozen.numpy().sum())}/{len(frozen.numpy())} images converged, "
