@@ -11,6 +11,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from conftest import shipped_exports
+from zoo import cli
 from zoo.config import VAEConfig, VQVAEConfig
 from zoo.errors import ZooError
 from zoo.evaluation import inference_gaps
@@ -150,8 +151,9 @@ def test_zoo_evaluate_writes_and_prints_the_gaps(tmp_path, monkeypatch, capsys):
         pytest.skip("no shipped digits_mlp_bernoulli export")
     monkeypatch.setattr(inference_gaps, "Settings",
                         functools.partial(Settings, draws=8, window=20, max_steps=40, elbo_draws=100))
-    with pytest.raises(ZooError, match="^--gaps N"):
-        evaluate(export, num_samples=10, examples=3, gap_flow=True, output_dir=str(tmp_path), pictures=False)
+    assert cli.main(["evaluate", export, "--gap-flow", "--output-dir", str(tmp_path)]) == 2  # no --gaps N
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "zoo: error: --gaps N: N must be a positive number of test images (--gap-flow needs it too)"]
     evaluate(export, num_samples=10, examples=3, gaps=3, output_dir=str(tmp_path), pictures=False)
     entry = json.load(open(tmp_path / "metrics.json"))["evaluation"]["inference_gaps"]
     assert entry["images"] == 3 and entry["optimization"]["family"]["steps"] <= 40 and "flow" not in entry["optimization"]
