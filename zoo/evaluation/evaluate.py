@@ -29,7 +29,7 @@ from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ConfigError, ZooError, first_line
-from zoo.evaluation import codes, disentanglement, reconstruction_error
+from zoo.evaluation import codes, disentanglement, inference_gaps, reconstruction_error
 from zoo.evaluation.sample_quality import SampleQuality
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
@@ -39,7 +39,8 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts 
 
 
 def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_size=50,
-             output_dir=None, pictures=True, download=False, command=None, verbose=True, sample_quality=None):
+             output_dir=None, pictures=True, download=False, command=None, verbose=True, sample_quality=None,
+             gaps=None, gap_flow=False):
     """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
 
     `output_dir` defaults to the export's version folder, whose metrics.json gains an
@@ -48,7 +49,9 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     so a bad one costs seconds, not the evaluation; if writing still fails afterwards, the
     figures are printed and the error says so. `sample_quality`: the options of
     `zoo.evaluation.sample_quality.SampleQuality` (samples, space, ...) to measure FID, KID
-    and precision/recall of samples too, or None.
+    and precision/recall of samples too, or None. `gaps`: also the approximation and amortization
+    gaps of the first N test images (`zoo.evaluation.inference_gaps`; a per-image flow as well
+    with `gap_flow`).
     """
     if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
         raise ZooError("--samples, --examples and --batch-size must be positive integers")
@@ -56,6 +59,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     recipe = export_recipe(path)
     model = load_preset(path, compile=False)
     quality = SampleQuality(model, recipe.train, **sample_quality) if sample_quality is not None else None
+    if gaps is not None or gap_flow:
+        inference_gaps.check(model, gaps if gaps is not None else 0)  # before anything is computed
     output_dir = output_dir or path
     writable_output(output_dir)
     images, labels = evaluation_images(recipe, data_dir, download, examples)
@@ -70,11 +75,15 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
                     num_samples=num_samples, batch_size=batch_size, progress=verbose)
     result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
     result.update(disentanglement_scores(model, recipe, data_dir, say))
+    text = reporter(result)
+    if gaps:  # Cremer et al.'s approximation and amortization gaps of the first `gaps` images
+        result["inference_gaps"] = inference_gaps.measure(model, images[:gaps], flow=gap_flow, say=say)
+        text += "\n" + inference_gaps.report(result["inference_gaps"])
     if quality is not None:
         result["sample_quality"] = quality.measure(data_dir, download, examples, say)
+        text += SampleQuality.report(result)
     result.update(hardware=hardware(), command=command)
-    return record(result, reporter(result) + SampleQuality.report(result), model, images, labels, output_dir,
-                  pictures, say)
+    return record(result, text, model, images, labels, output_dir, pictures, say)
 
 
 def importance_sampled(model, recipe, images, labels, num_samples, batch_size, progress=True):

@@ -19,6 +19,8 @@ and export ask it instead of probing it:
                       what `zoo train` records and runs after `fit`
     pixel_marginal(train_images) the trivial baseline its test -ELBO must beat to be exported
                       (each pixel's own marginal, no latent; None: no fair one)
+    local_inference_refusal why q(z|x) cannot be optimized per image (None: it can, through
+                      `posterior_params(x)` and `log_joint(x, z)`; the inference gaps)
 
 and implements `update(x, seed, alg, y)` (one optimizer step; the compiled loop calls it),
 `codes` and `decode_mean` (what pictures show). What every kind shares is here: images are
@@ -122,6 +124,12 @@ class ZooModel(keras.Model):
     def scheduled_blocks(self):
         """The blocks whose state follows the epoch (`on_epoch(epochs_trained)`)."""
         return []
+
+    @property
+    def local_inference_refusal(self):
+        """Why its q(z|x) cannot be optimized image by image from the encoder's output (the
+        inference gaps, `zoo.evaluation.inference_gaps`), in one line; None when it can."""
+        return f"a {self.KIND} has no posterior q(z|x) whose parameters can be optimized per image"
 
     def codes(self, x, y=None):
         """The deterministic code of each image, as pictures show it (none by default)."""

@@ -299,6 +299,33 @@ class VAE(LikelihoodModel):
         log_px = self._decode(flat_z, condition, training).log_prob(flat_x)
         return q, z, tf.reshape(log_px, [samples, batch])
 
+    @property
+    def local_inference_refusal(self):
+        """None when q(z|x) is one continuous layer of an unconditional model, whose encoder
+        output (`posterior_params`) can be optimized per image against `log_joint`; else why not."""
+        if self.condition is not None or self.HAS_CLASSIFIER:
+            return f"a conditional {self.KIND}'s q(z|x,y) is not optimized per image yet"
+        if not self.posterior.continuous:
+            return "categorical latents have no reparameterized draws to optimize q(z|x) per image with"
+        if self.posterior.layer_names:
+            return f"{type(self.posterior).__name__}: hierarchical latents are not optimized per image yet"
+        return None
+
+    def posterior_params(self, x):
+        """The encoder's output for images x, [B, posterior.params_size]: q(z|x) is
+        `posterior.inference(posterior_params(x))`."""
+        return self._encoder_params(x)
+
+    def log_joint(self, x, z):
+        """log p(x|z) + log p(z) [S, B] at codes z [S, B, *code_shape] of the images x [B, ...]
+        (an unconditional model)."""
+        samples, batch = tf.shape(z)[0], tf.shape(x)[0]
+        flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
+        flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
+                            tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
+        log_px = tf.reshape(self._decode(flat_z, None).log_prob(flat_x), [samples, batch])
+        return log_px + self.prior.distribution().log_prob(z)
+
     def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
         """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
         its conditions y if conditional)."""
