@@ -91,11 +91,16 @@ def test_a_row_without_its_evaluation_is_an_error_not_a_blank(repo_copy):
         write_results.check(repo_copy)
 
 
-def _quality(sampler, fid, space="domain"):
-    return {space: {"fid": fid, "kid": 0.0123, "kid_std": 0.0004, "precision": 0.81, "recall": 0.52,
-                    "n_fake": 10000, "n_real": 10000, "sampler": sampler,
-                    "space": {"space": space, "network": "mnist domain classifier", "sha256": "0123456789abcdef",
-                              "test_accuracy": 0.9921}}}
+def _quality(fids, space="domain"):
+    """A "sample_quality" entry as `zoo evaluate --sample-quality` writes it, with these FIDs
+    ({sampler or floor: FID})."""
+    floors = ("training_images", "reconstructions")
+    figures = {name: {"fid": fid, "kid": 0.0123, "kid_std": 0.0004, "precision": 0.81, "recall": 0.52,
+                      "n_fake": 10000, "n_real": 10000} for name, fid in fids.items()}
+    return {space: {"space": {"space": space, "network": "mnist domain classifier", "sha256": "0123456789abcdef",
+                              "test_accuracy": 0.9921}, "real": "mnist test", "n_real": 10000,
+                    "samplers": {k: v for k, v in figures.items() if k not in floors},
+                    "floors": {k: v for k, v in figures.items() if k in floors}}}
 
 
 def test_sample_quality_figures_become_rows_per_model_sampler_and_space(repo_copy):
@@ -106,10 +111,10 @@ def test_sample_quality_figures_become_rows_per_model_sampler_and_space(repo_cop
     folder = repo_copy / "saved_models/mnist_mlp_bernoulli/1"
 
     def measured(metrics):
-        earlier = [{**metrics["evaluation"], "sample_quality": _quality(sampler, fid)}
-                   for sampler, fid in (("prior", 9.5), ("training_images", 0.41), ("reconstructions", 2.25))]
-        metrics["evaluations"] += earlier + [{**metrics["evaluation"], "sample_quality": _quality("prior", 7.25)}]
-        metrics["evaluation"] = {**metrics["evaluation"], "sample_quality": _quality("gmm", 5.5)}
+        earlier = {**metrics["evaluation"], "sample_quality": _quality(
+            {"prior": 9.5, "training_images": 0.41, "reconstructions": 2.25})}
+        metrics["evaluations"] += [earlier]
+        metrics["evaluation"] = {**metrics["evaluation"], "sample_quality": _quality({"prior": 7.25, "gmm": 5.5})}
     _edit_metrics(folder, measured)
     write_results.write(repo_copy)
     text = (repo_copy / "docs/results.md").read_text()
@@ -139,15 +144,16 @@ def test_recording_an_evaluation_keeps_the_latest_and_replaces_its_own_kind(repo
     evaluated = tmp_path / "evaluated.json"
     for figure in (90.5, 89.25):  # the second run on the same images replaces the first
         evaluated.write_text(json.dumps({"evaluation": {**latest, "examples": 100, "neg_log_likelihood": figure}}))
-        assert results_record.record(folder, evaluated) == (100, 5000, ())
+        assert results_record.record(folder, evaluated) == (100, 5000, "test images", ())
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["evaluation"] == latest
     assert [(e["examples"], e["neg_log_likelihood"]) for e in metrics["evaluations"]] == [(100, 89.25)]
     evaluated.write_text(json.dumps({"evaluation": latest}))
     with pytest.raises(SystemExit, match="measured the same"):
         results_record.record(folder, evaluated)
-    for sampler in ("gmm", "flow"):  # one run per sampler: both kept
-        evaluated.write_text(json.dumps({"evaluation": {**latest, "sample_quality": _quality(sampler, 3.0)}}))
+    for sampler in ("gmm", "flow"):  # runs of other samplers: both kept
+        evaluated.write_text(json.dumps({"evaluation": {**latest, "sample_quality": _quality({sampler: 3.0})}}))
         results_record.record(folder, evaluated)
     kept = json.loads((folder / "metrics.json").read_text())["evaluations"]
-    assert [e.get("sample_quality", {}).get("domain", {}).get("sampler") for e in kept] == [None, "flow", "gmm"]
+    assert [sorted(e.get("sample_quality", {}).get("domain", {}).get("samplers", {})) for e in kept] == [
+        [], ["flow"], ["gmm"]]

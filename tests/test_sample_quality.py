@@ -355,19 +355,32 @@ def test_real_statistics_come_from_the_cache(mnist_test, mnist_space, monkeypatc
 
 
 def test_zoo_evaluate_writes_every_figure_with_its_space_named(capsys, tmp_path, mnist_dir):
-    run = zoo_here(capsys, "evaluate", SHIPPED_EXPORT, "--data-dir", mnist_dir, "--examples", "300", "--samples", "2",
+    """`--no-likelihood`: no test image scored, and the evaluation already in metrics.json
+    (of the log-likelihood) is kept under "evaluations"."""
+    earlier = {"examples": 500, "samples": 5000, "neg_log_likelihood": 89.32}
+    (tmp_path / "metrics.json").write_text(json.dumps({"evaluation": earlier}))
+    run = zoo_here(capsys, "evaluate", SHIPPED_EXPORT, "--data-dir", mnist_dir, "--examples", "300", "--no-likelihood",
                    "--no-pictures", "--output-dir", str(tmp_path), "--sample-quality", "--sample-count", "300")
     assert run.returncode == 0, run.stderr
-    written = json.load(open(tmp_path / "metrics.json"))["evaluation"]["sample_quality"]
-    figures = written["domain"]
-    for name in ("fid", "kid", "kid_std", "kid_stderr", "precision", "recall"):
-        assert np.isfinite(figures[name]), name
-    assert figures["n_real"] == figures["n_fake"] == 300 and figures["sampler"] == "prior"
-    assert 0 < figures["fid"] and 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+    metrics = json.load(open(tmp_path / "metrics.json"))
+    assert metrics["evaluations"] == [earlier] and "neg_elbo" not in metrics["evaluation"]
+    assert "importance samples" not in run.stdout
+    written = metrics["evaluation"]["sample_quality"]
+    measured = written["domain"]
+    assert sorted(measured["samplers"]) == ["prior"] and sorted(measured["floors"]) == ["reconstructions",
+                                                                                       "training_images"]
+    for figures in (measured["samplers"]["prior"], *measured["floors"].values()):
+        for name in ("fid", "kid", "kid_std", "kid_stderr", "precision", "recall"):
+            assert np.isfinite(figures[name]), name
+        assert figures["n_real"] == figures["n_fake"] == 300 == measured["n_real"]
+        assert 0 < figures["fid"] and 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+        assert f"FID {figures['fid']:.2f}" in run.stdout
+    floors = measured["floors"]  # training images are nearer the test images than this model's samples
+    assert floors["training_images"]["fid"] < measured["samplers"]["prior"]["fid"]
     record = json.load(open(features.domain_files("mnist")[1]))
-    assert figures["space"]["space"] == "domain" and figures["space"]["sha256"] == record["sha256"][:12]
-    assert figures["space"]["test_accuracy"] == record["test_accuracy"]
-    assert f"FID {figures['fid']:.2f}" in run.stdout and f"SHA-256 {record['sha256'][:12]}" in run.stdout
+    assert measured["space"]["space"] == "domain" and measured["space"]["sha256"] == record["sha256"][:12]
+    assert measured["space"]["test_accuracy"] == record["test_accuracy"]
+    assert f"SHA-256 {record['sha256'][:12]}" in run.stdout and "floor: training_images" in run.stdout
 
 
 def test_zoo_evaluate_refuses_before_evaluating(capsys, tmp_path):
@@ -376,5 +389,7 @@ def test_zoo_evaluate_refuses_before_evaluating(capsys, tmp_path):
     assert_refused_in_one_line(["evaluate", *common, "--feature-space", "inception", "--inception-weights",
                                 str(tmp_path / "missing.h5")], ["--inception-weights", "no such file"], capsys)
     assert not (tmp_path / "metrics.json").exists()
+    assert_refused_in_one_line(["evaluate", SHIPPED_EXPORT, "--output-dir", str(tmp_path), "--no-likelihood"],
+                               ["nothing to measure", "--sample-quality"], capsys)
     assert "--sample-count" in one_line_error(sample_quality.SampleQuality, NoSamples(), None, samples=0)
     assert "leave out --sample-quality" in one_line_error(sample_quality.SampleQuality, NoSamples(), None)

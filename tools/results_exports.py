@@ -11,6 +11,8 @@ import re
 import string
 import subprocess
 
+from zoo.evaluation.records import SAMPLE_QUALITY_ONLY
+
 
 class MissingFigure(Exception):
     """A table asks for a figure that no shipped export's metrics.json holds."""
@@ -35,8 +37,8 @@ class Export:
     def evaluation(self, examples=None, samples=None):
         """The latest evaluation on `examples` test images with `samples` importance samples
         (None: any)."""
-        found = [e for e in self.evaluations()
-                 if examples in (None, e.get("examples")) and samples in (None, e.get("samples"))]
+        found = [e for e in self.evaluations() if e.get("scores") != SAMPLE_QUALITY_ONLY
+                 and examples in (None, e.get("examples")) and samples in (None, e.get("samples"))]
         if not found:
             raise MissingFigure(f"{self.name}/{self.version}: no evaluation on {examples or 'any number of'} "
                                 f"test images{f' with K={samples}' if samples else ''} in metrics.json")

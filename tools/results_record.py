@@ -19,13 +19,7 @@ import json
 import pathlib
 import sys
 
-
-def _key(evaluation):
-    """What one evaluation measured: its image count, importance samples, and the (sampler,
-    feature space) pairs of its sample-quality figures (one run per sampler)."""
-    quality = evaluation.get("sample_quality") or {}
-    return (evaluation["examples"], evaluation.get("samples") or 0,
-            tuple(sorted((figures.get("sampler", "prior"), space) for space, figures in quality.items())))
+from zoo.evaluation.records import evaluation_key as _key
 
 
 def record(folder, evaluated):
@@ -50,7 +44,7 @@ def main(argv=None):
     parser.add_argument("version_folder", help="saved_models/<recipe>/<version>")
     parser.add_argument("evaluated", help="the metrics.json that `zoo evaluate --output-dir` wrote")
     args = parser.parse_args(argv)
-    examples, samples, samplers = record(args.version_folder, args.evaluated)
+    examples, samples, _, samplers = record(args.version_folder, args.evaluated)
     print(f"recorded the evaluation on {examples} test images (K={samples}"
           + "".join(f"; {sampler} samples in the {space} space" for sampler, space in samplers)
           + f") in {args.version_folder}/metrics.json; now run `python tools/write_results.py`")

@@ -2,14 +2,14 @@
 model's samples, per sampler and per feature space, beside the two floors.
 
 `zoo evaluate --sample-quality` writes, in its "evaluation" entry (earlier ones are kept in
-"evaluations"), `"sample_quality": {SPACE: FIGURES}` where FIGURES holds `fid`, `kid`,
-`kid_std` (or `kid_stderr`), `precision`, `recall`, `n_fake`, `n_real`, `sampler` and
-`space` (a record naming the feature network: `network`, `sha256`, and for a domain network
-its `test_accuracy`). Two samplers name the floors rather than a way of drawing:
-"training_images" (the dataset's training images against its test images: what a perfect
-model would score) and "reconstructions" (the model's reconstructions of the test images).
-Every (model, sampler, space) measured becomes one row; a later measurement of the same
-triple replaces an earlier one.
+"evaluations"), `"sample_quality": {SPACE: {"space", "real", "n_real", "samplers": {NAME:
+FIGURES}, "floors": {"training_images" | "reconstructions": FIGURES}}}`, where FIGURES holds
+`fid`, `kid`, `kid_std`, `precision`, `recall`, `n_fake`, `n_real`, and "space" is a record
+naming the feature network (`network`, `sha256`, and for a domain network its
+`test_accuracy`). The floors are not ways of drawing: "training_images" (the dataset's
+training images against its test images: what a perfect model would score) and
+"reconstructions" (the model's reconstructions of the test images). Every (model, sampler,
+space) measured becomes one row; a later measurement of the same triple replaces an earlier one.
 """
 
 FLOORS = {"training_images": "floor: training images", "reconstructions": "floor: test reconstructions"}
@@ -24,8 +24,9 @@ def figures_of(export):
     """{(sampler, space): figures} of `export`, the latest measurement of each pair."""
     found = {}
     for evaluation in export.evaluations():
-        for space, figures in (evaluation.get("sample_quality") or {}).items():
-            found[(figures.get("sampler", "prior"), space)] = figures
+        for space, measured in (evaluation.get("sample_quality") or {}).items():
+            for name, figures in {**measured["samplers"], **measured["floors"]}.items():
+                found[(name, space)] = {**figures, "space": measured["space"]}
     return found
 
 

@@ -63,6 +63,8 @@ def build_parser():
     evaluate.add_argument("--gaps", type=int, metavar="N", help="also the approximation and amortization gaps of "
                           "the first N test images (docs/inference_gaps.md)")
     evaluate.add_argument("--gap-flow", action="store_true", help="with --gaps: also a per-image flow posterior")
+    evaluate.add_argument("--no-likelihood", action="store_true",
+                          help="score no test image (no -ELBO or log p(x)): only --sample-quality or --gaps")
     evaluate.add_argument("--sample-quality", action="store_true",
                           help="FID, KID and precision/recall of samples against the test images (docs/sample_quality.md)")
     evaluate.add_argument("--sample-count", type=int, default=10000, metavar="N", help="samples drawn (default 10000)")
@@ -136,6 +138,7 @@ def run(args, argv):
         evaluate(args.export, data_dir=args.data_dir, num_samples=args.samples, examples=args.examples,
                  batch_size=args.batch_size, output_dir=args.output_dir, pictures=not args.no_pictures,
                  download=args.download, command=command, gaps=args.gaps, gap_flow=args.gap_flow,
+                 likelihood=not args.no_likelihood,
                  sample_quality=dict(samples=args.sample_count, space=args.feature_space,
                                      inception_weights=args.inception_weights) if args.sample_quality else None)
         return 0

@@ -29,7 +29,7 @@ from zoo import data as zoo_data
 from zoo.atomic import write_json
 from zoo.config import Recipe
 from zoo.errors import ConfigError, ZooError, first_line
-from zoo.evaluation import codes, disentanglement, inference_gaps, reconstruction_error
+from zoo.evaluation import codes, disentanglement, inference_gaps, reconstruction_error, records
 from zoo.evaluation.sample_quality import SampleQuality
 from zoo.machine import hardware
 from zoo.models.kinds import load_preset
@@ -40,7 +40,7 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: Cov_x(E_q[z_d]) above this counts 
 
 def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_size=50,
              output_dir=None, pictures=True, download=False, command=None, verbose=True, sample_quality=None,
-             gaps=None, gap_flow=False):
+             gaps=None, gap_flow=False, likelihood=True):
     """Evaluate an export on its test split; write metrics.json (and PNGs) to `output_dir`.
 
     `output_dir` defaults to the export's version folder, whose metrics.json gains an
@@ -51,7 +51,9 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     `zoo.evaluation.sample_quality.SampleQuality` (samples, space, ...) to measure FID, KID
     and precision/recall of samples too, or None. `gaps`: also the approximation and amortization
     gaps of the first N test images (`zoo.evaluation.inference_gaps`; a per-image flow as well
-    with `gap_flow`).
+    with `gap_flow`). `likelihood=False` scores no test image (no -ELBO, log p(x), labels or
+    disentanglement): only the sample quality and gaps asked for. An earlier evaluation in
+    the metrics.json that measured something else is kept under "evaluations".
     """
     if num_samples < 1 or batch_size < 1 or (examples is not None and examples < 1):
         raise ZooError("--samples, --examples and --batch-size must be positive integers")
@@ -61,6 +63,8 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     quality = SampleQuality(model, recipe.train, **sample_quality) if sample_quality is not None else None
     if gaps is not None or gap_flow:
         inference_gaps.check(model, gaps if gaps is not None else 0)  # before anything is computed
+    if not likelihood and quality is None and not gaps:
+        raise ZooError("--no-likelihood leaves nothing to measure: add --sample-quality or --gaps N")
     output_dir = output_dir or path
     writable_output(output_dir)
     images, labels = evaluation_images(recipe, data_dir, download, examples)
@@ -68,14 +72,19 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
     command = command or " ".join(sys.argv)
     if model.label_use == "condition" and labels is None:
         raise ZooError(f"{path} is a conditional model and the test images of {recipe.train.dataset} have no labels")
-    scorer, reporter = SCORERS[model.scoring]
-    say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}"
-        + (f", {num_samples} importance samples each" if model.scoring == "importance_sampling" else ""), flush=True)
-    result = scorer(model, recipe, images, labels if model.label_use == "condition" else None,
-                    num_samples=num_samples, batch_size=batch_size, progress=verbose)
-    result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
-    result.update(disentanglement_scores(model, recipe, data_dir, say))
-    text = reporter(result)
+    if likelihood:
+        scorer, reporter = SCORERS[model.scoring]
+        say(f"Evaluating {path}: {len(images)} test images of {recipe.train.dataset}"
+            + (f", {num_samples} importance samples each" if model.scoring == "importance_sampling" else ""),
+            flush=True)
+        result = scorer(model, recipe, images, labels if model.label_use == "condition" else None,
+                        num_samples=num_samples, batch_size=batch_size, progress=verbose)
+        result.update(label_scores(model, recipe, images, labels, data_dir, download, say))
+        result.update(disentanglement_scores(model, recipe, data_dir, say))
+        text = reporter(result)
+    else:
+        result, text = {"dataset": recipe.train.dataset, "examples": len(images),
+                        "scores": records.SAMPLE_QUALITY_ONLY}, f"Evaluating {path} (no test image scored)"
     if gaps:  # Cremer et al.'s approximation and amortization gaps of the first `gaps` images
         result["inference_gaps"] = inference_gaps.measure(model, images[:gaps], flow=gap_flow, say=say)
         text += "\n" + inference_gaps.report(result["inference_gaps"])
@@ -144,7 +153,7 @@ def record(result, text, model, images, labels, output_dir, pictures, say):
             failures.append(f"the pictures ({first_line(error)})")
     file = os.path.join(output_dir, "metrics.json")
     try:
-        write_json(file, {**read_json(output_dir, "metrics.json", default={}), "evaluation": result})
+        write_json(file, records.with_evaluation(read_json(output_dir, "metrics.json", default={}), result))
     except (OSError, ZooError) as error:
         failures.append(f"{file} ({first_line(error)})")
     if failures:

@@ -253,40 +253,94 @@ def of_model(model, test_images, dataset, samples=10000, sampler="prior", space=
 
 
 class SampleQuality:
-    """What `zoo evaluate --sample-quality` asked for, checked (the model draws, the feature
-    network loads) before the long importance sampling; `measure` then draws and scores."""
+    """What `zoo evaluate --sample-quality` asked for, checked (the model draws, the samplers
+    exist, the feature network loads) before the long importance sampling; `measure` then
+    draws from each sampler and scores it, beside the two floors."""
 
-    def __init__(self, model, train, samples=10000, space="domain", inception_weights=None, sampler="prior",
-                 seed=0):
-        """`train`: the recipe's training config (its dataset, image size and channels)."""
+    def __init__(self, model, train, samples=10000, space="domain", inception_weights=None, samplers=None,
+                 floors=True, seed=0):
+        """`train`: the recipe's training config (its dataset, image size and channels);
+        `samplers`: the names to draw from (default: every one the model has, `sampler_names`)."""
         if samples < 1:
             raise ZooError("--sample-count must be a positive integer")
         if not model.generates:
             raise ZooError(f"this {model.KIND} draws no samples, so it has no sample quality: leave out --sample-quality")
-        self.model, self.train, self.samples, self.sampler, self.seed = model, train, samples, sampler, seed
+        unknown = [name for name in samplers or () if name not in model.sampler_names]
+        if unknown:
+            raise ZooError(f"this {model.KIND} has no sampler {unknown[0]!r}: it has {', '.join(model.sampler_names)}")
+        self.model, self.train, self.samples, self.seed = model, train, samples, seed
+        self.samplers, self.floors = tuple(samplers or model.sampler_names), floors
         self.space = feature_spaces.feature_space(space, train.dataset, inception_weights or "imagenet")
 
     def measure(self, data_dir=None, download=False, examples=None, say=None):
-        """{space name: figures} against the dataset's test images (grey levels, not
-        binarized: the same real set for every model of the dataset), the first `examples`."""
-        train = self.train
+        """{space name: {"space", "real", "n_real", "samplers": {name: figures}, "floors":
+        {"training_images", "reconstructions": figures}}} against the dataset's first
+        `examples` test images (grey levels, not binarized: the same real set for every model
+        of the dataset). The floors: as many training images, and the model's reconstructions
+        of the test images (given as it was tested: binarized for a binary model)."""
+        say = say or (lambda *args, **kwargs: None)
+        train, space = self.train, self.space
         source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
-        test = source.load("test", data_dir, download).scaled()[:examples]
-        return {self.space.name: of_model(self.model, test, train.dataset, self.samples, self.sampler, self.space,
-                                          self.seed, say=say)}
+        split = source.load("test", data_dir, download)
+        test = split.scaled()[:examples]
+        real, real_statistics = cached_real_features(space, test, train.dataset, "test")
+
+        def figures(images, what):
+            start = time.perf_counter()
+            scored = from_features(real, space.features(images, what), real_statistics, space.name, self.seed)
+            return {**scored, "seconds": round(time.perf_counter() - start, 1)}
+
+        by_sampler = {}
+        for name in self.samplers:
+            say(f"Sample quality in the {space.name} space: {self.samples} samples ({name}) against "
+                f"{len(test)} test images", flush=True)
+            start = time.perf_counter()
+            drawn = draw(self.model, self.samples, name, self.seed)
+            by_sampler[name] = {**figures(drawn, f"the {name} samples"), "sampling_seconds":
+                                round(time.perf_counter() - start, 1)}
+        floors = {}
+        if self.floors:
+            say(f"Sample quality floors: {self.samples} training images, and the reconstructions of the test images",
+                flush=True)
+            floors["training_images"] = figures(source.load("train", data_dir, download).scaled()[:self.samples],
+                                                "the training images")
+            tested = zoo_data.eval_images(split, binarize=train.binarization != "none")[:examples][:self.samples]
+            labels = split.labels[:len(tested)] if self.model.label_use == "condition" else None
+            floors["reconstructions"] = figures(reconstructions(self.model, tested, labels), "the reconstructions")
+        return {space.name: {"space": space.describe(), "real": f"{train.dataset} test", "n_real": len(test),
+                             "seed": self.seed, "samplers": by_sampler, "floors": floors}}
 
     @staticmethod
     def report(result):
         """The lines `zoo evaluate` prints for `result`'s "sample_quality" entry."""
-        return "".join("\n" + report(figures) for figures in result.get("sample_quality", {}).values())
+        lines = []
+        for measured in result.get("sample_quality", {}).values():
+            rows = {**measured["samplers"], **{f"floor: {name}": f for name, f in measured["floors"].items()}}
+            lines.append(f"sample quality in the {describe_space(measured['space'])} space, against "
+                         f"{measured['n_real']} {measured['real']} images:")
+            lines += [f"  {name:<26} " + figures_line(figures) for name, figures in rows.items()]
+        return "".join("\n" + line for line in lines)
+
+
+def reconstructions(model, images, labels=None):
+    """The model's reconstructions of `images` in batches (at their `labels` if it takes them)."""
+    return np.concatenate([np.asarray(model.reconstruct(images[i:i + SAMPLE_BATCH]) if labels is None else
+                                      model.reconstruct(images[i:i + SAMPLE_BATCH], labels[i:i + SAMPLE_BATCH]))
+                           for i in range(0, len(images), SAMPLE_BATCH)])
+
+
+def describe_space(space):
+    """"domain (mnist classifier, SHA-256 ..., test accuracy 99.18%)": a feature space named."""
+    return (f"{space['space']} ({space['network']}, SHA-256 {space['sha256']}"
+            + (f", test accuracy {100 * space['test_accuracy']:.2f}%" if "test_accuracy" in space else "") + ")")
+
+
+def figures_line(figures):
+    return (f"FID {figures['fid']:.2f}, KID {figures['kid']:.4g} (std {figures['kid_std']:.2g}), "
+            f"precision {figures['precision']:.3f}, recall {figures['recall']:.3f} ({figures['n_fake']} images)")
 
 
 def report(result):
-    """One line of figures, with the space named."""
-    space = result["space"]
-    named = (f"{space['network']}, SHA-256 {space['sha256']}"
-             + (f", test accuracy {100 * space['test_accuracy']:.2f}%" if "test_accuracy" in space else ""))
+    """One line of figures (`of_model`'s or `measure`'s), with the space named."""
     return (f"sample quality ({result.get('sampler', 'given')} samples, {result['n_fake']} against {result['n_real']} "
-            f"real; {space['space']} space: {named}): FID {result['fid']:.2f}, KID {result['kid']:.4g} "
-            f"(std {result['kid_std']:.2g} over {result['kid_subsets']}), precision {result['precision']:.3f}, "
-            f"recall {result['recall']:.3f}")
+            f"real; {describe_space(result['space'])} space): " + figures_line(result))

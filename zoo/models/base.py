@@ -15,6 +15,7 @@ and export ask it instead of probing it:
     picture_names     which pictures of `zoo.evaluation.pictures` it has
     embeds            whether `embed(x)` gives a vector code per image ([N, d])
     generates         whether `sample(n, seed=...)` draws new images (given `y` if it takes labels)
+    sampler_names     what `sample` can draw z from: "prior", then its fitted post-hoc samplers
     test_figures(logs), slice_figure, kind_figures(...), fit_after_training(...)
                       what `zoo train` records and runs after `fit`
     pixel_marginal(train_images) the trivial baseline its test -ELBO must beat to be exported
@@ -92,6 +93,12 @@ class ZooModel(keras.Model):
     def example_pixels(self, rng, shape):
         """Pixels like the ones it is trained on, for warm-up requests (uniform in [0, 1])."""
         return rng.random(shape)
+
+    @property
+    def sampler_names(self):
+        """What `sample(n, sampler=...)` draws from: "prior" (the model's own generative path),
+        then any fitted post-hoc samplers (a VAE's `samplers`)."""
+        return ("prior",)
 
     @property
     def generates(self):
