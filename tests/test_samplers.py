@@ -20,6 +20,7 @@ from zoo.errors import ConfigError, ZooError
 from zoo.layers.posteriors import DiagonalNormal
 from zoo.layers.samplers import GaussianMixture, MaskedAutoregressiveFlow, TwoStageVAE, signature_name
 from zoo.models.builder import build
+from harness import example_inputs
 
 CASE = "vae_mlp_gaussian_fixed_beta_tcvae_samplers"  # tests/driver_cases.py: all three samplers, fitted
 SERVED = {"gaussian_mixture": "sample_aggregate_posterior", "two_stage": "sample_two_stage", "flow": "sample_flow"}
@@ -120,6 +121,15 @@ def test_each_sampler_is_fitted_reloaded_and_served(driven, tmp_path):
                                    rtol=1e-5, atol=1e-6, err_msg=kind)
     with pytest.raises(ZooError, match="no sampler 'flows': it has prior, gaussian_mixture, two_stage, flow"):
         model.sample(2, sampler="flows")
+    from zoo.evaluation import pictures
+
+    side_by_side = pictures.make(model, example_inputs(model, batch=8)["x"])["sampler_samples"]
+    rows = [pictures.grid(np.asarray(model.sample(pictures.SAMPLE_GRID, seed=0, **({} if kind == "prior" else {
+        "sampler": kind})))[None]) for kind in model.sampler_names]
+    row_height = rows[0].shape[0] - pictures.GAP
+    assert side_by_side.shape[0] == pictures.GAP + 4 * row_height  # a row per sampler, the prior's first
+    for index, row in enumerate(rows):
+        np.testing.assert_array_equal(side_by_side[index * row_height:(index + 1) * row_height + pictures.GAP], row)
 
 
 @pytest.mark.parametrize("fields, field, match", [

@@ -58,6 +58,7 @@ def make(model, images, labels=None, seed=0):
         "latent_grid": lambda: latent_grid(model),
         "latent_scatter": lambda: latent_scatter(posterior_means(model, images), labels),
         "class_samples": lambda: class_samples(model, seed),
+        "sampler_samples": lambda: sampler_samples(model, seed),
     }
     needs = {"latent_scatter": labels is not None,  # what a picture cannot be drawn without
              "reconstructions": model.label_use != "condition" or labels is not None,
@@ -107,6 +108,13 @@ def samples(model, seed=0):
     from its prior), the same ones for the same seed."""
     x = np.asarray(model.sample(SAMPLE_GRID ** 2, seed=seed))
     return grid(x.reshape(SAMPLE_GRID, SAMPLE_GRID, *x.shape[1:]))
+
+
+def sampler_samples(model, seed=0, columns=SAMPLE_GRID):
+    """One row per sampler the model has (`model.sampler_names`: the prior first, then each
+    fitted post-hoc sampler), `columns` samples each, so the samplers are seen side by side."""
+    return grid(np.stack([np.asarray(model.sample(columns, seed=seed, **({} if name == "prior" else {"sampler": name})))
+                          for name in model.sampler_names]))
 
 
 def interpolation_pairs(count):

@@ -426,8 +426,8 @@ class VAE(LikelihoodModel):
     @property
     def picture_names(self):
         """Reconstructions, samples and interpolations; latent traversals for a vector of
-        continuous latents; the latent plane and scatter plot for 2 latents; a conditional
-        model's samples one row per class."""
+        continuous latents; the latent plane and scatter plot for 2 latents; a row of samples
+        per sampler when it has fitted samplers; a conditional model's samples one row per class."""
         if self.condition is not None:
             return ("reconstructions", "interpolations") + (("class_samples",) if self.classes else ())
         names = ("reconstructions", "samples", "interpolations")
@@ -435,6 +435,8 @@ class VAE(LikelihoodModel):
             names += ("latent_traversals",)
         if self.code_shape == (2,):
             names += ("latent_grid", "latent_scatter")
+        if len(self.sampler_names) > 1:
+            names += ("sampler_samples",)
         return names
 
     def codes(self, x, y=None):
