@@ -17,7 +17,7 @@ import zoo
 from zoo.config import Recipe
 from zoo.data import DATASETS, eval_images
 from zoo.models.presets import preset_path
-from conftest import shipped_exports
+from conftest import ROOT, _tracked_versions, shipped_exports
 from zoo.training.train import _shadows_a_shipped_preset, measure_test_slice
 
 REQUIRED_METRICS = ("test_neg_elbo", "test_reconstruction", "test_kl", "test_slice", "train_seconds",
@@ -128,10 +128,15 @@ def _preset_of(recipe):
 
 def test_a_users_own_versions_change_nothing_the_tests_check(tmp_path, monkeypatch):
     """`make demo` exports saved_models/digits_mlp_bernoulli/2 beside the shipped 1: the tests
-    still take version 1 of each recipe (what git tracks), by path and by name, and `zoo train`
-    says when its export shadows a shipped preset."""
+    still take the shipped version of each recipe (the highest that git tracks: 1, or 2 where
+    `zoo fit-samplers` added samplers), by path and by name, and `zoo train` says when its
+    export shadows a shipped preset."""
     exports = shipped_exports()
-    assert exports and all(pathlib.Path(path).name == "1" for path in exports.values())
+    tracked = _tracked_versions()
+    assert exports and tracked and {os.path.relpath(path, ROOT) for path in exports.values()} <= tracked
+    assert all(int(pathlib.Path(path).name) == max(int(pathlib.PurePosixPath(v).name) for v in tracked
+                                                   if pathlib.PurePosixPath(v).parent.name == name)
+               for name, path in exports.items())
     assert all(os.path.realpath(preset_path(name)) == os.path.realpath(path) for name, path in exports.items())
 
     presets = tmp_path / "saved_models"

@@ -83,8 +83,10 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
         result.update(disentanglement_scores(model, recipe, data_dir, say))
         text = reporter(result)
     else:
+        say(f"Evaluating {path} on {len(images)} test images of {recipe.train.dataset} (none scored: "
+            "--no-likelihood)", flush=True)
         result, text = {"dataset": recipe.train.dataset, "examples": len(images),
-                        "scores": records.SAMPLE_QUALITY_ONLY}, f"Evaluating {path} (no test image scored)"
+                        "scores": records.SAMPLE_QUALITY_ONLY}, ""
     if gaps:  # Cremer et al.'s approximation and amortization gaps of the first `gaps` images
         result["inference_gaps"] = inference_gaps.measure(model, images[:gaps], flow=gap_flow, say=say)
         text += "\n" + inference_gaps.report(result["inference_gaps"])
@@ -92,7 +94,7 @@ def evaluate(export_path, data_dir=None, num_samples=5000, examples=None, batch_
         result["sample_quality"] = quality.measure(data_dir, download, examples, say)
         text += SampleQuality.report(result)
     result.update(hardware=hardware(), command=command)
-    return record(result, text, model, images, labels, output_dir, pictures, say)
+    return record(result, text.lstrip("\n"), model, images, labels, output_dir, pictures, say)
 
 
 def importance_sampled(model, recipe, images, labels, num_samples, batch_size, progress=True):
