@@ -393,3 +393,13 @@ def test_zoo_evaluate_refuses_before_evaluating(capsys, tmp_path):
                                ["nothing to measure", "--sample-quality"], capsys)
     assert "--sample-count" in one_line_error(sample_quality.SampleQuality, NoSamples(), None, samples=0)
     assert "leave out --sample-quality" in one_line_error(sample_quality.SampleQuality, NoSamples(), None)
+
+
+def test_images_outside_the_pixel_range_are_clipped_and_the_share_recorded():
+    """A Gaussian likelihood's means can leave [0, 1]: they are scored as the pictures show
+    them, clipped, and the share of pixel values clipped is part of the figures."""
+    images = np.array([[-0.5, 0.25], [1.5, 1.0]], np.float32)
+    clipped, share = sample_quality.clipped_to_pixels(images)
+    np.testing.assert_array_equal(clipped, [[0.0, 0.25], [1.0, 1.0]])
+    assert share == 0.5
+

@@ -287,8 +287,9 @@ class SampleQuality:
 
         def figures(images, what):
             start = time.perf_counter()
+            images, clipped = clipped_to_pixels(images)
             scored = from_features(real, space.features(images, what), real_statistics, space.name, self.seed)
-            return {**scored, "seconds": round(time.perf_counter() - start, 1)}
+            return {**scored, "clipped_pixels": clipped, "seconds": round(time.perf_counter() - start, 1)}
 
         by_sampler = {}
         for name in self.samplers:
@@ -320,6 +321,14 @@ class SampleQuality:
                          f"{measured['n_real']} {measured['real']} images:")
             lines += [f"  {name:<26} " + figures_line(figures) for name, figures in rows.items()]
         return "".join("\n" + line for line in lines)
+
+
+def clipped_to_pixels(images):
+    """(images clipped to [0, 1], the share of pixel values that were outside): the mean of a
+    Gaussian likelihood is not bounded, and the pictures show its images clipped the same way."""
+    images = np.asarray(images, np.float32)
+    outside = float(np.mean((images < 0) | (images > 1)))
+    return np.clip(images, 0.0, 1.0), round(outside, 6)
 
 
 def reconstructions(model, images, labels=None):
