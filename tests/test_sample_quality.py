@@ -15,7 +15,7 @@ from zoo.data import DATASETS
 from zoo.errors import ZooError
 from zoo.evaluation import features, sample_quality
 
-SHIPPED_EXPORT = os.path.join(os.path.dirname(__file__), "..", "saved_models", "mnist_mlp_bernoulli")
+SHIPPED_EXPORT = os.path.join(os.path.dirname(__file__), "..", "saved_models", "mnist_mlp_bernoulli", "1")  # no samplers
 
 
 def one_line_error(function, *args, **kwargs):

@@ -106,7 +106,8 @@ def _evaluation_figures(export):
     for (sampler, space), figures in sorted(results_sample_quality.figures_of(export).items()):
         rows.append(f"| FID; KID; precision; recall ({sampler}, {space} space, {figures['n_fake']:,} drawn) | "
                     f"{figures['fid']:.2f}; {figures['kid']:.4f}; {figures['precision']:.3f}; "
-                    f"{figures['recall']:.3f} | {figures['n_real']:,} | see metrics.json |")
+                    f"{figures['recall']:.3f} | {figures['n_real']:,} | "
+                    + (f"`{figures['command']}` |" if figures.get("command") else "see metrics.json |"))
     return rows
 
 
@@ -180,13 +181,34 @@ def card(export, latest):
         + (f", then {metrics['prior_train_seconds']:.0f} s for the prior" if "prior_train_seconds" in metrics else "")
         + ".",
         *[f"- Scored on {e['hardware']}: {e['seconds']:.0f} s for {e['examples']:,} test images."
-          for e in export.evaluations() if "hardware" in e],
+          for e in export.evaluations() if "hardware" in e and "seconds" in e],
+        *[f"- Sample quality measured on {e['hardware']}: {_quality_seconds(e):.0f} s for "
+          f"{len(next(iter(e['sample_quality'].values()))['samplers'])} samplers and 2 floors."
+          for e in export.evaluations() if "hardware" in e and e.get("sample_quality")],
+        *_samplers_fitted(metrics),
         "",
         "## Limits",
         "",
         *_limits(export, likelihood),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _quality_seconds(evaluation):
+    """The seconds a sample-quality run spent drawing and scoring, over its spaces."""
+    return sum(figures.get("seconds", 0) + figures.get("sampling_seconds", 0)
+               for measured in evaluation["sample_quality"].values()
+               for figures in {**measured["samplers"], **measured["floors"]}.values())
+
+
+def _samplers_fitted(metrics):
+    """A line for the post-hoc samplers `zoo fit-samplers` fitted, when it did."""
+    fitted = metrics.get("samplers_fitted_to")
+    if not fitted:
+        return []
+    return [f"- Post-hoc samplers ({', '.join(sorted(metrics.get('samplers', {})))}) fitted to the codes of "
+            f"{fitted['train_images']:,} training images in {fitted['seconds']:.0f} s by `{fitted['command']}`; "
+            "the network weights are version 1's."]
 
 
 def _uses_labels(model):

@@ -26,7 +26,7 @@ def figures_of(export):
     for evaluation in export.evaluations():
         for space, measured in (evaluation.get("sample_quality") or {}).items():
             for name, figures in {**measured["samplers"], **measured["floors"]}.items():
-                found[(name, space)] = {**figures, "space": measured["space"]}
+                found[(name, space)] = {**figures, "space": measured["space"], "command": evaluation.get("command")}
     return found
 
 
