@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
 
+import linear_gaussian
 from zoo.config import VAEConfig
 from zoo.errors import DataError, ZooError
 from zoo.models import importance_sampling
@@ -45,13 +46,11 @@ def _linear_gaussian_vae(exact_posterior):
 
 
 def _exact_log_px(x):
-    covariance = (W @ W.T + SIGMA**2 * np.eye(4)).astype(np.float32)
-    marginal = tfp.distributions.MultivariateNormalTriL(B, np.linalg.cholesky(covariance))
-    return marginal.log_prob(x.reshape(len(x), 4)).numpy()
+    return linear_gaussian.exact_log_px(x, W, B, SIGMA)
 
 
 def _images(n=6, seed=0):
-    return np.random.default_rng(seed).normal(B, 1.0, (n, 4)).astype(np.float32).reshape(n, 2, 2, 1)
+    return linear_gaussian.images(n, B, seed)
 
 
 def test_exact_posterior_gives_exact_log_likelihood_and_no_gap():

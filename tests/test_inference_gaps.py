@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_probability as tfp
 import tf_keras as keras
 
+import linear_gaussian
 from conftest import shipped_exports
 from zoo import cli
 from zoo.config import VAEConfig, VQVAEConfig
@@ -46,13 +46,11 @@ def linear_gaussian_vae(posterior):
 
 
 def exact_log_px(x):
-    covariance = (W @ W.T + SIGMA**2 * np.eye(4)).astype(np.float32)
-    marginal = tfp.distributions.MultivariateNormalTriL(B, np.linalg.cholesky(covariance))
-    return marginal.log_prob(x.reshape(len(x), 4)).numpy()
+    return linear_gaussian.exact_log_px(x, W, B, SIGMA)
 
 
 def images(n=4, seed=0):
-    return np.random.default_rng(seed).normal(B, 1.0, (n, 4)).astype(np.float32).reshape(n, 2, 2, 1)
+    return linear_gaussian.images(n, B, seed)
 
 
 @pytest.fixture(scope="module")
