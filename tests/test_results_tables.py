@@ -56,16 +56,25 @@ def _edit_metrics(folder, change):
     path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
 
 
+def _edit_evaluation(folder, examples, change):
+    """Change every evaluation of `folder`'s metrics.json that scored `examples` test images."""
+    def edit(metrics):
+        for evaluation in [metrics["evaluation"], *metrics.get("evaluations", [])]:
+            if evaluation["examples"] == examples and "neg_log_likelihood" in evaluation:
+                change(evaluation)
+    _edit_metrics(folder, edit)
+
+
 def test_a_changed_figure_is_caught_by_check_and_rewritten(repo_copy, capsys):
     assert write_results.main(["--check", "--root", str(repo_copy)]) == 0
-    _edit_metrics(repo_copy / "saved_models/mnist_mlp_vampprior/1",
-                  lambda m: m["evaluation"].update(neg_log_likelihood=85.123))
+    _edit_evaluation(repo_copy / "saved_models/mnist_mlp_vampprior/2", 10000,
+                     lambda e: e.update(neg_log_likelihood=85.123))
     assert write_results.main(["--check", "--root", str(repo_copy)]) == 1
     said = capsys.readouterr().out
     assert "docs/results.md [loglik] exports:  | `mnist_mlp_vampprior` (ours, 100 epochs) | all 10,000 | 85.12" in said
     assert "README.md [presets]" in said and "MODEL_CARD.md" in said
     written = {path.relative_to(repo_copy).as_posix() for path in write_results.write(repo_copy)}
-    assert written == {"README.md", "docs/results.md", "saved_models/mnist_mlp_vampprior/1/MODEL_CARD.md"}
+    assert written == {"README.md", "docs/results.md", "saved_models/mnist_mlp_vampprior/2/MODEL_CARD.md"}
     assert "**85.12**" in (repo_copy / "docs/results.md").read_text()  # the recipes table's -log p(x)
     assert write_results.check(repo_copy) == []
 
@@ -73,21 +82,21 @@ def test_a_changed_figure_is_caught_by_check_and_rewritten(repo_copy, capsys):
 def test_the_highest_version_feeds_the_tables(repo_copy):
     """A version 2 (say, the same weights with samplers fitted) replaces version 1 in the tables,
     and gets its own card; version 1's card says it is no longer the one served."""
-    old = repo_copy / "saved_models/mnist_conv_bernoulli/1"
+    old = repo_copy / "saved_models/mnist_mlp_categorical/1"
     shutil.copytree(old, old.parent / "2")
     _edit_metrics(old.parent / "2", lambda m: m.update(test_neg_elbo=95.004))
     write_results.write(repo_copy)
-    assert "| `mnist_conv_bernoulli` | conv (32, 64), 16 latents, 10 epochs | 95.00 |" in (
+    assert "| `mnist_mlp_categorical` | 30 x 10-way categorical latents | 95.00 |" in (
         repo_copy / "README.md").read_text()
     assert "version 2" in (old.parent / "2" / write_results.CARD_FILE).read_text()
-    assert "[version 1](mnist_conv_bernoulli/1/MODEL_CARD.md), [version 2](mnist_conv_bernoulli/2/MODEL_CARD.md)" in (
+    assert "[version 1](mnist_mlp_categorical/1/MODEL_CARD.md), [version 2](mnist_mlp_categorical/2/MODEL_CARD.md)" in (
         repo_copy / "saved_models/README.md").read_text()
     assert "A later version is served by default." in (old / write_results.CARD_FILE).read_text()
 
 
 def test_a_row_without_its_evaluation_is_an_error_not_a_blank(repo_copy):
-    _edit_metrics(repo_copy / "saved_models/mnist_conv_bernoulli/1", lambda m: m["evaluation"].update(examples=400))
-    with pytest.raises(MissingFigure, match="mnist_conv_bernoulli/1: no evaluation on 500 test images"):
+    _edit_evaluation(repo_copy / "saved_models/mnist_conv_bernoulli/2", 500, lambda e: e.update(examples=400))
+    with pytest.raises(MissingFigure, match="mnist_conv_bernoulli/2: no evaluation on 500 test images"):
         write_results.check(repo_copy)
 
 
@@ -106,25 +115,22 @@ def _quality(fids, space="domain"):
 def test_sample_quality_figures_become_rows_per_model_sampler_and_space(repo_copy):
     """A hand-made metrics.json as `zoo evaluate --sample-quality` writes it: the latest
     evaluation and earlier ones in "evaluations", one sampler each, plus both floors."""
-    text = (repo_copy / "docs/results.md").read_text()
-    assert "\n".join(results_sample_quality.EMPTY) in text  # nothing measured yet
-    folder = repo_copy / "saved_models/mnist_mlp_bernoulli/1"
+    folder = repo_copy / "saved_models/mnist_mlp_categorical/1"  # no sample quality measured
 
     def measured(metrics):
         earlier = {**metrics["evaluation"], "sample_quality": _quality(
             {"prior": 9.5, "training_images": 0.41, "reconstructions": 2.25})}
-        metrics["evaluations"] += [earlier]
+        metrics["evaluations"] = [*metrics.get("evaluations", []), earlier]
         metrics["evaluation"] = {**metrics["evaluation"], "sample_quality": _quality({"prior": 7.25, "gmm": 5.5})}
     _edit_metrics(folder, measured)
     write_results.write(repo_copy)
     text = (repo_copy / "docs/results.md").read_text()
     block = text.split("<!-- results:sample_quality begin -->")[1].split("<!-- results:sample_quality end -->")[0]
-    rows = [line for line in block.splitlines() if line.startswith("| mnist |")]
+    rows = [line for line in block.splitlines() if "| `mnist_mlp_categorical` |" in line]
     network = "domain (mnist domain classifier, test accuracy 99.21%, `0123456789ab`)"
     assert [row.split(" | ")[2:6] for row in rows] == [
         ["prior", network, "10,000 vs 10,000", "7.25"],  # the later prior measurement replaced 9.50
-        ["gmm", network, "10,000 vs 10,000", "5.50"],
-        ["floor: training images", network, "10,000 vs 10,000", "0.41"],
+        ["gmm", network, "10,000 vs 10,000", "5.50"],  # (the training-images floor: once per dataset, above)
         ["floor: test reconstructions", network, "10,000 vs 10,000", "2.25"]]
     assert rows[0].endswith("| 0.0123 ± 0.0004 | 0.810 | 0.520 |")
     assert "FID; KID; precision; recall (gmm, domain space, 10,000 drawn) | 5.50" in (
@@ -135,7 +141,8 @@ def test_sample_quality_figures_become_rows_per_model_sampler_and_space(repo_cop
 def test_latest_versions_ignore_folders_that_are_not_versions(repo_copy):
     (repo_copy / "saved_models/mnist_conv_bernoulli/.staging-1-host-x").mkdir()
     (repo_copy / "saved_models/mnist_conv_bernoulli/.staging-1-host-x/metrics.json").write_text("{")
-    assert latest_versions(write_results.shipped_versions(repo_copy / "saved_models"))["mnist_conv_bernoulli"].version == 1
+    latest = latest_versions(write_results.shipped_versions(repo_copy / "saved_models"))
+    assert latest["mnist_conv_bernoulli"].version == 2 and latest["mnist_mlp_categorical"].version == 1
 
 
 def test_recording_an_evaluation_keeps_the_latest_and_replaces_its_own_kind(repo_copy, tmp_path):
