@@ -8,6 +8,8 @@ import subprocess
 import sys
 import venv
 
+import pytest
+
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 INSTALL = "-m pip install torch==2.13.0 numpy --index-url https://download.pytorch.org/whl/cpu"
 
@@ -102,6 +104,7 @@ def test_the_load_of_a_run_is_the_busy_time_less_its_own(monkeypatch):
     assert measured.result.other_cores == 1.0 and measured.result.seconds == 2.0 and measured.result.loaded
 
 
+@pytest.mark.slow  # a measuring tool; the benchmark harness itself starts in the default suite
 def test_the_check_cost_benchmark_starts(mnist_dir):
     """benchmarks/check_cost.py --smoke: interleaved pairs with and without the batch checks,
     on the tf.data path that checks inside each step; the median, the spread and the load."""

@@ -256,7 +256,8 @@ def test_evaluate_says_where_it_wrote(digits_cli_run, tmp_path, capsys):
     assert json.load(open(written))["evaluation"]["examples"] == 10
 
 
-@pytest.mark.parametrize("recipe", ["mnist_mlp_conditional", "mnist_mlp_m2_100"])
+# M2 in the default suite: test_semi_supervised, the driver's m2 case and the shipped M2 presets.
+@pytest.mark.parametrize("recipe", ["mnist_mlp_conditional", pytest.param("mnist_mlp_m2_100", marks=pytest.mark.slow)])
 def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path, capsys):
     """A conditional recipe and an M2 recipe through `zoo train` and `zoo evaluate`, at smoke
     size on the embedded 8x8 digits (their labels; the judge trains on them in a second)."""
@@ -289,6 +290,7 @@ def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path, capsys
     assert (path / "pictures" / "class_samples.png").exists()
 
 
+@pytest.mark.slow  # per-layer figures in the default suite: test_importance_sampling, test_ladder
 def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path, capsys):
     """The hierarchical recipe through `zoo train` and `zoo evaluate` at smoke size on the
     embedded 8x8 digits: the training log, the export and the evaluation report each layer."""
@@ -308,6 +310,7 @@ def test_ladder_recipe_trains_and_evaluates_each_layer_at_smoke_size(tmp_path, c
     assert "per layer (bottom first): z1: KL" in evaluated.stdout
 
 
+@pytest.mark.slow  # both metrics through train and evaluate in the default suite: test_disentanglement
 def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smoke_size(tmp_path, capsys):
     """The beta-TCVAE recipe on the drawn `shapes` through `zoo train` (N filled in from the
     data, MIG and the FactorVAE score in metrics.json) and `zoo evaluate` (the traversals)."""

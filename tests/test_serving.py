@@ -86,7 +86,10 @@ def test_saved_model_cli_show_lists_every_signature_batched(exports, loaded):
         assert method == "tensorflow/serving/predict", signature
 
 
-@pytest.mark.parametrize("signature", sorted(SIGNATURE_INPUTS))
+# A new process per call (about 7 s each): the default suite runs an x-input and the seed-input
+# signature, `-m slow` every one; the TF1 session and REST paths run every signature anyway.
+@pytest.mark.parametrize("signature", [s if s in ("log_likelihood", "sample") else pytest.param(s, marks=pytest.mark.slow)
+                                       for s in sorted(SIGNATURE_INPUTS)])
 def test_saved_model_cli_run_matches_tf2_load(exports, loaded, signature, tmp_path):
     name = NAMES[0]
     inputs = inputs_for(loaded[name])

@@ -483,7 +483,8 @@ def test_export_reloads_without_zoo_and_tfp_and_matches_python(driven):
 VQ_SIGNATURES = ["decode", "elbo", "encode", "reconstruct", "sample", "serving_default"]
 
 
-@pytest.mark.parametrize("recipe", ["mnist_conv_vq", "fashion_mnist_conv_vq"])
+# Fashion-MNIST's blocks (EMA codebook, discretized logistic) are the driver's vq_vae_ema case.
+@pytest.mark.parametrize("recipe", ["mnist_conv_vq", pytest.param("fashion_mnist_conv_vq", marks=pytest.mark.slow)])
 def test_recipe_trains_both_stages_exports_and_evaluates_through_the_cli(recipe, fashion_mnist_dir, tmp_path, capsys):
     """`zoo train --smoke` (MNIST's recipe on the embedded 8x8 digits, Fashion-MNIST's on 1,000
     of its images in a .npz file: 8-bit pixels, as its likelihood needs), then `zoo evaluate`."""
