@@ -112,9 +112,9 @@ def samples(model, seed=0):
 
 def sampler_samples(model, seed=0, columns=SAMPLE_GRID):
     """One row per sampler the model has (`model.sampler_names`: the prior first, then each
-    fitted post-hoc sampler), `columns` samples each, so the samplers are seen side by side."""
-    return grid(np.stack([np.asarray(model.sample(columns, seed=seed, **({} if name == "prior" else {"sampler": name})))
-                          for name in model.sampler_names]))
+    fitted post-hoc sampler), `columns` samples each, so the samplers are seen side by side:
+    the picture of a model whose `sample` takes `sampler`."""
+    return grid(np.stack([np.asarray(model.sample(columns, seed=seed, sampler=name)) for name in model.sampler_names]))
 
 
 def interpolation_pairs(count):

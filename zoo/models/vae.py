@@ -290,6 +290,11 @@ class VAE(LikelihoodModel):
         condition = self.condition_vector(y)
         params = self._encoder_params(x, condition, training)
         q, z = self.posterior.draws(params, samples, seed, training, alg)
+        return q, z, self._log_likelihoods(x, z, samples, condition, training)
+
+    def _log_likelihoods(self, x, z, samples, condition=None, training=None):
+        """log p(x|z) [S, B] of the images x [B, ...] at each of the S draws z [S, B, ...] (at
+        the condition vectors [B, size] if conditional): one decoder pass over all S * B codes."""
         batch = tf.shape(x)[0]
         flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
         flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
@@ -297,7 +302,7 @@ class VAE(LikelihoodModel):
         if condition is not None:
             condition = tf.tile(condition, [samples, 1])
         log_px = self._decode(flat_z, condition, training).log_prob(flat_x)
-        return q, z, tf.reshape(log_px, [samples, batch])
+        return tf.reshape(log_px, [samples, batch])
 
     @property
     def local_inference_refusal(self):
@@ -319,12 +324,7 @@ class VAE(LikelihoodModel):
     def log_joint(self, x, z):
         """log p(x|z) + log p(z) [S, B] at codes z [S, B, *code_shape] of the images x [B, ...]
         (an unconditional model)."""
-        samples, batch = tf.shape(z)[0], tf.shape(x)[0]
-        flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
-        flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
-                            tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
-        log_px = tf.reshape(self._decode(flat_z, None).log_prob(flat_x), [samples, batch])
-        return log_px + self.prior.distribution().log_prob(z)
+        return self._log_likelihoods(x, z, tf.shape(z)[0]) + self.prior.distribution().log_prob(z)
 
     def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
         """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
