@@ -10,6 +10,7 @@ from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoul
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
 from zoo.layers.flows import InverseAutoregressiveFlow
+from zoo.layers.planar_radial_flows import NormalizingFlow
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
@@ -18,3 +19,4 @@ __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Cate
            "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
            "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
            "VectorQuantizer", "VectorQuantizerEMA"]
+__all__ += ["NormalizingFlow"]
