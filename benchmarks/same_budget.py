@@ -82,12 +82,20 @@ def run_all(recipes, seeds, root, epochs, examples, samples, data_dir, smoke=Fal
     return {run: record(root, *run) for run in runs if os.path.exists(eval_metrics(root, *run))}
 
 
+TRAIN_KEYS = ("command", "epochs", "hardware", "test_neg_elbo", "test_reconstruction", "test_kl", "test_examples",
+              "train_seconds", "train_images_per_second")
+EVAL_KEYS = ("command", "examples", "samples", "neg_log_likelihood", "neg_log_likelihood_stderr", "neg_elbo",
+             "reconstruction", "kl", "gap", "active_units", "seconds")
+
+
 def record(root, recipe, seed):
+    """The run's figures (and the commands that made them) from its two metrics.json files."""
     with open(export_metrics(root, recipe, seed)) as f:
         train = json.load(f)
     with open(eval_metrics(root, recipe, seed)) as f:
         evaluation = json.load(f)["evaluation"]
-    return {"train": train, "eval": evaluation}
+    return {"train": {key: train.get(key) for key in TRAIN_KEYS},
+            "eval": {key: evaluation.get(key) for key in EVAL_KEYS}}
 
 
 def cell(values, digits):
