@@ -152,10 +152,11 @@ FLOW_LAYERS = {"planar": PlanarBijector, "radial": RadialBijector}
 @serializable
 @POSTERIORS.register("normalizing_flow")
 class NormalizingFlow(Posterior):
-    """q(z|x): N(loc, scale^2) pushed through planar and radial layers (Rezende and Mohamed
-    2015, section 4.1) whose parameters the encoder outputs per image: params = [loc, raw
-    scale, layer 1's, ..., layer K's], planar [u, w, b] (2 D + 1), radial [z0, alpha_raw,
-    beta_raw] (D + 2). Each layer is made invertible as the paper's appendix A says (planar
+    """q(z|x): N(loc, scale^2) pushed through planar and radial layers whose parameters the
+    encoder outputs per image (Rezende and Mohamed 2015, section 4.1).
+
+    params = [loc, raw scale, layer 1's, ..., layer K's], planar [u, w, b] (2 D + 1), radial
+    [z0, alpha_raw, beta_raw] (D + 2). Each layer is made invertible as the paper's appendix A says (planar
     w.u_hat > -1, radial beta >= -alpha), and log q(z|x) = log N(eps; loc, scale^2) - sum_k
     log|det df_k| with the paper's closed forms.
 
