@@ -3,7 +3,12 @@ mnist_mlp_bernoulli (MLP 784-400-20, Bernoulli pixels, dynamic binarization, bat
 q(z|x) a diagonal Gaussian pushed through 10 planar layers whose parameters the encoder outputs.
 
 Run:      zoo train mnist_mlp_planar --data-dir ../shared/data/mnist
-Measured: see docs/posterior_flows.md (same-budget run, benchmarks/same_budget.py).
+Measured: at the diagonal-Gaussian VAE's budget (30 epochs, seed 0, `python
+          benchmarks/same_budget.py mnist_mlp_planar --epochs 30 --seed 0 --root DIR
+          --data-dir ../shared/data/mnist`): test -ELBO 99.97 nats (reconstruction 73.91 + KL
+          26.06; the plain VAE 99.34), -log p(x) <= 92.96 +- 0.80 (IWAE bound, K=5000, first
+          1,000 test images; the plain VAE 92.81 +- 0.79), 20 of 20 latents active; 1748 s on
+          2 CPU cores shared with four other training runs. docs/posterior_flows.md.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

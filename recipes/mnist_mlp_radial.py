@@ -3,7 +3,12 @@ mnist_mlp_bernoulli (MLP 784-400-20, Bernoulli pixels, dynamic binarization, bat
 q(z|x) a diagonal Gaussian pushed through 10 radial layers whose parameters the encoder outputs.
 
 Run:      zoo train mnist_mlp_radial --data-dir ../shared/data/mnist
-Measured: see docs/posterior_flows.md (same-budget run, benchmarks/same_budget.py).
+Measured: at the diagonal-Gaussian VAE's budget (30 epochs, seed 0, `python
+          benchmarks/same_budget.py mnist_mlp_radial --epochs 30 --seed 0 --root DIR
+          --data-dir ../shared/data/mnist`): test -ELBO 98.36 nats (reconstruction 71.23 + KL
+          27.13; the plain VAE 99.34), -log p(x) <= 92.15 +- 0.79 (IWAE bound, K=5000, first
+          1,000 test images; the plain VAE 92.81 +- 0.79), 20 of 20 latents active; 605 s on
+          2 CPU cores shared with other training runs. docs/posterior_flows.md.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
