@@ -31,7 +31,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.checks import check_count, check_number
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior, stateless_normal_draw
 
 tfd = tfp.distributions
@@ -158,7 +158,7 @@ class HamiltonianPosterior(Posterior):
         check_number("step_size", step_size, positive=True)
         check_number("beta0", beta0, positive=True)
         if beta0 > 1:
-            raise ZooError(f"beta0 must lie in (0, 1] (an inverse temperature that rises to 1), got {beta0}")
+            raise ConfigError("beta0", beta0, "a number in (0, 1] (an inverse temperature that rises to 1)")
         self.leapfrog_steps, self.initial_step_size, self.initial_beta0 = leapfrog_steps, step_size, beta0
         self.learn_step_size, self.learn_beta0 = bool(learn_step_size), bool(learn_beta0)
         self.log_step_size = self.add_weight(name="log_step_size", shape=(latent_dim,), trainable=self.learn_step_size,
