@@ -21,6 +21,6 @@ RECIPE = Recipe(
                     posterior={"type": "hamiltonian", "latent_dim": 20, "leapfrog_steps": 4, "step_size": 0.05,
                                "beta0": 0.3},
                     likelihood={"type": "bernoulli"}),
-    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
+    train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=30, batch_size=100),
     smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "leapfrog_steps": 1},
 )

@@ -134,7 +134,7 @@ class HamiltonianDraws:
 @POSTERIORS.register("hamiltonian")
 class HamiltonianPosterior(Posterior):
     """q(z|x): a diagonal Gaussian q0(z|x) followed by `leapfrog_steps` tempered leapfrog steps
-    on the model's log p(x, z) (HVAE, Caterini et al. 2018; see the module docstring).
+    on the model's log p(x, z) (HVAE, Caterini et al. 2018).
 
     Args:
         latent_dim: number of latent variables.
