@@ -9,7 +9,10 @@ learned. Each training step takes 5 gradients of log p(x, z) through the decoder
 differentiates through them (see docs/hamiltonian.md for the cost).
 
 Run:      zoo train mnist_mlp_hvae --data-dir ../shared/data/mnist
-Measured: see docs/hamiltonian.md (same-budget run, 30 epochs).
+Measured: test -ELBO 98.61 nats (reconstruction 70.75 + KL 27.85), 30 epochs in 1688 s
+          (1066 images/s) on 2 CPU cores shared with other runs (benchmarks/same_budget.py,
+          seed 0; the plain VAE there: 99.34). Learned eps 0.033-0.109, beta0 0.66.
+          -log p(x): docs/hamiltonian.md.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
