@@ -12,7 +12,8 @@ Run:      zoo train mnist_mlp_hvae --data-dir ../shared/data/mnist
 Measured: test -ELBO 98.61 nats (reconstruction 70.75 + KL 27.85), 30 epochs in 1688 s
           (1066 images/s) on 2 CPU cores shared with other runs (benchmarks/same_budget.py,
           seed 0; the plain VAE there: 99.34). Learned eps 0.033-0.109, beta0 0.66.
-          -log p(x): docs/hamiltonian.md.
+          `zoo evaluate` of that export, first 1,000 test images: -log p(x) <= 92.02 +- 0.78
+          nats (IWAE bound, K=5000, 449 s; the plain VAE's: 92.81, 50 s).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
