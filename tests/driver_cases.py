@@ -22,6 +22,7 @@ BLOCK_ARGUMENTS = {
     ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
+    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2},
     ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
     ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
     ("likelihood", "gaussian"): {"sigma": "per_pixel"},
@@ -126,6 +127,9 @@ MODEL_CASES = (
         likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
     _case("vae_mlp_planar_radial_flow", VAEConfig(
         network=MLP, posterior={"type": "normalizing_flow", "latent_dim": 3, "flows": ("planar", "radial")})),
+    _case("vae_mlp_hamiltonian_mixture", VAEConfig(
+        network=MLP, posterior={"type": "hamiltonian", "latent_dim": 3, "leapfrog_steps": 2},
+        prior={"type": "mixture", "components": 2})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

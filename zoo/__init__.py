@@ -36,6 +36,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "RelaxedCategorical": "zoo.layers.posteriors", "Ladder": "zoo.layers.ladder",
     "InverseAutoregressiveFlow": "zoo.layers.flows", "TopDown": "zoo.layers.ladder",
     "NormalizingFlow": "zoo.layers.planar_radial_flows",
+    "InverseAutoregressiveFlow": "zoo.layers.flows", "HamiltonianPosterior": "zoo.layers.hamiltonian", "TopDown": "zoo.layers.ladder",
     "StandardNormal": "zoo.layers.priors", "MixtureOfGaussians": "zoo.layers.priors",
     "VampPrior": "zoo.layers.priors", "UniformCategorical": "zoo.layers.priors",
     "Bernoulli": "zoo.layers.likelihoods", "Gaussian": "zoo.layers.likelihoods",

@@ -11,12 +11,13 @@ from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNorm
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.planar_radial_flows import NormalizingFlow
+from zoo.layers.hamiltonian import HamiltonianPosterior
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
            "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
-           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
+           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
            "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
            "VectorQuantizer", "VectorQuantizerEMA"]
 __all__ += ["NormalizingFlow"]

@@ -42,6 +42,9 @@ class Posterior(DistributionLayer):
     # q(z|x) = prod_j N(z_j; loc_j, scale_j): each latent's own density is known, which the
     # minibatch estimate of the marginals q(z_j) needs (beta-TCVAE).
     factorized = False
+    # Its draws move along the model's log p(x, z) (the HVAE's leapfrog steps): the model binds
+    # that target with `given(target)` before it draws.
+    needs_target = False
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
@@ -63,6 +66,12 @@ class Posterior(DistributionLayer):
 
     def inference(self, params):
         return self.distribution(params)
+
+    def given(self, target):
+        """The posterior whose `draws` and `inference` follow `target`, z -> log p(x, z) of the
+        model's batch (needed when `needs_target`); itself for the others."""
+        del target
+        return self
 
     def sample(self, params, samples, seed=None, training=False, alg="auto_select"):
         """`samples` draws of z, [samples, batch, *code_shape]: while training from the layer's

@@ -51,8 +51,8 @@ def _one_example(model, params, x, num_samples, chunk_size, seed, condition=None
     """Over the K draws for one example: logsumexp of log w, and the sums of log w, of
     -log p(x|z), of log q(z|x) - log p(z) (kept apart: no cancellation in float32) and of its
     `layers` per-layer parts (none for one stochastic layer)."""
-    q = model.posterior.inference(params[None])  # batch shape [1]
     condition = None if condition is None else condition[None]
+    q = model.posterior.given(model.joint_target(x[None], condition)).inference(params[None])  # batch shape [1]
     prior = model.prior.given(condition).distribution()  # batch shape [] or [1]
     num_chunks = -(-num_samples // chunk_size)
     seed = tf.convert_to_tensor(seed, tf.int32)

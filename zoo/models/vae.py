@@ -289,8 +289,16 @@ class VAE(LikelihoodModel):
         """
         condition = self.condition_vector(y)
         params = self._encoder_params(x, condition, training)
-        q, z = self.posterior.draws(params, samples, seed, training, alg)
+        posterior = self.posterior.given(self.joint_target(x, condition, training))
+        q, z = posterior.draws(params, samples, seed, training, alg)
         return q, z, self._log_likelihoods(x, z, samples, condition, training)
+
+    def joint_target(self, x, condition=None, training=None):
+        """z [S, B, ...] -> log p(x|z) + log p(z) [S, B] of the images x [B, ...] (at their
+        condition vectors if conditional): what a posterior that moves its draws along the
+        model's joint follows (`posterior.needs_target`, the HVAE's)."""
+        return lambda z: (self._log_likelihoods(x, z, tf.shape(z)[0], condition, training)
+                          + self.prior.given(condition).distribution().log_prob(z))
 
     def _log_likelihoods(self, x, z, samples, condition=None, training=None):
         """log p(x|z) [S, B] of the images x [B, ...] at each of the S draws z [S, B, ...] (at
@@ -314,6 +322,8 @@ class VAE(LikelihoodModel):
             return "categorical latents have no reparameterized draws to optimize q(z|x) per image with"
         if self.posterior.layer_names:
             return f"{type(self.posterior).__name__}: hierarchical latents are not optimized per image yet"
+        if self.posterior.needs_target:
+            return f"{type(self.posterior).__name__}: its flow follows the model's log p(x, z), not optimized per image yet"
         return None
 
     def posterior_params(self, x):
