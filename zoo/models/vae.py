@@ -610,8 +610,7 @@ def split_gradients(tape, loss, encoder_loss, variables, inference_variables):
     `encoder_loss`, every other variable's from `loss` (PIWAE's two bounds, one step)."""
     inference = {id(variable) for variable in inference_variables}
     parts = ([v for v in variables if id(v) in inference], [v for v in variables if id(v) not in inference])
-    pairs = [*zip(tape.gradient(encoder_loss, parts[0]), parts[0]), *zip(tape.gradient(loss, parts[1]), parts[1])]
-    return pairs
+    return [*zip(tape.gradient(encoder_loss, parts[0]), parts[0]), *zip(tape.gradient(loss, parts[1]), parts[1])]
 
 
 def _joined(value, condition):
