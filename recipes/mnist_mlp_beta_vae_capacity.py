@@ -10,6 +10,9 @@ reconstruction was still 206.24 nats, the decoder ignoring z, while the KL track
 counts epochs).
 
 Run:      zoo train mnist_mlp_beta_vae_capacity --data-dir ../shared/data/mnist
+Measured: test -ELBO 102.69 nats (KL 24.91, C = 25), 30 epochs in 428 s on 2 CPU cores
+          shared with other runs (`benchmarks/same_budget.py`, seed 0). `zoo evaluate`: -log p(x)
+          <= 95.64 +- 0.81 nats (IWAE bound, K=5000, first 1,000 test images), 19 of 20 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

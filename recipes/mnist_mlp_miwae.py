@@ -6,6 +6,9 @@ the paper's M=8, K=8 (64), keep 30 epochs within about 20 minutes on 2 cores: ea
 more decoder pass.
 
 Run:      zoo train mnist_mlp_miwae --data-dir ../shared/data/mnist
+Measured: test -ELBO 98.92 nats, 30 epochs in 2204 s on 2 CPU cores shared with three
+          other training runs (`benchmarks/same_budget.py`, seed 0). `zoo evaluate`: -log p(x) <=
+          91.08 +- 0.79 nats (IWAE bound, K=5000, first 1,000 test images), 20 of 20 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

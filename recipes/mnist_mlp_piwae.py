@@ -7,6 +7,9 @@ the paper's M=8, K=8 (64), keep 30 epochs within about 20 minutes on 2 cores: ea
 more decoder pass.
 
 Run:      zoo train mnist_mlp_piwae --data-dir ../shared/data/mnist
+Measured: test -ELBO 100.09 nats, 30 epochs in 2886 s on 2 CPU cores shared with three
+          other training runs (`benchmarks/same_budget.py`, seed 0). `zoo evaluate`: -log p(x) <=
+          91.02 +- 0.78 nats (IWAE bound, K=5000, first 1,000 test images), 20 of 20 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
