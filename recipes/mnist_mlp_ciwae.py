@@ -7,6 +7,9 @@ dynamically binarized MNIST, batch 100); only the objective differs. 16 draws, n
 at load 6, so 30 epochs fit in about 20 minutes on 2 free cores.
 
 Run:      zoo train mnist_mlp_ciwae --data-dir ../shared/data/mnist
+Measured: test -ELBO 98.31 nats, 30 epochs in 2223 s on 2 CPU cores shared with three
+          other training runs (`benchmarks/same_budget.py`, seed 0). `zoo evaluate`: -log p(x) <=
+          91.39 +- 0.78 nats (IWAE bound, K=5000, first 1,000 test images), 20 of 20 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -7,6 +7,9 @@ epoch took 39 s (MIWAE) to 52 s (PIWAE) on 2 cores at load 6, so 30 epochs fit i
 minutes on 2 free cores.
 
 Run:      zoo train mnist_mlp_iwae --data-dir ../shared/data/mnist
+Measured: test -ELBO 102.65 nats, 30 epochs in 2213 s on 2 CPU cores shared with three
+          other training runs (`benchmarks/same_budget.py`, seed 0). `zoo evaluate`: -log p(x) <=
+          91.03 +- 0.79 nats (IWAE bound, K=5000, first 1,000 test images), 20 of 20 latents active.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
