@@ -11,6 +11,7 @@ import numpy as np
 import tf_keras as keras
 
 from driver import ModelCase
+from tighter_bounds_by_hand import TINY_ARGUMENTS
 from zoo.config import VAEConfig, VQVAEConfig
 from zoo.models.builder import build
 from zoo.registry import Registry
@@ -33,6 +34,7 @@ BLOCK_ARGUMENTS = {
     ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
     ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
 }
+BLOCK_ARGUMENTS.update({("objective", kind): arguments for kind, arguments in TINY_ARGUMENTS.items()})
 
 
 def block_registries():
@@ -144,6 +146,18 @@ MODEL_CASES = (
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
 )
+
+# Rainforth et al.'s bounds and Burgess et al.'s capacity: one objective per model, each with
+# other blocks (PIWAE: a mixture prior's weights take the decoder's bound; the capacity on
+# categorical latents' KL). tests/test_tighter_bounds.py steps an IAF's weights by PIWAE.
+MODEL_CASES += tuple(_case(f"vae_mlp_{name}", VAEConfig(network=MLP, objective={"type": kind, **TINY_ARGUMENTS[kind]},
+                                                        **blocks))
+                     for name, kind, blocks in (
+                         ("mixture_piwae", "piwae", {"posterior": LATENT, "prior": {"type": "mixture", "components": 2}}),
+                         ("miwae", "miwae", {"posterior": LATENT}), ("ciwae", "ciwae", {"posterior": LATENT}),
+                         ("categorical_capacity", "capacity", {"posterior": {"type": "categorical", "latent_dim": 3,
+                                                                             "categories": 4},
+                                                              "prior": "uniform_categorical"})))
 
 
 def _user_networks_vae():

@@ -17,6 +17,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
+from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.data import DATASETS
 from zoo.errors import ConfigError
@@ -27,10 +28,10 @@ from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
 from zoo.seeds import ELBO_SEED
-from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE
+from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE, Capacity
 
 # per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
-OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}}
+OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}, **TINY_ARGUMENTS}
 OBJECTIVE_SETTINGS = {  # objective block x its coefficients: every registered objective, and one ELBO variant
     **{kind: {"type": kind, **OBJECTIVE_ARGUMENTS.get(kind, {})} for kind in OBJECTIVES.names()},
     "elbo_beta_free_bits": {"type": "elbo", "beta": 0.5, "free_bits": 0.05},
@@ -117,8 +118,7 @@ def hand_objective(model, x, seed):
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
     if isinstance(objective, IWAE):
-        log_w = log_px - beta * (log_q - log_p)
-        return math.log(samples) - np.logaddexp.reduce(log_w, axis=0)
+        return losses_by_hand(objective, log_px - beta * (log_q - log_p))["loss"]  # IWAE, MIWAE, PIWAE, CIWAE
     if isinstance(objective, BetaTCVAE):  # the minibatch is the whole of x here
         parts = beta_tcvae_parts_by_hand(q.distribution.loc.numpy(), q.distribution.scale.numpy(), z.numpy(), log_p,
                                          objective.dataset_size)
@@ -132,7 +132,7 @@ def hand_objective(model, x, seed):
             kl = tfp.distributions.kl_divergence(
                 q, tfp.distributions.MultivariateNormalDiag(tf.zeros([model.prior.latent_dim]))).numpy()
     np.testing.assert_allclose(model.prior.kl(q, z), kl, rtol=1e-5, atol=1e-5)  # the prior's own KL agrees
-    penalty = kl
+    penalty = np.abs(kl - float(objective.capacity)) if isinstance(objective, Capacity) else kl
     if objective.free_bits:
         per_variable = model.prior.kl_per_variable(q)
         penalty = (np.maximum(kl, objective.free_bits * model.prior.latent_dim) if per_variable is None

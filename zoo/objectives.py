@@ -40,6 +40,9 @@ class Objective(keras.layers.Layer):
     # Per-example terms reported beside loss, reconstruction and kl (the model tracks them
     # in `fit` and `evaluate`).
     metric_names = ()
+    # True when the terms hold an "encoder_loss" beside "loss": `VAE.update` then takes the
+    # encoder's and posterior's gradients from it and the other variables' from "loss" (PIWAE).
+    split_gradients = False
 
     def __init__(self, beta=1.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(**kwargs)
@@ -121,11 +124,90 @@ class ELBO(Objective):
 
 
 @serializable
+@OBJECTIVES.register("capacity")
+class Capacity(ELBO):
+    """The capacity-annealed beta-VAE (Burgess et al. 2018, "Understanding disentangling in
+    beta-VAE"; disentanglement_lib's `annealed_vae`): the KL of each example pushed towards a
+    capacity C that grows linearly during training, so the code takes in information a little
+    at a time:
+
+        loss = -log p(x|z) + gamma * |KL(q(z|x) || p(z)) - C|,
+        C = c_min + (c_max - c_min) * min(1, epochs trained / capacity_epochs)
+
+    C is a non-trainable weight set at each epoch's start, so a restored model continues the
+    schedule. disentanglement_lib counts `iteration_threshold` optimizer steps to reach c_max
+    and applies |KL - C| to the batch's mean KL; the zoo counts epochs (`capacity_epochs`)
+    and, as the paper's equation, charges each example's own KL. `kl` and `reconstruction`
+    report the true terms, so reconstruction + kl is the -ELBO.
+
+    Args:
+        gamma: weight of |KL - C| (1000, as disentanglement_lib's study and the paper on dSprites).
+        c_max: the capacity reached, in nats (disentanglement_lib's study sweeps 5..100; 25 is
+            the paper's dSprites value).
+        capacity_epochs: epochs over which C rises from c_min to c_max.
+        c_min: the capacity at the start (0, as the paper).
+        samples: draws of z per example.
+
+    Example:
+        VAE(..., objective=Capacity(gamma=1000.0, c_max=25.0, capacity_epochs=20))
+    """
+
+    def __init__(self, gamma=1000.0, c_max=25.0, capacity_epochs=20, c_min=0.0, samples=1, **kwargs):
+        for name in ("beta", "free_bits", "warmup_epochs"):  # the ELBO's, which this objective replaces
+            if name in kwargs:
+                raise ConfigError(name, kwargs[name], "no value: the capacity objective weighs |KL - C| by gamma "
+                                  "and schedules C by capacity_epochs")
+        super().__init__(beta=gamma, samples=samples, **kwargs)
+        check_number("c_max", c_max)
+        check_number("c_min", c_min)
+        check_count("capacity_epochs", capacity_epochs, minimum=0)
+        if not 0.0 <= c_min <= c_max:
+            raise ConfigError("c_min", c_min, f"a capacity between 0 and c_max = {c_max} nats")
+        self.gamma, self.c_max, self.c_min, self.capacity_epochs = float(gamma), float(c_max), float(c_min), capacity_epochs
+        self.capacity = self.add_weight(name="capacity", shape=(), trainable=False,
+                                        initializer=tf.constant_initializer(self.capacity_after(0)))
+
+    def capacity_after(self, epochs_trained):
+        """C after `epochs_trained` epochs."""
+        if not self.capacity_epochs:
+            return self.c_max
+        return self.c_min + (self.c_max - self.c_min) * min(1.0, epochs_trained / self.capacity_epochs)
+
+    def on_epoch(self, epochs_trained):
+        value = self.capacity_after(epochs_trained)
+        self.capacity.assign(value)
+        return {"capacity": value}
+
+    def kl_penalty(self, q, kl, prior):
+        """|KL - C|, which the base weighs by gamma."""
+        return tf.abs(kl - self.capacity)
+
+    def get_config(self):
+        config = super().get_config()
+        for name in ("beta", "free_bits", "warmup_epochs"):
+            config.pop(name)
+        return {**config, "gamma": self.gamma, "c_max": self.c_max, "c_min": self.c_min,
+                "capacity_epochs": self.capacity_epochs}
+
+
+def negative_bound(log_weights, groups=1):
+    """-(1/M) sum_m log (1/K) sum_k w_mk per example [B]: the S = M * K log weights [S, B]
+    split into M = `groups` groups of K consecutive draws, each group one importance-weighted
+    bound. groups=1 is the IWAE bound of all S draws; groups=S the ELBO's Monte Carlo
+    estimate, the mean log weight."""
+    draws = log_weights.shape[0]
+    per_group = draws // groups
+    grouped = tf.reshape(log_weights, [groups, per_group, -1])
+    return math.log(per_group) - tf.reduce_mean(tf.reduce_logsumexp(grouped, axis=1), axis=0)
+
+
+@serializable
 @OBJECTIVES.register("iwae")
 class IWAE(Objective):
     """loss = -log (1/S) sum_s p(x|z_s) p(z_s)^beta / q(z_s|x)^beta, the importance-weighted
     bound of Burda et al. (2016) with S = `samples`; tighter than the ELBO as S grows.
-    `reconstruction` and `kl` report the averages over the S draws.
+    `reconstruction` and `kl` report the averages over the S draws. Its variants (MIWAE,
+    CIWAE, PIWAE) group or mix the same log weights differently (`losses`).
 
     Example:
         VAE(..., objective=IWAE(samples=5))
@@ -136,16 +218,112 @@ class IWAE(Objective):
 
     def check(self, posterior):
         if not posterior.continuous:
-            raise ConfigError("objective", "iwae", f"'elbo' for the discrete posterior {type(posterior).__name__} "
-                              "(importance weights need q's density at relaxed draws)")
+            raise ConfigError("objective", OBJECTIVES.name_of(self), f"'elbo' for the discrete posterior "
+                              f"{type(posterior).__name__} (importance weights need q's density at relaxed draws)")
 
     def terms(self, q, z, log_likelihood, prior):
         log_ratios = prior.log_ratio_per_layer(q, z)  # [S, B, L]
         kl = tf.reduce_sum(log_ratios, axis=-1)
         log_w = log_likelihood - self.kl_weight * kl
-        return {"loss": math.log(self.samples) - tf.reduce_logsumexp(log_w, axis=0),
-                "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
+        return {**self.losses(log_w), "reconstruction": -tf.reduce_mean(log_likelihood, axis=0),
                 "kl": tf.reduce_mean(kl, axis=0), "kl_per_layer": tf.reduce_mean(log_ratios, axis=0)}
+
+    def losses(self, log_weights):
+        """{"loss"} per example [B] from the log weights [S, B] of the S draws."""
+        return {"loss": negative_bound(log_weights)}
+
+
+class GroupedIWAE(IWAE):
+    """Base of MIWAE and PIWAE: S = M * K draws in M groups of K, with `M` and `K` as arguments
+    (`samples` follows from them)."""
+
+    def __init__(self, M=8, K=8, beta=1.0, warmup_epochs=0, **kwargs):
+        check_count("M", M)
+        check_count("K", K)
+        samples = kwargs.pop("samples", M * K)
+        if samples != M * K:
+            raise ConfigError("samples", samples, f"M * K = {M * K} (or leave samples out)")
+        super().__init__(samples=M * K, beta=beta, warmup_epochs=warmup_epochs, **kwargs)
+        self.M, self.K = M, K
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("samples")
+        return {**config, "M": self.M, "K": self.K}
+
+
+@serializable
+@OBJECTIVES.register("miwae")
+class MIWAE(GroupedIWAE):
+    """MIWAE (Rainforth et al. 2018, "Tighter variational bounds are not necessarily
+    better"): M independent IWAE bounds of K draws each, averaged:
+
+        loss = -(1/M) sum_m log (1/K) sum_k w_mk,   w = p(x|z) p(z)^beta / q(z|x)^beta
+
+    over M * K draws. M = 1 is the IWAE of K draws, K = 1 the ELBO averaged over M draws;
+    more groups give the encoder a gradient with a better signal-to-noise ratio, a larger K
+    the tighter bound. `reconstruction` and `kl` report the averages over all the draws.
+
+    Example:
+        VAE(..., objective=MIWAE(M=8, K=8))
+    """
+
+    def losses(self, log_weights):
+        return {"loss": negative_bound(log_weights, groups=self.M)}
+
+
+@serializable
+@OBJECTIVES.register("piwae")
+class PIWAE(GroupedIWAE):
+    """PIWAE (Rainforth et al. 2018): the decoder (and prior) trained on the IWAE bound of all
+    M * K draws, the encoder (and posterior) on the MIWAE bound of the same draws in M groups
+    of K, in one optimizer step:
+
+        loss         = -log (1/(M K)) sum_mk w_mk            (the generative networks' gradients)
+        encoder_loss = -(1/M) sum_m log (1/K) sum_k w_mk      (the inference networks' gradients)
+
+    The model reports `loss` (the IWAE bound) and `encoder_loss` (the MIWAE bound); `VAE.update`
+    takes the encoder's and the posterior's gradients from `encoder_loss` because this
+    objective declares `split_gradients`.
+
+    Example:
+        VAE(..., objective=PIWAE(M=8, K=8))
+    """
+
+    split_gradients = True
+    metric_names = ("encoder_loss",)
+
+    def losses(self, log_weights):
+        return {"loss": negative_bound(log_weights), "encoder_loss": negative_bound(log_weights, groups=self.M)}
+
+
+@serializable
+@OBJECTIVES.register("ciwae")
+class CIWAE(IWAE):
+    """CIWAE (Rainforth et al. 2018): a convex combination of the ELBO and the IWAE bound of the
+    same S draws (the paper's beta, here `elbo_weight` so it is not taken for the KL weight):
+
+        loss = -[elbo_weight * (1/S) sum_s log w_s + (1 - elbo_weight) * log (1/S) sum_s w_s]
+
+    elbo_weight = 0 is the IWAE, 1 the ELBO averaged over S draws.
+
+    Example:
+        VAE(..., objective=CIWAE(samples=64, elbo_weight=0.5))
+    """
+
+    def __init__(self, samples=64, elbo_weight=0.5, beta=1.0, warmup_epochs=0, **kwargs):
+        super().__init__(samples=samples, beta=beta, warmup_epochs=warmup_epochs, **kwargs)
+        check_number("elbo_weight", elbo_weight)
+        if not 0.0 <= elbo_weight <= 1.0:
+            raise ConfigError("elbo_weight", elbo_weight, "a weight between 0 (the IWAE) and 1 (the ELBO)")
+        self.elbo_weight = float(elbo_weight)
+
+    def losses(self, log_weights):
+        elbo, iwae = negative_bound(log_weights, groups=self.samples), negative_bound(log_weights)
+        return {"loss": self.elbo_weight * elbo + (1.0 - self.elbo_weight) * iwae}
+
+    def get_config(self):
+        return {**super().get_config(), "elbo_weight": self.elbo_weight}
 
 
 ESTIMATORS = ("mws", "mss")  # beta-TCVAE's estimates of q(z): minibatch-weighted or stratified sampling

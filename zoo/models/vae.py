@@ -547,13 +547,19 @@ class VAE(LikelihoodModel):
         gradients, so the step follows the mean over the global batch.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
+        split = self.objective.split_gradients
+        with tf.GradientTape(persistent=split) as tape:
             terms = self.terms(x, training=True, seed=seed, alg=alg, y=y)
-            loss = tf.reduce_mean(terms["loss"])
+            losses = [tf.reduce_mean(terms[name]) for name in ("loss", "encoder_loss")[:1 + split]]
             if self.losses:
-                loss += tf.add_n(self.losses)
-            loss /= replicas
-        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+                losses = [loss + tf.add_n(self.losses) for loss in losses]
+            losses = [loss / replicas for loss in losses]
+        if split:
+            self.optimizer.apply_gradients(split_gradients(tape, *losses, self.trainable_variables,
+                                                           self.encoder.trainable_variables
+                                                           + self.posterior.trainable_variables))
+        else:
+            self.optimizer.minimize(losses[0], self.trainable_variables, tape=tape)
         return self._record(terms)
 
     @tf.autograph.experimental.do_not_convert  # plain TF already: AutoGraph would only cost tracing time
@@ -607,6 +613,14 @@ def checked_samplers(samplers, aggregate_posterior=None):
     if len(set(kinds)) != len(kinds):
         raise ZooError(f"VAE samplers: one of each kind, got {', '.join(kinds)}")
     return samplers
+
+
+def split_gradients(tape, loss, encoder_loss, variables, inference_variables):
+    """[(gradient, variable)]: the inference networks' (`inference_variables`) gradients from
+    `encoder_loss`, every other variable's from `loss` (PIWAE's two bounds, one step)."""
+    inference = {id(variable) for variable in inference_variables}
+    parts = ([v for v in variables if id(v) in inference], [v for v in variables if id(v) not in inference])
+    return [*zip(tape.gradient(encoder_loss, parts[0]), parts[0]), *zip(tape.gradient(loss, parts[1]), parts[1])]
 
 
 def _joined(value, condition):
