@@ -183,6 +183,10 @@ def test_scale_stretches_epochs_and_schedules_together():
     decay = categorical.model.blocks()["posterior"].temperature_decay
     assert categorical.scaled(3).model.blocks()["posterior"].temperature_decay * 3 == decay
     assert categorical.scaled(0.01).train.epochs == 1
+    capacity = RECIPES.get("mnist_mlp_beta_vae_capacity")
+    stretched = capacity.scaled(2)
+    assert stretched.train.epochs == 2 * capacity.train.epochs
+    assert stretched.model.blocks()["objective"].capacity_epochs == 2 * capacity.model.objective["capacity_epochs"]
 
 
 # Recipes: one spec form, checked, and every smoke size valid. ----------------------------------

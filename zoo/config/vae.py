@@ -114,10 +114,11 @@ class VAEConfig(ModelConfig):
         return made
 
     def scaled(self, factor):
-        """This variant's epoch-based schedules (KL warm-up, temperature decay) stretched `factor` times."""
+        """This variant's epoch-based schedules (KL warm-up, capacity, temperature decay) stretched `factor` times."""
         objective, posterior = dict(self.objective), dict(self.posterior)
-        if objective.get("warmup_epochs"):
-            objective["warmup_epochs"] = round(objective["warmup_epochs"] * factor)
+        for schedule in ("warmup_epochs", "capacity_epochs"):  # the KL weight's ramp, the capacity's
+            if objective.get(schedule):
+                objective[schedule] = round(objective[schedule] * factor)
         if "temperature_decay" in posterior or posterior["type"] == "categorical":
             decay = posterior.get("temperature_decay", block_arguments("posterior", posterior["type"])["temperature_decay"])
             posterior["temperature_decay"] = decay / factor
