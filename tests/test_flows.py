@@ -175,7 +175,7 @@ def test_code_summary_and_config_path():
 def test_vamp_prior_refuses_the_flow_in_one_line():
     encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8)])
     decoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(64), keras.layers.Reshape((8, 8, 1))])
-    with pytest.raises(ZooError, match="posterior 'iaf'.*density at codes it did not draw") as error:
+    with pytest.raises(ZooError, match="posterior 'iaf'.*scores codes it did not draw itself") as error:
         zoo.VAE(encoder, InverseAutoregressiveFlow(3, hidden_units=(8,), context_size=2), decoder, zoo.Bernoulli(),
                 prior=zoo.VampPrior(components=2))
     assert "\n" not in str(error.value)

@@ -31,8 +31,8 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
                                                'the prior of your choice on top: {"type": "top_down", "top": "vamp"}')
     if prior_name == "vamp" and not posterior.one_pass_density:
         raise ConfigError("prior", "vamp", f"standard_normal or mixture for the posterior '{posterior_name}' "
-                          "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior's density "
-                          "at codes it did not draw takes one pass per latent)")
+                          "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior scores codes "
+                          "it did not draw itself in one pass per latent, or not at all)")
     if getattr(prior, "posterior_type", None) not in (None, posterior_name):
         raise ConfigError("posterior", posterior_name, f"'{prior.posterior_type}' for the prior '{prior_name}'")
 

@@ -40,9 +40,37 @@ def _elu(t):
 UNFUSED_ACTIVATIONS = {"relu": _relu, "elu": _elu}
 
 
+class FlowPosterior(Posterior):
+    """Base of the posteriors that push a diagonal Gaussian eps ~ q0(z|x) through a flow,
+    `distribution(params)` a `tfd.TransformedDistribution`: q scores the codes it drew itself
+    through TFP's bijector cache, so `draws` returns z drawn from q itself."""
+
+    one_pass_density = False
+
+    def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
+        """(q, `samples` draws z from that same q): q.log_prob(z) then finds each z's eps in the
+        flow's bijector cache instead of inverting the flow. `alg` is TFP's choice here."""
+        del training, alg  # q is the same distribution in training and inference
+        q = self.inference(params)
+        return q, q.sample(samples, seed=seed)
+
+    def code(self, q):
+        """The flow applied to the base mean, f(loc): deterministic and moving with x. Not the
+        mean E_q[z] of the flow (which has no closed form)."""
+        q = unwrap(q)
+        return q.bijector.forward(q.distribution.mean())
+
+    location = code
+
+    def summary(self, q):
+        """The code f(loc), and the base Gaussian's mean and standard deviation."""
+        base = unwrap(q).distribution
+        return {"z_code": self.code(q), "z_base_mean": base.mean(), "z_base_stddev": base.stddev()}
+
+
 @serializable
 @POSTERIORS.register("iaf")
-class InverseAutoregressiveFlow(Posterior):
+class InverseAutoregressiveFlow(FlowPosterior):
     """q(z|x): a diagonal Gaussian followed by `steps` steps of inverse autoregressive flow
     (Kingma et al. 2016, "Improved variational inference with inverse autoregressive flow").
 
@@ -79,7 +107,6 @@ class InverseAutoregressiveFlow(Posterior):
         VAE(encoder, posterior, decoder, Bernoulli())
     """
 
-    one_pass_density = False
     GATE_BIAS = 2.0  # sigmoid(2) = 0.88: the paper's "positive bias" that starts each step near the identity
 
     def __init__(self, latent_dim, steps=2, hidden_units=(256, 256), context_size=32, activation="elu", **kwargs):
@@ -146,27 +173,6 @@ class InverseAutoregressiveFlow(Posterior):
         out = network(flat) if context is None else network(flat, conditional_input=context)
         out = tf.cast(out, tf.float32)  # under a mixed policy the MADE's Add and activations compute in 16 bits
         return tf.reshape(out, tf.concat([batch, [self.latent_dim, 2]], 0))
-
-    def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
-        """(q, `samples` draws z from that same q): q.log_prob(z) then finds z in the flow's
-        bijector cache, so it costs one pass per step, not latent_dim + 1. `alg` is TFP's
-        choice here."""
-        del training, alg  # q is the same distribution in training and inference
-        q = self.inference(params)
-        return q, q.sample(samples, seed=seed)
-
-    def code(self, q):
-        """The flow applied to the base mean, f(loc): deterministic and moving with x. Not the
-        mean E_q[z] of the flow (which has no closed form)."""
-        q = unwrap(q)
-        return q.bijector.forward(q.distribution.mean())
-
-    location = code
-
-    def summary(self, q):
-        """The code f(loc), and the base Gaussian's mean and standard deviation."""
-        base = unwrap(q).distribution
-        return {"z_code": self.code(q), "z_base_mean": base.mean(), "z_base_stddev": base.stddev()}
 
     def get_config(self):
         return {**super().get_config(), "steps": self.steps, "hidden_units": self.hidden_units,

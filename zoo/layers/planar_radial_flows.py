@@ -26,10 +26,9 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.checks import check_choice
-from zoo.errors import ConfigError
-from zoo.errors import ZooError
-from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS, Posterior
-from zoo.layers.priors import unwrap
+from zoo.errors import ConfigError, ZooError
+from zoo.layers.flows import FlowPosterior
+from zoo.layers.posteriors import MIN_STDDEV, POSTERIORS
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -151,7 +150,7 @@ FLOW_LAYERS = {"planar": PlanarBijector, "radial": RadialBijector}
 
 @serializable
 @POSTERIORS.register("normalizing_flow")
-class NormalizingFlow(Posterior):
+class NormalizingFlow(FlowPosterior):
     """q(z|x): N(loc, scale^2) pushed through planar and radial layers whose parameters the
     encoder outputs per image (Rezende and Mohamed 2015, section 4.1).
 
@@ -173,8 +172,6 @@ class NormalizingFlow(Posterior):
         encoder = keras.Sequential([..., keras.layers.Dense(posterior.params_size)])  # 40 + 10 * 41
     """
 
-    one_pass_density = False
-
     def __init__(self, latent_dim, flows=("planar",) * 10, **kwargs):
         super().__init__(latent_dim, **kwargs)
         if isinstance(flows, str) or not flows:
@@ -194,25 +191,6 @@ class NormalizingFlow(Posterior):
         base = tfd.Independent(tfd.Normal(loc, tf.nn.softplus(raw_scale) + MIN_STDDEV), reinterpreted_batch_ndims=1)
         layers = [FLOW_LAYERS[kind].from_params(p, self.latent_dim) for kind, p in zip(self.flows, per_layer)]
         return tfd.TransformedDistribution(base, tfb.Chain(layers[::-1]))  # a Chain applies its last bijector first
-
-    def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
-        """(q, `samples` draws z from that same q): q.log_prob(z) finds each z's eps in the
-        bijectors' cache (the only way it can: the maps have no inverse)."""
-        del training, alg  # q is the same distribution in training and inference
-        q = self.inference(params)
-        return q, q.sample(samples, seed=seed)
-
-    def code(self, q):
-        """The flow applied to the base mean, f(loc), not E_q[z] (no closed form)."""
-        q = unwrap(q)
-        return q.bijector.forward(q.distribution.mean())
-
-    location = code
-
-    def summary(self, q):
-        """The code f(loc), and the base Gaussian's mean and standard deviation."""
-        base = unwrap(q).distribution
-        return {"z_code": self.code(q), "z_base_mean": base.mean(), "z_base_stddev": base.stddev()}
 
     def get_config(self):
         return {**super().get_config(), "flows": list(self.flows)}
