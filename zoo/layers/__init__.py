@@ -10,11 +10,13 @@ from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoul
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, RelaxedCategorical
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
 from zoo.layers.flows import InverseAutoregressiveFlow
+from zoo.layers.hyperbolic import PoincareWrappedNormal, PoincareWrappedNormalPrior
+from zoo.layers.spherical import PowerSpherical, SphericalUniform, VonMisesFisher
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
            "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
            "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
-           "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
-           "VectorQuantizer", "VectorQuantizerEMA"]
+           "PRIORS", "PoincareWrappedNormal", "PoincareWrappedNormalPrior", "PowerSpherical", "QUANTIZERS", "RelaxedCategorical", "SphericalUniform", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
+           "VectorQuantizer", "VectorQuantizerEMA", "VonMisesFisher"]

@@ -1,0 +1,139 @@
+"""Latents on the unit sphere S^{d-1} in R^d (the hyperspherical VAE): the von Mises-Fisher
+posterior (Davidson et al. 2018), the power spherical posterior (De Cao and Aziz 2020) and
+the uniform prior on the sphere. `latent_dim` is d, the size of a code vector; |z| = 1.
+
+Densities and KL terms are TFP's (`tfd.VonMisesFisher`, `tfd.PowerSpherical`,
+`tfd.SphericalUniform`, whose KL(q || uniform) are registered in closed form). TFP's vMF
+sampler is a `tf.while_loop` rejection sampler, whose gradient does not compile in XLA
+("XLA compilation requires a fixed tensor list size"): `StatelessVonMisesFisher` draws the
+same Wood (1994) proposals a fixed number at a time instead, so training compiles.
+"""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+import tf_keras as keras
+
+from zoo.layers.posteriors import POSTERIORS, Posterior
+from zoo.layers.priors import PRIORS, Prior, unwrap
+
+tfd = tfp.distributions
+serializable = keras.saving.register_keras_serializable(package="zoo")
+
+# Wood's proposals drawn at once per draw: each is accepted with probability >= 0.5 or so
+# (measured in tests/test_manifold_latents.py), so all 16 fail about once in 1e5 draws; then
+# the last proposal is kept (a bias far below the Monte Carlo noise).
+WOOD_PROPOSALS = 16
+
+
+def wood_cosines(concentration, dimension, sample_shape, seed, proposals=WOOD_PROPOSALS):
+    """w = <z, mu> of vMF draws (Wood 1994), [*sample_shape]: `proposals` candidates from
+    Beta((d-1)/2, (d-1)/2) mapped through kappa, the first accepted kept. Gradients reach
+    kappa through the map (Davidson et al.'s g_rep; their correction term g_cor is left out,
+    as TFP and De Cao's implementation leave it out)."""
+    m = float(dimension - 1)
+    beta_seed, uniform_seed = tfp.random.split_seed(seed, 2)
+    b = m / (2.0 * concentration + tf.sqrt(4.0 * concentration ** 2 + m ** 2))
+    x = (1.0 - b) / (1.0 + b)
+    c = concentration * x + m * tf.math.log1p(-x ** 2)
+    shape = tf.concat([[proposals], sample_shape], 0)
+    e = tfd.Beta(m / 2.0, m / 2.0).sample(shape, seed=beta_seed)
+    w = (1.0 - (1.0 + b) * e) / (1.0 - (1.0 - b) * e)
+    u = tf.random.stateless_uniform(shape, seed=uniform_seed)
+    accepted = concentration * w + m * tf.math.log1p(-x * w) - c >= tf.math.log1p(-u)
+    accepted = tf.concat([accepted[:-1], tf.ones_like(accepted[-1:])], 0)  # none accepted: the last
+    first = tf.one_hot(tf.argmax(tf.cast(accepted, tf.int32), axis=0), proposals, axis=0, dtype=w.dtype)
+    return tf.reduce_sum(w * first, axis=0)
+
+
+def householder_rotation(samples, mean_direction):
+    """The reflection that maps e_1 to `mean_direction`, applied to `samples` [..., d]."""
+    basis = tf.one_hot(0, tf.shape(mean_direction)[-1], dtype=mean_direction.dtype)
+    u = tf.math.l2_normalize(basis - mean_direction, axis=-1)
+    return tf.math.l2_normalize(samples - 2.0 * tf.reduce_sum(samples * u, -1, keepdims=True) * u, axis=-1)
+
+
+class StatelessVonMisesFisher(tfd.VonMisesFisher):
+    """TFP's vMF (density, mean, entropy, KL) whose draws are `wood_cosines` rotated to the
+    mean direction: stateless with a seed, and compiled with gradients in XLA."""
+
+    def _sample_n(self, n, seed=None):
+        seed = tfp.random.sanitize_seed(seed)
+        cosine_seed, direction_seed = tfp.random.split_seed(seed, 2)
+        mean_direction = tf.convert_to_tensor(self.mean_direction)
+        concentration = tf.convert_to_tensor(self.concentration)
+        dimension = tf.compat.dimension_value(mean_direction.shape[-1])
+        sample_shape = tf.concat([[n], self._batch_shape_tensor(mean_direction=mean_direction,
+                                                                concentration=concentration)], 0)
+        w = wood_cosines(concentration, dimension, sample_shape, cosine_seed)[..., None]
+        others = tf.math.l2_normalize(tf.random.stateless_normal(
+            tf.concat([sample_shape, [dimension - 1]], 0), seed=direction_seed), axis=-1)
+        samples = tf.concat([w, tf.sqrt(tf.maximum(1.0 - w ** 2, 0.0)) * others], axis=-1)
+        return householder_rotation(samples, mean_direction)
+
+
+class SphericalPosterior(Posterior):
+    """Base: q(z|x) on S^{d-1} with mean direction = the normalized first d encoder outputs
+    and concentration kappa = softplus(last output) + 1 (Davidson et al.). Its prior is the
+    uniform one on the sphere; its codes are not Euclidean (no post-hoc samplers)."""
+
+    prior_type = "spherical_uniform"
+    euclidean = False
+    family = None
+
+    @property
+    def params_size(self):
+        return self.latent_dim + 1
+
+    def distribution(self, params):
+        direction, raw_concentration = tf.split(params, [self.latent_dim, 1], axis=-1)
+        return self.family(tf.math.l2_normalize(direction, axis=-1), tf.nn.softplus(raw_concentration[..., 0]) + 1.0)
+
+    def code(self, q):
+        """The mean direction, on the sphere (the mean of q lies inside the ball)."""
+        return tf.convert_to_tensor(unwrap(q).mean_direction)
+
+    location = code
+
+    def summary(self, q):
+        q = unwrap(q)
+        return {"z_mean": tf.convert_to_tensor(q.mean_direction), "z_concentration": tf.convert_to_tensor(q.concentration)}
+
+
+@serializable
+@POSTERIORS.register("von_mises_fisher")
+class VonMisesFisher(SphericalPosterior):
+    """q(z|x) = vMF(mu, kappa) on S^{d-1} (Davidson et al. 2018, the hyperspherical VAE).
+
+    Example:
+        VAE(..., posterior=VonMisesFisher(10), prior=SphericalUniform())  # z in R^10, |z| = 1
+    """
+
+    family = StatelessVonMisesFisher
+
+
+@serializable
+@POSTERIORS.register("power_spherical")
+class PowerSpherical(SphericalPosterior):
+    """q(z|x) = PowerSpherical(mu, kappa) on S^{d-1} (De Cao and Aziz 2020): vMF's shape,
+    sampled without rejection (one Beta draw), so no proposals are wasted.
+
+    Example:
+        VAE(..., posterior=PowerSpherical(10), prior=SphericalUniform())
+    """
+
+    family = tfd.PowerSpherical
+
+
+@serializable
+@PRIORS.register("spherical_uniform")
+class SphericalUniform(Prior):
+    """p(z) uniform on S^{d-1}, d = the posterior's latent_dim; KL(q || p) is TFP's closed form.
+
+    Example:
+        VAE(..., posterior=PowerSpherical(10), prior=SphericalUniform())
+    """
+
+    posterior_type = ("von_mises_fisher", "power_spherical")
+
+    def distribution(self):
+        return tfd.SphericalUniform(self.latent_dim)
