@@ -46,7 +46,8 @@ def mobius_add(x, y, c):
     """x (+)_c y, Moebius addition in the ball."""
     xy = tf.reduce_sum(x * y, axis=-1, keepdims=True)
     x2, y2 = tf.reduce_sum(x ** 2, axis=-1, keepdims=True), tf.reduce_sum(y ** 2, axis=-1, keepdims=True)
-    return ((1 + 2 * c * xy + c * y2) * x + (1 - c * x2) * y) / (1 + 2 * c * xy + c ** 2 * x2 * y2)
+    denominator = tf.maximum(1 + 2 * c * xy + c ** 2 * x2 * y2, TINY)  # float32 cancels it to 0 near the rim
+    return ((1 + 2 * c * xy + c * y2) * x + (1 - c * x2) * y) / denominator
 
 
 def exp_map_origin(v, c):
@@ -98,7 +99,7 @@ class WrappedNormalOnBall(tfd.Distribution):
         ambient = u / conformal_factor(loc, c)
         norm = _norm(ambient)
         step = tf.tanh(c ** 0.5 * conformal_factor(loc, c) * norm / 2.0) * ambient / (c ** 0.5 * norm)
-        return clip_to_ball(mobius_add(loc, step, c), c)
+        return clip_to_ball(mobius_add(loc, clip_to_ball(step, c), c), c)
 
     def tangent_vector(self, z):
         """The tangent vector at 0 (orthonormal coordinates) that maps to z: lambda_mu log_mu(z)."""
