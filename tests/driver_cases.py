@@ -20,6 +20,8 @@ BLOCK_ARGUMENTS = {
     ("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
     ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
     ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
+    ("posterior", "von_mises_fisher"): {"latent_dim": 3}, ("posterior", "power_spherical"): {"latent_dim": 3},
+    ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
     ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
@@ -123,6 +125,15 @@ MODEL_CASES = (
     _case("vae_conv_iaf_vector_discretized_logistic", VAEConfig(
         network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
         likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
+    _case("vae_mlp_von_mises_fisher_iwae", VAEConfig(  # the manifold latents: one case per posterior
+        network=MLP, posterior={"type": "von_mises_fisher", "latent_dim": 3}, prior="spherical_uniform",
+        objective={"type": "iwae", "samples": 2})),
+    _case("vae_mlp_power_spherical_class_label", VAEConfig(
+        network=MLP, posterior={"type": "power_spherical", "latent_dim": 3}, prior="spherical_uniform",
+        condition={"type": "class_label", "classes": 3})),
+    _case("vae_mlp_poincare", VAEConfig(
+        network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
+        prior={"type": "poincare_wrapped_normal", "curvature": 0.5})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

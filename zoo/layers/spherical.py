@@ -42,10 +42,32 @@ def wood_cosines(concentration, dimension, sample_shape, seed, proposals=WOOD_PR
     e = (1.0 + direction[..., 0] * tf.math.rsqrt(tf.reduce_sum(direction ** 2, axis=-1))) / 2.0
     w = (1.0 - (1.0 + b) * e) / (1.0 - (1.0 - b) * e)
     u = tf.random.stateless_uniform(shape, seed=uniform_seed)
-    accepted = concentration * w + m * tf.math.log1p(-x * w) - c >= tf.math.log1p(-u)
-    accepted = tf.concat([accepted[:-1], tf.ones_like(accepted[-1:])], 0)  # none accepted: the last
-    first = tf.one_hot(tf.argmax(tf.cast(accepted, tf.int32), axis=0), proposals, axis=0, dtype=w.dtype)
-    return tf.reduce_sum(w * first, axis=0)
+    return first_accepted(w, concentration * w + m * tf.math.log1p(-x * w) - c >= tf.math.log1p(-u))
+
+
+def marsaglia_tsang_gamma(concentration, sample_shape, seed, proposals=8):
+    """Gamma(alpha, 1) draws for alpha >= 1 [*sample_shape] (Marsaglia and Tsang 2000): the
+    first accepted of `proposals` candidates d (1 + x / sqrt(9 d))^3, d = alpha - 1/3, each
+    accepted with probability > 0.95, so all 8 fail less than once in 1e10; gradients reach
+    alpha through the map. TFP's Gamma sampler draws different numbers inside XLA, in a
+    graph and eagerly, so an export would not serve the draws Python makes."""
+    normal_seed, uniform_seed = tfp.random.split_seed(seed, 2)
+    shape = tf.concat([[proposals], sample_shape], 0)
+    x = tf.random.stateless_normal(shape, seed=normal_seed)
+    u = tf.random.stateless_uniform(shape, seed=uniform_seed)
+    d = concentration - 1.0 / 3.0
+    v = (1.0 + x * tf.math.rsqrt(9.0 * d)) ** 3
+    positive = v > 0
+    safe_v = tf.where(positive, v, tf.ones_like(v))  # d * 1 is a valid fallback draw
+    accepted = positive & (tf.math.log(u) < 0.5 * x ** 2 + d - d * safe_v + d * tf.math.log(safe_v))
+    return first_accepted(d * safe_v, accepted)
+
+
+def first_accepted(values, accepted):
+    """values[k, ...] at the first k where accepted[k, ...] (the last k if none), differentiably."""
+    accepted = tf.concat([accepted[:-1], tf.ones_like(accepted[-1:])], 0)
+    first = tf.one_hot(tf.argmax(tf.cast(accepted, tf.int32), axis=0), tf.shape(values)[0], axis=0, dtype=values.dtype)
+    return tf.reduce_sum(values * first, axis=0)
 
 
 def householder_rotation(samples, mean_direction):
@@ -78,7 +100,30 @@ class StatelessVonMisesFisher(tfd.VonMisesFisher):
         w = wood_cosines(concentration, dimension, sample_shape, cosine_seed)[..., None]
         others = tf.math.l2_normalize(tf.random.stateless_normal(
             tf.concat([sample_shape, [dimension - 1]], 0), seed=direction_seed), axis=-1)
-        samples = tf.concat([w, tf.sqrt(tf.maximum(1.0 - w ** 2, 0.0)) * others], axis=-1)
+        samples = tf.concat([w, tf.sqrt(tf.maximum(1.0 - w ** 2, 1e-12)) * others], axis=-1)
+        return householder_rotation(samples, mean_direction)
+
+
+class StatelessPowerSpherical(tfd.PowerSpherical):
+    """TFP's power spherical (density, mean, entropy, KL) drawing as De Cao and Aziz do, t = 2e - 1
+    with e ~ Beta((d-1)/2 + kappa, (d-1)/2) as Gamma / (Gamma + Gamma), from `marsaglia_tsang_gamma`
+    and the squared norm of the same d-1 normals whose direction completes the draw: the same
+    numbers in Python, in XLA and in an export."""
+
+    def _sample_n(self, n, seed=None):
+        seed = tfp.random.sanitize_seed(seed)
+        gamma_seed, normal_seed = tfp.random.split_seed(seed, 2)
+        mean_direction = tf.convert_to_tensor(self.mean_direction)
+        concentration = tf.convert_to_tensor(self.concentration)
+        dimension = tf.compat.dimension_value(mean_direction.shape[-1])
+        sample_shape = tf.concat([[n], self._batch_shape_tensor(mean_direction=mean_direction,
+                                                                concentration=concentration)], 0)
+        half = (dimension - 1) / 2.0
+        g = tf.random.stateless_normal(tf.concat([sample_shape, [dimension - 1]], 0), seed=normal_seed)
+        squared = tf.reduce_sum(g ** 2, axis=-1)
+        gamma_a = marsaglia_tsang_gamma(tf.broadcast_to(concentration + half, sample_shape), sample_shape, gamma_seed)
+        t = (2.0 * gamma_a / (gamma_a + squared / 2.0) - 1.0)[..., None]  # |g|^2 / 2 ~ Gamma((d-1)/2)
+        samples = tf.concat([t, tf.sqrt(tf.maximum(1.0 - t ** 2, 1e-12)) * g * tf.math.rsqrt(squared)[..., None]], -1)
         return householder_rotation(samples, mean_direction)
 
 
@@ -132,7 +177,7 @@ class PowerSpherical(SphericalPosterior):
         VAE(..., posterior=PowerSpherical(10), prior=SphericalUniform())
     """
 
-    family = tfd.PowerSpherical
+    family = StatelessPowerSpherical
 
 
 @serializable
