@@ -114,3 +114,32 @@ def test_the_check_cost_benchmark_starts(mnist_dir):
     assert "pair 1, checks on : " in done.stdout and "pair 2, checks off: " in done.stdout
     assert "checks cost " in done.stdout and "(median of 2 pairs; ratios from " in done.stdout
     assert "under load" in done.stdout
+
+
+def _same_budget():
+    spec = importlib.util.spec_from_file_location("same_budget", BENCHMARKS / "same_budget.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_same_budget_comparison_resumes_and_tabulates_every_seed(tmp_path):
+    """Runs whose figures exist are not run again; the table gives each recipe's mean and its
+    spread over the seeds that finished, and leaves out a recipe with none."""
+    import json
+
+    same_budget = _same_budget()
+    for seed, (elbo, nll) in enumerate([(100.0, 95.0), (102.0, 97.0)]):
+        for path, part in ((same_budget.export_metrics(tmp_path, "a", seed), {
+                "test_neg_elbo": elbo, "train_seconds": 10, "train_images_per_second": 5000, "epochs": 3}),
+                (same_budget.eval_metrics(tmp_path, "a", seed), {"evaluation": {
+                    "neg_log_likelihood": nll, "neg_log_likelihood_stderr": 0.5, "neg_elbo": elbo,
+                    "kl": 20.0, "active_units": 20}})):
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+            pathlib.Path(path).write_text(json.dumps(part))
+    said = []
+    results = same_budget.run_all(["a"], [0, 1], str(tmp_path), 3, 10, 10, None, say=said.append)
+    assert said == [] and set(results) == {("a", 0), ("a", 1)}
+    row = same_budget.table(results, ["a", "b"]).splitlines()[2:]
+    assert row == ["| `a` | 2 | 3 | 101.00 ± 1.41 | 96.00 ± 1.41 | 0.50 ± 0.00 | 101.00 ± 1.41 | 20.00 ± 0.00 | 20 ± 0 | 10 ± 0 | "
+                   "5000 ± 0 |"]

@@ -329,3 +329,18 @@ def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smo
     assert "MIG " in evaluated.stdout
     traversals = tf.io.decode_png(tf.io.read_file(str(path / "pictures" / "latent_traversals.png"))).numpy()
     assert traversals.shape == (2 + 10 * 66, 2 + 9 * 66, 1)  # 10 latents x 9 steps of 64x64 tiles
+
+
+def test_list_blocks_shows_every_registered_block_of_every_role():
+    from zoo.config.blocks import registries, vq_registries
+    from zoo.layers.samplers import SAMPLERS
+
+    done = zoo("list", "--blocks")
+    assert done.returncode == 0, done.stderr
+    listed = sections(done.stdout)
+    roles = {**registries(), **vq_registries(), "samplers": SAMPLERS}
+    roles.pop("classifier")
+    for role, registry in roles.items():
+        names = listed[f"Blocks: {role} (--set {role}=NAME)"]
+        assert list(names) == registry.names()
+        assert all(names.values()), names  # each with what it is

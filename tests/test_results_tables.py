@@ -14,6 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import results_record  # noqa: E402
+import results_same_budget  # noqa: E402
 import results_sample_quality  # noqa: E402
 import results_tables  # noqa: E402
 import write_results  # noqa: E402
@@ -38,7 +39,7 @@ def test_every_shipped_version_has_a_model_card():
 def repo_copy(tmp_path):
     """The docs and the shipped metrics.json/config.json in `tmp_path` (not a git checkout, so
     every version folder counts as shipped)."""
-    for doc in results_tables.doc_files():
+    for doc in [*results_tables.doc_files(), str(results_same_budget.FILE)]:
         (tmp_path / doc).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / doc, tmp_path / doc)
     for export in write_results.shipped_versions(ROOT / "saved_models"):

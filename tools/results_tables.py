@@ -7,6 +7,7 @@ in it comes from metrics.json."""
 
 import dataclasses
 
+import results_same_budget
 import results_sample_quality
 from results_exports import MissingFigure, latest_versions, render_row
 
@@ -290,14 +291,16 @@ def render_table(table, latest):
     return lines
 
 
-def tables_by_file(versions):
+def tables_by_file(versions, root):
     """file -> {marker: the generated block's text}, from every shipped version (`Export`s
-    sorted by name and version; the tables read the highest version of each model)."""
+    sorted by name and version; the tables read the highest version of each model) and the
+    same-budget runs' figures under `root`."""
     latest = latest_versions(versions)
     files = {}
     for table in tables():
         files.setdefault(table.file, {})[table.marker] = _block(render_table(table, latest))
     files["docs/results.md"]["sample_quality"] = _block(results_sample_quality.table(latest))
+    files["docs/results.md"]["same_budget"] = _block(results_same_budget.table(root))
     files["saved_models/README.md"] = {"model_cards": _block(model_card_list(versions))}
     return files
 

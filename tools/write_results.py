@@ -52,7 +52,7 @@ def expected_files(root):
     versions = shipped_versions(root / "saved_models")
     latest = latest_versions(versions)
     files = {}
-    for doc, tables in results_tables.tables_by_file(versions).items():
+    for doc, tables in results_tables.tables_by_file(versions, root).items():
         path = root / doc
         files[path] = replace_blocks(path.read_text(), tables, doc)
     for export in versions:

@@ -24,7 +24,9 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description="A model zoo of variational autoencoders.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the recipes and the shipped presets")
+    listing = commands.add_parser("list", help="list the recipes and the shipped presets")
+    listing.add_argument("--blocks", action="store_true", help="also every block a config can name, by role "
+                                                               "(imports TensorFlow: a few seconds)")
 
     train = commands.add_parser("train", help="train a recipe, evaluate it and export it")
     train.add_argument("recipe", help="a recipe name from `zoo list`")
@@ -120,8 +122,13 @@ def run(args, argv):
         import recipes
         from zoo.models.presets import presets  # reads folders and config.json files: no TensorFlow
 
-        for title, table in (("Recipes (zoo train NAME)", recipes.descriptions()),
-                             ("Presets (zoo.VAE.from_preset(NAME), trained)", presets())):
+        tables = [("Recipes (zoo train NAME)", recipes.descriptions()),
+                  ("Presets (zoo.VAE.from_preset(NAME), trained)", presets())]
+        if args.blocks:
+            from zoo.config.blocks import block_summaries
+
+            tables += [(f"Blocks: {role} (--set {role}=NAME)", names) for role, names in block_summaries().items()]
+        for title, table in tables:
             print(title)
             width = max(map(len, table), default=0)
             for name, description in table.items():

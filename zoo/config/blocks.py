@@ -6,6 +6,8 @@ role's registry and `make_block` builds it. The registries live with the blocks,
 import TensorFlow, so they are reached only when a spec is checked or built.
 """
 
+import re
+
 from zoo.errors import ConfigError
 
 
@@ -28,6 +30,23 @@ def vq_registries():
     from zoo.layers.quantizer import QUANTIZERS
 
     return {"quantizer": QUANTIZERS, "code_prior": CODE_PRIORS}
+
+
+def block_summaries():
+    """{role: {type name: the first sentence of its docstring}} of every registered block a
+    config can name (`zoo list --blocks`): a VAE's roles, a VQ-VAE's and the post-hoc samplers."""
+    from zoo.layers.samplers import SAMPLERS
+
+    roles = {**registries(), **vq_registries(), "samplers": SAMPLERS}
+    roles.pop("classifier")  # a network: the same table as "network"
+    return {role: {name: _first_sentence(found.get(name).__doc__) for name in found.names()}
+            for role, found in roles.items()}
+
+
+def _first_sentence(doc):
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    end = re.search(r"(?<! al)\.\s", paragraph)  # not after "et al."
+    return paragraph if end is None else paragraph[:end.start() + 1]
 
 
 def registry(role):
