@@ -1,4 +1,5 @@
-"""The Poincare VAE (Mathieu et al. 2019): wrapped normal q(z|x) and prior (at the origin) in the Poincare ball of curvature -1 in R^20.
+"""The Poincare VAE (Mathieu et al. 2019): wrapped normal q(z|x) and prior (at the origin) in
+the Poincare ball of curvature -1 in R^20; the decoder takes z as it is (no gyroplane layer).
 
 The networks, data and budget of mnist_mlp_bernoulli (MLP 784-400-20, Bernoulli pixels,
 dynamic binarization, batch 100); only the latent geometry differs, and the code keeps 20

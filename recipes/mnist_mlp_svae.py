@@ -1,4 +1,5 @@
-"""The hyperspherical VAE (Davidson et al. 2018): q(z|x) von Mises-Fisher on S^19 in R^20, uniform prior on the sphere.
+"""The hyperspherical VAE (Davidson et al. 2018): a von Mises-Fisher q(z|x) on S^19 in R^20
+and the uniform prior on the sphere.
 
 The networks, data and budget of mnist_mlp_bernoulli (MLP 784-400-20, Bernoulli pixels,
 dynamic binarization, batch 100); only the latent geometry differs, and the code keeps 20
