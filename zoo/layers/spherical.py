@@ -170,8 +170,8 @@ class VonMisesFisher(SphericalPosterior):
 @serializable
 @POSTERIORS.register("power_spherical")
 class PowerSpherical(SphericalPosterior):
-    """q(z|x) = PowerSpherical(mu, kappa) on S^{d-1} (De Cao and Aziz 2020): vMF's shape,
-    sampled without rejection (one Beta draw), so no proposals are wasted.
+    """q(z|x) = PowerSpherical(mu, kappa) on S^{d-1} (De Cao and Aziz 2020): vMF's shape, its
+    cosine <z, mu> one Beta draw (no Bessel functions, no kappa-dependent rejection step).
 
     Example:
         VAE(..., posterior=PowerSpherical(10), prior=SphericalUniform())
