@@ -6,7 +6,9 @@ dynamic binarization, batch 100); only the latent geometry differs, and the code
 numbers, so the test -ELBO compares the geometries at equal budget (docs/manifold_latents.md).
 
 Run:      zoo train mnist_mlp_poincare --data-dir ../shared/data/mnist
-Measured: see docs/manifold_latents.md (benchmarks/same_budget.py, 30 epochs).
+Measured: at 30 epochs (benchmarks/same_budget.py, seed 0): test -ELBO 102.01 nats (reconstruction
+          75.01 + KL 27.00); -log p(x) <= 94.65 (s.e. 0.80; IWAE, K=5000, first 1,000 test images).
+          The Gaussian baseline: 99.34 and 92.81 (docs/manifold_latents.md).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
