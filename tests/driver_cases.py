@@ -21,6 +21,8 @@ BLOCK_ARGUMENTS = {
     ("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
     ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
     ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
+    ("posterior", "von_mises_fisher"): {"latent_dim": 3}, ("posterior", "power_spherical"): {"latent_dim": 3},
+    ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
     ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2},
@@ -127,11 +129,23 @@ MODEL_CASES = (
     _case("vae_conv_iaf_vector_discretized_logistic", VAEConfig(
         network=CONV, posterior={"type": "iaf", "latent_dim": 3, "hidden_units": (8,), "context_size": 2},
         likelihood="discretized_logistic", condition={"type": "vector", "size": 3})),
-    _case("vae_mlp_planar_radial_flow", VAEConfig(
-        network=MLP, posterior={"type": "normalizing_flow", "latent_dim": 3, "flows": ("planar", "radial")})),
-    _case("vae_mlp_hamiltonian_mixture", VAEConfig(
+    # Issue 27's posteriors, each with one of its objectives (one objective per model).
+    _case("vae_mlp_planar_radial_flow_miwae", VAEConfig(
+        network=MLP, posterior={"type": "normalizing_flow", "latent_dim": 3, "flows": ("planar", "radial")},
+        objective={"type": "miwae", **TINY_ARGUMENTS["miwae"]})),
+    _case("vae_mlp_hamiltonian_mixture_piwae", VAEConfig(  # PIWAE: the mixture's weights take the decoder's bound
         network=MLP, posterior={"type": "hamiltonian", "latent_dim": 3, "leapfrog_steps": 2},
-        prior={"type": "mixture", "components": 2})),
+        prior={"type": "mixture", "components": 2}, objective={"type": "piwae", **TINY_ARGUMENTS["piwae"]})),
+    _case("vae_mlp_von_mises_fisher_iwae", VAEConfig(
+        network=MLP, posterior={"type": "von_mises_fisher", "latent_dim": 3}, prior="spherical_uniform",
+        objective={"type": "iwae", "samples": 2})),
+    _case("vae_mlp_power_spherical_class_label_capacity", VAEConfig(
+        network=MLP, posterior={"type": "power_spherical", "latent_dim": 3}, prior="spherical_uniform",
+        condition={"type": "class_label", "classes": 3}, objective={"type": "capacity", **TINY_ARGUMENTS["capacity"]})),
+    _case("vae_mlp_poincare_ciwae", VAEConfig(
+        network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
+        prior={"type": "poincare_wrapped_normal", "curvature": 0.5},
+        objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(
@@ -146,19 +160,6 @@ MODEL_CASES = (
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
 )
-
-# Rainforth et al.'s bounds and Burgess et al.'s capacity: one objective per model, each with
-# other blocks (PIWAE: a mixture prior's weights take the decoder's bound; the capacity on
-# categorical latents' KL). tests/test_tighter_bounds.py steps an IAF's weights by PIWAE.
-MODEL_CASES += tuple(_case(f"vae_mlp_{name}", VAEConfig(network=MLP, objective={"type": kind, **TINY_ARGUMENTS[kind]},
-                                                        **blocks))
-                     for name, kind, blocks in (
-                         ("mixture_piwae", "piwae", {"posterior": LATENT, "prior": {"type": "mixture", "components": 2}}),
-                         ("miwae", "miwae", {"posterior": LATENT}), ("ciwae", "ciwae", {"posterior": LATENT}),
-                         ("categorical_capacity", "capacity", {"posterior": {"type": "categorical", "latent_dim": 3,
-                                                                             "categories": 4},
-                                                              "prior": "uniform_categorical"})))
-
 
 def _user_networks_vae():
     """A VAE of a user's own conv networks (BatchNorm, a registered residual layer) on 32x32x3

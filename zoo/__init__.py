@@ -44,6 +44,9 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "DiscretizedLogistic": "zoo.layers.likelihoods", "AggregatePosterior": "zoo.layers.aggregate_posterior",
     "VectorQuantizer": "zoo.layers.quantizer", "VectorQuantizerEMA": "zoo.layers.quantizer",
     "VQVAE": "zoo.models.vq_vae", "VQVAEConfig": "zoo.config", "PixelCNNPrior": "zoo.layers.code_prior",
+    "VonMisesFisher": "zoo.layers.spherical", "PowerSpherical": "zoo.layers.spherical",
+    "SphericalUniform": "zoo.layers.spherical", "PoincareWrappedNormal": "zoo.layers.hyperbolic",
+    "PoincareWrappedNormalPrior": "zoo.layers.hyperbolic",
 }
 __all__ = sorted(_EXPORTS)
 

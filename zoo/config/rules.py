@@ -33,13 +33,18 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
         raise ConfigError("prior", "vamp", f"standard_normal or mixture for the posterior '{posterior_name}' "
                           "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior scores codes "
                           "it did not draw itself in one pass per latent, or not at all)")
-    if getattr(prior, "posterior_type", None) not in (None, posterior_name):
-        raise ConfigError("posterior", posterior_name, f"'{prior.posterior_type}' for the prior '{prior_name}'")
+    wanted = getattr(prior, "posterior_type", None) or ()  # a name, or a tuple of names
+    wanted = (wanted,) if isinstance(wanted, str) else wanted
+    if wanted and posterior_name not in wanted:
+        raise ConfigError("posterior", posterior_name, f"{' or '.join(map(repr, wanted))} for the prior '{prior_name}'")
 
 
 def _check_samplers(posterior, posterior_name, condition, samplers, field, value):
     """Post-hoc samplers are densities over one vector of continuous codes, fitted to all of them."""
     value = value if value is not None else list(samplers)
+    if not posterior.euclidean:
+        raise ConfigError(field, value, f"none for the posterior '{posterior_name}': its codes lie on a manifold (a sphere "
+                                        f"or a ball) and a sampler ({', '.join(samplers)}) fits Euclidean codes")
     if not posterior.continuous or len(posterior.code_shape) != 1:
         raise ConfigError(field, value, f"none for the posterior '{posterior_name}': a sampler ({', '.join(samplers)}) "
                                         "needs continuous codes in one vector")

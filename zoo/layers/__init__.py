@@ -12,12 +12,15 @@ from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, Sta
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.planar_radial_flows import NormalizingFlow
 from zoo.layers.hamiltonian import HamiltonianPosterior
+from zoo.layers.hyperbolic import PoincareWrappedNormal, PoincareWrappedNormalPrior
+from zoo.layers.spherical import PowerSpherical, SphericalUniform, VonMisesFisher
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
-__all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel", "ConditionVector",
-           "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal",
-           "DiscretizedLogistic", "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "POSTERIORS", "PixelCNNPrior",
-           "PRIORS", "QUANTIZERS", "RelaxedCategorical", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior",
-           "VectorQuantizer", "VectorQuantizerEMA"]
-__all__ += ["NormalizingFlow"]
+__all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel",
+           "ConditionVector", "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal", "DiscretizedLogistic",
+           "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "LIKELIHOODS",
+           "Ladder", "MixtureOfGaussians", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior", "PRIORS",
+           "PoincareWrappedNormal", "PoincareWrappedNormalPrior", "PowerSpherical", "QUANTIZERS", "RelaxedCategorical",
+           "SphericalUniform", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior", "VectorQuantizer",
+           "VectorQuantizerEMA", "VonMisesFisher"]

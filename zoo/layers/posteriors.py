@@ -42,6 +42,9 @@ class Posterior(DistributionLayer):
     # q(z|x) = prod_j N(z_j; loc_j, scale_j): each latent's own density is known, which the
     # minibatch estimate of the marginals q(z_j) needs (beta-TCVAE).
     factorized = False
+    # Its codes are points of R^d (not of a sphere or a hyperbolic ball): the post-hoc samplers,
+    # densities over R^d, can be fitted to them.
+    euclidean = True
     # Its draws move along the model's log p(x, z) (the HVAE's leapfrog steps): the model binds
     # that target with `given(target)` before it draws.
     needs_target = False
