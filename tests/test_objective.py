@@ -89,3 +89,19 @@ def test_gaussian_objective_is_a_log_density_not_mse():
     loc = model.decoder(z).numpy()
     expected = np.sum(0.5 * ((x - loc) / 0.5) ** 2 + np.log(0.5) + 0.5 * np.log(2 * np.pi), axis=(1, 2, 3))
     np.testing.assert_allclose(negative_elbo(model, x, seed=(1, 1))["reconstruction"], expected, rtol=1e-5)
+
+
+def test_every_objective_says_what_its_loss_is_and_the_model_writes_it_beside_its_figures():
+    """A loss that is not the -ELBO (IWAE's family, the capacity, the disentangling penalties)
+    is named for what it is: each objective's own words, which the VAE reports as its `loss_is`
+    and `zoo train` writes into metrics.json beside the -ELBO."""
+    from zoo.objectives import OBJECTIVES, Objective
+
+    said = {name: OBJECTIVES.get(name).loss_is for name in OBJECTIVES.names()}
+    assert Objective.loss_is not in said.values() and len(set(said.values())) == len(said), said
+    assert "not a bound" in said["capacity"] and "MIWAE" in said["piwae"] and "negative ELBO" in said["elbo"]
+    vae = build(VAEConfig(network={"type": "mlp", "hidden_units": (8,)},
+                          posterior={"type": "diagonal_normal", "latent_dim": 2},
+                          objective={"type": "miwae", "M": 2, "K": 1}, image_shape=(4, 4, 1)))
+    assert vae.loss_is == said["miwae"]
+    assert vae.kind_figures(None, {}, None) == {"loss_is": said["miwae"]}

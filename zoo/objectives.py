@@ -37,6 +37,8 @@ class Objective(keras.layers.Layer):
         samples: draws of z per example.
     """
 
+    loss_is = "the objective's loss per example"
+
     # Per-example terms reported beside loss, reconstruction and kl (the model tracks them
     # in `fit` and `evaluate`).
     metric_names = ()
@@ -98,6 +100,8 @@ class ELBO(Objective):
         VAE(..., objective=ELBO(beta=4.0, warmup_epochs=10))
     """
 
+    loss_is = "-log p(x|z) + beta * KL(q(z|x) || p(z)) per image: the negative ELBO when beta = 1"
+
     def __init__(self, beta=1.0, free_bits=0.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
         check_number("free_bits", free_bits)
@@ -151,6 +155,8 @@ class Capacity(ELBO):
     Example:
         VAE(..., objective=Capacity(gamma=1000.0, c_max=25.0, capacity_epochs=20))
     """
+
+    loss_is = "-log p(x|z) + gamma * |KL(q(z|x) || p(z)) - C| per image, C rising over the epochs: not a bound"
 
     def __init__(self, gamma=1000.0, c_max=25.0, capacity_epochs=20, c_min=0.0, samples=1, **kwargs):
         for name in ("beta", "free_bits", "warmup_epochs"):  # the ELBO's, which this objective replaces
@@ -213,6 +219,8 @@ class IWAE(Objective):
         VAE(..., objective=IWAE(samples=5))
     """
 
+    loss_is = "the negative importance-weighted bound (IWAE) of the draws per image"
+
     def __init__(self, samples=5, beta=1.0, warmup_epochs=0, **kwargs):
         super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)
 
@@ -268,6 +276,8 @@ class MIWAE(GroupedIWAE):
         VAE(..., objective=MIWAE(M=8, K=8))
     """
 
+    loss_is = "the mean over M groups of the negative IWAE bound of each group's K draws (MIWAE)"
+
     def losses(self, log_weights):
         return {"loss": negative_bound(log_weights, groups=self.M)}
 
@@ -290,6 +300,9 @@ class PIWAE(GroupedIWAE):
         VAE(..., objective=PIWAE(M=8, K=8))
     """
 
+    loss_is = ("the negative IWAE bound of all M * K draws for the decoder and the prior; the negative MIWAE bound "
+               "(encoder_loss) for the encoder and the posterior")
+
     split_gradients = True
     metric_names = ("encoder_loss",)
 
@@ -310,6 +323,8 @@ class CIWAE(IWAE):
     Example:
         VAE(..., objective=CIWAE(samples=64, elbo_weight=0.5))
     """
+
+    loss_is = "the negative of elbo_weight * ELBO + (1 - elbo_weight) * IWAE bound of the same draws"
 
     def __init__(self, samples=64, elbo_weight=0.5, beta=1.0, warmup_epochs=0, **kwargs):
         super().__init__(samples=samples, beta=beta, warmup_epochs=warmup_epochs, **kwargs)
@@ -370,6 +385,9 @@ class BetaTCVAE(Objective):
         VAE(encoder, DiagonalNormal(10), decoder, Bernoulli(),
             objective=BetaTCVAE(dataset_size=len(images), beta=6.0))
     """
+
+    loss_is = ("-log p(x|z) + alpha * mutual information + beta * total correlation + gamma * dimension-wise KL (the"
+               " negative ELBO when all three are 1)")
 
     metric_names = ("mutual_information", "total_correlation", "dimension_wise_kl")
 
@@ -479,6 +497,8 @@ class DIPVAE(ELBO):
         VAE(encoder, DiagonalNormal(10), decoder, Bernoulli(), objective=DIPVAE("ii", lambda_od=5.0))
     """
 
+    loss_is = "the negative ELBO plus the DIP penalty on the codes' covariance"
+
     metric_names = ("dip_regularizer",)
 
     def __init__(self, kind="i", lambda_od=10.0, lambda_d=None, beta=1.0, free_bits=0.0, warmup_epochs=0,
@@ -554,6 +574,9 @@ class SemiSupervised(Objective):
         SemiSupervisedVAE(classifier, encoder, DiagonalNormal(50), decoder, Bernoulli(),
                           classes=10, objective=SemiSupervised(alpha=50.0))
     """
+
+    loss_is = ("the negative M2 bound (labelled and unlabelled images) plus alpha * the classifier's -log q(y|x) on "
+               "labelled images")
 
     def __init__(self, alpha=10.0, beta=1.0, free_bits=0.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(beta=beta, warmup_epochs=warmup_epochs, samples=samples, **kwargs)

@@ -76,8 +76,16 @@ class VAE(LikelihoodModel):
     KIND = "VAE"
     HAS_CLASSIFIER = False  # a classifier q(y|x) inside the inference model (M2), as the rules ask
     scoring = "importance_sampling"
-    loss_is = "the objective's loss (the negative ELBO in nats per image for ELBO(beta=1))"
     embeds = True
+
+    @property
+    def loss_is(self):
+        """What `fit` minimises, as its objective says (nats per image)."""
+        return self.objective.loss_is
+
+    def kind_figures(self, test_images, figures, levels, verbose=True):
+        """What the loss is, beside the figures (an objective's loss need not be the -ELBO)."""
+        return {"loss_is": self.loss_is}
 
     @property
     def label_use(self):
