@@ -144,8 +144,8 @@ def run_block_test(cls, arguments):
     every constructor argument, and the arguments given are the ones it holds."""
     block = cls(**arguments)
     again = assert_config_round_trip(block)
-    for argument in constructor_arguments(cls):
-        attribute = argument if argument != "temperature" else "initial_temperature"
+    for argument in constructor_arguments(cls):  # a starting value of a weight is kept as initial_<argument>
+        attribute = f"initial_{argument}" if hasattr(block, f"initial_{argument}") else argument
         assert _described(getattr(again, attribute, None)) == _described(getattr(block, attribute, None)), argument
     for argument, value in arguments.items():
         if not isinstance(value, dict):  # a block given by its spec is compared above
