@@ -85,46 +85,47 @@ def unit_direction(v):
     return v * tf.math.rsqrt(tf.reduce_sum(v ** 2, axis=-1, keepdims=True))
 
 
-class StatelessVonMisesFisher(tfd.VonMisesFisher):
-    """TFP's vMF (density, mean, entropy, KL) whose draws are `wood_cosines` rotated to the
-    mean direction: stateless with a seed, and compiled with gradients in XLA."""
+class _StatelessSphereDraws:
+    """The draws both spherical distributions share: a cosine t to the mean direction and a
+    uniform direction orthogonal to it (`_cosines_and_directions`, each from its own half of
+    the seed), joined and rotated onto the mean direction by a Householder reflection."""
 
     def _sample_n(self, n, seed=None):
-        seed = tfp.random.sanitize_seed(seed)
-        cosine_seed, direction_seed = tfp.random.split_seed(seed, 2)
+        first_seed, second_seed = tfp.random.split_seed(tfp.random.sanitize_seed(seed), 2)
         mean_direction = tf.convert_to_tensor(self.mean_direction)
         concentration = tf.convert_to_tensor(self.concentration)
         dimension = tf.compat.dimension_value(mean_direction.shape[-1])
         sample_shape = tf.concat([[n], self._batch_shape_tensor(mean_direction=mean_direction,
                                                                 concentration=concentration)], 0)
-        w = wood_cosines(concentration, dimension, sample_shape, cosine_seed)[..., None]
-        others = tf.math.l2_normalize(tf.random.stateless_normal(
-            tf.concat([sample_shape, [dimension - 1]], 0), seed=direction_seed), axis=-1)
-        samples = tf.concat([w, tf.sqrt(tf.maximum(1.0 - w ** 2, 1e-12)) * others], axis=-1)
+        t, directions = self._cosines_and_directions(concentration, dimension, sample_shape, first_seed, second_seed)
+        samples = tf.concat([t, tf.sqrt(tf.maximum(1.0 - t ** 2, 1e-12)) * directions], axis=-1)
         return householder_rotation(samples, mean_direction)
 
 
-class StatelessPowerSpherical(tfd.PowerSpherical):
+class StatelessVonMisesFisher(_StatelessSphereDraws, tfd.VonMisesFisher):
+    """TFP's vMF (density, mean, entropy, KL) whose draws are `wood_cosines` rotated to the
+    mean direction: stateless with a seed, and compiled with gradients in XLA."""
+
+    def _cosines_and_directions(self, concentration, dimension, sample_shape, cosine_seed, direction_seed):
+        w = wood_cosines(concentration, dimension, sample_shape, cosine_seed)[..., None]
+        others = tf.math.l2_normalize(tf.random.stateless_normal(
+            tf.concat([sample_shape, [dimension - 1]], 0), seed=direction_seed), axis=-1)
+        return w, others
+
+
+class StatelessPowerSpherical(_StatelessSphereDraws, tfd.PowerSpherical):
     """TFP's power spherical (density, mean, entropy, KL) drawing as De Cao and Aziz do, t = 2e - 1
     with e ~ Beta((d-1)/2 + kappa, (d-1)/2) as Gamma / (Gamma + Gamma), from `marsaglia_tsang_gamma`
     and the squared norm of the same d-1 normals whose direction completes the draw: the same
     numbers in Python, in XLA and in an export."""
 
-    def _sample_n(self, n, seed=None):
-        seed = tfp.random.sanitize_seed(seed)
-        gamma_seed, normal_seed = tfp.random.split_seed(seed, 2)
-        mean_direction = tf.convert_to_tensor(self.mean_direction)
-        concentration = tf.convert_to_tensor(self.concentration)
-        dimension = tf.compat.dimension_value(mean_direction.shape[-1])
-        sample_shape = tf.concat([[n], self._batch_shape_tensor(mean_direction=mean_direction,
-                                                                concentration=concentration)], 0)
+    def _cosines_and_directions(self, concentration, dimension, sample_shape, gamma_seed, normal_seed):
         half = (dimension - 1) / 2.0
         g = tf.random.stateless_normal(tf.concat([sample_shape, [dimension - 1]], 0), seed=normal_seed)
         squared = tf.reduce_sum(g ** 2, axis=-1)
         gamma_a = marsaglia_tsang_gamma(tf.broadcast_to(concentration + half, sample_shape), sample_shape, gamma_seed)
         t = (2.0 * gamma_a / (gamma_a + squared / 2.0) - 1.0)[..., None]  # |g|^2 / 2 ~ Gamma((d-1)/2)
-        samples = tf.concat([t, tf.sqrt(tf.maximum(1.0 - t ** 2, 1e-12)) * g * tf.math.rsqrt(squared)[..., None]], -1)
-        return householder_rotation(samples, mean_direction)
+        return t, g * tf.math.rsqrt(squared)[..., None]
 
 
 class SphericalPosterior(Posterior):
