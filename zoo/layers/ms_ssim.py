@@ -25,6 +25,7 @@ every scale always passes a gradient.
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
@@ -71,20 +72,26 @@ def rescaled_power_factors(scales):
     return tuple(w * sum(TF_POWER_FACTORS) / sum(first) for w in first)
 
 
-def gaussian_filter(size, sigma, channels):
-    """[size, size, channels, 1]: the normalized 2-D Gaussian of tf's SSIM (MATLAB's fspecial)."""
-    coords = tf.range(size, dtype=tf.float32) - (size - 1) / 2
-    g = tf.exp(-tf.square(coords) / (2 * sigma ** 2))
-    g = tf.tensordot(g, g, axes=0)
-    g /= tf.reduce_sum(g)
-    return tf.tile(g[:, :, None, None], [1, 1, channels, 1])
+def gaussian_rows(side, size, sigma):
+    """[side - size + 1, side]: row i holds the normalized 1-D Gaussian of tf's SSIM (MATLAB's
+    fspecial) over positions i .. i + size - 1, so A x B^T is x filtered by the separable 2-D
+    Gaussian over 'VALID' windows. Matrix products compile well in XLA: the same filter as a
+    depthwise convolution made a compiled training step of the MNIST recipe 40x slower."""
+    g = np.exp(-np.square(np.arange(size) - (size - 1) / 2) / (2 * sigma ** 2))
+    rows = np.zeros((side - size + 1, side), np.float32)
+    for i in range(len(rows)):
+        rows[i, i:i + size] = g / g.sum()
+    return tf.constant(rows)
 
 
-def luminance_and_contrast(x, y, kernel):
+def luminance_and_contrast(x, y, setting):
     """The mean over each image [B, H, W, C] of SSIM's luminance x contrast-structure, and of
     its contrast-structure alone, per channel: [B, C] each ('VALID' windows, as tf's)."""
+    down = gaussian_rows(x.shape[1], setting.filter_size, setting.filter_sigma)
+    across = gaussian_rows(x.shape[2], setting.filter_size, setting.filter_sigma)
+
     def local_mean(images):
-        return tf.nn.depthwise_conv2d(images, kernel, strides=[1, 1, 1, 1], padding="VALID")
+        return tf.einsum("ih,bhwc,jw->bijc", down, images, across)
 
     c1, c2 = K1 ** 2, K2 ** 2
     mean_x, mean_y = local_mean(x), local_mean(y)
@@ -105,12 +112,11 @@ def halved(images):
 def scale_factors(x, y, setting):
     """[B, C, scales]: the contrast-structure at every scale but the last, then the last
     scale's SSIM, for images [B, H, W, C] in [0, 1]."""
-    kernel = gaussian_filter(setting.filter_size, setting.filter_sigma, x.shape[-1])
     factors = []
     for scale in range(setting.scales):
         if scale:
             x, y = halved(x), halved(y)
-        ssim, contrast = luminance_and_contrast(x, y, kernel)
+        ssim, contrast = luminance_and_contrast(x, y, setting)
         factors.append(contrast if scale < setting.scales - 1 else ssim)
     return tf.stack(factors, axis=-1)
 
