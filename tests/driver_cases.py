@@ -146,6 +146,8 @@ MODEL_CASES = (
         network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
         prior={"type": "poincare_wrapped_normal", "curvature": 0.5},
         objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
+    # Issue 28's MS-SSIM cost (8x8: two scales of a 3x3 filter), a likelihood that is not a density.
+    _case("vae_mlp_ms_ssim", VAEConfig(network=MLP, posterior=LATENT, likelihood="ms_ssim")),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(
