@@ -25,7 +25,7 @@ BLOCK_ARGUMENTS = {
     ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
-    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2},
+    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2}, ("posterior", "point_mass"): {"latent_dim": 3},
     ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
     ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
     ("likelihood", "gaussian"): {"sigma": "per_pixel"},
@@ -162,6 +162,18 @@ MODEL_CASES = (
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
 )
+
+# Issue 28: a deterministic encoder (point mass, no likelihood: no elbo or log_likelihood
+# signature) with RAE's gradient penalty and a fitted Gaussian mixture to sample from; and the
+# plain autoencoder objective on a Gaussian posterior (a likelihood: the model reports the KL).
+POINT_MASS_CASE = VAEConfig(network=MLP, posterior={"type": "point_mass", "latent_dim": 3},
+                            objective={"type": "rae", "kind": "gp"},
+                            samplers=({"type": "gaussian_mixture", "components": 2},))
+MODEL_CASES += (ModelCase("vae_mlp_point_mass_rae_gp_samplers", "VAE", lambda: _fitted_samplers(POINT_MASS_CASE),
+                          blocks=_blocks_of(POINT_MASS_CASE)),
+                _case("vae_mlp_diagonal_normal_autoencoder", VAEConfig(network=MLP, posterior=LATENT,
+                                                                       objective="autoencoder")))
+
 
 def _user_networks_vae():
     """A VAE of a user's own conv networks (BatchNorm, a registered residual layer) on 32x32x3
