@@ -126,6 +126,14 @@ def test_distribution_mean_sample_and_log_prob():
     assert MultiscaleSSIM.is_density is False
 
 
+def test_the_model_has_no_likelihood_and_says_what_its_loss_is():
+    model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (8,)},
+                            posterior={"type": "diagonal_normal", "latent_dim": 2}, likelihood="ms_ssim"))
+    assert not model.has_likelihood and model.scoring == "reconstruction_error"
+    assert not {"elbo", "log_likelihood"} & set(model.signatures())
+    assert "1 - MS-SSIM" in model.loss_is and "not a density" in model.loss_is
+
+
 def test_gradients_reach_every_decoder_weight_from_the_first_compiled_step():
     """THE GRADIENT TEST (issue 28): one XLA-compiled `fit` step from initialization with plain
     SGD, whose step is -lr * gradient: every decoder variable moves and stays finite, and every

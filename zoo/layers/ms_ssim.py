@@ -202,6 +202,7 @@ class MultiscaleSSIM(ImageLikelihood):
     """
 
     is_density = False
+    cost_is = "1 - MS-SSIM(x, sigmoid(logits)) per image"
 
     def params_shape(self, image_shape):
         MultiscaleSetting.for_size(*image_shape[:2])  # refuses images too small, when the model is built

@@ -79,8 +79,11 @@ class VAE(LikelihoodModel):
 
     @property
     def loss_is(self):
-        """What `fit` minimises, as its objective says (nats per image)."""
-        return self.objective.loss_is
+        """What `fit` minimises, as its objective says (nats per image), and what -log p(x|z)
+        is when the likelihood is a cost rather than a density."""
+        if self.likelihood.is_density:
+            return self.objective.loss_is
+        return f"{self.objective.loss_is}; here -log p(x|z) is {self.likelihood.cost_is}: a cost, not a density, so no bound"
 
     # A model without a likelihood (a point-mass q(z|x), or a reconstruction cost that is not a
     # density) has no ELBO and no log p(x): it is scored by its reconstructions, exports no
