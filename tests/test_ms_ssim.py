@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from zoo.config import VAEConfig
+from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.errors import ConfigError
+from zoo.evaluation.evaluate import SCORERS
 from zoo.layers.ms_ssim import (K1, TF_POWER_FACTORS, MultiscaleSetting, MultiscaleSSIM, ms_ssim,
                                 rescaled_power_factors)
 from zoo.models.builder import build
@@ -126,12 +127,26 @@ def test_distribution_mean_sample_and_log_prob():
     assert MultiscaleSSIM.is_density is False
 
 
-def test_the_model_has_no_likelihood_and_says_what_its_loss_is():
-    model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (8,)},
-                            posterior={"type": "diagonal_normal", "latent_dim": 2}, likelihood="ms_ssim"))
+def test_the_model_has_no_likelihood_and_evaluate_scores_its_reconstructions():
+    config = VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (8,)},
+                       posterior={"type": "diagonal_normal", "latent_dim": 2}, likelihood="ms_ssim")
+    model = build(config)
     assert not model.has_likelihood and model.scoring == "reconstruction_error"
-    assert not {"elbo", "log_likelihood"} & set(model.signatures())
     assert "1 - MS-SSIM" in model.loss_is and "not a density" in model.loss_is
+    x = images(8, batch=6, binary=True)
+    scorer, report = SCORERS[model.scoring]
+    scores = scorer(model, Recipe(name="ms_ssim", description="test", model=config, train=TrainConfig(dataset="digits")),
+                    x, batch_size=3)
+    expected = np.mean((np.asarray(model.reconstruct(x)) - x) ** 2)
+    assert scores["reconstruction_mse"] == pytest.approx(expected, rel=1e-5) and "no likelihood" in report(scores)
+    assert "neg_log_likelihood" not in scores and "neg_elbo" not in scores
+
+
+def test_the_export_serves_no_bound(driven):
+    """The shared driver's case (tests/driver_cases.py) exported and reloaded with TensorFlow alone."""
+    served = driven("vae_mlp_ms_ssim").reload_report["signatures"]
+    assert not {"elbo", "log_likelihood"} & set(served)
+    assert {"reconstruct", "encode", "decode", "sample"} <= set(served)
 
 
 def test_gradients_reach_every_decoder_weight_from_the_first_compiled_step():
