@@ -75,8 +75,8 @@ def rescaled_power_factors(scales):
 def gaussian_rows(side, size, sigma):
     """[side - size + 1, side]: row i holds the normalized 1-D Gaussian of tf's SSIM (MATLAB's
     fspecial) over positions i .. i + size - 1, so A x B^T is x filtered by the separable 2-D
-    Gaussian over 'VALID' windows. Matrix products compile well in XLA: the same filter as a
-    depthwise convolution made a compiled training step of the MNIST recipe 40x slower."""
+    Gaussian over 'VALID' windows. Matrix products compile well in XLA: as depthwise
+    convolutions the cost's forward and backward pass over 100 MNIST images took 40x longer."""
     g = np.exp(-np.square(np.arange(size) - (size - 1) / 2) / (2 * sigma ** 2))
     rows = np.zeros((side - size + 1, side), np.float32)
     for i in range(len(rows)):
