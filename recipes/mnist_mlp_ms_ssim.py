@@ -9,7 +9,9 @@ The cost is not a density: the model has no log p(x); it is judged by its recons
 its samples.
 
 Run:      zoo train mnist_mlp_ms_ssim --data-dir ../shared/data/mnist
-Measured: see docs/ms_ssim.md (benchmarks/same_budget.py, 30 epochs, seed 0).
+Measured: 30 epochs (benchmarks/same_budget.py, seed 0, 1,583 s on 2 shared cores): test cost
+          1 - MS-SSIM 0.0952, KL 4.8 nats, reconstruction MSE 0.0762 per pixel; domain FID
+          of prior samples 154.44 (precision 0.777, recall 0.010); docs/ms_ssim.md.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
