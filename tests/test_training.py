@@ -91,6 +91,14 @@ COVERED_ELSEWHERE = {"digits_mlp_bernoulli",  # conftest's digits runs; its bloc
 COVERED_ELSEWHERE |= {"mnist_mlp_iwae", "mnist_mlp_miwae", "mnist_mlp_piwae", "mnist_mlp_ciwae",
                       "mnist_mlp_beta_vae_capacity", "mnist_mlp_planar", "mnist_mlp_radial", "mnist_mlp_svae",
                       "mnist_mlp_power_spherical", "mnist_mlp_poincare"}
+# Recipes whose every block is trained, exported and served by the driver's cases and the
+# combination cover, whose shipped export (if any) is checked by tests/test_shipped.py and
+# tests/test_serving.py, and whose data path is another default recipe's: the default tier keeps
+# mnist_mlp_bernoulli (MNIST, MLP), mnist_conv_bernoulli (conv) and conv_bernoulli (your own
+# images from a folder); the slow tier trains them all.
+COVERED_ELSEWHERE |= {"mnist_mlp_bernoulli_2d", "mnist_mlp_vampprior", "mnist_mlp_categorical",
+                      "fashion_mnist_mlp_categorical_gaussian", "fashion_mnist_mlp_continuous_bernoulli",
+                      "fashion_mnist_conv_gaussian", "conv_gaussian", "conv_discretized_logistic", "mlp_gaussian"}
 COVERED_ELSEWHERE |= {"mnist_mlp_ms_ssim"}  # issue 28: the driver's vae_mlp_ms_ssim, tests/test_ms_ssim.py
 
 
