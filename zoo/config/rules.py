@@ -22,6 +22,9 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
     _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier)
     if samplers:
         _check_samplers(posterior, posterior_name, condition, samplers, *samplers_field)
+    if condition is not None and posterior.fits_after_training:
+        raise ConfigError("condition", condition_name, f"none for the posterior '{posterior_name}' (it keeps the "
+                                                       "training codes of an unconditional encoder after training)")
     priors = roles["prior"]
     if posterior.continuous != prior.continuous:
         allowed = [name for name in priors.names() if priors.get(name).continuous == posterior.continuous]

@@ -48,6 +48,9 @@ class Posterior(DistributionLayer):
     # Its draws move along the model's log p(x, z) (the HVAE's leapfrog steps): the model binds
     # that target with `given(target)` before it draws.
     needs_target = False
+    # It keeps something of the training set after training (the RHVAE's metric): the VAE's
+    # `fit_after_training` calls its `fit_after_training(encode, images, seed)`.
+    fits_after_training = False
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
