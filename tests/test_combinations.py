@@ -103,7 +103,8 @@ def cover_items(combination):
 # What makes a combination slow to train in the test (conv networks most: their tf.function
 # traces take seconds), for the cover's ties: of combinations that hold as many new items, it
 # takes the cheapest, so a block is paired with the conv network only as often as its pairs need.
-COSTS = {("network", "conv"): 3, ("posterior", "hamiltonian"): 2, ("posterior", "von_mises_fisher"): 2,
+COSTS = {("network", "conv"): 3, ("posterior", "hamiltonian"): 2, ("posterior", "riemannian_hamiltonian"): 2,
+         ("posterior", "von_mises_fisher"): 2,
          ("posterior", "ladder"): 2, ("likelihood", "categorical256"): 1, ("likelihood", "discretized_logistic"): 1}
 
 
