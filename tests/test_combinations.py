@@ -52,7 +52,7 @@ BLOCKS = {
 # tests/test_semi_supervised.py instead: VAEConfig refuses them in an unconditional model.
 LABEL_BLOCKS = {"conditional_normal", "semi_supervised"}
 TINY = dict(hidden_units=(16,), conv_filters=(4, 8), latent_dim=3, categories=4, components=3, context_size=4,
-            flows=("planar", "radial"), leapfrog_steps=1)
+            flows=("planar", "radial"), leapfrog_steps=1, fixed_point_steps=1)
 LOG_LIKELIHOOD_SAMPLES = 20
 EXAMPLES, BATCH, EPOCHS = 64, 32, 8
 
