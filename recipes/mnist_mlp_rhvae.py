@@ -12,6 +12,9 @@ training images (chosen with the seed) are kept as the metric for scoring (pytha
 See docs/hamiltonian.md.
 
 Run:      zoo train mnist_mlp_rhvae --data-dir ../shared/data/mnist
+Measured: only 3 epochs (a loaded machine; benchmarks/same_budget.py --epochs 3, seed 0): test
+          -ELBO 109.53 (the plain VAE's at 3 epochs: 109.59); `zoo evaluate`, first 100 test
+          images, K=5000: -log p(x) <= 103.07 +- 2.95 (plain: 102.52). Export 11.5 MB.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
