@@ -26,6 +26,9 @@ BLOCK_ARGUMENTS = {
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
     ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2}, ("posterior", "point_mass"): {"latent_dim": 3},
+    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2},
+    ("posterior", "riemannian_hamiltonian"): {"latent_dim": 2, "leapfrog_steps": 1, "fixed_point_steps": 2,
+                                              "centroids": 4, "step_size": 0.05},
     ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
     ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
     ("likelihood", "gaussian"): {"sigma": "per_pixel"},
@@ -111,6 +114,19 @@ def _fitted_samplers(config):
     model.fit_samplers(np.random.default_rng(0).random((16, *model.image_shape)).astype("float32"), verbose=False)
     return model
 
+
+def _fitted_metric(config):
+    """The model of `config`, its RHVAE metric kept from 16 random images (`fit_after_training`):
+    inference then uses the kept weights, so a reload that lost them fails."""
+    model = build(config)
+    model.fit_after_training(np.random.default_rng(0).random((16, *model.image_shape)).astype("float32"), 16, 1e-3, 0,
+                             verbose=False)
+    return model
+
+
+RHVAE_CASE = VAEConfig(network=MLP, posterior={"type": "riemannian_hamiltonian",
+                                               **BLOCK_ARGUMENTS[("posterior", "riemannian_hamiltonian")]})
+
 # Few models, each holding several blocks, so that between them they hold every registered
 # block (and each form of the Gaussian's sigma, both networks, both kinds of condition).
 MODEL_CASES = (
@@ -148,6 +164,8 @@ MODEL_CASES = (
         objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
     # Issue 28's MS-SSIM cost (8x8: two scales of a 3x3 filter), a likelihood that is not a density.
     _case("vae_mlp_ms_ssim", VAEConfig(network=MLP, posterior=LATENT, likelihood="ms_ssim")),
+    ModelCase("vae_mlp_riemannian_hamiltonian_fitted", "VAE", lambda: _fitted_metric(RHVAE_CASE),
+              blocks=_blocks_of(RHVAE_CASE)),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

@@ -53,7 +53,7 @@ BLOCKS = {
 # tests/test_semi_supervised.py instead: VAEConfig refuses them in an unconditional model.
 LABEL_BLOCKS = {"conditional_normal", "semi_supervised"}
 TINY = dict(hidden_units=(16,), conv_filters=(4, 8), latent_dim=3, categories=4, components=3, context_size=4,
-            flows=("planar", "radial"), leapfrog_steps=1)
+            flows=("planar", "radial"), leapfrog_steps=1, fixed_point_steps=1)
 LOG_LIKELIHOOD_SAMPLES = 20
 EXAMPLES, BATCH, EPOCHS = 64, 32, 8
 
@@ -108,7 +108,8 @@ def cover_items(combination):
 # What makes a combination slow to train in the test (conv networks most: their tf.function
 # traces take seconds), for the cover's ties: of combinations that hold as many new items, it
 # takes the cheapest, so a block is paired with the conv network only as often as its pairs need.
-COSTS = {("network", "conv"): 3, ("posterior", "hamiltonian"): 2, ("posterior", "von_mises_fisher"): 2,
+COSTS = {("network", "conv"): 3, ("posterior", "hamiltonian"): 2, ("posterior", "riemannian_hamiltonian"): 2,
+         ("posterior", "von_mises_fisher"): 2,
          ("posterior", "ladder"): 2, ("likelihood", "categorical256"): 1, ("likelihood", "discretized_logistic"): 1}
 
 

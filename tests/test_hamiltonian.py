@@ -14,7 +14,7 @@ import linear_gaussian
 from zoo.config import VAEConfig
 from zoo.data import ResidentImages, Split
 from zoo.errors import ConfigError, ZooError
-from zoo.layers.hamiltonian import (MOMENTUM_STREAM, HamiltonianPosterior, hamiltonian_flow, leapfrog,
+from zoo.layers.hamiltonian import (MOMENTUM_STREAM, EuclideanDynamics, HamiltonianPosterior, hamiltonian_flow, leapfrog,
                                     sqrt_inverse_temperature, target_gradient, tempering_log_det)
 from zoo.layers.likelihoods import Gaussian
 from zoo.models import importance_sampling
@@ -89,7 +89,7 @@ def test_tempering_schedule_and_log_det_by_hand():
     beta0 = tf.constant(0.25, tf.float64)
 
     def flow(z, rho):
-        return hamiltonian_flow(_curved_target, z, rho, tf.constant(0.2, tf.float64), 2, beta0)
+        return hamiltonian_flow(EuclideanDynamics(_curved_target, tf.constant(0.2, tf.float64)), z, rho, 2, beta0)
 
     np.testing.assert_allclose(_jacobian_log_det(flow, np.array([0.3, -0.6]), np.array([1.2, 0.1])),
                                float(tempering_log_det(beta0, 2, 2)), atol=1e-4)

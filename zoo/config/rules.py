@@ -24,6 +24,9 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
     _check_point_mass(posterior, posterior_name, objective, objective_name, roles["objective"])
     if samplers:
         _check_samplers(posterior, posterior_name, condition, samplers, *samplers_field)
+    if condition is not None and posterior.fits_after_training:
+        raise ConfigError("condition", condition_name, f"none for the posterior '{posterior_name}' (it keeps the "
+                                                       "training codes of an unconditional encoder after training)")
     priors = roles["prior"]
     if posterior.continuous != prior.continuous:
         allowed = [name for name in priors.names() if priors.get(name).continuous == posterior.continuous]

@@ -13,6 +13,7 @@ from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, Sta
 from zoo.layers.flows import InverseAutoregressiveFlow
 from zoo.layers.planar_radial_flows import NormalizingFlow
 from zoo.layers.hamiltonian import HamiltonianPosterior
+from zoo.layers.riemannian_hamiltonian import RiemannianHamiltonianPosterior
 from zoo.layers.hyperbolic import PoincareWrappedNormal, PoincareWrappedNormalPrior
 from zoo.layers.spherical import PowerSpherical, SphericalUniform, VonMisesFisher
 from zoo.layers.ladder import Ladder, TopDown

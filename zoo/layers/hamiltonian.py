@@ -71,16 +71,42 @@ def tempering_log_det(beta0, steps, latent_dim):
     return 0.5 * latent_dim * tf.math.log(beta0) if steps else tf.zeros_like(beta0)
 
 
-def hamiltonian_flow(target, z, rho, step_size, steps, beta0):
-    """(zK, rhoK) after `steps` leapfrog steps on `target`, each followed by its tempering."""
-    gradient = target_gradient(target, z) if steps else None
+def hamiltonian_flow(dynamics, z, rho, steps, beta0):
+    """(zK, rhoK) after `steps` steps of `dynamics` (its `step`: the leapfrog, or the RHVAE's
+    generalized leapfrog), each followed by its tempering."""
+    carry = dynamics.start(z) if steps else None
     previous = tf.sqrt(beta0)
     for k in range(1, steps + 1):
-        z, rho, gradient = leapfrog(target, z, rho, step_size, gradient)
+        z, rho, carry = dynamics.step(z, rho, carry)
         current = sqrt_inverse_temperature(k, steps, beta0)
         rho = rho * (previous / current)
         previous = current
     return z, rho
+
+
+class EuclideanDynamics:
+    """The HVAE's Hamiltonian -target(z) + |rho|^2 / 2: momenta N(0, I), explicit leapfrog steps.
+    The RHVAE's `RiemannianDynamics` has the same four methods with a metric G(z)."""
+
+    def __init__(self, target, step_size):
+        self.target, self.step_size = target, step_size
+
+    def start(self, z):
+        """What the first step carries in: grad target(z)."""
+        return target_gradient(self.target, z)
+
+    def step(self, z, rho, gradient):
+        return leapfrog(self.target, z, rho, self.step_size, gradient)
+
+    def momentum(self, z, gamma, beta0):
+        """rho0 ~ N(0, I / beta0) from gamma ~ N(0, I)."""
+        del z
+        return gamma / tf.sqrt(beta0)
+
+    def momentum_log_prob(self, z, rho, beta=1.0):
+        """log N(rho; 0, I / beta) [...]."""
+        del z
+        return _standard_normal_log_prob(tf.sqrt(beta) * rho) + 0.5 * rho.shape[-1] * tf.math.log(beta)
 
 
 def _standard_normal_log_prob(value):
@@ -93,8 +119,8 @@ class HamiltonianDraws:
     returns, log q(zK, rhoK) - log N(rhoK; 0, I); `log_prob` gives it for those codes only.
     Like TFP's bijector cache for a flow, but the flow's input is not recoverable from zK."""
 
-    def __init__(self, posterior, params, target):
-        self.posterior, self.params, self.target = posterior, params, target
+    def __init__(self, posterior, params, target, training=False):
+        self.posterior, self.params, self.target, self.training = posterior, params, target, training
         self.base = posterior.distribution(params)
         self._drawn = []  # [(codes, their log density)]
 
@@ -111,10 +137,11 @@ class HamiltonianDraws:
         log_q = self.base.log_prob(z0)
         if steps:
             beta0 = posterior.beta0()
-            rho0 = gamma / tf.sqrt(beta0)
-            z, rho = hamiltonian_flow(self.target, z0, rho0, posterior.step_size(), steps, beta0)
-            log_rho0 = _standard_normal_log_prob(gamma) + 0.5 * posterior.latent_dim * tf.math.log(beta0)
-            log_q += log_rho0 - tempering_log_det(beta0, steps, posterior.latent_dim) - _standard_normal_log_prob(rho)
+            dynamics = posterior.dynamics(self.params, self.target, self.training)
+            rho0 = dynamics.momentum(z0, gamma, beta0)
+            z, rho = hamiltonian_flow(dynamics, z0, rho0, steps, beta0)
+            log_q += (dynamics.momentum_log_prob(z0, rho0, beta0) - tempering_log_det(beta0, steps, posterior.latent_dim)
+                      - dynamics.momentum_log_prob(z, rho))
         else:
             z = z0  # no steps, no momentum: q is q0
         if samples is None:
@@ -179,9 +206,15 @@ class HamiltonianPosterior(Posterior):
         """beta0 in (0, 1)."""
         return tf.sigmoid(self.beta0_logit)
 
+    def dynamics(self, params, target, training=False):
+        """The Hamiltonian the flow follows for the batch's `params` (the RHVAE's depends on them)."""
+        del params, training
+        return EuclideanDynamics(target, self.step_size())
+
     def distribution(self, params):
-        """The base q0(z|x) = N(loc, diag(scale^2)), scale = softplus(raw) + 1e-5."""
-        loc, raw_scale = tf.split(params, 2, axis=-1)
+        """The base q0(z|x) = N(loc, diag(scale^2)), scale = softplus(raw) + 1e-5, from the first
+        2 * latent_dim parameters."""
+        loc, raw_scale = tf.split(params[..., :2 * self.latent_dim], 2, axis=-1)
         return tfd.Independent(tfd.Normal(loc, tf.nn.softplus(raw_scale) + MIN_STDDEV), reinterpreted_batch_ndims=1)
 
     def given(self, target):
@@ -200,11 +233,11 @@ class BoundHamiltonian:
     def __init__(self, posterior, target):
         self.posterior, self.target = posterior, target
 
-    def inference(self, params):
-        return HamiltonianDraws(self.posterior, params, self.target)
+    def inference(self, params, training=False):
+        return HamiltonianDraws(self.posterior, params, self.target, training)
 
     def draws(self, params, samples, seed=None, training=False, alg="auto_select"):
-        """(q, `samples` draws zK [S, B, D] from that q): q.log_prob(zK) is the draws' own."""
-        del training  # q0 is the same Gaussian in training and inference
-        q = self.inference(params)
+        """(q, `samples` draws zK [S, B, D] from that q): q.log_prob(zK) is the draws' own. q0 is
+        the same Gaussian in training and inference; the RHVAE's metric is not."""
+        q = self.inference(params, training)
         return q, q.sample(samples, seed=seed, alg=alg)

@@ -52,6 +52,9 @@ class Posterior(DistributionLayer):
     # KL, so only objectives that use the draws alone take it (`Objective.needs_density`), and
     # the model has no likelihood (`VAE.has_likelihood`).
     point_mass = False
+    # It keeps something of the training set after training (the RHVAE's metric): the VAE's
+    # `fit_after_training` calls its `fit_after_training(encode, images, seed)`.
+    fits_after_training = False
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)

@@ -627,7 +627,10 @@ class VAE(LikelihoodModel):
     def fit_after_training(self, images, batch_size, learning_rate, seed, backup_dir=None, verbose=True):
         """Fit the samplers, when the model has any, to the encoded `images`."""
         taken = self.fit_samplers(images, seed=seed, verbose=verbose)
-        return {"samplers": taken} if taken else {}
+        stages = {"samplers": taken} if taken else {}
+        if self.posterior.fits_after_training:  # the RHVAE's metric: the centroids of training codes
+            stages["posterior_fit"] = self.posterior.fit_after_training(self.posterior_params, np.asarray(images), seed)
+        return stages
 
     @property
     def metrics(self):
