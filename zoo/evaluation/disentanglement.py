@@ -33,9 +33,9 @@ a second one drawn apart (disentanglement_lib's defaults unless said):
   latent, weighted by its share of the importance; completeness 1 - H_D(R[:, k]) per factor,
   weighted likewise; informativeness is the classifiers' mean held-out accuracy.
 
-The votes and pairs come from the N images encoded once (the evaluation pairs from the held-out ones): the rows sharing the fixed factor's
-value are, for a uniform sample of the grid, a uniform sample of the rest, so no image is
-encoded twice (disentanglement_lib draws and encodes ~1M fresh images). The classifiers train
+The votes and pairs come from the N images encoded once (the BetaVAE score's evaluation pairs
+from the held-out ones): the rows sharing the fixed factor's value are, for a uniform sample of
+the grid, a uniform sample of the rest, so no image is encoded twice (disentanglement_lib draws and encodes ~1M fresh images). The classifiers train
 on the N = 5,000 images (DCI's trees on 1,000 of them), not disentanglement_lib's 10,000: DCI's
 trees take minutes on 10,000 (docs/disentanglement.md).
 """
