@@ -1,16 +1,19 @@
 """The disentanglement study of docs/disentanglement.md: a VAE, beta-VAE at two betas and
 beta-TCVAE on `shapes`, each with seeds 0, 1, 2, on the same network and epochs (the
-recipe's), scored on MIG and the FactorVAE score.
+recipe's), scored on MIG, the FactorVAE score, the BetaVAE score, SAP and DCI.
 
     python benchmarks/disentanglement_study.py --out runs/study [--seeds 0 1 2] [--kinds vae ...]
-        [--epochs N] [--smoke] [--pictures docs/disentanglement]
+        [--epochs N] [--smoke] [--pictures docs/disentanglement] [--rescore]
 
 Each run is `zoo train RECIPE --seed S --set ...` in its own process, one at a time, exported
 under OUT/<kind>/seed<S>/; its log is OUT/<kind>/seed<S>.log. A run whose metrics.json
 exists is skipped, so the same command resumes a stopped study. At the end the table (mean
 +- std over seeds, then every run) is printed and written to OUT/study.md; with `--pictures`
 the latent traversals of each kind's best run (highest MIG) are written there as
-<kind>_traversals.png, from the first test image.
+<kind>_traversals.png, from the first test image. `--rescore` trains nothing: it scores the finished runs
+with this checkout's metrics (`zoo.evaluation.disentanglement.scores` on their exports), into
+OUT/<kind>/seed<S>.scores.json, which the table reads over metrics.json: runs trained before a
+metric existed gain it without training again.
 """
 
 import argparse
@@ -32,6 +35,11 @@ KINDS = {  # kind -> (what it is, --set overrides of the recipe)
 COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
     ("MIG", "mig", 3),
     ("FactorVAE score", "factor_vae_score", 3),
+    ("BetaVAE score", "beta_vae_score", 3),
+    ("SAP", "sap", 3),
+    ("DCI disent.", "dci_disentanglement", 3),
+    ("DCI compl.", "dci_completeness", 3),
+    ("DCI inform.", "dci_informativeness", 3),
     ("test -ELBO (nats)", "test_neg_elbo", 2),
     ("reconstruction", "test_reconstruction", 2),
     ("KL", "test_kl", 2),
@@ -41,7 +49,8 @@ COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
 
 
 def value(metrics, key):
-    return key(metrics) if callable(key) else metrics[key]
+    """nan for a metric the run predates (see `--rescore`)."""
+    return key(metrics) if callable(key) else metrics.get(key, float("nan"))
 
 
 def run_dir(out, kind, seed):
@@ -50,6 +59,10 @@ def run_dir(out, kind, seed):
 
 def metrics_path(out, kind, seed, recipe=RECIPE):
     return os.path.join(run_dir(out, kind, seed), recipe, "1", "metrics.json")
+
+
+def scores_path(out, kind, seed):
+    return run_dir(out, kind, seed) + ".scores.json"
 
 
 def train_command(kind, seed, out, recipe=RECIPE, smoke=False, epochs=None):
@@ -85,8 +98,42 @@ def run_all(out, seeds, kinds=tuple(KINDS), smoke=False, say=print, epochs=None)
         metrics = read(path)
         say(f"  {time.perf_counter() - began:.0f} s: MIG {metrics['mig']:.3f}, FactorVAE "
             f"{metrics['factor_vae_score']:.3f}, -ELBO {metrics['test_neg_elbo']:.2f}", flush=True)
-    return {(kind, seed): read(metrics_path(out, kind, seed)) for kind, seed in runs
+    return collected(out, seeds, kinds)
+
+
+def collected(out, seeds, kinds=tuple(KINDS)):
+    """{(kind, seed): metrics} of the runs that finished."""
+    return {(kind, seed): finished(out, kind, seed) for seed in seeds for kind in kinds
             if os.path.exists(metrics_path(out, kind, seed))}
+
+
+def finished(out, kind, seed):
+    """A run's metrics.json, with its `--rescore` scores over it where they exist."""
+    metrics = read(metrics_path(out, kind, seed))
+    if os.path.exists(scores_path(out, kind, seed)):
+        rescored = read(scores_path(out, kind, seed))
+        metrics.update(rescored, disentanglement={**metrics.get("disentanglement", {}), **rescored["disentanglement"]})
+    return metrics
+
+
+def rescore(out, results, say=print):
+    """Scores each finished run not scored before again with this checkout's metrics and writes
+    them beside it (delete OUT/*/*.scores.json to score again)."""
+    from zoo.data import DATASETS
+    from zoo.evaluation import disentanglement
+    from zoo.models.kinds import load_preset
+
+    for kind, seed in sorted(results):
+        if os.path.exists(scores_path(out, kind, seed)):
+            continue
+        began = time.perf_counter()
+        model = load_preset(os.path.dirname(metrics_path(out, kind, seed)), compile=False)
+        scores = disentanglement.scores(model, DATASETS.get("shapes"))
+        with open(scores_path(out, kind, seed), "w") as f:
+            json.dump(scores, f, indent=1)
+        results[kind, seed] = finished(out, kind, seed)
+        say(f"{kind} seed {seed}: {disentanglement.report(scores)}; {time.perf_counter() - began:.0f} s", flush=True)
+    return results
 
 
 def read(path):
@@ -146,9 +193,14 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="the recipe's smoke sizes (checks the script only)")
     parser.add_argument("--epochs", type=int, help="train this many epochs instead of the recipe's")
     parser.add_argument("--pictures", help="a folder for each kind's best latent traversals")
+    parser.add_argument("--rescore", action="store_true",
+                        help="train nothing: score the finished runs with this checkout's metrics")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke, epochs=args.epochs)
+    if args.rescore:
+        results = rescore(args.out, collected(args.out, args.seeds, tuple(args.kinds)))
+    else:
+        results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke, epochs=args.epochs)
     text = table(results, tuple(args.kinds))
     print(text, flush=True)
     with open(os.path.join(args.out, "study.md"), "w") as f:

@@ -1,5 +1,6 @@
 """MIG and the FactorVAE score on codes with known answers, and `zoo train` / `zoo evaluate`
-writing them for a tiny model trained on a tiny shapes grid."""
+writing all five metrics for a tiny model trained on a tiny shapes grid (the other three's
+known answers: test_disentanglement_predictors.py)."""
 
 import json
 import math
@@ -17,6 +18,8 @@ from zoo.evaluation.evaluate import evaluate
 from zoo.training.train import train
 
 EXAMPLES = 5000
+METRICS = ("mig", "factor_vae_score", "beta_vae_score", "sap", "dci_disentanglement", "dci_completeness",
+           "dci_informativeness")
 
 
 @pytest.fixture(scope="module")
@@ -119,18 +122,21 @@ def tiny_shapes_export(tmp_path_factory):
 
 
 @pytest.mark.heavy
-def test_train_and_evaluate_write_both_metrics(tiny_shapes_export, tmp_path):
+def test_train_and_evaluate_write_every_metric(tiny_shapes_export, tmp_path):
     trained = json.load(open(os.path.join(tiny_shapes_export, "metrics.json")))
     result = evaluate(tiny_shapes_export, num_samples=4, examples=10, pictures=False, output_dir=str(tmp_path),
                       verbose=False)
     written = json.load(open(tmp_path / "metrics.json"))["evaluation"]
     for scores in (trained, result, written):
-        assert 0 <= scores["mig"] <= 1 and 0 <= scores["factor_vae_score"] <= 1
+        for metric in METRICS:
+            assert 0 <= scores[metric] <= 1, metric
         details = scores["disentanglement"]
         assert details["examples"] == EXAMPLES and details["seed"] == 0 and details["active_dims"] <= 8
-        assert set(details["mig_per_factor"]) == {"shape", "scale", "orientation", "x", "y"}
-    assert result["mig"] == pytest.approx(trained["mig"], abs=1e-6)  # the same images: the metric's seed is fixed
-    assert result["factor_vae_score"] == pytest.approx(trained["factor_vae_score"], abs=1e-6)
+        assert set(details["mig_per_factor"]) == set(details["sap_per_factor"]) == {"shape", "scale", "orientation",
+                                                                                   "x", "y"}
+        assert np.array(details["dci_importance"]).shape == (8, 5)
+    for metric in METRICS:  # the same images: the metrics' seeds are fixed
+        assert result[metric] == pytest.approx(trained[metric], abs=1e-6), metric
 
 
 def test_digits_have_no_factors():

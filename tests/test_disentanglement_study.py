@@ -19,8 +19,12 @@ def study():
     return module
 
 
+NEWER = {"beta_vae_score": 0.9, "sap": 0.1, "dci_disentanglement": 0.2, "dci_completeness": 0.3,
+         "dci_informativeness": 0.4}  # the metrics added after the first study
+
+
 def _metrics(mig, score=0.5, elbo=30.0, active=4):
-    return {"mig": mig, "factor_vae_score": score, "test_neg_elbo": elbo, "test_reconstruction": elbo - 10,
+    return {"mig": mig, "factor_vae_score": score, **NEWER, "test_neg_elbo": elbo, "test_reconstruction": elbo - 10,
             "test_kl": 10.0, "disentanglement": {"active_dims": active}, "train_seconds": 100.0}
 
 
@@ -47,7 +51,24 @@ def test_finished_runs_are_skipped_and_the_table_is_their_mean_and_std(study, tm
     assert len(results) == 3 and all("done before, skipped" in line for line in said)
     text = study.table(results, kinds=("vae",))
     # mean 0.3, sample std sqrt(((0.2)^2 + (0.1)^2 + (0.3)^2) / 2) = 0.265; active 4 +- 1
-    assert "| VAE (ELBO, beta = 1) | 3 | 0.300 ± 0.265 | 0.500 ± 0.000 | 30.00 ± 0.00 | 20.00 ± 0.00 " \
+    assert "| VAE (ELBO, beta = 1) | 3 | 0.300 ± 0.265 | 0.500 ± 0.000 | 0.900 ± 0.000 | 0.100 ± 0.000 " \
+           "| 0.200 ± 0.000 | 0.300 ± 0.000 | 0.400 ± 0.000 | 30.00 ± 0.00 | 20.00 ± 0.00 " \
            "| 10.00 ± 0.00 | 4.0 ± 1.0 | 100 ± 0 |" in text
-    assert "| vae | 2 | 0.600 | 0.500 | 30.00 | 20.00 | 10.00 | 5.0 | 100 |" in text
+    assert "| vae | 2 | 0.600 | 0.500 | 0.900 | 0.100 | 0.200 | 0.300 | 0.400 | 30.00 | 20.00 | 10.00 | 5.0 " \
+           "| 100 |" in text
     assert study.best_runs(results) == {"vae": 2}
+
+
+def test_a_run_older_than_a_metric_shows_nan_until_rescored(study, tmp_path):
+    old = {key: value for key, value in _metrics(0.1).items() if key not in NEWER}
+    _write(study, tmp_path, "vae", 0, old)
+    assert "| vae | 0 | 0.100 | 0.500 | nan | nan | nan | nan | nan | 30.00 |" in study.table(
+        study.collected(str(tmp_path), [0], ("vae",)), kinds=("vae",))
+    # what --rescore writes beside the run is read over its metrics.json, details merged
+    rescored = {"mig": 0.2, **NEWER, "disentanglement": {"sap_per_factor": {"x": 0.1}}}
+    pathlib.Path(study.scores_path(str(tmp_path), "vae", 0)).write_text(json.dumps(rescored))
+    merged = study.collected(str(tmp_path), [0, 1], ("vae",))
+    assert list(merged) == [("vae", 0)]
+    assert merged["vae", 0]["disentanglement"] == {"active_dims": 4, "sap_per_factor": {"x": 0.1}}
+    assert "| vae | 0 | 0.200 | 0.500 | 0.900 | 0.100 | 0.200 | 0.300 | 0.400 | 30.00 |" in study.table(
+        merged, kinds=("vae",))

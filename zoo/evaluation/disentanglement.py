@@ -1,7 +1,7 @@
 """How disentangled a model's codes are, on data whose generative factors are known (`shapes`,
 `dsprites`).
 
-Two metrics, both as disentanglement_lib computes them (Locatello et al. 2019), from factor
+Five metrics, as disentanglement_lib computes them (Locatello et al. 2019), from factor
 indices [N, K] and codes [N, D] of the same N images:
 
 - MIG, the mutual information gap (Chen et al. 2018): each code dimension is cut into 20
@@ -16,14 +16,33 @@ indices [N, K] and codes [N, D] of the same N images:
   and the score is the share of fresh votes that this majority-vote classifier gets right. A
   random code scores about 1/K (chance), not 0.
 
-The FactorVAE score is chosen over DCI because it needs no trained regressors (DCI fits K
-gradient-boosted ensembles, minutes per model on a CPU) and its votes read the same codes as
-MIG. Its batches come from the N images encoded once: the rows sharing the fixed factor's
-value are, for a uniform sample of the grid, a uniform sample of the rest, so no image is
-encoded twice (disentanglement_lib draws and encodes ~1M fresh images).
+Three more fit a predictor of the factors from the codes, trained on one sample and scored on
+a second one drawn apart (disentanglement_lib's defaults unless said):
+
+- The BetaVAE score (Higgins et al. 2017): each point fixes one factor at random over 64 pairs
+  of images that share its value and takes the mean |z1 - z2| per latent; a logistic
+  regression (scikit-learn's, default settings) learns which factor was fixed from 10,000
+  points; the score is its accuracy on 5,000 points of the held-out sample. Chance is 1/K.
+- SAP (Kumar et al. 2018): for each latent and factor, a linear SVM (C = 0.01, balanced
+  classes) on that one latent predicts the factor (a learned threshold per value); the
+  accuracy on the held-out sample fills a [D, K] matrix, and the score is the mean over
+  factors of the gap between its two best latents. 0 for a random code and for a factor
+  shared by two latents.
+- DCI (Eastwood & Williams 2018): one gradient-boosted classifier per factor (scikit-learn's
+  defaults) gives each latent's importance R[d, k]; disentanglement is 1 - H_K(R[d, :]) per
+  latent, weighted by its share of the importance; completeness 1 - H_D(R[:, k]) per factor,
+  weighted likewise; informativeness is the classifiers' mean held-out accuracy.
+
+The votes and pairs come from the N images encoded once (the BetaVAE score's evaluation pairs
+from the held-out ones): the rows sharing the fixed factor's value are, for a uniform sample of
+the grid, a uniform sample of the rest, so no image is encoded twice (disentanglement_lib draws and encodes ~1M fresh images). The classifiers train
+on the N = 5,000 images (DCI's trees on 1,000 of them), not disentanglement_lib's 10,000: DCI's
+trees take minutes on 10,000 (docs/disentanglement.md).
 """
 
+import contextlib
 import time
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -34,7 +53,10 @@ from zoo.errors import ZooError
 MIG_BINS = 20
 VOTE_BATCH, TRAIN_VOTES, EVAL_VOTES = 64, 10000, 5000  # disentanglement_lib's factor_vae settings
 PRUNE_STDDEV = 0.05
-EXAMPLES, SEED, ENCODE_BATCH = 5000, 0, 500  # what `scores` encodes: the same images for every model
+PAIR_BATCH, TRAIN_POINTS, EVAL_POINTS = 64, 10000, 5000  # disentanglement_lib's beta_vae_sklearn settings
+SAP_C = 0.01  # disentanglement_lib's LinearSVC for discrete factors
+DCI_POINTS = 1000  # the gradient-boosted trees train on the first 1,000 of the N images, not 10,000: speed
+EXAMPLES, SEED, ENCODE_BATCH = 5000, 0, 500  # what `scores` encodes (twice: seeds 0 and 1), the same for every model
 
 
 def mig(factors, codes, bins=MIG_BINS):
@@ -113,6 +135,132 @@ def factor_vae_score(factors, codes, seed=SEED, batch_size=VOTE_BATCH, train_vot
             "active_dims": int(active.sum())}
 
 
+def beta_vae_score(factors, codes, held_out=None, seed=SEED, batch_size=PAIR_BATCH, train_points=TRAIN_POINTS,
+                   eval_points=EVAL_POINTS):
+    """{"beta_vae_score": held-out accuracy of the logistic regression, "beta_vae_train_accuracy"} of
+    factor indices [N, K] and codes [N, D]; the evaluation points pair the rows of `held_out`, a
+    second (factors, codes) sample (None: the same rows). `seed` fixes every draw."""
+    factors, codes = _checked(factors, codes)
+    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    rng = np.random.default_rng(seed)
+    train_features, train_labels = pair_differences(factors, codes, train_points, batch_size, rng)
+    test_features, test_labels = pair_differences(test_factors, test_codes, eval_points, batch_size, rng)
+    from sklearn.linear_model import LogisticRegression
+
+    with _quiet():
+        classifier = LogisticRegression(random_state=seed).fit(train_features, train_labels)
+    return {"beta_vae_score": float(classifier.score(test_features, test_labels)),
+            "beta_vae_train_accuracy": float(classifier.score(train_features, train_labels))}
+
+
+def pair_differences(factors, codes, count, batch_size, rng):
+    """`count` points of the BetaVAE score: each fixes a random factor k and is the mean over
+    `batch_size` pairs (a random row, and a random row with its value of k) of |z1 - z2| [D];
+    returns the points [count, D] and their factors [count]."""
+    labels = rng.integers(factors.shape[1], size=count)
+    first = rng.integers(len(factors), size=(count, batch_size))
+    second = np.empty_like(first)
+    for factor in range(factors.shape[1]):
+        fixed = labels == factor
+        _, group = np.unique(factors[:, factor], return_inverse=True)
+        order, sizes = np.argsort(group, kind="stable"), np.bincount(group)
+        starts, wanted = np.cumsum(sizes) - sizes, group[first[fixed]]
+        second[fixed] = order[starts[wanted] + (rng.random(wanted.shape) * sizes[wanted]).astype(np.int64)]
+    points = np.concatenate([np.abs(codes[first[rows]] - codes[second[rows]]).mean(axis=1)
+                             for rows in np.array_split(np.arange(count), max(1, count // 1000))])
+    return points, labels
+
+
+def sap(factors, codes, held_out=None, continuous=False):
+    """{"sap": mean over factors of the gap between the two best latents' scores, "sap_per_factor"}
+    of factor indices [N, K] and codes [N, D]. A score is the held-out accuracy of a linear SVM on
+    that latent alone (`held_out`: a second (factors, codes) sample; None: the same rows), or with
+    `continuous` the squared correlation on the first sample. A factor that does not vary: nan,
+    left out of the mean."""
+    matrix = sap_matrix(factors, codes, held_out, continuous)  # [D, K]
+    ranked = np.sort(matrix, axis=0)[::-1]
+    second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
+    gaps = ranked[0] - second
+    return {"sap": float(np.nanmean(gaps)), "sap_per_factor": [float(g) for g in gaps]}
+
+
+def sap_matrix(factors, codes, held_out=None, continuous=False):
+    """[D, K] how well each latent alone predicts each factor (see `sap`)."""
+    factors, codes = _checked(factors, codes)
+    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    matrix = np.full((codes.shape[1], factors.shape[1]), np.nan)
+    from sklearn.svm import LinearSVC
+
+    for k in _varying(factors):
+        for d in range(codes.shape[1]):
+            if continuous:
+                covariance = np.cov(codes[:, d], factors[:, k], ddof=1)
+                matrix[d, k] = (covariance[0, 1] ** 2 / (covariance[0, 0] * covariance[1, 1])
+                                if covariance[0, 0] > 1e-12 else 0.0)
+                continue
+            with _quiet():
+                svm = LinearSVC(C=SAP_C, class_weight="balanced").fit(codes[:, [d]], factors[:, k])
+            matrix[d, k] = np.mean(svm.predict(test_codes[:, [d]]) == test_factors[:, k])
+    return matrix
+
+
+def dci(factors, codes, held_out=None, seed=SEED):
+    """{"dci_disentanglement", "dci_completeness", "dci_informativeness" (held-out accuracy),
+    "dci_train_accuracy", "importance" [D, K]} of factor indices [N, K] and codes [N, D], from one
+    gradient-boosted classifier per factor that varies (`held_out`: see `sap`)."""
+    factors, codes = _checked(factors, codes)
+    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    varying = _varying(factors)
+    importance, train, test = np.zeros((codes.shape[1], len(varying))), [], []
+    for column, k in enumerate(varying):
+        trees = GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k])
+        importance[:, column] = np.abs(trees.feature_importances_)
+        train.append(np.mean(trees.predict(codes) == factors[:, k]))
+        test.append(np.mean(trees.predict(test_codes) == test_factors[:, k]))
+    return {"dci_disentanglement": dci_disentanglement(importance), "dci_completeness": dci_completeness(importance),
+            "dci_informativeness": float(np.mean(test)), "dci_train_accuracy": float(np.mean(train)),
+            "importance": importance}
+
+
+def dci_disentanglement(importance):
+    """Sum over latents of (1 - entropy of its row of importance [D, K], base K) times the
+    latent's share of all importance: 1 when each latent matters to one factor at most."""
+    return _weighted_certainty(np.asarray(importance, np.float64))
+
+
+def dci_completeness(importance):
+    """The same over factors (columns, entropy base D): 1 when each factor rests on one latent."""
+    return _weighted_certainty(np.asarray(importance, np.float64).T)
+
+
+def _weighted_certainty(rows):
+    if rows.shape[1] == 1:
+        return 1.0  # one column: nothing to share
+    offset = rows + 1e-11  # disentanglement_lib's offset: an all-zero row counts as uniform
+    p = offset / offset.sum(axis=1, keepdims=True)
+    certainty = 1 + np.sum(p * np.log(p), axis=1) / np.log(rows.shape[1])
+    weights = rows.sum(axis=1) if rows.sum() > 0 else np.ones(len(rows))
+    return float(np.sum(certainty * weights / weights.sum()))
+
+
+def _varying(factors):
+    """The factors (columns) that take more than one value."""
+    return [k for k in range(factors.shape[1]) if np.unique(factors[:, k]).size > 1]
+
+
+@contextlib.contextmanager
+def _quiet():
+    """scikit-learn's solvers warn when they stop at their iteration cap, as they may with
+    disentanglement_lib's settings; the scores are kept as they are."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def _rows_by_value(column):
     values, inverse = np.unique(column, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
@@ -137,28 +285,50 @@ def knows_factors(source):
 
 
 def scores(model, source, examples=EXAMPLES, seed=SEED):
-    """MIG and the FactorVAE score of `model` on `examples` images drawn uniformly from the grid
-    of `source` with `seed` (the same images for every model); {} for a source whose factors
-    are unknown (not a `FactorGrid`)."""
+    """The five metrics of `model` on `examples` images drawn uniformly from the grid of `source`
+    with `seed`, and as many more with seed + 1 held out for the classifiers (the same images for
+    every model); {} for a source whose factors are unknown (not a `FactorGrid`)."""
     if not knows_factors(source) or not model.embeds:
         return {}
     start = time.perf_counter()
-    drawn = source.sample(examples, seed)
-    codes = model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None, ENCODE_BATCH)
-    information = mig(drawn.factors, codes)
-    votes = factor_vae_score(drawn.factors, codes, seed=seed)
+
+    def encoded(draw_seed):
+        drawn = source.sample(examples, draw_seed)
+        return drawn.factors, model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None,
+                                          ENCODE_BATCH)
+
+    factors, codes = encoded(seed)
+    held_out = encoded(seed + 1)
+    information = mig(factors, codes)
+    votes = factor_vae_score(factors, codes, seed=seed)
+    pairs = beta_vae_score(factors, codes, held_out, seed=seed)
+    separated = sap(factors, codes, held_out)
+    importance = dci(factors[:DCI_POINTS], codes[:DCI_POINTS], held_out, seed=seed)
     return {"mig": information["mig"], "factor_vae_score": votes["factor_vae_score"],
+            "beta_vae_score": pairs["beta_vae_score"], "sap": separated["sap"],
+            **{key: importance[key] for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness")},
             "disentanglement": {
-                "examples": examples, "seed": seed, "factors": list(source.factor_names),
-                "mig_per_factor": {name: None if np.isnan(gap) else round(gap, 4)
-                                   for name, gap in zip(source.factor_names, information["mig_per_factor"])},
-                "mig_bins": MIG_BINS, "factor_vae_train_accuracy": votes["factor_vae_train_accuracy"],
+                "examples": examples, "seed": seed, "held_out_seed": seed + 1, "factors": list(source.factor_names),
+                "mig_per_factor": _by_factor(source, information["mig_per_factor"]), "mig_bins": MIG_BINS,
+                "factor_vae_train_accuracy": votes["factor_vae_train_accuracy"],
                 "active_dims": votes["active_dims"], "votes": [TRAIN_VOTES, EVAL_VOTES], "vote_batch": VOTE_BATCH,
+                "beta_vae_train_accuracy": pairs["beta_vae_train_accuracy"],
+                "beta_vae_points": [TRAIN_POINTS, EVAL_POINTS], "pair_batch": PAIR_BATCH,
+                "sap_per_factor": _by_factor(source, separated["sap_per_factor"]),
+                "dci_train_accuracy": importance["dci_train_accuracy"], "dci_train_examples": DCI_POINTS,
+                "dci_importance": np.round(importance["importance"], 4).tolist(),
                 "seconds": round(time.perf_counter() - start, 1)}}
+
+
+def _by_factor(source, values):
+    return {name: None if np.isnan(value) else round(value, 4) for name, value in zip(source.factor_names, values)}
 
 
 def report(result):
     """One line for people from a result holding `scores`' keys."""
     details = result["disentanglement"]
-    return (f"MIG {result['mig']:.3f}, FactorVAE score {result['factor_vae_score']:.3f} ({details['active_dims']} "
-            f"active latents; {details['examples']} images drawn from the grid, seed {details['seed']})")
+    return (f"MIG {result['mig']:.3f}, FactorVAE score {result['factor_vae_score']:.3f}, BetaVAE score "
+            f"{result['beta_vae_score']:.3f}, SAP {result['sap']:.3f}, DCI disentanglement "
+            f"{result['dci_disentanglement']:.3f} / completeness {result['dci_completeness']:.3f} / informativeness "
+            f"{result['dci_informativeness']:.3f} ({details['active_dims']} active latents; {details['examples']} "
+            f"images drawn from the grid, seed {details['seed']}; {details['seconds']:.0f} s)")

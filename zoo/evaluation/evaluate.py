@@ -204,8 +204,8 @@ def disentanglement_scores(model, recipe, data_dir, say):
     source = zoo_data.resolve(train.dataset, data_dir, train.image_size, train.channels)
     if not disentanglement.knows_factors(source):
         return {}
-    say(f"Measuring MIG and the FactorVAE score on {disentanglement.EXAMPLES} images drawn from the "
-        f"{source.name} grid", flush=True)
+    say(f"Measuring MIG, the FactorVAE and BetaVAE scores, SAP and DCI on {disentanglement.EXAMPLES} images "
+        f"drawn from the {source.name} grid", flush=True)
     return disentanglement.scores(model, source)
 
 
