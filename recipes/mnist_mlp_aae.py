@@ -20,5 +20,5 @@ RECIPE = Recipe(
                     posterior={"type": "diagonal_normal", "latent_dim": 20}, likelihood={"type": "bernoulli"},
                     objective={"type": "elbo", "beta": 0.0}, adversary={"type": "prior_matching"}),
     train=TrainConfig(dataset="mnist", binarization="dynamic", epochs=100, batch_size=100),
-    smoke={"epochs": 1, "hidden_units": (32,), "latent_dim": 4, "adversary.hidden_units": (8,)},
+    smoke={"epochs": 1, "network.hidden_units": (32,), "latent_dim": 4, "adversary.hidden_units": (8,)},
 )

@@ -20,5 +20,5 @@ RECIPE = Recipe(
                     posterior={"type": "diagonal_normal", "latent_dim": 10}, likelihood={"type": "bernoulli"},
                     adversary={"type": "total_correlation", "gamma": 10.0}),
     train=TrainConfig(dataset="shapes", binarization="none", epochs=24, batch_size=128),
-    smoke={"epochs": 1, "hidden_units": (16,), "batch_size": 1024, "adversary.hidden_units": (8,)},
+    smoke={"epochs": 1, "network.hidden_units": (16,), "batch_size": 1024, "adversary.hidden_units": (8,)},
 )
