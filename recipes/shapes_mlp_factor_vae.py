@@ -2,8 +2,8 @@
 4096-128-128-10, Bernoulli pixels, batch 128, 24 epochs.
 
 The VAE's loss gains gamma * TC, the total correlation of q(z) estimated by a discriminator
-(five hidden layers of 1000 leaky-ReLU units, its own Adam 1e-4, betas 0.5 and 0.9: pythae's
-and the paper's) as log(D / (1 - D)); D learns to tell codes from codes permuted
+(five hidden layers of 1000 leaky-ReLU units, pythae's; its own Adam 1e-4, betas 0.5 and
+0.9) as log(D / (1 - D)); D learns to tell codes from codes permuted
 dimension-wise. Each batch is split as in pythae (the paper draws a second batch): the VAE
 learns from one half, D from the other half's permuted codes, one step each. gamma 10 is the
 smallest of disentanglement_lib's study (10 to 100). Figures: docs/adversarial.md.

@@ -128,9 +128,9 @@ class TotalCorrelation(Adversary):
 
     Defaults follow pythae's `FactorVAE` (`gamma` 2, a discriminator of five hidden layers of
     1000 leaky-ReLU units, the batch split in two: the VAE learns from one half and D from the
-    other half's permuted codes, as the paper's Algorithm 2 draws a second batch) and the
-    paper's discriminator Adam (1e-4, betas 0.5 and 0.9). `split_batch=False` trains D on the
-    VAE's own batch, as disentanglement_lib does.
+    other half's permuted codes, as the paper's Algorithm 2 draws a second batch); the
+    discriminator's Adam (1e-4, betas 0.5 and 0.9) is the zoo's choice. `split_batch=False` trains D on the
+    VAE's own batch (the whole batch then trains the VAE).
 
     Example:
         VAEConfig(..., adversary={"type": "total_correlation", "gamma": 10.0})
