@@ -145,13 +145,21 @@ def test_one_compiled_step_changes_both_groups_with_a_finite_loss():
     assert int(model.optimizer.iterations) == int(model.adversary_optimizer.iterations) == 2
 
 
+STEPS = 15  # an epoch of the digits' 1500 training images in batches of 100: one call of the compiled loop
+
+
 def fit(epochs, backup=None, callbacks=()):
     keras.utils.set_random_seed(0)
     model = build(FACTOR_VAE)
-    model.compile(keras.optimizers.Adam(1e-2), steps_per_execution=5)  # the compiled loop, no XLA: fast to trace
-    history = model.fit(ResidentImages(digits()[0], 50, "dynamic", seed=0), epochs=epochs, verbose=0,
-                        callbacks=[*([backup] if backup else []), *callbacks])  # 30 steps an epoch
+    model.compile(keras.optimizers.Adam(1e-2), steps_per_execution=STEPS)  # the compiled loop, no XLA: fast to trace
+    history = model.fit(ResidentImages(digits()[0], 100, "dynamic", seed=0), epochs=epochs, verbose=0,
+                        callbacks=[*([backup] if backup else []), *callbacks])
     return model, history
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    return fit(2)[0]
 
 
 class Killed(Exception):
@@ -165,44 +173,41 @@ def kill_at_epoch(epoch):
     return keras.callbacks.LambdaCallback(on_epoch_begin=kill)
 
 
-def test_a_run_stopped_mid_training_resumes_to_the_uninterrupted_runs_weights_and_test_figures(tmp_path):
+def test_a_run_stopped_mid_training_resumes_to_the_uninterrupted_runs_weights_and_test_figures(uninterrupted, tmp_path):
     """THE RESUME TEST. Both optimizers' state and the step count (the seed of every random
     draw) are in the backup, so the resumed run computes what the uninterrupted one did:
-    weights within 1e-5 and test figures within 1e-4 relative (float summation order aside).
-    A run whose discriminator optimizer forgot its state at the same point ends elsewhere: the
-    backup must keep it."""
+    weights within 1e-5 and test figures within 1e-4 relative (float summation order aside)."""
     test = digits()[1]
-    uninterrupted, _ = fit(3)
     with pytest.raises(Killed):
-        fit(3, FiniteBackup(str(tmp_path / "backup")), [kill_at_epoch(2)])  # killed as epoch 3 begins
-    resumed, history = fit(3, FiniteBackup(str(tmp_path / "backup")))
-    assert history.epoch == [2]  # epochs 1 and 2 came from the backup
-    assert int(resumed.adversary_optimizer.iterations) == int(uninterrupted.adversary_optimizer.iterations) == 90
+        fit(2, FiniteBackup(str(tmp_path / "backup")), [kill_at_epoch(1)])  # killed as epoch 2 begins
+    resumed, history = fit(2, FiniteBackup(str(tmp_path / "backup")))
+    assert history.epoch == [1]  # epoch 1 came from the backup
+    assert int(resumed.adversary_optimizer.iterations) == int(uninterrupted.adversary_optimizer.iterations) == 2 * STEPS
     for a, b in zip(resumed.get_weights(), uninterrupted.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     figures = [model.evaluate(test, verbose=0, return_dict=True) for model in (uninterrupted, resumed)]
     for name in ("loss", "reconstruction", "kl", "total_correlation", "discriminator_loss"):
         assert figures[1][name] == pytest.approx(figures[0][name], rel=1e-4), name
 
+
+@pytest.mark.slow
+def test_a_run_whose_discriminator_optimizer_forgets_its_state_ends_elsewhere(uninterrupted):
+    """The resume test's control: the backup must keep D's optimizer, or the run goes elsewhere."""
     def forget(index, logs):
-        if index == 2:
-            for variable in forgetful.adversary_optimizer.variables():
+        if index == 1:
+            for variable in forgetting.model.adversary_optimizer.variables():
                 variable.assign(tf.zeros_like(variable))
-    forgetful = None
-    keras.utils.set_random_seed(0)
-    forgetful = build(FACTOR_VAE)
-    forgetful.compile(keras.optimizers.Adam(1e-2), steps_per_execution=5)
-    forgetful.fit(ResidentImages(digits()[0], 50, "dynamic", seed=0), epochs=3, verbose=0,
-                  callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=forget)])
+    forgetting = keras.callbacks.LambdaCallback(on_epoch_begin=forget)
+    forgetful = fit(2, callbacks=[forgetting])[0]
     assert not all(np.allclose(a, b, rtol=1e-5, atol=1e-6)
                    for a, b in zip(forgetful.adversary.get_weights(), uninterrupted.adversary.get_weights()))
 
 
-def test_the_keras_file_keeps_the_discriminators_optimizer(tmp_path):
-    model, _ = fit(1)
+def test_the_keras_file_keeps_the_discriminators_optimizer(uninterrupted, tmp_path):
+    model = uninterrupted
     model.save(tmp_path / "m.keras")
     reloaded = keras.models.load_model(tmp_path / "m.keras")
-    assert int(reloaded.adversary_optimizer.iterations) == 30
+    assert int(reloaded.adversary_optimizer.iterations) == 2 * STEPS
     for a, b in zip(model.adversary_optimizer.variables(), reloaded.adversary_optimizer.variables()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
