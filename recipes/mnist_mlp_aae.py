@@ -1,8 +1,8 @@
 """The adversarial autoencoder (Makhzani et al. 2015) with the networks of mnist_mlp_bernoulli:
 MLP 784-400-20, Gaussian encoder, Bernoulli decoder, MNIST dynamically binarized, batch 100.
 
-A discriminator on z (two hidden layers of 1000 leaky-ReLU units, its own Adam 1e-4, betas
-0.5 and 0.9) tells draws of N(0, I) from codes of q(z|x); the autoencoder minimises
+A discriminator on z (one hidden layer of 256 ReLU units, pythae's `Discriminator_MLP`; its
+own Adam 1e-4, betas 0.5 and 0.9) tells draws of N(0, I) from codes of q(z|x); the autoencoder minimises
 0.5 * -log p(x|z) + 0.5 * -log D(z), pythae's `Adversarial_AE` weights, with one
 discriminator step per autoencoder step (the objective charges no KL: beta 0). It has no
 bound on log p(x): `zoo evaluate` reports its reconstruction error, and its export serves

@@ -30,13 +30,13 @@ def sigmoid(a):
 
 
 def logits_by_hand(adversary, z):
-    """The discriminator's logit of each code, from its weights in numpy (leaky ReLU 0.2)."""
+    """The discriminator's logit of each code, from its weights in numpy (leaky ReLU of its slope)."""
     h = np.asarray(z, np.float64)
-    dense = [layer for layer in adversary.discriminator.layers]
+    dense = [layer for layer in adversary.discriminator.layers if layer.weights]
     for layer in dense[:-1]:
         kernel, bias = (w.numpy() for w in layer.weights)
         a = h @ kernel + bias
-        h = np.where(a > 0, a, 0.2 * a)
+        h = np.where(a > 0, a, adversary.leaky_slope * a)
     kernel, bias = (w.numpy() for w in dense[-1].weights)
     return (h @ kernel + bias)[:, 0]
 

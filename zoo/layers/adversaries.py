@@ -26,7 +26,6 @@ from zoo.registry import Registry
 
 ADVERSARIES = Registry("adversary")
 serializable = keras.saving.register_keras_serializable(package="zoo")
-LEAKY_SLOPE = 0.2  # the leaky ReLU of pythae's and disentanglement_lib's FactorVAE discriminator
 
 
 def permute_dims(z, seed, alg="auto_select"):
@@ -44,9 +43,11 @@ def discriminator_cross_entropy(positive_logits, negative_logits):
     return 0.5 * (tf.reduce_mean(tf.nn.softplus(-positive_logits)) + tf.reduce_mean(tf.nn.softplus(negative_logits)))
 
 
-def discriminator_network(hidden_units):
-    """An MLP from codes to one logit, leaky-ReLU hidden layers."""
-    layers = [keras.layers.Dense(units, activation=keras.layers.LeakyReLU(LEAKY_SLOPE)) for units in hidden_units]
+def discriminator_network(hidden_units, leaky_slope):
+    """An MLP from codes to one logit; hidden layers are ReLU (`leaky_slope` 0) or leaky ReLU."""
+    layers = []
+    for units in hidden_units:
+        layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(leaky_slope)]
     return keras.Sequential([*layers, keras.layers.Dense(1, dtype="float32")], name="discriminator")
 
 
@@ -55,6 +56,7 @@ class Adversary(keras.layers.Layer):
 
     Args:
         hidden_units: the discriminator's hidden layers.
+        leaky_slope: their activation's slope below 0 (0: ReLU).
         learning_rate, beta_1, beta_2: the discriminator's own Adam.
         steps: discriminator steps per VAE step (the schedule: steps per side).
     """
@@ -67,10 +69,11 @@ class Adversary(keras.layers.Layer):
     penalty_name = "adversarial_loss"  # the per-example penalty's name in the logs
     loss_is = "the VAE's loss plus the adversary's penalty"
 
-    def __init__(self, hidden_units=(1000, 1000), learning_rate=1e-4, beta_1=0.5, beta_2=0.9, steps=1, **kwargs):
+    def __init__(self, hidden_units=(256,), leaky_slope=0.0, learning_rate=1e-4, beta_1=0.5, beta_2=0.9, steps=1,
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(hidden_units, (tuple, list)) or not hidden_units:
-            raise ConfigError("hidden_units", hidden_units, "a tuple of positive layer widths, e.g. (1000, 1000)")
+            raise ConfigError("hidden_units", hidden_units, "a tuple of positive layer widths, e.g. (256,)")
         for units in hidden_units:
             check_count("hidden_units", units)
         check_number("learning_rate", learning_rate, positive=True)
@@ -78,9 +81,10 @@ class Adversary(keras.layers.Layer):
             if not (check_number(name, beta) or beta < 1):
                 raise ConfigError(name, beta, "a number in [0, 1)")
         check_count("steps", steps)
-        self.hidden_units, self.steps = tuple(int(u) for u in hidden_units), int(steps)
+        check_number("leaky_slope", leaky_slope)
+        self.hidden_units, self.leaky_slope, self.steps = tuple(int(u) for u in hidden_units), float(leaky_slope), int(steps)
         self.learning_rate, self.beta_1, self.beta_2 = float(learning_rate), float(beta_1), float(beta_2)
-        self.discriminator = discriminator_network(self.hidden_units)
+        self.discriminator = discriminator_network(self.hidden_units, self.leaky_slope)
 
     @property
     def metric_names(self):
@@ -115,7 +119,8 @@ class Adversary(keras.layers.Layer):
         raise NotImplementedError
 
     def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units, "learning_rate": self.learning_rate,
+        return {**super().get_config(), "hidden_units": self.hidden_units, "leaky_slope": self.leaky_slope,
+                "learning_rate": self.learning_rate,
                 "beta_1": self.beta_1, "beta_2": self.beta_2, "steps": self.steps}
 
 
@@ -139,9 +144,9 @@ class TotalCorrelation(Adversary):
     penalty_name = "total_correlation"
     loss_is = "-log p(x|z) + beta * KL + gamma * TC per image, TC estimated by the discriminator as log(D/(1-D))"
 
-    def __init__(self, gamma=2.0, split_batch=True, hidden_units=(1000,) * 5, learning_rate=1e-4, beta_1=0.5,
-                 beta_2=0.9, steps=1, **kwargs):
-        super().__init__(hidden_units, learning_rate, beta_1, beta_2, steps, **kwargs)
+    def __init__(self, gamma=2.0, split_batch=True, hidden_units=(1000,) * 5, leaky_slope=0.2, learning_rate=1e-4,
+                 beta_1=0.5, beta_2=0.9, steps=1, **kwargs):
+        super().__init__(hidden_units, leaky_slope, learning_rate, beta_1, beta_2, steps, **kwargs)
         check_number("gamma", gamma)
         self.gamma, self.split_batch = float(gamma), bool(split_batch)
 
@@ -166,7 +171,8 @@ class PriorMatching(Adversary):
     """The adversarial autoencoder's adversary (Makhzani et al. 2015): D learns to tell draws of
     the prior p(z) (label 1) from codes of q(z|x) (label 0); the autoencoder pays the
     generator's cross-entropy -log D(z) instead of the KL. As pythae's `Adversarial_AE`, the
-    loss is (1 - scale) * reconstruction + scale * that cross-entropy, with scale 0.5.
+    loss is (1 - scale) * reconstruction + scale * that cross-entropy, with scale 0.5, and the
+    discriminator has one hidden layer of 256 ReLU units (its `Discriminator_MLP`).
 
     Example:
         VAEConfig(..., objective={"type": "elbo", "beta": 0.0}, adversary="prior_matching")
@@ -177,9 +183,9 @@ class PriorMatching(Adversary):
     penalty_name = "generator_loss"
     loss_is = "(1 - scale) * -log p(x|z) + scale * -log D(z) per image (an adversarial autoencoder: no bound)"
 
-    def __init__(self, scale=0.5, hidden_units=(1000, 1000), learning_rate=1e-4, beta_1=0.5, beta_2=0.9, steps=1,
-                 **kwargs):
-        super().__init__(hidden_units, learning_rate, beta_1, beta_2, steps, **kwargs)
+    def __init__(self, scale=0.5, hidden_units=(256,), leaky_slope=0.0, learning_rate=1e-4, beta_1=0.5, beta_2=0.9,
+                 steps=1, **kwargs):
+        super().__init__(hidden_units, leaky_slope, learning_rate, beta_1, beta_2, steps, **kwargs)
         if not (check_number("scale", scale) or scale <= 1):
             raise ConfigError("scale", scale, "a number in [0, 1]")
         self.scale = float(scale)
