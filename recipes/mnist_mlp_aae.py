@@ -9,6 +9,9 @@ bound on log p(x): `zoo evaluate` reports its reconstruction error, and its expo
 the generative signatures only (reconstruct, encode, decode, sample). Figures: docs/adversarial.md.
 
 Run:      zoo train mnist_mlp_aae --data-dir ../shared/data/mnist
+Measured: 30 epochs (benchmarks/same_budget.py, seed 0): test reconstruction -log p(x|z)
+          58.91 nats, reconstruction MSE 0.0228 per pixel, prior samples FID 175.5 /
+          precision 0.52 / recall 0.68 (domain features); 1,315 s on 2 loaded CPU cores.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
