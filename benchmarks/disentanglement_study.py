@@ -31,6 +31,8 @@ KINDS = {  # kind -> (what it is, --set overrides of the recipe)
     "beta_vae_16": ("beta-VAE, beta = 16", ["objective=elbo", "objective.beta=16"]),
     "beta_tcvae": ("beta-TCVAE, beta = 6 (the recipe)", []),
     "beta_tcvae_mss": ("beta-TCVAE, beta = 6, stratified sampling", ["objective.estimator=mss"]),
+    "factor_vae": ("FactorVAE, gamma = 10 (shapes_mlp_factor_vae)",
+                   ["objective=elbo", "objective.beta=1", "adversary=total_correlation", "adversary.gamma=10"]),
 }
 COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
     ("MIG", "mig", 3),

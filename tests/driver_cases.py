@@ -38,6 +38,7 @@ BLOCK_ARGUMENTS = {
     ("quantizer", "vector_quantizer"): {"codebook_size": 6, "code_dim": 3},
     ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
     ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
+    ("adversary", "total_correlation"): {"hidden_units": (8,)}, ("adversary", "prior_matching"): {"hidden_units": (8,)},
 }
 BLOCK_ARGUMENTS.update({("objective", kind): arguments for kind, arguments in TINY_ARGUMENTS.items()})
 
@@ -94,7 +95,8 @@ def _blocks_of(config):
 
 
 def _case(name, config, **options):
-    kind = "VQVAE" if isinstance(config, VQVAEConfig) else "SemiSupervisedVAE" if config.classifier else "VAE"
+    kind = "VQVAE" if isinstance(config, VQVAEConfig) else "SemiSupervisedVAE" if config.classifier else \
+        "AdversarialVAE" if config.adversary else "VAE"
     return ModelCase(name, kind, lambda: build(config), blocks=_blocks_of(config), **options)
 
 
@@ -179,6 +181,11 @@ MODEL_CASES = (
         ("quantizer", "vector_quantizer_ema")] | {"type": "vector_quantizer_ema"},
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
+    # Issue 29's adversaries: FactorVAE keeps the VAE's signatures, the AAE serves its generative ones only.
+    _case("factor_vae_mlp", VAEConfig(network=MLP, posterior=LATENT, adversary={
+        "type": "total_correlation", "hidden_units": (8,)})),
+    _case("aae_mlp", VAEConfig(network=MLP, posterior=LATENT, objective={"type": "elbo", "beta": 0.0},
+                               adversary={"type": "prior_matching", "hidden_units": (8,)})),
 )
 
 # Issue 28: a deterministic encoder (point mass, no likelihood: no elbo or log_likelihood

@@ -13,6 +13,7 @@ from zoo.errors import ConfigError
 
 def registries():
     """Block role -> the registry of its types (imported here: they import TensorFlow)."""
+    from zoo.layers.adversaries import ADVERSARIES
     from zoo.layers.conditions import CONDITIONS
     from zoo.layers.likelihoods import LIKELIHOODS
     from zoo.layers.networks import NETWORKS
@@ -21,7 +22,8 @@ def registries():
     from zoo.objectives import OBJECTIVES
 
     return {"network": NETWORKS, "posterior": POSTERIORS, "prior": PRIORS, "likelihood": LIKELIHOODS,
-            "objective": OBJECTIVES, "condition": CONDITIONS, "classifier": NETWORKS}
+            "objective": OBJECTIVES, "condition": CONDITIONS, "classifier": NETWORKS,
+            "adversary": ADVERSARIES}
 
 
 def vq_registries():

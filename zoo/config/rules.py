@@ -93,3 +93,22 @@ def check_vq_vae_blocks(network):
         grids = [name for name in networks.names() if hasattr(networks.get(name), "grid_encoder")]
         raise ConfigError("network", networks.name_of(network), f"a network with a grid of codes for a VQ-VAE "
                                                                 f"({', '.join(grids)})")
+
+
+def check_adversary(adversary, posterior, objective, condition=None):
+    """An adversary (`zoo.layers.adversaries`) judges one vector of continuous codes of an
+    unconditional model; one that replaces the KL (the AAE's) needs an objective charging none."""
+    from zoo.config.blocks import registries
+
+    roles = registries()
+    name, posterior_name = roles["adversary"].name_of(adversary), roles["posterior"].name_of(posterior)
+    if condition is not None:
+        raise ConfigError("condition", roles["condition"].name_of(condition), f"None with the adversary '{name}'")
+    if not (posterior.continuous and posterior.euclidean and len(posterior.code_shape) == 1):
+        raise ConfigError("posterior", posterior_name, f"a posterior of one vector of Euclidean codes (e.g. "
+                                                       f"diagonal_normal) for the adversary '{name}'")
+    objective_name = roles["objective"].name_of(objective)
+    if adversary.replaces_kl and (objective_name != "elbo" or objective.beta != 0):
+        raise ConfigError("objective", objective_name if objective_name != "elbo" else f"elbo, beta {objective.beta:g}",
+                          f'{{"type": "elbo", "beta": 0.0}} for the adversary \'{name}\' (its discriminator takes '
+                          "the KL's place)")

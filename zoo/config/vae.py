@@ -7,13 +7,13 @@ from typing import Optional
 from zoo.checks import check_count
 from zoo.config.blocks import block_arguments, make_block, normalize_block, spec_form
 from zoo.config.kinds import ModelConfig, checked_image_shape, register_model_config
-from zoo.config.rules import check_vae_blocks
+from zoo.config.rules import check_adversary, check_vae_blocks
 from zoo.errors import ConfigError
 
 PRIOR = "prior"  # the model's own p(z), always a VAE's sampler: needs no spec
 
 BLOCKS = ("network", "posterior", "prior", "likelihood", "objective")
-OPTIONAL_BLOCKS = ("condition", "classifier")  # None unless the model is conditional / semi-supervised
+OPTIONAL_BLOCKS = ("condition", "classifier", "adversary")  # None unless conditional / semi-supervised / adversarial
 
 
 @register_model_config
@@ -38,6 +38,8 @@ class VAEConfig(ModelConfig):
             "classes": 10} (`zoo.layers.conditions`): the networks and the signatures take y.
         classifier: None, or the network of q(y|x) for the semi-supervised M2 (with the
             objective "semi_supervised" and a "class_label" condition), e.g. {"type": "mlp"}.
+        adversary: None, or a discriminator on z trained in the same `fit` (`zoo.layers.adversaries`):
+            {"type": "total_correlation", "gamma": 10.0} (FactorVAE) or "prior_matching" (the AAE).
 
     A block spec is `{"type": name, **arguments}`; a name alone ("vamp") is the shorthand for
     `{"type": "vamp"}` (its arguments take their defaults). Making the config checks its form
@@ -67,6 +69,7 @@ class VAEConfig(ModelConfig):
     samplers: typing.Union[tuple, str] = ()  # str: kinds separated by commas (`--set samplers=two_stage,flow`)
     condition: Optional[dict] = None
     classifier: Optional[dict] = None
+    adversary: Optional[dict] = None
 
     def __post_init__(self):
         object.__setattr__(self, "image_shape", checked_image_shape(self.image_shape))
@@ -109,6 +112,8 @@ class VAEConfig(ModelConfig):
             "aggregate_posterior_components", self.aggregate_posterior_components)
         check_vae_blocks(made["posterior"], made["prior"], made["objective"], made.get("condition"),
                          made.get("classifier"), samplers, field)
+        if "adversary" in made:
+            check_adversary(made["adversary"], made["posterior"], made["objective"], made.get("condition"))
         made["network"].check(self.image_shape)
         made["objective"].check(made["posterior"])
         return made

@@ -9,6 +9,7 @@ with the encoder and decoder made by the config's network factory (`zoo.layers.n
 """
 
 from zoo.config import model_config_from_dict
+from zoo.models.adversarial import AdversarialVAE
 from zoo.models.semi_supervised import SemiSupervisedVAE
 from zoo.models.vae import VAE
 from zoo.models.vq_vae import VQVAE
@@ -41,6 +42,10 @@ def build_vae(config, name=None):
         return SemiSupervisedVAE(classifier, encoder, posterior, decoder, likelihood, classes=condition.classes,
                                  prior=blocks["prior"], objective=blocks["objective"], condition=condition,
                                  image_shape=config.image_shape, samplers=samplers, name=name)
+    if "adversary" in blocks:  # FactorVAE, AAE: a discriminator on z beside the VAE
+        return AdversarialVAE(encoder, posterior, decoder, likelihood, adversary=blocks["adversary"],
+                              prior=blocks["prior"], objective=blocks["objective"], image_shape=config.image_shape,
+                              samplers=samplers, condition=condition, name=name)
     return VAE(encoder, posterior, decoder, likelihood, prior=blocks["prior"], objective=blocks["objective"],
                image_shape=config.image_shape, samplers=samplers, condition=condition, name=name)
 
