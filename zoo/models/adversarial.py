@@ -22,7 +22,6 @@ from zoo.models.base import Signature
 from zoo.models.vae import VAE
 
 MODEL_STREAM, ADVERSARY_STREAM = 0, 1  # folds of the step's seed: the VAE's draws, the discriminator's
-GENERATIVE_SIGNATURES = ("serving_default", "reconstruct", "encode", "decode", "sample")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -57,12 +56,11 @@ class AdversarialVAE(VAE):
         if not isinstance(adversary, Adversary):
             raise ZooError(f"AdversarialVAE adversary: expected a zoo.layers.adversaries.Adversary, "
                            f"got {type(adversary).__name__}")
+        self._keeps_bound = bool(adversary.keeps_bound)  # before the VAE asks `has_likelihood`
         super().__init__(encoder, posterior, decoder, likelihood, prior=prior, objective=objective,
                          image_shape=image_shape, **kwargs)
         rules.check_adversary(adversary, self.posterior, self.objective, self.condition)
         self.adversary = adversary
-        if not adversary.keeps_bound:  # the class declares the VAE's scoring; without a bound, none is importance-sampled
-            self.scoring = "reconstruction_error"
         self.adversary_optimizer = adversary.attach(int(self.code_shape[0]))
         self.trackers.extend(keras.metrics.Mean(name) for name in adversary.metric_names)
 
@@ -71,36 +69,19 @@ class AdversarialVAE(VAE):
         return self.adversary.loss_is
 
     @property
-    def slice_figure(self):
-        """The -ELBO of the `elbo` signature, or (no bound) the mean reconstructed pixel of the
-        `reconstruct` signature: a figure the export replays to show its weights are the measured ones."""
-        if self.adversary.keeps_bound:
-            return super().slice_figure
-        return ("reconstruct", "x_mean", 1.0, "mean_reconstructed_pixel")
-
-    def pixel_marginal(self, train_images):
-        return super().pixel_marginal(train_images) if self.adversary.keeps_bound else None
+    def has_likelihood(self):
+        """An adversary that replaces the KL (the AAE) leaves no bound to score, so the model is
+        one without a likelihood (`VAE.has_likelihood`: scored by reconstruction error, no
+        `elbo` or `log_likelihood` signature, no baseline); FactorVAE keeps the VAE's."""
+        return super().has_likelihood and self._keeps_bound
 
     def test_figures(self, logs):
-        """The VAE's test figures and the adversary's; without a bound, the reconstruction term
-        (-log p(x|z) at one draw) stands in for the -ELBO's place."""
-        figures = {f"test_{name}": logs[name] for name in self.adversary.metric_names}
-        if self.adversary.keeps_bound:
-            return {**super().test_figures(logs), **figures}
-        return {"test_reconstruction": logs["reconstruction"], "test_loss": logs["loss"], **figures}
+        """The VAE's test figures (without a bound: loss, reconstruction and squared error) and the adversary's."""
+        return {**super().test_figures(logs), **{f"test_{name}": logs[name] for name in self.adversary.metric_names}}
 
     def test_report(self, figures):
-        if self.adversary.keeps_bound:
-            return super().test_report(figures)
-        return (f"Test reconstruction -log p(x|z) {figures['test_reconstruction']:.2f} nats, "
-                f"{self.adversary.penalty_name} {figures[f'test_{self.adversary.penalty_name}']:.3f} (no bound)")
-
-    def signatures(self, samples=5000):
-        """The VAE's signatures; without a bound, the generative ones only."""
-        declared = super().signatures(samples)
-        if self.adversary.keeps_bound:
-            return declared
-        return {name: declared[name] for name in GENERATIVE_SIGNATURES}
+        name = self.adversary.penalty_name
+        return f"{super().test_report(figures)}; {name} {figures[f'test_{name}']:.3f}"
 
     def model_variables(self):
         """Every trainable weight but the discriminator's: what the model's optimizer moves."""
@@ -111,9 +92,12 @@ class AdversarialVAE(VAE):
         """The objective's terms on the batch x, its loss weighted and plus the adversary's
         penalty; out of training, the discriminator's loss on these codes too (what `evaluate`
         reports; `update` reports its own steps')."""
-        q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
+        drawn = self.draw(x, self.objective.samples, training, seed, alg, y=y, with_error=not self.has_likelihood)
+        q, z, log_likelihood = drawn[:3]
         terms = self.objective.terms(q, z, log_likelihood, self.prior)
         terms.pop("kl_per_layer")
+        if not self.has_likelihood:  # the test figure of a model without a likelihood
+            terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
         codes = tf.reshape(z, [-1, self.code_shape[0]])  # [S * B, D]: every draw
         samples, batch = tf.shape(z)[0], tf.shape(z)[1]
         penalty = tf.reduce_mean(tf.reshape(self.adversary.penalty(codes), [samples, batch]), axis=0)
