@@ -146,6 +146,13 @@ MODEL_CASES = (
         network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
         prior={"type": "poincare_wrapped_normal", "curvature": 0.5},
         objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
+    # Issue 28's MMD objectives (one objective per model): WAE-MMD with the Gaussian encoder
+    # and a conditional prior (its draws of p(z|y)), InfoVAE with the VampPrior.
+    _case("vae_mlp_class_label_wae_mmd", VAEConfig(
+        network=MLP, posterior=LATENT, prior="conditional_normal", condition={"type": "class_label", "classes": 3},
+        objective={"type": "wae_mmd"})),
+    _case("vae_mlp_vamp_info_vae", VAEConfig(
+        network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 2}, objective={"type": "info_vae"})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

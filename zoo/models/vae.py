@@ -349,11 +349,22 @@ class VAE(LikelihoodModel):
         its conditions y if conditional)."""
         q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
         prior = self.prior.given(self.condition_vector(y))
-        terms = self.objective.terms(q, z, log_likelihood, prior)
+        draws = {"prior_z": self.prior_draws(prior, z, seed)} if self.objective.prior_draws else {}
+        terms = self.objective.terms(q, z, log_likelihood, prior, **draws)
         per_layer = terms.pop("kl_per_layer")
         if self.layer_metric_names:
             terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
         return terms
+
+    def prior_draws(self, prior, z, seed=None):
+        """Draws of p(z) shaped as the codes z [S, B, ...], for an objective that compares q(z)
+        with p(z) (`objective.prior_draws`): stateless when `seed` is given (its own stream of
+        the batch's seed), so a compiled step and `evaluate` repeat them."""
+        if seed is not None:
+            seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), seeds.PRIOR_DRAWS_STREAM)
+        distribution = prior.distribution()
+        shape = tf.shape(z)[:2 - distribution.batch_shape.rank]  # [S, B], or [S] for p(z|y) of the batch
+        return tf.reshape(tf.cast(distribution.sample(shape, seed=seed), z.dtype), tf.shape(z))
 
     def condition_vector(self, y):
         """The condition vector [B, size] of `y` (None for an unconditional model), or a
