@@ -20,6 +20,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
+from mmd_by_hand import mmd_loss_by_hand
 from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.config.blocks import make_block
@@ -168,6 +169,8 @@ def hand_objective(model, x, seed):
             kl = tfp.distributions.kl_divergence(
                 q, tfp.distributions.MultivariateNormalDiag(tf.zeros([model.prior.latent_dim]))).numpy()
     np.testing.assert_allclose(model.prior.kl(q, z), kl, rtol=1e-5, atol=1e-5)  # the prior's own KL agrees
+    if objective.prior_draws:  # WAE-MMD, InfoVAE: the MMD in loops, against the model's stateless p(z) draws
+        return mmd_loss_by_hand(objective, z.numpy(), model.prior_draws(model.prior, z, seed).numpy(), log_px, kl)
     penalty = np.abs(kl - float(objective.capacity)) if isinstance(objective, Capacity) else kl
     if objective.free_bits:
         per_variable = model.prior.kl_per_variable(q)
