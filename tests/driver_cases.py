@@ -25,7 +25,7 @@ BLOCK_ARGUMENTS = {
     ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
-    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2},
+    ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2}, ("posterior", "point_mass"): {"latent_dim": 3},
     ("prior", "top_down"): {"top": {"type": "vamp", "components": 2}},
     ("prior", "mixture"): {"components": 2}, ("prior", "vamp"): {"components": 2},
     ("likelihood", "gaussian"): {"sigma": "per_pixel"},
@@ -146,11 +146,11 @@ MODEL_CASES = (
         network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
         prior={"type": "poincare_wrapped_normal", "curvature": 0.5},
         objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
-    # Issue 28's MMD objectives (one objective per model): WAE-MMD with the Gaussian encoder
-    # and a conditional prior (its draws of p(z|y)), InfoVAE with the VampPrior.
-    _case("vae_mlp_class_label_wae_mmd", VAEConfig(
-        network=MLP, posterior=LATENT, prior="conditional_normal", condition={"type": "class_label", "classes": 3},
-        objective={"type": "wae_mmd"})),
+    # Issue 28's MMD objectives (one objective per model): WAE-MMD with a deterministic encoder
+    # (the paper's) and a conditional prior (its draws of p(z|y)), InfoVAE with the VampPrior.
+    _case("vae_mlp_point_mass_class_label_wae_mmd", VAEConfig(
+        network=MLP, posterior={"type": "point_mass", "latent_dim": 3}, prior="conditional_normal",
+        condition={"type": "class_label", "classes": 3}, objective={"type": "wae_mmd"})),
     _case("vae_mlp_vamp_info_vae", VAEConfig(
         network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 2}, objective={"type": "info_vae"})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
@@ -167,6 +167,18 @@ MODEL_CASES = (
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
 )
+
+# Issue 28: a deterministic encoder (point mass, no likelihood: no elbo or log_likelihood
+# signature) with RAE's gradient penalty and a fitted Gaussian mixture to sample from; and the
+# plain autoencoder objective on a Gaussian posterior (a likelihood: the model reports the KL).
+POINT_MASS_CASE = VAEConfig(network=MLP, posterior={"type": "point_mass", "latent_dim": 3},
+                            objective={"type": "rae", "kind": "gp"},
+                            samplers=({"type": "gaussian_mixture", "components": 2},))
+MODEL_CASES += (ModelCase("vae_mlp_point_mass_rae_gp_samplers", "VAE", lambda: _fitted_samplers(POINT_MASS_CASE),
+                          blocks=_blocks_of(POINT_MASS_CASE)),
+                _case("vae_mlp_diagonal_normal_autoencoder", VAEConfig(network=MLP, posterior=LATENT,
+                                                                       objective="autoencoder")))
+
 
 def _user_networks_vae():
     """A VAE of a user's own conv networks (BatchNorm, a registered residual layer) on 32x32x3

@@ -20,6 +20,7 @@ import tensorflow_probability as tfp
 import tf_keras as keras
 
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
+import autoencoders_by_hand
 from mmd_by_hand import mmd_loss_by_hand
 from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
@@ -34,7 +35,7 @@ from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
 from zoo.seeds import ELBO_SEED
-from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, BetaTCVAE, Capacity
+from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, RAE, Autoencoder, BetaTCVAE, Capacity
 
 # per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
 OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}, **TINY_ARGUMENTS}
@@ -92,7 +93,7 @@ def sensible_combinations():
 
 # The objectives by family, for the default cover's pairs (each objective still appears).
 FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae",
-            "info_vae": "wae_mmd"}
+            "rae": "autoencoder", "info_vae": "wae_mmd"}
 
 
 def cover_items(combination):
@@ -151,7 +152,12 @@ def hand_objective(model, x, seed):
     objective = model.objective
     samples, beta = objective.samples, objective.beta
     q, z, log_px = model.draw(x, samples, training=False, seed=seed)  # z [S, B, ...], log p(x|z) [S, B]
+    if isinstance(objective, (Autoencoder, RAE)):  # objectives of the draws alone (a point mass has no log q)
+        return autoencoders_by_hand.loss(model, x, seed)
     log_px = log_px.numpy().astype(np.float64)
+    prior_z = model.prior_draws(model.prior, z, seed).numpy() if objective.prior_draws else None  # MMD objectives
+    if objective.prior_draws and not objective.needs_density:  # WAE-MMD: the MMD in loops, no KL (a point mass has none)
+        return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl=None)
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
     if isinstance(objective, IWAE):
@@ -169,8 +175,8 @@ def hand_objective(model, x, seed):
             kl = tfp.distributions.kl_divergence(
                 q, tfp.distributions.MultivariateNormalDiag(tf.zeros([model.prior.latent_dim]))).numpy()
     np.testing.assert_allclose(model.prior.kl(q, z), kl, rtol=1e-5, atol=1e-5)  # the prior's own KL agrees
-    if objective.prior_draws:  # WAE-MMD, InfoVAE: the MMD in loops, against the model's stateless p(z) draws
-        return mmd_loss_by_hand(objective, z.numpy(), model.prior_draws(model.prior, z, seed).numpy(), log_px, kl)
+    if objective.prior_draws:  # InfoVAE: the weighted KL and the MMD in loops
+        return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl)
     penalty = np.abs(kl - float(objective.capacity)) if isinstance(objective, Capacity) else kl
     if objective.free_bits:
         per_variable = model.prior.kl_per_variable(q)

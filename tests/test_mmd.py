@@ -57,7 +57,7 @@ def test_each_objective_adds_the_mmd_of_the_loops_with_its_weight(kernel):
     terms = wae.terms(_q(), Z, LOG_LIKELIHOOD, _prior(), PRIOR_Z)
     np.testing.assert_allclose(terms["mmd"], np.full(4, penalty), rtol=1e-5)
     np.testing.assert_allclose(terms["loss"], reconstruction + 3.0 * penalty, rtol=1e-5)
-    np.testing.assert_allclose(terms["kl"], _kl_by_hand(), rtol=1e-5)  # reported, not in the loss
+    assert "kl" not in terms  # the model reports the KL of a q with a density; the loss has none
 
     info = InfoVAE(alpha=0.25, lambda_mmd=5.0, kernel=kernel, scales=(1.0,))
     penalty = mmd_by_hand(Z[0], PRIOR_Z[0], kernel, scales=(1.0,))
@@ -112,15 +112,21 @@ def test_the_prior_draws_are_stateless_and_the_model_passes_them():
     np.testing.assert_allclose(first["loss"], -log_px.numpy()[0] + 10.0 * penalty, rtol=1e-4)
 
 
-@pytest.mark.parametrize("objective", [{"type": "wae_mmd"}, pytest.param({"type": "info_vae", "kernel": "rbf"},
-                                                                        marks=pytest.mark.slow)],
-                         ids=["wae_mmd", "info_vae_rbf"])
-def test_one_compiled_step_trains(objective):
+POINT_MASS = {"type": "point_mass", "latent_dim": 3}
+
+
+@pytest.mark.parametrize("objective, posterior", [
+    ({"type": "wae_mmd"}, POINT_MASS),
+    pytest.param({"type": "wae_mmd"}, None, marks=pytest.mark.slow),
+    pytest.param({"type": "info_vae", "kernel": "rbf"}, None, marks=pytest.mark.slow)],
+    ids=["wae_mmd_deterministic", "wae_mmd_gaussian", "info_vae_rbf"])
+def test_one_compiled_step_trains(objective, posterior):
     """Through the loop `zoo train` runs: `compile(jit_compile=True, steps_per_execution=...)`.
-    InfoVAE's step differs only by its weights (same draws, same MMD): with `-m slow`."""
+    The deterministic WAE (the paper's) in the default tier; the Gaussian encoder's and
+    InfoVAE's steps draw and score the same MMD: with `-m slow`."""
     from zoo.data import ResidentImages, Split
 
-    model = _model(objective)
+    model = _model(objective, posterior)
     model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=2)
     before = [v.numpy() for v in model.trainable_variables]
     images = (np.random.default_rng(0).random((8, 8, 8, 1)) * 256).astype(np.uint8)
@@ -153,3 +159,10 @@ def test_a_hierarchical_posterior_is_refused():
     with pytest.raises(ConfigError, match="one stochastic layer"):
         _model({"type": "wae_mmd"}, {"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
                prior={"type": "top_down", "top": "standard_normal"})
+
+
+def test_a_point_mass_takes_the_wae_and_refuses_info_vae():
+    model = _model({"type": "wae_mmd"}, POINT_MASS)
+    assert not model.has_likelihood and "kl" not in model.terms(np.zeros((2, 8, 8, 1), np.float32), seed=[1, 2])
+    with pytest.raises(ConfigError, match="wae_mmd"):
+        _model({"type": "info_vae"}, POINT_MASS)

@@ -47,6 +47,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "VonMisesFisher": "zoo.layers.spherical", "PowerSpherical": "zoo.layers.spherical",
     "SphericalUniform": "zoo.layers.spherical", "PoincareWrappedNormal": "zoo.layers.hyperbolic",
     "PoincareWrappedNormalPrior": "zoo.layers.hyperbolic",
+    "PointMass": "zoo.layers.posteriors", "Autoencoder": "zoo.objectives", "RAE": "zoo.objectives",
 }
 __all__ = sorted(_EXPORTS)
 

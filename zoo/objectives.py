@@ -45,6 +45,14 @@ class Objective(keras.layers.Layer):
     # True when the terms hold an "encoder_loss" beside "loss": `VAE.update` then takes the
     # encoder's and posterior's gradients from it and the other variables' from "loss" (PIWAE).
     split_gradients = False
+    # The loss uses log q(z|x) or a KL (q must have a density); False for objectives that use
+    # only the draws z (autoencoders, WAE): a point-mass posterior takes only those (zoo.config.rules).
+    # Such objectives may leave "kl" and "kl_per_layer" out of `terms`; the model adds the KL
+    # of a posterior that has one, as a figure.
+    needs_density = True
+    # What the loss needs of the decoder, computed by the model and passed to `terms` as
+    # `decoder_penalty` (`VAE.decoder_penalty`): None, "weights" or "gradient" (RAE).
+    decoder_penalty = None
     # True when `terms` takes `prior_z`, draws of p(z) shaped as z (MMD penalties): the model
     # draws them with the batch's stateless seed and passes them.
     prior_draws = False
@@ -623,6 +631,117 @@ class SemiSupervised(Objective):
 
 
 
+# Autoencoders without a KL (issue 28, Ghosh et al. 2020): objectives of the draws z alone
+# (`needs_density = False`), so a point-mass posterior takes them; the model reports the KL of
+# a posterior that has a density beside them (`VAE.terms`).
+
+
+class ReconstructionOnly(Objective):
+    """Base of the objectives without a KL weight: the reconstruction cost -log p(x|z) averaged
+    over the draws, to which a subclass adds its penalties; `beta` and `warmup_epochs` of the
+    KL are refused."""
+
+    needs_density = False
+
+    def __init__(self, samples=1, **kwargs):
+        for name in ("warmup_epochs",):
+            if name in kwargs:
+                raise ConfigError(name, kwargs[name], f"no value: the {type(self).__name__} objective has no KL to warm up")
+        super().__init__(samples=samples, **kwargs)
+
+    @staticmethod
+    def reconstruction(log_likelihood):
+        return -tf.reduce_mean(log_likelihood, axis=0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("warmup_epochs")
+        return config
+
+
+@serializable
+@OBJECTIVES.register("autoencoder")
+class Autoencoder(ReconstructionOnly):
+    """The plain autoencoder: loss = -log p(x|z) at the code, nothing else. With a point-mass
+    posterior it is a deterministic autoencoder trained on the likelihood's cost (binary cross
+    entropy for a Bernoulli); generation needs a fitted sampler (its codes follow no prior).
+
+    Example:
+        VAE(encoder, PointMass(20), decoder, Bernoulli(), objective=Autoencoder())
+    """
+
+    loss_is = "-log p(x|z) per image at the code z, the reconstruction cost alone (no KL, not a bound)"
+
+    def __init__(self, samples=1, **kwargs):
+        if "beta" in kwargs:
+            raise ConfigError("beta", kwargs["beta"], "no value: the autoencoder objective has no KL to weigh")
+        super().__init__(samples=samples, **kwargs)
+
+    def terms(self, q, z, log_likelihood, prior):
+        reconstruction = self.reconstruction(log_likelihood)
+        return {"loss": reconstruction, "reconstruction": reconstruction}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("beta")
+        return config
+
+
+RAE_KINDS = {"l2": "weights", "gp": "gradient"}  # kind -> what the model computes (`VAE.decoder_penalty`)
+
+
+@serializable
+@OBJECTIVES.register("rae")
+class RAE(ReconstructionOnly):
+    """The regularized autoencoder (Ghosh et al. 2020, "From variational to deterministic
+    autoencoders", eq. 11): the reconstruction cost, a penalty on the codes' size and one on
+    the decoder's smoothness,
+
+        loss = -log p(x|z) + beta * ||z||^2 / 2 + decoder_weight * L_REG,
+
+    L_REG = ||theta||^2 (kind "l2": the sum of squares of every trainable weight of the decoder
+    network, kernels and biases, as the paper's weight decay on the decoder's parameters) or
+    ||grad_z sum_pixels D(z)||^2 (kind "gp": D(z) the mean of p(x|z), per image). The model
+    computes L_REG (`decoder_penalty`: it owns the decoder) and passes it to `terms`.
+
+    Args:
+        kind: "l2" or "gp".
+        beta: weight of ||z||^2 / 2 (the paper's beta).
+        decoder_weight: weight of L_REG (the paper's lambda).
+        samples: draws of z per example (1: a point mass has one).
+
+    Example:
+        VAE(encoder, PointMass(20), decoder, Bernoulli(), objective=RAE(kind="gp"),
+            samplers=[GaussianMixture(10)])
+    """
+
+    loss_is = "-log p(x|z) + beta * ||z||^2 / 2 + decoder_weight * a decoder penalty per image (RAE): not a bound"
+    metric_names = ("code_penalty", "decoder_penalty")
+
+    def __init__(self, kind="l2", beta=1e-4, decoder_weight=1e-7, samples=1, **kwargs):
+        if kind not in RAE_KINDS:
+            raise ConfigError("kind", kind, " or ".join(map(repr, RAE_KINDS)))
+        check_number("decoder_weight", decoder_weight)
+        super().__init__(beta=beta, samples=samples, **kwargs)
+        self.kind, self.decoder_weight = kind, float(decoder_weight)
+
+    @property
+    def decoder_penalty(self):
+        """What the model computes for `terms`: the decoder's weights or its gradient in z."""
+        return RAE_KINDS[self.kind]
+
+    def terms(self, q, z, log_likelihood, prior, decoder_penalty=None):
+        reconstruction = self.reconstruction(log_likelihood)
+        code_axes = list(range(2, z.shape.rank))  # z [S, B, *code_shape]
+        code_penalty = tf.reduce_mean(0.5 * tf.reduce_sum(tf.square(z), axis=code_axes), axis=0)
+        decoder_penalty = tf.broadcast_to(decoder_penalty, tf.shape(reconstruction))
+        return {"loss": reconstruction + self.beta * code_penalty + self.decoder_weight * decoder_penalty,
+                "reconstruction": reconstruction, "code_penalty": code_penalty, "decoder_penalty": decoder_penalty}
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "decoder_weight": self.decoder_weight}
+
+
 # Maximum mean discrepancy between the codes of a batch and draws of the prior (WAE-MMD,
 # InfoVAE-MMD): the kernels and the estimator, written once for both objectives.
 
@@ -725,8 +844,9 @@ class WAEMMD(MMDPenalty):
         loss = -log p(x|z) + lambda * MMD(q(z), p(z))
 
     z is one draw of a Gaussian q(z|x), or the code itself with a deterministic encoder (the
-    paper's). Uses only the draws, so it `needs_density` not. `kl` reports KL(q(z|x) || p(z))
-    where q has a density, for comparison; the loss does not contain it.
+    paper's: the `point_mass` posterior). It uses only the draws (`needs_density` False); the
+    model reports KL(q(z|x) || p(z)) of a q that has a density beside it, which the loss does
+    not contain.
 
     Args:
         lambda_mmd: the weight of the MMD (the paper's lambda, 10 with its 0.05 * ||x - y||^2
@@ -751,9 +871,7 @@ class WAEMMD(MMDPenalty):
     def terms(self, q, z, log_likelihood, prior, prior_z):
         reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
         penalty = self.discrepancy(z, prior_z)
-        kl_per_layer = prior.kl_per_layer(q, z)
         return {"loss": reconstruction + self.lambda_mmd * penalty, "reconstruction": reconstruction,
-                "kl": tf.reduce_sum(kl_per_layer, axis=-1), "kl_per_layer": kl_per_layer,
                 "mmd": tf.broadcast_to(penalty, tf.shape(reconstruction))}
 
     def get_config(self):

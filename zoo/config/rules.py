@@ -1,7 +1,8 @@
 """Which blocks go together: the one place the zoo's compatibility rules live.
 
 The rules read the block objects (their class attributes: `continuous`, `conditional`,
-`one_pass_density`, `prior_type`, `posterior_type`) and their registered names, so the config
+`one_pass_density`, `point_mass`, `prior_type`, `posterior_type`, an objective's `needs_density`) and their
+registered names, so the config
 path (`VAEConfig.blocks`) and a model composed from objects can ask the same function.
 """
 
@@ -20,6 +21,7 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
     objective_name = roles["objective"].name_of(objective)
     condition_name = roles["condition"].name_of(condition) if condition is not None else None
     _check_labels(prior, prior_name, objective_name, condition, condition_name, classifier)
+    _check_point_mass(posterior, posterior_name, objective, objective_name, roles["objective"])
     if samplers:
         _check_samplers(posterior, posterior_name, condition, samplers, *samplers_field)
     priors = roles["prior"]
@@ -37,6 +39,14 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
     wanted = (wanted,) if isinstance(wanted, str) else wanted
     if wanted and posterior_name not in wanted:
         raise ConfigError("posterior", posterior_name, f"{' or '.join(map(repr, wanted))} for the prior '{prior_name}'")
+
+
+def _check_point_mass(posterior, posterior_name, objective, objective_name, objectives):
+    """A point-mass q(z|x) has no density: only objectives that use the draws alone take it."""
+    if posterior.point_mass and objective.needs_density:
+        allowed = [name for name in objectives.names() if not objectives.get(name).needs_density]
+        raise ConfigError("objective", objective_name, f"one that uses only the codes for the posterior "
+                          f"'{posterior_name}' (a point mass has no density or KL): {', '.join(allowed)}")
 
 
 def _check_samplers(posterior, posterior_name, condition, samplers, field, value):

@@ -39,6 +39,10 @@ class ImageLikelihood(DistributionLayer):
     discrete = False
     levels = None
     pixel_range = (0.0, 1.0)  # the x its log_prob is defined for; None: any real number
+    # log_prob is a normalized log-density (or log-probability) of the pixels. A reconstruction
+    # cost that is not (MS-SSIM) sets False: its log_prob is minus the cost, and a model with it
+    # has no likelihood (`VAE.has_likelihood`).
+    is_density = True
     tensor_value = staticmethod(tfd.Distribution.mean)
 
     def params_shape(self, image_shape):

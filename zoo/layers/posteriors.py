@@ -48,6 +48,10 @@ class Posterior(DistributionLayer):
     # Its draws move along the model's log p(x, z) (the HVAE's leapfrog steps): the model binds
     # that target with `given(target)` before it draws.
     needs_target = False
+    # q(z|x) puts all its mass on one code (a deterministic encoder): it has no density and no
+    # KL, so only objectives that use the draws alone take it (`Objective.needs_density`), and
+    # the model has no likelihood (`VAE.has_likelihood`).
+    point_mass = False
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
@@ -243,3 +247,31 @@ class RelaxedCategorical(Posterior):
                 "temperature": self.initial_temperature, "min_temperature": self.min_temperature,
                 "temperature_decay": self.temperature_decay}
 
+
+
+@serializable
+@POSTERIORS.register("point_mass")
+class PointMass(Posterior):
+    """A deterministic encoder: z is the encoder's output, q(z|x) a point mass on it (TFP's
+    `Deterministic`), with no density and no KL. The autoencoders (plain, RAE) and a WAE with a
+    deterministic encoder take it; an objective that needs log q(z|x) or a KL is refused
+    (`zoo.config.rules`), and the model has no likelihood (`VAE.has_likelihood`): it is scored
+    by reconstruction error and generates through its prior or a fitted sampler.
+
+    Example:
+        VAE(encoder, PointMass(20), decoder, Bernoulli(), objective=RAE(kind="l2"))
+    """
+
+    point_mass = True
+    one_pass_density = False  # no density at all: a VampPrior's q(z|u) cannot be scored
+
+    @property
+    def params_size(self):
+        return self.latent_dim
+
+    def distribution(self, params):
+        return tfd.Independent(tfd.Deterministic(params), reinterpreted_batch_ndims=1)
+
+    def summary(self, q):
+        """The code itself (no spread to describe)."""
+        return {"z_mean": q.mean()}

@@ -75,13 +75,61 @@ class VAE(LikelihoodModel):
 
     KIND = "VAE"
     HAS_CLASSIFIER = False  # a classifier q(y|x) inside the inference model (M2), as the rules ask
-    scoring = "importance_sampling"
     embeds = True
 
     @property
     def loss_is(self):
         """What `fit` minimises, as its objective says (nats per image)."""
         return self.objective.loss_is
+
+    # A model without a likelihood (a point-mass q(z|x), or a reconstruction cost that is not a
+    # density) has no ELBO and no log p(x): it is scored by its reconstructions, exports no
+    # `elbo` or `log_likelihood` signature and has no baseline to beat (docs/autoencoders.md).
+
+    @property
+    def has_likelihood(self):
+        """Whether log p(x) is defined: q(z|x) has a density and p(x|z) is one."""
+        return not self.posterior.point_mass and self.likelihood.is_density
+
+    @property
+    def scoring(self):
+        """Importance-sampled log p(x); reconstruction error for a model without a likelihood."""
+        return "importance_sampling" if self.has_likelihood else "reconstruction_error"
+
+    @property
+    def slice_figure(self):
+        """The `elbo` signature's -ELBO; without a likelihood, the `reconstruct` signature's squared error."""
+        if self.has_likelihood:
+            return super().slice_figure
+        return ("reconstruct", "squared_error", 1.0, "squared_error")
+
+    def test_figures(self, logs):
+        """The test -ELBO and its parts; without a likelihood, the loss, the reconstruction cost
+        and the mean squared error per pixel (no -ELBO is recorded)."""
+        if self.has_likelihood:
+            return super().test_figures(logs)
+        return {"test_loss": logs["loss"], "test_reconstruction": logs["reconstruction"],
+                "test_squared_error": logs["squared_error"]}
+
+    def test_report(self, figures):
+        if self.has_likelihood:
+            return super().test_report(figures)
+        return (f"Test loss {figures['test_loss']:.2f} (reconstruction cost {figures['test_reconstruction']:.2f}); "
+                f"mean squared error {figures['test_squared_error']:.5f} per pixel; no likelihood")
+
+    def pixel_marginal(self, train_images):
+        return super().pixel_marginal(train_images) if self.has_likelihood else None
+
+    def require_likelihood(self, what):
+        """Refuse, in one line, `what` (a bound on log p(x)) of a model without a likelihood."""
+        if not self.has_likelihood:
+            raise ZooError(f"{what}: this {self.KIND} has no likelihood ({self.without_likelihood_because()}); "
+                           "score it by reconstruction error (zoo evaluate does)")
+
+    def without_likelihood_because(self):
+        if self.posterior.point_mass:
+            return f"its posterior {type(self.posterior).__name__} is a point mass, with no density"
+        return f"its reconstruction cost {type(self.likelihood).__name__} is not a density"
 
     def kind_figures(self, test_images, figures, levels, verbose=True):
         """What the loss is, beside the figures (an objective's loss need not be the -ELBO)."""
@@ -123,7 +171,7 @@ class VAE(LikelihoodModel):
         # read it, so a restored or fine-tuned model continues where it was.
         self.epochs_trained = self.epoch_counter()
         self.trackers = [keras.metrics.Mean(name)
-                         for name in self.METRIC_NAMES + self.layer_metric_names + tuple(objective.metric_names)]
+                         for name in self.tracked_names() + self.layer_metric_names + tuple(objective.metric_names)]
         self.image_shape = None
         image_shape = image_shape or input_shape_of(encoder)
         if image_shape is not None:
@@ -135,6 +183,12 @@ class VAE(LikelihoodModel):
         rules.check_vae_blocks(posterior, prior, objective, condition, classifier=self.HAS_CLASSIFIER or None,
                                samplers=[sampler.kind for sampler in samplers])
         objective.check(posterior)
+
+    def tracked_names(self):
+        """METRIC_NAMES, without the KL of a point mass (it has none), with the mean squared
+        error per pixel of a model without a likelihood (its test figure)."""
+        names = tuple(name for name in self.METRIC_NAMES if name != "kl" or not self.posterior.point_mass)
+        return names + (() if self.has_likelihood else ("squared_error",))
 
     @property
     def code_shape(self):
@@ -237,11 +291,15 @@ class VAE(LikelihoodModel):
         """{"x_mean": the decoded posterior code, and what describes q(z|x) (`posterior.summary`)}:
         what `predict` and the `reconstruct` signature return."""
         q = self.encode(x, y)
-        return {"x_mean": self.decode(self.posterior.code(q), y).mean(), **self.posterior.summary(q)}
+        x_mean = self.decode(self.posterior.code(q), y).mean()
+        if self.has_likelihood:
+            return {"x_mean": x_mean, **self.posterior.summary(q)}
+        return {"x_mean": x_mean, **self.posterior.summary(q), "squared_error": squared_error(x_mean, x)}
 
     def elbo(self, x, y=None, seed=seeds.ELBO_SEED):
         """Per-example ELBO [B] in nats at one draw of z (a fixed seed: repeatable), beta = 1;
         for a conditional model the bound on log p(x|y)."""
+        self.require_likelihood("elbo")
         reconstruction, kl = self.elbo_terms(self._checked(x), self._checked_condition(y), seed)
         return -(reconstruction + kl)
 
@@ -254,17 +312,20 @@ class VAE(LikelihoodModel):
         """Per-example log p(x), a tensor [N] (log p(x|y) if conditional) estimated with `samples`
         importance samples (the IWAE bound; see `zoo.models.importance_sampling`), computed in
         compiled batches of `batch_size`: the path `zoo evaluate` takes, at its speed."""
+        self.require_likelihood("log_likelihood")
         return tf.constant(self.importance_sampled_batches(x, y, samples, seed, batch_size)["log_likelihood"])
 
     def importance_sampled(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED):
         """Per-example {"log_likelihood", "elbo", "reconstruction", "kl"} tensors [B] from the
         same `samples` draws of q(z|x) (of log p(x|y) at y if conditional); traceable."""
+        self.require_likelihood("importance sampling")
         return importance_sampling.log_likelihood(self, x, samples, seed, y=y)
 
     def importance_sampled_batches(self, x, y=None, samples=5000, seed=seeds.LOG_LIKELIHOOD_SEED,
                                    batch_size=LOG_LIKELIHOOD_BATCH, progress=None):
         """`importance_sampled` over all of `x` (numpy [N, ...]) in compiled batches; numpy
         results [N]; `progress(log_likelihoods so far)` after each batch."""
+        self.require_likelihood("importance sampling")
         x = np.asarray(x)
         self.check_images(x)
         y = None if y is None else np.asarray(self._checked_condition(y))
@@ -287,19 +348,22 @@ class VAE(LikelihoodModel):
                 progress(np.concatenate([p["log_likelihood"] for p in parts]))
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
-    def draw(self, x, samples=1, training=False, seed=None, alg="auto_select", y=None):
+    def draw(self, x, samples=1, training=False, seed=None, alg="auto_select", y=None, with_error=False):
         """q(z|x) (inference form), draws z [S, B, ...] and log p(x|z) [S, B] for each draw.
 
         While training, z comes from the posterior layer itself (relaxed one-hot vectors for
         categorical latents); otherwise from q. With `seed` (a shape-[2] integer tensor) the
         draws are stateless, so the same x and seed give the same numbers in Python and in an
         export; `alg` picks the stateless RNG ("threefry" is fast inside XLA on CPU).
+        `with_error`: also the squared error per pixel of p(x|z)'s mean at each draw [S, B],
+        from the same decoder pass (a model without a likelihood reports it).
         """
         condition = self.condition_vector(y)
         params = self._encoder_params(x, condition, training)
         posterior = self.posterior.given(self.joint_target(x, condition, training))
         q, z = posterior.draws(params, samples, seed, training, alg)
-        return q, z, self._log_likelihoods(x, z, samples, condition, training)
+        return (q, z, *self._log_likelihoods(x, z, samples, condition, training, with_error=True)) if with_error \
+            else (q, z, self._log_likelihoods(x, z, samples, condition, training))
 
     def joint_target(self, x, condition=None, training=None):
         """z [S, B, ...] -> log p(x|z) + log p(z) [S, B] of the images x [B, ...] (at their
@@ -308,22 +372,26 @@ class VAE(LikelihoodModel):
         return lambda z: (self._log_likelihoods(x, z, tf.shape(z)[0], condition, training)
                           + self.prior.given(condition).distribution().log_prob(z))
 
-    def _log_likelihoods(self, x, z, samples, condition=None, training=None):
+    def _log_likelihoods(self, x, z, samples, condition=None, training=None, with_error=False):
         """log p(x|z) [S, B] of the images x [B, ...] at each of the S draws z [S, B, ...] (at
-        the condition vectors [B, size] if conditional): one decoder pass over all S * B codes."""
+        the condition vectors [B, size] if conditional): one decoder pass over all S * B codes;
+        `with_error`: and the squared error per pixel of p(x|z)'s mean [S, B]."""
         batch = tf.shape(x)[0]
         flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
         flat_x = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
                             tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
         if condition is not None:
             condition = tf.tile(condition, [samples, 1])
-        log_px = self._decode(flat_z, condition, training).log_prob(flat_x)
-        return tf.reshape(log_px, [samples, batch])
+        p = self._decode(flat_z, condition, training)
+        log_px = tf.reshape(p.log_prob(flat_x), [samples, batch])
+        return (log_px, tf.reshape(squared_error(p.mean(), flat_x), [samples, batch])) if with_error else log_px
 
     @property
     def local_inference_refusal(self):
         """None when q(z|x) is one continuous layer of an unconditional model, whose encoder
         output (`posterior_params`) can be optimized per image against `log_joint`; else why not."""
+        if not self.has_likelihood:
+            return f"this {self.KIND} has no likelihood ({self.without_likelihood_because()}): no log p(x, z) to fit q to"
         if self.condition is not None or self.HAS_CLASSIFIER:
             return f"a conditional {self.KIND}'s q(z|x,y) is not optimized per image yet"
         if not self.posterior.continuous:
@@ -347,11 +415,21 @@ class VAE(LikelihoodModel):
     def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
         """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
         its conditions y if conditional)."""
-        q, z, log_likelihood = self.draw(x, self.objective.samples, training, seed, alg, y=y)
-        prior = self.prior.given(self.condition_vector(y))
-        draws = {"prior_z": self.prior_draws(prior, z, seed)} if self.objective.prior_draws else {}
-        terms = self.objective.terms(q, z, log_likelihood, prior, **draws)
-        per_layer = terms.pop("kl_per_layer")
+        drawn = self.draw(x, self.objective.samples, training, seed, alg, y=y, with_error=not self.has_likelihood)
+        q, z, log_likelihood = drawn[:3]
+        condition = self.condition_vector(y)
+        prior = self.prior.given(condition)
+        penalty = self.objective.decoder_penalty
+        given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
+        if self.objective.prior_draws:
+            given["prior_z"] = self.prior_draws(prior, z, seed)
+        terms = self.objective.terms(q, z, log_likelihood, prior, **given)
+        if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
+            terms["kl_per_layer"] = prior.kl_per_layer(q, z)
+            terms["kl"] = tf.reduce_sum(terms["kl_per_layer"], axis=-1)
+        if not self.has_likelihood:
+            terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
+        per_layer = terms.pop("kl_per_layer", None)
         if self.layer_metric_names:
             terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
         return terms
@@ -365,6 +443,26 @@ class VAE(LikelihoodModel):
         distribution = prior.distribution()
         shape = tf.shape(z)[:2 - distribution.batch_shape.rank]  # [S, B], or [S] for p(z|y) of the batch
         return tf.reshape(tf.cast(distribution.sample(shape, seed=seed), z.dtype), tf.shape(z))
+
+    def decoder_penalty(self, kind, z, condition=None, training=None):
+        """What an objective that regularizes the decoder asks for (`Objective.decoder_penalty`):
+        "weights", the sum of squares of the decoder network's trainable weights (kernels and
+        biases), a scalar; "gradient", ||d/dz sum_pixels mean of p(x|z)||^2 at each draw, [B]
+        (averaged over the S draws z [S, B, d]), through which the loss reaches both networks."""
+        if kind == "weights":
+            return tf.add_n([tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in self.decoder.trainable_variables])
+        if kind != "gradient":
+            raise ZooError(f"decoder_penalty: 'weights' or 'gradient', not {kind!r}")
+        samples, batch = tf.shape(z)[0], tf.shape(z)[1]
+        flat_z = tf.reshape(z, tf.concat([[samples * batch], tf.shape(z)[2:]], 0))
+        if condition is not None:
+            condition = tf.tile(condition, [samples, 1])
+        with tf.GradientTape() as tape:
+            tape.watch(flat_z)
+            total = tf.reduce_sum(self._decode(flat_z, condition, training).mean())
+        gradient = tape.gradient(total, flat_z)
+        norms = tf.reduce_sum(tf.reshape(tf.square(gradient), [samples * batch, -1]), axis=-1)
+        return tf.reduce_mean(tf.reshape(norms, [samples, batch]), axis=0)
 
     def condition_vector(self, y):
         """The condition vector [B, size] of `y` (None for an unconditional model), or a
@@ -427,12 +525,14 @@ class VAE(LikelihoodModel):
 
     def signatures(self, samples=5000):
         """reconstruct (also serving_default), encode, decode, sample, elbo and log_likelihood
-        (K = `samples`), each taking `y` too when conditional; and each sampler's own
+        (K = `samples`; neither without a likelihood), each taking `y` too when conditional; and each sampler's own
         (`sample_aggregate_posterior`, `sample_two_stage`, `sample_flow`)."""
         made = {"serving_default": (signatures.reconstruct, ("x",)), "reconstruct": (signatures.reconstruct, ("x",)),
                 "encode": (signatures.encode, ("x",)), "decode": (signatures.decode, ("z",)),
-                "sample": (signatures.sample, ("seed",)), "elbo": (signatures.elbo, ("x",)),
-                "log_likelihood": (functools.partial(signatures.log_likelihood, num_samples=samples), ("x",))}
+                "sample": (signatures.sample, ("seed",))}
+        if self.has_likelihood:  # no bound on log p(x) without one
+            made.update(elbo=(signatures.elbo, ("x",)),
+                        log_likelihood=(functools.partial(signatures.log_likelihood, num_samples=samples), ("x",)))
         needs_y = self.signatures_taking_labels(made)
         declared = {name: Signature(functools.partial(function, self), inputs + (("y",) if name in needs_y else ()))
                     for name, (function, inputs) in made.items()}
@@ -619,6 +719,11 @@ class VAE(LikelihoodModel):
         if config.get("image_shape") is not None:
             config["image_shape"] = tuple(config["image_shape"])
         return cls(**config)
+
+
+def squared_error(x_mean, x):
+    """The mean squared error per pixel of each image [B]."""
+    return tf.reduce_mean(tf.reshape(tf.square(x_mean - x), [tf.shape(x)[0], -1]), axis=-1)
 
 
 def checked_samplers(samplers, aggregate_posterior=None):
