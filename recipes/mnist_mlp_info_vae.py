@@ -9,7 +9,10 @@ MMD by -0.47, which `info_vae` refuses. lambda = 1000 makes the MMD (about 1e-3 
 this batch size) cost a few nats, as much as the KL's per-latent terms.
 
 Run:      zoo train mnist_mlp_info_vae --data-dir ../shared/data/mnist
-Measured: see docs/mmd.md (benchmarks/same_budget.py, 30 epochs, seed 0).
+Measured: test -ELBO 101.61 nats (reconstruction 77.33 + KL 24.28), 30 epochs in 2496 s on 2
+          CPU cores shared with about 10 other runs (`benchmarks/same_budget.py`, seed 0);
+          -log p(x) <= 94.39 +- 0.83 nats (K=5000, first 1,000 test images); prior samples'
+          domain FID 183.41 (docs/mmd.md).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig

@@ -12,7 +12,9 @@ the paper's lambda = 10 weighs an MMD against 0.05 * ||x - x'||^2 (their `l2sq` 
 ratio to an unscaled per-image cost is 10 / 0.05 = 200; here the cost is -log p(x|z) in nats.
 
 Run:      zoo train mnist_mlp_wae --data-dir ../shared/data/mnist
-Measured: see docs/mmd.md (benchmarks/same_budget.py, 30 epochs, seed 0).
+Measured: test loss 73.05 (reconstruction 61.05 nats), mean squared error 0.02372 per
+          pixel; prior samples' domain FID 191.38, reconstructions' 8.28; 30 epochs in 2355 s
+          on 2 shared cores (`benchmarks/same_budget.py`, seed 0; docs/mmd.md).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
