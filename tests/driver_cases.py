@@ -168,6 +168,13 @@ MODEL_CASES = (
     _case("vae_mlp_ms_ssim", VAEConfig(network=MLP, posterior=LATENT, likelihood="ms_ssim")),
     ModelCase("vae_mlp_riemannian_hamiltonian_fitted", "VAE", lambda: _fitted_metric(RHVAE_CASE),
               blocks=_blocks_of(RHVAE_CASE)),
+    # Issue 28's MMD objectives (one objective per model): WAE-MMD with a deterministic encoder
+    # (the paper's) and a conditional prior (its draws of p(z|y)), InfoVAE with the VampPrior.
+    _case("vae_mlp_point_mass_class_label_wae_mmd", VAEConfig(
+        network=MLP, posterior={"type": "point_mass", "latent_dim": 3}, prior="conditional_normal",
+        condition={"type": "class_label", "classes": 3}, objective={"type": "wae_mmd"})),
+    _case("vae_mlp_vamp_info_vae", VAEConfig(
+        network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 2}, objective={"type": "info_vae"})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

@@ -21,6 +21,7 @@ import tf_keras as keras
 
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
 import autoencoders_by_hand
+from mmd_by_hand import mmd_loss_by_hand
 from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.config.blocks import make_block
@@ -91,6 +92,8 @@ def sensible_combinations():
 
 
 # The objectives by family, for the default cover's pairs (each objective still appears).
+FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae",
+            "rae": "autoencoder", "info_vae": "wae_mmd"}
 FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder"}
 # A likelihood whose pairs another's stand for: MS-SSIM reads sigmoid(logits) as the continuous
 # Bernoulli does and takes part in no rule; its own tests are tests/test_ms_ssim.py.
@@ -158,6 +161,9 @@ def hand_objective(model, x, seed):
     if isinstance(objective, (Autoencoder, RAE)):  # objectives of the draws alone (a point mass has no log q)
         return autoencoders_by_hand.loss(model, x, seed)
     log_px = log_px.numpy().astype(np.float64)
+    prior_z = model.prior_draws(model.prior, z, seed).numpy() if objective.prior_draws else None  # MMD objectives
+    if objective.prior_draws and not objective.needs_density:  # WAE-MMD: the MMD in loops, no KL (a point mass has none)
+        return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl=None)
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
     if isinstance(objective, IWAE):
@@ -175,6 +181,8 @@ def hand_objective(model, x, seed):
             kl = tfp.distributions.kl_divergence(
                 q, tfp.distributions.MultivariateNormalDiag(tf.zeros([model.prior.latent_dim]))).numpy()
     np.testing.assert_allclose(model.prior.kl(q, z), kl, rtol=1e-5, atol=1e-5)  # the prior's own KL agrees
+    if objective.prior_draws:  # InfoVAE: the weighted KL and the MMD in loops
+        return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl)
     penalty = np.abs(kl - float(objective.capacity)) if isinstance(objective, Capacity) else kl
     if objective.free_bits:
         per_variable = model.prior.kl_per_variable(q)

@@ -100,6 +100,8 @@ COVERED_ELSEWHERE |= {"mnist_mlp_bernoulli_2d", "mnist_mlp_vampprior", "mnist_ml
                       "fashion_mnist_mlp_categorical_gaussian", "fashion_mnist_mlp_continuous_bernoulli",
                       "fashion_mnist_conv_gaussian", "conv_gaussian", "conv_discretized_logistic", "mlp_gaussian"}
 COVERED_ELSEWHERE |= {"mnist_mlp_ms_ssim"}  # issue 28: the driver's vae_mlp_ms_ssim, tests/test_ms_ssim.py
+# Issue 28's MMD objectives: their blocks are in the driver's cases and tests/test_mmd.py.
+COVERED_ELSEWHERE |= {"mnist_mlp_info_vae", "mnist_mlp_wae_gaussian", "mnist_mlp_wae"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name
@@ -144,6 +146,12 @@ DOCUMENTED_LIMITS.update({"mnist_mlp_iwae": 105, "mnist_mlp_miwae": 101, "mnist_
                           "mnist_mlp_ciwae": 101, "mnist_mlp_beta_vae_capacity": 105, "mnist_mlp_planar": 101,
                           "mnist_mlp_radial": 100, "mnist_mlp_svae": 102, "mnist_mlp_power_spherical": 102,
                           "mnist_mlp_poincare": 104})
+# Issue 28's MMD objectives with a likelihood, 30 epochs (benchmarks/same_budget.py, seed 0: docs/mmd.md).
+# The WAE's loss is not the ELBO: its -ELBO (268.996) is a poor bound, its limit only guards it.
+DOCUMENTED_LIMITS.update({"mnist_mlp_info_vae": 103, "mnist_mlp_wae_gaussian": 272})
+# Models without a likelihood (issue 28) record no -ELBO: their documented figure is the test
+# mean squared error per pixel (the deterministic WAE reached 0.02372: docs/mmd.md).
+DOCUMENTED_SQUARED_ERROR = {"mnist_mlp_wae": 0.025}
 # What the label recipes are for, at their documented targets (docs/labels.md).
 DOCUMENTED_LABEL_TARGETS = {"mnist_mlp_conditional": ("conditional_accuracy", 0.95, "at least"),
                             "mnist_mlp_m2_100": ("test_error", 0.15, "at most"),
@@ -168,6 +176,8 @@ def test_recipes_without_a_likelihood_reach_their_documented_squared_error(name,
     result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
     assert "test_neg_elbo" not in result.metrics
     assert result.metrics["test_squared_error"] < DOCUMENTED_SQUARED_ERRORS[name]
+    assert sorted({**DOCUMENTED_LIMITS, **DOCUMENTED_SQUARED_ERROR}) == [
+        n for n in LOCAL_RECIPES if RECIPES.get(n).train.dataset != "folder"]
 
 
 @pytest.mark.slow
@@ -181,3 +191,13 @@ def test_recipe_defaults_reach_their_documented_quality(name, data_dirs, tmp_pat
         metric, target, side = DOCUMENTED_LABEL_TARGETS[name]
         value = result.metrics[metric]
         assert value >= target if side == "at least" else value <= target, (metric, value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_SQUARED_ERROR))
+def test_recipes_without_a_likelihood_reach_their_documented_squared_error(name, data_dirs, tmp_path):
+    """Full-length training of a model scored by its reconstructions: `make test-slow`."""
+    recipe = RECIPES.get(name)
+    result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
+    assert "test_neg_elbo" not in result.metrics
+    assert result.metrics["test_squared_error"] < DOCUMENTED_SQUARED_ERROR[name]

@@ -53,6 +53,9 @@ class Objective(keras.layers.Layer):
     # What the loss needs of the decoder, computed by the model and passed to `terms` as
     # `decoder_penalty` (`VAE.decoder_penalty`): None, "weights" or "gradient" (RAE).
     decoder_penalty = None
+    # True when `terms` takes `prior_z`, draws of p(z) shaped as z (MMD penalties): the model
+    # draws them with the batch's stateless seed and passes them.
+    prior_draws = False
 
     def __init__(self, beta=1.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(**kwargs)
@@ -627,6 +630,7 @@ class SemiSupervised(Objective):
         return {**super().get_config(), "alpha": self.alpha, "free_bits": self.free_bits}
 
 
+
 # Autoencoders without a KL (issue 28, Ghosh et al. 2020): objectives of the draws z alone
 # (`needs_density = False`), so a point-mass posterior takes them; the model reports the KL of
 # a posterior that has a density beside them (`VAE.terms`).
@@ -737,3 +741,190 @@ class RAE(ReconstructionOnly):
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "decoder_weight": self.decoder_weight}
 
+
+# Maximum mean discrepancy between the codes of a batch and draws of the prior (WAE-MMD,
+# InfoVAE-MMD): the kernels and the estimator, written once for both objectives.
+
+WAE_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # the WAE authors' IMQ scales (pythae's WAE_MMD default)
+MMD_KERNELS = ("imq", "rbf")
+
+
+def squared_distances(a, b):
+    """||a_i - b_j||^2 [..., n, m] between the rows of a [..., n, D] and b [..., m, D] (from the
+    differences: the expansion |a|^2 + |b|^2 - 2ab goes negative in float32 for close points)."""
+    return tf.reduce_sum(tf.square(a[..., :, None, :] - b[..., None, :, :]), axis=-1)
+
+
+def mmd_kernel(squared, kernel, c_base, scales):
+    """The kernel at squared distances, summed over `scales` s with C = s * c_base: "imq"
+    C / (C + d^2), "rbf" exp(-d^2 / C)."""
+    total = 0.0
+    for scale in scales:
+        c = scale * c_base
+        total += c / (c + squared) if kernel == "imq" else tf.exp(-squared / c)
+    return total
+
+
+def mmd(codes, prior_codes, kernel="imq", bandwidth=1.0, scales=WAE_SCALES):
+    """The unbiased U-statistic of MMD^2 between n codes of q(z) [..., n, D] and m draws of
+    p(z) [..., m, D] (Gretton et al. 2012, eq. 3; the WAE authors' `mmd_penalty`): the mean of
+    k over the pairs i != j within each sample, minus twice the mean over all n * m pairs
+    across them; [...]. C = 2 D bandwidth^2 (Tolstikhin et al. 2018: 2 D sigma_z^2)."""
+    codes, prior_codes = tf.cast(codes, tf.float32), tf.cast(prior_codes, tf.float32)
+    c_base = 2.0 * codes.shape[-1] * float(bandwidth) ** 2
+
+    def within(sample):
+        k = mmd_kernel(squared_distances(sample, sample), kernel, c_base, scales)
+        n = tf.cast(tf.shape(sample)[-2], tf.float32)
+        return (tf.reduce_sum(k, axis=[-2, -1]) - tf.linalg.trace(k)) / (n * (n - 1.0))
+
+    across = mmd_kernel(squared_distances(codes, prior_codes), kernel, c_base, scales)
+    return within(codes) + within(prior_codes) - 2.0 * tf.reduce_mean(across, axis=[-2, -1])
+
+
+class MMDPenalty(Objective):
+    """Base of the MMD objectives: the kernel's settings, and the MMD between q(z), the codes
+    of the batch, and p(z), as many prior draws (`prior_z`, which the model passes because
+    `prior_draws` is True). The MMD is one number per batch, added to each example's loss and
+    reported as "mmd".
+
+    Args:
+        kernel: "imq" (inverse multiquadratics C / (C + ||x - y||^2), the WAE paper's) or
+            "rbf" (exp(-||x - y||^2 / C)).
+        bandwidth: sigma in C = scale * 2 D sigma^2, D the code size (1: the standard normal
+            prior's scale, as the WAE authors and pythae).
+        scales: the kernel is summed over these multiples of C.
+    """
+
+    prior_draws = True
+    metric_names = ("mmd",)
+    REPLACED = ()  # the base's arguments this objective does not take
+
+    def __init__(self, kernel="imq", bandwidth=1.0, scales=WAE_SCALES, **kwargs):
+        for name in self.REPLACED:
+            if name in kwargs:
+                raise ConfigError(name, kwargs[name], f"no value: {OBJECTIVES.name_of(self)} has no {name}")
+        super().__init__(**kwargs)
+        if kernel not in MMD_KERNELS:
+            raise ConfigError("kernel", kernel, " or ".join(map(repr, MMD_KERNELS)))
+        check_number("bandwidth", bandwidth, positive=True)
+        scales = (scales,) if isinstance(scales, (int, float)) else tuple(scales)
+        if not scales:
+            raise ConfigError("scales", scales, "at least one multiple of C, e.g. [1.0]")
+        for scale in scales:
+            check_number("scales", scale, positive=True)
+        self.kernel, self.bandwidth, self.scales = kernel, float(bandwidth), tuple(float(s) for s in scales)
+
+    def check(self, posterior):
+        if posterior.layer_names:
+            raise ConfigError("objective", OBJECTIVES.name_of(self), f"a posterior of one stochastic layer, not "
+                              f"{type(posterior).__name__} (the MMD compares one layer's codes with p(z))")
+
+    def discrepancy(self, z, prior_z):
+        """The MMD of each draw's batch of codes z [S, B, ...] against the prior draws
+        [S, B, ...], averaged over the S draws: a scalar."""
+        size = math.prod(z.shape[2:])
+        return tf.reduce_mean(mmd(tf.reshape(z, [self.samples, -1, size]),
+                                  tf.reshape(prior_z, [self.samples, -1, size]),
+                                  self.kernel, self.bandwidth, self.scales))
+
+    def get_config(self):
+        config = super().get_config()
+        for name in self.REPLACED:
+            config.pop(name)
+        return {**config, "kernel": self.kernel, "bandwidth": self.bandwidth, "scales": list(self.scales)}
+
+
+@serializable
+@OBJECTIVES.register("wae_mmd")
+class WAEMMD(MMDPenalty):
+    """WAE-MMD (Tolstikhin et al. 2018, "Wasserstein auto-encoders"): the reconstruction cost
+    plus lambda times the MMD between q(z) and p(z), with no per-example KL:
+
+        loss = -log p(x|z) + lambda * MMD(q(z), p(z))
+
+    z is one draw of a Gaussian q(z|x), or the code itself with a deterministic encoder (the
+    paper's: the `point_mass` posterior). It uses only the draws (`needs_density` False); the
+    model reports KL(q(z|x) || p(z)) of a q that has a density beside it, which the loss does
+    not contain.
+
+    Args:
+        lambda_mmd: the weight of the MMD (the paper's lambda, 10 with its 0.05 * ||x - y||^2
+            cost).
+        kernel, bandwidth, scales: those of `MMDPenalty` (the paper's IMQ at 7 scales by default).
+        samples: draws of z per example.
+
+    Example:
+        VAE(encoder, DiagonalNormal(8), decoder, Bernoulli(), objective=WAEMMD(lambda_mmd=10.0))
+    """
+
+    loss_is = "-log p(x|z) + lambda * MMD(q(z), p(z)) per image (WAE-MMD): not a bound on log p(x)"
+
+    needs_density = False
+    REPLACED = ("beta", "warmup_epochs")
+
+    def __init__(self, lambda_mmd=10.0, kernel="imq", bandwidth=1.0, scales=WAE_SCALES, samples=1, **kwargs):
+        super().__init__(kernel=kernel, bandwidth=bandwidth, scales=scales, samples=samples, **kwargs)
+        check_number("lambda_mmd", lambda_mmd)
+        self.lambda_mmd = float(lambda_mmd)
+
+    def terms(self, q, z, log_likelihood, prior, prior_z):
+        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+        penalty = self.discrepancy(z, prior_z)
+        return {"loss": reconstruction + self.lambda_mmd * penalty, "reconstruction": reconstruction,
+                "mmd": tf.broadcast_to(penalty, tf.shape(reconstruction))}
+
+    def get_config(self):
+        return {**super().get_config(), "lambda_mmd": self.lambda_mmd}
+
+
+@serializable
+@OBJECTIVES.register("info_vae")
+class InfoVAE(MMDPenalty):
+    """InfoVAE-MMD (Zhao et al. 2019, "InfoVAE: balancing learning and inference in
+    variational autoencoders"), as pythae's INFOVAE_MMD: the ELBO with the KL weighted by
+    1 - alpha plus the MMD between q(z) and p(z):
+
+        loss = -log p(x|z) + (1 - alpha) * KL(q(z|x) || p(z)) + (alpha + lambda - 1) * MMD
+
+    alpha = 0, lambda = 1 is the negative ELBO. The MMD's weight must not be negative (that
+    would push q(z) away from p(z)): alpha + lambda >= 1.
+
+    Args:
+        alpha: 1 - the KL's weight, at most 1.
+        lambda_mmd: the paper's lambda.
+        kernel, bandwidth, scales: those of `MMDPenalty`; one IMQ scale by default, as pythae's
+            InfoVAE.
+        samples: draws of z per example.
+
+    Example:
+        VAE(..., objective=InfoVAE(alpha=0.0, lambda_mmd=1000.0))
+    """
+
+    loss_is = ("-log p(x|z) + (1 - alpha) * KL(q(z|x) || p(z)) + (alpha + lambda - 1) * MMD(q(z), p(z)) per image "
+               "(InfoVAE): the negative ELBO only when alpha = 0 and lambda = 1")
+
+    needs_density = True
+    REPLACED = ("beta", "warmup_epochs")
+
+    def __init__(self, alpha=0.0, lambda_mmd=1000.0, kernel="imq", bandwidth=1.0, scales=(1.0,), samples=1, **kwargs):
+        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not -math.inf < alpha <= 1.0:
+            raise ConfigError("alpha", alpha, "a number <= 1 (the KL's weight is 1 - alpha)")
+        check_number("lambda_mmd", lambda_mmd, positive=True)
+        if alpha + lambda_mmd < 1.0:
+            raise ConfigError("lambda_mmd", lambda_mmd, f"at least 1 - alpha = {1.0 - alpha} (the MMD's weight "
+                              "alpha + lambda - 1 must not be negative)")
+        super().__init__(kernel=kernel, bandwidth=bandwidth, scales=scales, samples=samples, **kwargs)
+        self.alpha, self.lambda_mmd = float(alpha), float(lambda_mmd)
+
+    def terms(self, q, z, log_likelihood, prior, prior_z):
+        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+        kl_per_layer = prior.kl_per_layer(q, z)
+        kl = tf.reduce_sum(kl_per_layer, axis=-1)
+        penalty = self.discrepancy(z, prior_z)
+        loss = reconstruction + (1.0 - self.alpha) * kl + (self.alpha + self.lambda_mmd - 1.0) * penalty
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "kl_per_layer": kl_per_layer,
+                "mmd": tf.broadcast_to(penalty, tf.shape(reconstruction))}
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "lambda_mmd": self.lambda_mmd}

@@ -7,6 +7,7 @@ ENCODE_SEED = (1, 0)
 ELBO_SEED = (2, 0)
 LOG_LIKELIHOOD_SEED = (3, 0)
 PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
+PRIOR_DRAWS_STREAM = 7  # folded into a batch's [2] seed for the p(z) draws an MMD objective compares with
 
 
 def stream(seed, stream_id):

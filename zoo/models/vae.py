@@ -424,6 +424,8 @@ class VAE(LikelihoodModel):
         prior = self.prior.given(condition)
         penalty = self.objective.decoder_penalty
         given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
+        if self.objective.prior_draws:
+            given["prior_z"] = self.prior_draws(prior, z, seed)
         terms = self.objective.terms(q, z, log_likelihood, prior, **given)
         if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
             terms["kl_per_layer"] = prior.kl_per_layer(q, z)
@@ -434,6 +436,16 @@ class VAE(LikelihoodModel):
         if self.layer_metric_names:
             terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
         return terms
+
+    def prior_draws(self, prior, z, seed=None):
+        """Draws of p(z) shaped as the codes z [S, B, ...], for an objective that compares q(z)
+        with p(z) (`objective.prior_draws`): stateless when `seed` is given (its own stream of
+        the batch's seed), so a compiled step and `evaluate` repeat them."""
+        if seed is not None:
+            seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), seeds.PRIOR_DRAWS_STREAM)
+        distribution = prior.distribution()
+        shape = tf.shape(z)[:2 - distribution.batch_shape.rank]  # [S, B], or [S] for p(z|y) of the batch
+        return tf.reshape(tf.cast(distribution.sample(shape, seed=seed), z.dtype), tf.shape(z))
 
     def decoder_penalty(self, kind, z, condition=None, training=None):
         """What an objective that regularizes the decoder asks for (`Objective.decoder_penalty`):
