@@ -102,6 +102,9 @@ COVERED_ELSEWHERE |= {"mnist_mlp_bernoulli_2d", "mnist_mlp_vampprior", "mnist_ml
 COVERED_ELSEWHERE |= {"mnist_mlp_ms_ssim"}  # issue 28: the driver's vae_mlp_ms_ssim, tests/test_ms_ssim.py
 # Issue 28's MMD objectives: their blocks are in the driver's cases and tests/test_mmd.py.
 COVERED_ELSEWHERE |= {"mnist_mlp_info_vae", "mnist_mlp_wae_gaussian", "mnist_mlp_wae"}
+# Issues 27 and 29: the RHVAE (the driver's case, tests/test_rhvae.py), the adversarial models (the
+# driver's factor_vae_mlp and aae_mlp, tests/test_adversarial.py, which trains one through zoo train).
+COVERED_ELSEWHERE |= {"mnist_mlp_rhvae", "mnist_mlp_aae", "shapes_mlp_factor_vae"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name
@@ -149,18 +152,20 @@ DOCUMENTED_LIMITS.update({"mnist_mlp_iwae": 105, "mnist_mlp_miwae": 101, "mnist_
 # Issue 28's MMD objectives with a likelihood, 30 epochs (benchmarks/same_budget.py, seed 0: docs/mmd.md).
 # The WAE's loss is not the ELBO: its -ELBO (268.996) is a poor bound, its limit only guards it.
 DOCUMENTED_LIMITS.update({"mnist_mlp_info_vae": 103, "mnist_mlp_wae_gaussian": 272})
-# Models without a likelihood (issue 28) record no -ELBO: their documented figure is the test
-# mean squared error per pixel (the deterministic WAE reached 0.02372: docs/mmd.md).
-DOCUMENTED_SQUARED_ERROR = {"mnist_mlp_wae": 0.025}
+# Issue 29's FactorVAE on shapes: 4 epochs reached 95.65 (docs/adversarial.md); the recipe trains 24.
+# The RHVAE: 3 epochs reached 109.53 (docs/hamiltonian.md); its 30-epoch run did not finish here.
+DOCUMENTED_LIMITS.update({"shapes_mlp_factor_vae": 100, "mnist_mlp_rhvae": 105})
 # What the label recipes are for, at their documented targets (docs/labels.md).
 DOCUMENTED_LABEL_TARGETS = {"mnist_mlp_conditional": ("conditional_accuracy", 0.95, "at least"),
                             "mnist_mlp_m2_100": ("test_error", 0.15, "at most"),
                             "mnist_mlp_m2_3000": ("test_error", 0.05, "at most")}
 
 
-# Models without a likelihood record no test -ELBO: their figure is the test squared error per
-# pixel (mnist_mlp_ms_ssim, 30 epochs: 0.0762; benchmarks/same_budget.py, seed 0, docs/ms_ssim.md).
-DOCUMENTED_SQUARED_ERRORS = {"mnist_mlp_ms_ssim": 0.08}
+# Models without a likelihood (issue 28) record no -ELBO: their documented figure is the test mean
+# squared error per pixel, 30 epochs (benchmarks/same_budget.py, seed 0): the MS-SSIM VAE 0.0762
+# (docs/ms_ssim.md), the deterministic WAE 0.02372 (docs/mmd.md), the AAE 0.02283 on the first 1,000
+# test images (docs/adversarial.md).
+DOCUMENTED_SQUARED_ERRORS = {"mnist_mlp_ms_ssim": 0.08, "mnist_mlp_wae": 0.025, "mnist_mlp_aae": 0.03}
 
 
 def test_every_recipe_on_a_fixed_dataset_documents_its_quality():
@@ -176,8 +181,6 @@ def test_recipes_without_a_likelihood_reach_their_documented_squared_error(name,
     result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
     assert "test_neg_elbo" not in result.metrics
     assert result.metrics["test_squared_error"] < DOCUMENTED_SQUARED_ERRORS[name]
-    assert sorted({**DOCUMENTED_LIMITS, **DOCUMENTED_SQUARED_ERROR}) == [
-        n for n in LOCAL_RECIPES if RECIPES.get(n).train.dataset != "folder"]
 
 
 @pytest.mark.slow
@@ -191,13 +194,3 @@ def test_recipe_defaults_reach_their_documented_quality(name, data_dirs, tmp_pat
         metric, target, side = DOCUMENTED_LABEL_TARGETS[name]
         value = result.metrics[metric]
         assert value >= target if side == "at least" else value <= target, (metric, value)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(DOCUMENTED_SQUARED_ERROR))
-def test_recipes_without_a_likelihood_reach_their_documented_squared_error(name, data_dirs, tmp_path):
-    """Full-length training of a model scored by its reconstructions: `make test-slow`."""
-    recipe = RECIPES.get(name)
-    result = train(recipe, data_dir=data_dirs[recipe.train.dataset], export_dir=str(tmp_path), verbose=0)
-    assert "test_neg_elbo" not in result.metrics
-    assert result.metrics["test_squared_error"] < DOCUMENTED_SQUARED_ERROR[name]
