@@ -34,6 +34,7 @@ BLOCK_ARGUMENTS = {
     ("condition", "class_label"): {"classes": 3}, ("condition", "vector"): {"size": 3},
     ("quantizer", "vector_quantizer"): {"codebook_size": 6, "code_dim": 3},
     ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
+    ("quantizer", "hierarchical_residual_quantizer"): {"codebook_size": 3, "code_dim": 3, "depth": 2},
     ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
 }
 BLOCK_ARGUMENTS.update({("objective", kind): arguments for kind, arguments in TINY_ARGUMENTS.items()})
@@ -159,6 +160,9 @@ MODEL_CASES = (
         ("quantizer", "vector_quantizer_ema")] | {"type": "vector_quantizer_ema"},
         likelihood="discretized_logistic", code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}),
           frozen=("prior",)),
+    _case("hrq_vae", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "hierarchical_residual_quantizer")] | {"type": "hierarchical_residual_quantizer"},
+        code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}), frozen=("prior",)),
 )
 
 def _user_networks_vae():
