@@ -99,10 +99,17 @@ def test_training_draws_codewords_by_gumbel_softmax_with_the_gradient_of_the_sof
     # Seeded by the step: a fresh quantizer at the same step draws the same paths.
     again = hrq_with(depth_dropout=0.0)
     np.testing.assert_array_equal(again.quantize(z_e, training=True)["codes"], out["codes"])
-    # At a tiny temperature, well-separated codewords are drawn as the greedy path is chosen.
-    cold = hrq_with(depth_dropout=0.0, temperature=1e-4, min_temperature=1e-4)
-    clear = np.array([[[1.9, 0.25], [0.1, 1.7]]], np.float32)
-    np.testing.assert_array_equal(cold.quantize(clear, training=True)["codes"], cold.nearest(clear))
+    # The hard draw is the Gumbel-max draw from softmax(-distances) (whatever the temperature,
+    # which only shapes the gradient): (1, 0.5) is at squared distances 1.25, 1.25, 3.25 of level 1.
+    one_level = hrq_with(CODEBOOK[:1], depth_dropout=0.0)
+    drawn = one_level.quantize(np.tile([[1.0, 0.5]], (20000, 1)).astype(np.float32), training=True)["codes"]
+    weights = np.exp(-np.array([1.25, 1.25, 3.25]))
+    np.testing.assert_allclose(np.bincount(drawn.numpy().ravel(), minlength=3) / 20000, weights / weights.sum(),
+                               atol=0.015)
+    # Well-separated codewords (ten times the scale): the draws are the greedy path.
+    far = hrq_with(CODEBOOK * 10, depth_dropout=0.0)
+    clear = np.array([[[19.0, 2.5], [1.0, 17.0]]], np.float32)
+    np.testing.assert_array_equal(far.quantize(clear, training=True)["codes"], far.nearest(clear))
 
 
 def test_depth_dropout_cuts_each_path_after_its_first_dropped_level():
@@ -172,10 +179,10 @@ def tiny_hrq(depth=3, codebook_size=3, seed=0, **kwargs):
 
 @pytest.fixture(scope="module")
 def trained_hrq():
-    """A depth-3 HRQ-VAE after 12 compiled epochs of the autoencoder and 6 of the prior."""
+    """A depth-3 HRQ-VAE after 12 epochs of the autoencoder and 6 of the prior."""
     model = tiny_hrq(temperature_steps=100)
     x = binary_images(200)
-    model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=5)
+    model.compile(keras.optimizers.Adam(1e-2))
     model.fit(x, batch_size=20, epochs=12, verbose=0)
     model.fit_prior(x, epochs=6, batch_size=20, learning_rate=1e-2, verbose=0)
     return model, x
@@ -189,7 +196,6 @@ def test_one_compiled_step_changes_the_weights_with_a_finite_loss():
     assert np.isfinite(history["loss"][0]) and model.quantizer.steps.numpy() == 1
     changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before, model.autoencoder_variables())]
     assert all(changed)  # the codebooks too: the reconstruction reaches them through the choices
-    assert model.autoencoder_variables()[0] is not None and model.quantizer.codebook in model.autoencoder_variables()
 
 
 def test_reconstruction_gets_finer_with_every_level(trained_hrq):

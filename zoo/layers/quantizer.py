@@ -272,6 +272,22 @@ def usage(counts):
             "codes_used": len(counts) - dead}
 
 
+@serializable
+class DecayingNorms(keras.initializers.Initializer):
+    """Codebooks [D, K, code_dim] of random directions, level d's vectors of norm
+    scale * decay^(d-1): deeper levels start as refinements of the ones above."""
+
+    def __init__(self, scale=1.0, decay=0.5):
+        self.scale, self.decay = float(scale), float(decay)
+
+    def __call__(self, shape, dtype=None, **kwargs):
+        norms = self.scale * self.decay ** np.arange(shape[0], dtype=np.float32)
+        return tf.math.l2_normalize(tf.random.normal(shape), axis=-1) * norms[:, None, None]
+
+    def get_config(self):
+        return {"scale": self.scale, "decay": self.decay}
+
+
 GUMBEL_STREAM = 1019  # the stateless-seed streams of the hierarchical quantizer's draws in training
 DEPTH_DROPOUT_STREAM = 1021
 
@@ -336,12 +352,7 @@ class HierarchicalResidualQuantizer(VectorQuantizer):
         return (self.depth, self.codebook_size, self.code_dim)
 
     def codebook_initializer(self):
-        scales = self.init_scale * self.init_decay ** np.arange(self.depth)
-
-        def decaying_norms(shape, dtype=None):
-            directions = tf.math.l2_normalize(tf.random.normal(shape), axis=-1)
-            return directions * tf.constant(scales, tf.float32)[:, None, None]
-        return decaying_norms
+        return DecayingNorms(self.init_scale, self.init_decay)
 
     @property
     def path_shape(self):
@@ -375,7 +386,7 @@ class HierarchicalResidualQuantizer(VectorQuantizer):
 
     def nearest(self, z_e):
         """The greedy path of each vector of z_e: int64 [..., D]."""
-        residual, codes = tf.cast(z_e, tf.float32), []
+        residual, codes = tf.convert_to_tensor(tf.cast(z_e, tf.float32)), []
         for level in range(self.depth):
             code = tf.argmin(self.level_distances(residual, level), axis=-1)
             residual -= tf.gather(self.codebook[level], code)
@@ -407,7 +418,7 @@ class HierarchicalResidualQuantizer(VectorQuantizer):
         """As `VectorQuantizer.quantize`, with "codes" int64 [B, ..., D] (paths), "kl_loss" [B]
         and "counts" [K^D] (how often each path was chosen). With `training`, the choices are
         Gumbel-softmax draws, depth dropout cuts paths, and the step count moves on."""
-        z_e = tf.cast(z_e, tf.float32)
+        z_e = tf.convert_to_tensor(tf.cast(z_e, tf.float32))
         temperature = self.temperature_now()
         seed = tf.cast(self.steps, tf.int32)
         residual, parts, codes, kl = z_e, [], [], 0.0
