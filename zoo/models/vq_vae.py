@@ -42,7 +42,9 @@ class VQVAE(LikelihoodModel):
 
     Args:
         encoder: any Keras layer or model, images -> [B, H', W', quantizer.code_dim].
-        quantizer: `VectorQuantizer(codebook_size, code_dim)` or `VectorQuantizerEMA(...)`.
+        quantizer: `VectorQuantizer(codebook_size, code_dim)`, `VectorQuantizerEMA(...)` or
+            `HierarchicalResidualQuantizer(...)` (HRQ-VAE: codes are paths [B, H', W', D]; the prior
+            models the quantizer's `paths` categories per position).
         decoder: any Keras layer or model, [B, H', W', code_dim] -> likelihood parameters.
         likelihood: an image likelihood layer, e.g. `Bernoulli()`.
         prior: a `PixelCNNPrior` (default `PixelCNNPrior()`), attached to K and the grid here.
