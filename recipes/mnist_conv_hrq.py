@@ -6,7 +6,11 @@ categories and the two bounds compare at the same code budget. Training as the a
 (Gumbel-softmax choices, temperature 2 -> 0.5, depth dropout 0.3, decaying initial norms).
 
 Run:      zoo train mnist_conv_hrq --data-dir ../shared/data/mnist
-Measured: see docs/vq_vae.md (HRQ-VAE section).
+Measured: 10 + 10 epochs (benchmarks/same_budget.py mnist_conv_hrq --epochs 10 --seeds 0, 2 CPU
+          cores shared with other jobs): test -ELBO 127.01 nats = reconstruction 52.46 + KL 74.55
+          (-log p(paths)), 0.2337 bits/dim; path perplexity 41.4 of 64, none unused; each level's
+          perplexity 3.90, 3.85, 3.94 of 4; 2124 s for the autoencoder + 1027 s for the prior.
+          mnist_conv_vq (its shipped export, the same epochs): 130.37 = 26.24 + 104.14.
 """
 
 from zoo.config import Recipe, TrainConfig, VQVAEConfig
