@@ -218,7 +218,7 @@ def test_reconstruction_gets_finer_with_every_level(trained_hrq):
 
 def test_the_prior_models_paths_and_the_bound_is_its_two_terms(trained_hrq):
     model, x, _ = trained_hrq
-    assert model.prior.codebook_size == 27 and model.code_shape == (2, 2, 3)
+    assert model.prior.codebook_size == model.code_count == 27 and model.code_shape == (2, 2, 3)
     codes = model.encode(x)
     assert codes.dtype == tf.int64 and codes.shape == (200, 2, 2, 3)
     reconstruction, kl = model.elbo_terms(x)

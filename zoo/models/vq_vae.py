@@ -97,6 +97,11 @@ class VQVAE(LikelihoodModel):
         return self.quantizer.codebook_size
 
     @property
+    def code_count(self):
+        """How many different codes a position can take: K, or a hierarchical quantizer's K^D paths."""
+        return self.quantizer.paths
+
+    @property
     def code_shape(self):
         """The shape of one quantized grid z_q: (H', W', code_dim)."""
         return (*self.grid_shape, self.quantizer.code_dim)
@@ -362,7 +367,7 @@ class VQVAE(LikelihoodModel):
                   "test_neg_elbo_is": "-log p(x|z_q(x)) - log p_prior(k(x)), the learned prior's bound"}
         if verbose:
             print(f"Bound {result['test_bits_per_dim']:.4f} bits/dim; codebook perplexity "
-                  f"{usage['perplexity']:.1f} of {self.quantizer.paths} codes, {usage['dead_codes']} unused on the "
+                  f"{usage['perplexity']:.1f} of {self.code_count} codes, {usage['dead_codes']} unused on the "
                   "test images", flush=True)
         return result
 
