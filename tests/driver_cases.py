@@ -37,6 +37,7 @@ BLOCK_ARGUMENTS = {
     ("condition", "class_label"): {"classes": 3}, ("condition", "vector"): {"size": 3},
     ("quantizer", "vector_quantizer"): {"codebook_size": 6, "code_dim": 3},
     ("quantizer", "vector_quantizer_ema"): {"codebook_size": 6, "code_dim": 3},
+    ("quantizer", "hierarchical_residual_quantizer"): {"codebook_size": 3, "code_dim": 3, "depth": 2},
     ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
     ("adversary", "total_correlation"): {"hidden_units": (8,)}, ("adversary", "prior_matching"): {"hidden_units": (8,)},
 }
@@ -193,6 +194,9 @@ MODEL_CASES = (
         "type": "total_correlation", "hidden_units": (8,)})),
     _case("aae_mlp", VAEConfig(network=MLP, posterior=LATENT, objective={"type": "elbo", "beta": 0.0},
                                adversary={"type": "prior_matching", "hidden_units": (8,)})),
+    _case("hrq_vae", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
+        ("quantizer", "hierarchical_residual_quantizer")] | {"type": "hierarchical_residual_quantizer"},
+        code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}), frozen=("prior",)),
 )
 
 # Issue 28: a deterministic encoder (point mass, no likelihood: no elbo or log_likelihood

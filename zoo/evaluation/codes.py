@@ -34,7 +34,7 @@ def score_codes(model, recipe, images, labels=None, num_samples=None, batch_size
         "bits_per_dim": model.to_bits_per_dim(nll, levels),
         "bits_per_dim_scale": "discrete pixels" if model.likelihood.discrete
         else f"density on [0, 1] moved to the 0..{levels - 1} scale",
-        "codebook_size": model.codebook_size, "codebook_perplexity": usage["perplexity"],
+        "codebook_size": model.codebook_size, "code_count": model.code_count, "codebook_perplexity": usage["perplexity"],
         "dead_codes": usage["dead_codes"],
         "density": "log p(x), bounded by the ELBO of the learned prior over codes (exact: q is a point mass)",
         "dataset": dataset,
@@ -50,5 +50,5 @@ def report(result):
         f"test -ELBO {result['neg_elbo']:.2f} nats (s.e. {stderr:.2f} over {result['examples']} images) = "
         f"reconstruction {result['reconstruction']:.2f} + KL {result['kl']:.2f} (-log p(codes) under the prior)",
         f"{result['bits_per_dim']:.4f} bits/dim; codebook perplexity {result['codebook_perplexity']:.1f} of "
-        f"{result['codebook_size']} codes, {result['dead_codes']} unused; {result['seconds']:.0f} s",
+        f"{result['code_count']} codes, {result['dead_codes']} unused; {result['seconds']:.0f} s",
     ])

@@ -13,7 +13,7 @@ from zoo import seeds
 from zoo.errors import DataError, ZooError
 from zoo.layers.code_prior import PixelCNNPrior, PriorTrainer
 from zoo.layers.likelihoods import ImageLikelihood
-from zoo.layers.quantizer import VectorQuantizer, perplexity, usage
+from zoo.layers.quantizer import VectorQuantizer, perplexity
 from zoo.models import compiled_loop, signatures
 from zoo.models.callbacks import CompactProgress, FiniteBackup
 from zoo.models.base import LikelihoodModel, Signature, input_shape_of, run_network, sample_count
@@ -42,7 +42,9 @@ class VQVAE(LikelihoodModel):
 
     Args:
         encoder: any Keras layer or model, images -> [B, H', W', quantizer.code_dim].
-        quantizer: `VectorQuantizer(codebook_size, code_dim)` or `VectorQuantizerEMA(...)`.
+        quantizer: `VectorQuantizer(codebook_size, code_dim)`, `VectorQuantizerEMA(...)` or
+            `HierarchicalResidualQuantizer(...)` (HRQ-VAE: codes are paths [B, H', W', D]; the prior
+            models the quantizer's `paths` categories per position).
         decoder: any Keras layer or model, [B, H', W', code_dim] -> likelihood parameters.
         likelihood: an image likelihood layer, e.g. `Bernoulli()`.
         prior: a `PixelCNNPrior` (default `PixelCNNPrior()`), attached to K and the grid here.
@@ -95,6 +97,11 @@ class VQVAE(LikelihoodModel):
         return self.quantizer.codebook_size
 
     @property
+    def code_count(self):
+        """How many different codes a position can take: K, or a hierarchical quantizer's K^D paths."""
+        return self.quantizer.paths
+
+    @property
     def code_shape(self):
         """The shape of one quantized grid z_q: (H', W', code_dim)."""
         return (*self.grid_shape, self.quantizer.code_dim)
@@ -117,7 +124,7 @@ class VQVAE(LikelihoodModel):
                            f"keras.layers.Conv2D({code_dim}, 1)")
         self.grid_shape = tuple(z_e.shape[1:3])
         self.quantizer(tf.cast(z_e, tf.float32))
-        self.prior.attach(self.quantizer.codebook_size, self.grid_shape)
+        self.prior.attach(self.quantizer.paths, self.grid_shape)
         expected = self.likelihood.params_shape(image_shape)
         output = run_network("decoder", self.decoder, tf.zeros([1, *self.code_shape]),
                       f"grids of code vectors of shape {self.code_shape}")
@@ -131,7 +138,8 @@ class VQVAE(LikelihoodModel):
     # The model: codes, decoding, the prior, and the bound they give.
 
     def encode(self, x, training=None):
-        """The codes k(x): int64 [B, H', W'], the nearest codebook vector at each position."""
+        """The codes k(x): int64 [B, H', W'], the nearest codebook vector at each position (a
+        hierarchical quantizer's: [B, H', W', D], a path at each position)."""
         return self.quantizer.nearest(self.encoder_output(x, training))
 
     def decode(self, codes, training=None):
@@ -171,13 +179,13 @@ class VQVAE(LikelihoodModel):
         """Code grids [B, H', W'] drawn from the prior; row b depends only on the int64 seed[b]."""
         streams = tf.map_fn(lambda s: seeds.stream(s, seeds.PRIOR_STREAM), tf.cast(seed, tf.int64),
                             fn_output_signature=tf.int32)
-        return self.prior.sample(streams)
+        return self.quantizer.path_codes(self.prior.sample(streams))
 
     def elbo_terms(self, x):
         """-log p(x | z_q(x)) and KL(q || p) = -log p(k(x)) per example, in nats (nothing is
         drawn: q is a point mass)."""
         codes = self.encode(x)
-        return -self.decode(codes).log_prob(x), -self.prior.log_prob(codes)
+        return -self.decode(codes).log_prob(x), -self.prior.log_prob(self.quantizer.path_index(codes))
 
     def elbo(self, x):
         """Per-example ELBO [B] in nats: log p(x | z_q(x)) + log p(k(x)). With a point-mass q
@@ -207,12 +215,12 @@ class VQVAE(LikelihoodModel):
             self.check_images(x)
             batches = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
         parts = [self.encode(tf.convert_to_tensor(batch, tf.float32)).numpy() for batch in batches]
-        return np.concatenate(parts) if parts else np.zeros([0, *self.grid_shape], np.int64)
+        return np.concatenate(parts) if parts else np.zeros([0, *self.grid_shape, *self.quantizer.path_shape], np.int64)
 
     def codebook_usage(self, x, batch_size=BATCH):
         """How the codebook is used on images `x`: {"perplexity": exp(entropy of the code
         frequencies) (K at best), "dead_codes": codes no image uses, "codes_used"}."""
-        return usage(np.bincount(self.codes_of(x, batch_size).ravel(), minlength=self.codebook_size))
+        return self.quantizer.usage_of(self.codes_of(x, batch_size))
 
     def encoder_output(self, x, training=None):
         """The encoder's grid of vectors z_e [B, H', W', code_dim], before quantization."""
@@ -232,7 +240,7 @@ class VQVAE(LikelihoodModel):
         nats per image. `backup_dir`: the prior and its optimizer are backed up there after
         each epoch, and a call that finds a backup resumes after its epoch (`zoo train` puts it
         in the workdir); delete the folder to start again."""
-        codes = self.codes_of(x)
+        codes = self.quantizer.path_index(self.codes_of(x)).numpy()
         with self.distribute_strategy.scope():  # the strategy the prior's weights were made under
             trainer = PriorTrainer(self.prior)
             trainer(codes[:1])  # built, as a backup needs it to be before `fit`
@@ -243,7 +251,7 @@ class VQVAE(LikelihoodModel):
         count = keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: self.prior_epochs_trained.assign(before + epoch + 1.0))
         backup = [FiniteBackup(backup_dir)] if backup_dir else []
-        validation = None if validation_data is None else self.codes_of(validation_data)
+        validation = None if validation_data is None else self.quantizer.path_index(self.codes_of(validation_data)).numpy()
         return trainer.fit(codes, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=[count] + list(callbacks or []) + backup, validation_data=validation)
 
@@ -294,7 +302,7 @@ class VQVAE(LikelihoodModel):
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         terms = self.terms(x, training=False)
-        self.kl_tracker.update_state(-self.prior.log_prob(terms["codes"]))
+        self.kl_tracker.update_state(-self.prior.log_prob(self.quantizer.path_index(terms["codes"])))
         return {**self._record(terms), "kl": self.kl_tracker.result()}
 
     @tf.autograph.experimental.do_not_convert
@@ -320,7 +328,7 @@ class VQVAE(LikelihoodModel):
 
     def serving_spec(self, name):
         if name == "codes":
-            return tf.TensorSpec([None, *self.grid_shape], tf.int64, name="codes")
+            return tf.TensorSpec([None, *self.grid_shape, *self.quantizer.path_shape], tf.int64, name="codes")
         return super().serving_spec(name)
 
     def codes(self, x, y=None):
@@ -355,11 +363,11 @@ class VQVAE(LikelihoodModel):
         usage = self.codebook_usage(test_images)
         result = {"test_bits_per_dim": self.to_bits_per_dim(figures["test_neg_elbo"], levels or 256),
                   "test_codebook_perplexity": usage["perplexity"], "test_dead_codes": usage["dead_codes"],
-                  "codebook_size": self.codebook_size, "loss_is": self.loss_is,
+                  "codebook_size": self.codebook_size, **self.quantizer.usage_figures(usage), "loss_is": self.loss_is,
                   "test_neg_elbo_is": "-log p(x|z_q(x)) - log p_prior(k(x)), the learned prior's bound"}
         if verbose:
             print(f"Bound {result['test_bits_per_dim']:.4f} bits/dim; codebook perplexity "
-                  f"{usage['perplexity']:.1f} of {self.codebook_size} codes, {usage['dead_codes']} unused on the "
+                  f"{usage['perplexity']:.1f} of {self.code_count} codes, {usage['dead_codes']} unused on the "
                   "test images", flush=True)
         return result
 
