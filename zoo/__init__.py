@@ -44,6 +44,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "ContinuousBernoulli": "zoo.layers.likelihoods", "Categorical256": "zoo.layers.likelihoods",
     "DiscretizedLogistic": "zoo.layers.likelihoods", "AggregatePosterior": "zoo.layers.aggregate_posterior",
     "VectorQuantizer": "zoo.layers.quantizer", "VectorQuantizerEMA": "zoo.layers.quantizer",
+    "HierarchicalResidualQuantizer": "zoo.layers.quantizer",
     "VQVAE": "zoo.models.vq_vae", "VQVAEConfig": "zoo.config", "PixelCNNPrior": "zoo.layers.code_prior",
     "VonMisesFisher": "zoo.layers.spherical", "PowerSpherical": "zoo.layers.spherical",
     "SphericalUniform": "zoo.layers.spherical", "PoincareWrappedNormal": "zoo.layers.hyperbolic",
