@@ -165,3 +165,42 @@ def test_recording_an_evaluation_keeps_the_latest_and_replaces_its_own_kind(repo
     kept = json.loads((folder / "metrics.json").read_text())["evaluations"]
     assert [sorted(e.get("sample_quality", {}).get("domain", {}).get("samplers", {})) for e in kept] == [
         [], ["flow"], ["gmm"]]
+
+
+def _edit_same_budget(root, change):
+    path = root / results_same_budget.FILE
+    runs = json.loads(path.read_text())
+    change(runs)
+    path.write_text(json.dumps(runs, indent=1, sort_keys=True))
+
+
+def _block(root, name):
+    text = (root / "docs/results.md").read_text()
+    return text.split(f"<!-- results:{name} begin -->")[1].split(f"<!-- results:{name} end -->")[0]
+
+
+def test_same_budget_quality_rows_come_from_the_committed_runs(repo_copy):
+    """A changed prior FID of a same-budget run is drift; rewritten, its row shows it, its
+    floors follow it, and a recipe whose quality run is missing is named, not blank."""
+    def edit(runs):
+        runs["mnist_mlp_aae/seed0"]["quality"]["domain"]["prior"].update(fid=123.456, precision=0.25)
+        runs["mnist_mlp_info_vae/seed0"].pop("quality")
+    _edit_same_budget(repo_copy, edit)
+    assert any("[same_budget_quality]" in line for line in write_results.check(repo_copy))
+    write_results.write(repo_copy)
+    rows = [line.split(" | ") for line in _block(repo_copy, "same_budget_quality").splitlines()
+            if line.startswith("| `mnist_mlp_aae` |")]
+    assert [(row[4], row[6], row[8]) for row in rows] == [
+        ("prior (domain)", "123.46", "0.250"), ("floor: training_images (domain)", "1.88", "0.860"),
+        ("floor: reconstructions (domain)", "5.80", "0.974")]
+    assert "`mnist_mlp_info_vae`" in _block(repo_copy, "same_budget_quality").split("Not measured yet")[1]
+    assert write_results.check(repo_copy) == []
+
+
+def test_same_budget_likelihood_rows_ignore_runs_without_a_likelihood_at_other_budgets(repo_copy):
+    """The likelihood table's shared budget is read from its own rows only (the 10-epoch
+    HRQ-VAE run does not break it), and a likelihood row at another budget is an error."""
+    assert "| `mnist_mlp_info_vae` |" in _block(repo_copy, "same_budget")
+    _edit_same_budget(repo_copy, lambda runs: runs["mnist_mlp_info_vae/seed0"]["train"].update(epochs=3))
+    with pytest.raises(MissingFigure, match="different budgets"):
+        write_results.check(repo_copy)

@@ -51,6 +51,11 @@ MODELS = {
                                   "none"),
     "mnist_mlp_poincare": ("q(z\\|x) and p(z) wrapped normals in the Poincaré ball, curvature 1",
                            "not found (Mathieu et al. 2019)", "none"),
+    "mnist_mlp_info_vae": ("objective: InfoVAE, alpha = 0 (the whole KL), lambda = 1000, MMD with one IMQ scale",
+                           "not found (Zhao et al. 2019; its MNIST alpha and lambda were not found either)", "none"),
+    "mnist_mlp_wae_gaussian": ("objective: WAE-MMD, lambda = 200, IMQ at 7 scales; Gaussian q(z\\|x), one draw",
+                               "not found (Tolstikhin et al. 2018; its FIDs are Inception-based, on CelebA)",
+                               "none"),
 }
 
 
@@ -91,9 +96,10 @@ def table(root):
 
 
 def protocol(runs):
-    """What every run shares (epochs, test images, K), read from the runs themselves, and the
-    shape of their commands (the recipe's name in place of each one's); a run at another budget
-    is an error, not a row."""
+    """What every likelihood run shares (epochs, test images, K), read from the runs themselves,
+    and the shape of their commands (the recipe's name in place of each one's); a run at another
+    budget is an error, not a row."""
+    runs = {recipe: done for recipe, done in runs.items() if recipe in MODELS}
     every = [run for done in runs.values() for run in done]
     shared = {}
     for name, part, key in (("epochs", "train", "epochs"), ("test_examples", "train", "test_examples"),
@@ -123,3 +129,73 @@ def _command_shape(recipe, command):
         else:
             shape.append("RECIPE" if word == recipe else word)
     return " ".join(shape)
+
+
+# recipe -> (what changes against the plain VAE, the paper's sample figures), in table order:
+# every same-budget run that measured its samples (docs/autoencoders.md, mmd.md, ms_ssim.md,
+# adversarial.md and vq_vae.md say where each was found).
+GHOSH = "Inception FID, conv nets with batch norm, 100 epochs, squared error, samples of a 10-component mixture"
+QUALITY_MODELS = {
+    "mnist_mlp_info_vae": (MODELS["mnist_mlp_info_vae"][0], "not found (Zhao et al. 2019)"),
+    "mnist_mlp_wae_gaussian": (MODELS["mnist_mlp_wae_gaussian"][0], "Inception FIDs on CelebA only (Tolstikhin et al. 2018)"),
+    "mnist_mlp_wae": ("objective: WAE-MMD as above; deterministic encoder (`point_mass`), no likelihood",
+                      "Inception FIDs on CelebA only (Tolstikhin et al. 2018)"),
+    "mnist_mlp_aae": ("objective: AAE, a discriminator between p(z) and q(z\\|x) codes, weight 0.5",
+                      "not found (Makhzani et al. 2015)"),
+    "mnist_mlp_autoencoder": ("`point_mass` encoder, -log p(x\\|z) alone", f"AE 10.66 (Ghosh et al. 2020's config notes: {GHOSH})"),
+    "mnist_mlp_rae_l2": ("`point_mass`, RAE: + beta \\|\\|z\\|\\|^2 / 2 + lambda \\|\\|theta\\|\\|^2",
+                         "RAE-L2 8.69 (as above)"),
+    "mnist_mlp_rae_gp": ("`point_mass`, RAE: + beta \\|\\|z\\|\\|^2 / 2 + lambda decoder gradient penalty",
+                         "RAE-GP 11.54 (as above)"),
+    "mnist_mlp_ms_ssim": ("reconstruction cost: MS-SSIM (window 3), beta = 0.01 on the KL; no likelihood",
+                          "none: human preference judgments (arXiv 1511.06409); an MNIST figure not found"),
+    "mnist_conv_hrq": ("HRQ-VAE: conv (32, 64), 3 levels of 4 codes, PixelCNN prior (its own recipe)",
+                       "none: the paper is on paraphrase generation (Hosking et al. 2022)"),
+}
+QUALITY_HEADER = ("| model (recipe) | what changes | epochs | reconstruction MSE per pixel, first {examples:,} (s.e.) | "
+                  "sampler | images (drawn vs test) | FID | KID (± s.e.) | precision | recall | paper's figure (its protocol) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+FLOOR_ORDER = ("floor: training_images", "floor: reconstructions")
+
+
+def quality_table(root):
+    """The [same_budget_quality] block: per run with sample quality and per sampler, FID / KID /
+    precision / recall in the domain feature space, then the floors; runs not measured yet are named."""
+    runs = runs_by_recipe(root)
+    measured = {recipe: [run for run in runs.get(recipe, []) if "quality" in run] for recipe in QUALITY_MODELS}
+    examples = sorted({run["eval"]["examples"] for done in measured.values() for run in done})
+    if len(examples) != 1:
+        raise MissingFigure(f"{FILE}: sample-quality runs with different test slices ({examples})")
+    lines = [f"Each run as above, then `{QUALITY_COMMAND}` (`benchmarks/same_budget.py --sample-quality`), "
+             "in the **domain** feature space (docs/sample_quality.md).", "",
+             QUALITY_HEADER[0].format(examples=examples[0]), QUALITY_HEADER[1]]
+    for recipe, (change, paper) in QUALITY_MODELS.items():
+        for run in measured[recipe]:
+            lines += _quality_rows(recipe, change, paper, run)
+    missing = [f"`{recipe}`" for recipe, done in measured.items() if not done]
+    lines += ["", "The papers' FIDs use Inception features on other networks and data, so they cannot be compared "
+              "with these domain-feature figures (issue 28); they are quoted only to say what was found."]
+    if missing:
+        lines += ["", f"Not measured yet at this budget: {', '.join(missing)}."]
+    return lines
+
+
+QUALITY_COMMAND = "zoo evaluate EXPORT --no-likelihood --sample-quality --sample-count N --examples N --no-pictures"
+
+
+def _quality_rows(recipe, change, paper, run):
+    mse = run["eval"].get("reconstruction_mse")
+    mse = (f"{mse:.5f} ({run['eval']['reconstruction_mse_stderr']:.5f})" if mse is not None
+           else "none: scored by -log p(x)" if run["eval"].get("neg_log_likelihood") is not None else "")
+    rows, first = [], True
+    for space, figures in sorted(run["quality"].items()):
+        samplers = sorted(name for name in figures if name != "n_real" and name not in FLOOR_ORDER)
+        for sampler in [*samplers, *FLOOR_ORDER]:
+            drawn = figures[sampler]
+            said = (change, run["train"]["epochs"], mse, paper) if first else ("", "", "", "")
+            first = False
+            rows.append(f"| `{recipe}` | {said[0]} | {said[1]} | {said[2]} | {sampler} ({space}) | "
+                        f"{drawn['n_fake']:,} vs {figures['n_real']:,} | {drawn['fid']:.2f} | "
+                        f"{drawn['kid']:.4f} ± {drawn['kid_stderr']:.4f} | {drawn['precision']:.3f} | "
+                        f"{drawn['recall']:.3f} | {said[3]} |")
+    return rows

@@ -301,6 +301,7 @@ def tables_by_file(versions, root):
         files.setdefault(table.file, {})[table.marker] = _block(render_table(table, latest))
     files["docs/results.md"]["sample_quality"] = _block(results_sample_quality.table(latest))
     files["docs/results.md"]["same_budget"] = _block(results_same_budget.table(root))
+    files["docs/results.md"]["same_budget_quality"] = _block(results_same_budget.quality_table(root))
     files["saved_models/README.md"] = {"model_cards": _block(model_card_list(versions))}
     return files
 
