@@ -204,3 +204,29 @@ def test_same_budget_likelihood_rows_ignore_runs_without_a_likelihood_at_other_b
     _edit_same_budget(repo_copy, lambda runs: runs["mnist_mlp_info_vae/seed0"]["train"].update(epochs=3))
     with pytest.raises(MissingFigure, match="different budgets"):
         write_results.check(repo_copy)
+
+
+def test_collecting_reads_finished_runs_under_either_layout(tmp_path):
+    """`same_budget.py --root DIR` and `--root DIR/<recipe>` layouts both count; a run whose
+    evaluation is not written yet does not, and sample quality comes along when measured."""
+    import collect_same_budget
+
+    def run(base, recipe, evaluated=True, quality=False):
+        seed = base / recipe / "seed0"
+        (seed / recipe / "1").mkdir(parents=True)
+        (seed / recipe / "1" / "metrics.json").write_text(json.dumps({"epochs": 30, "test_neg_elbo": 99.5}))
+        if evaluated:
+            (seed / "eval").mkdir()
+            (seed / "eval" / "metrics.json").write_text(json.dumps({"evaluation": {"reconstruction_mse": 0.02}}))
+        if quality:
+            (seed / "quality").mkdir()
+            floors = {"training_images": {"fid": 1.9}, "reconstructions": {"fid": 5.8}}
+            (seed / "quality" / "metrics.json").write_text(json.dumps({"evaluation": {"sample_quality": {
+                "domain": {"n_real": 100, "samplers": {"prior": {"fid": 175.5}}, "floors": floors}}}}))
+    run(tmp_path, "flat_recipe", quality=True)
+    run(tmp_path / "nested_recipe", "nested_recipe")
+    run(tmp_path, "still_training", evaluated=False)
+    found = collect_same_budget.finished_runs(tmp_path, [0])
+    assert sorted(found) == ["flat_recipe/seed0", "nested_recipe/seed0"]
+    assert found["flat_recipe/seed0"]["quality"]["domain"]["floor: reconstructions"]["fid"] == 5.8
+    assert found["nested_recipe/seed0"]["train"]["test_neg_elbo"] == 99.5 and "quality" not in found["nested_recipe/seed0"]

@@ -1,10 +1,12 @@
-"""The same-budget table of docs/results.md: each likelihood model of the zoo trained with the
+"""The same-budget tables of docs/results.md: each likelihood model of the zoo trained with the
 same networks, data, epochs and seed as the plain VAE, scored the same way, beside the
-figure its paper reports and pythae's reproduction, each with its own protocol.
+figure its paper reports and pythae's reproduction, each with its own protocol; and
+[same_budget_quality], every such run whose samples were measured (FID, KID,
+precision/recall per sampler in the domain feature space, beside the two floors).
 
 The figures are read from benchmarks/results/same_budget_mnist.json, which
-`benchmarks/same_budget.py` writes (its runs are not shipped exports: they are trained for the
-comparison alone); the published figures and their protocols are the literal text below, each
+`benchmarks/same_budget.py` writes and tools/collect_same_budget.py gathers (its runs are
+not shipped exports: they are trained for the comparison alone); the published figures and their protocols are the literal text below, each
 with where it was found.
 """
 
