@@ -229,4 +229,5 @@ def test_collecting_reads_finished_runs_under_either_layout(tmp_path):
     found = collect_same_budget.finished_runs(tmp_path, [0])
     assert sorted(found) == ["flat_recipe/seed0", "nested_recipe/seed0"]
     assert found["flat_recipe/seed0"]["quality"]["domain"]["floor: reconstructions"]["fid"] == 5.8
-    assert found["nested_recipe/seed0"]["train"]["test_neg_elbo"] == 99.5 and "quality" not in found["nested_recipe/seed0"]
+    nested = found["nested_recipe/seed0"]
+    assert nested["train"]["test_neg_elbo"] == 99.5 and "quality" not in nested

@@ -6,8 +6,8 @@ precision/recall per sampler in the domain feature space, beside the two floors)
 
 The figures are read from benchmarks/results/same_budget_mnist.json, which
 `benchmarks/same_budget.py` writes and tools/collect_same_budget.py gathers (its runs are
-not shipped exports: they are trained for the comparison alone); the published figures and their protocols are the literal text below, each
-with where it was found.
+not shipped exports: they are trained for the comparison alone); the published figures and
+their protocols are the literal text below, each with where it was found.
 """
 
 import json
@@ -136,15 +136,17 @@ def _command_shape(recipe, command):
 # recipe -> (what changes against the plain VAE, the paper's sample figures), in table order:
 # every same-budget run that measured its samples (docs/autoencoders.md, mmd.md, ms_ssim.md,
 # adversarial.md and vq_vae.md say where each was found).
+WAE_PAPER = "Inception FIDs on CelebA (Tolstikhin et al. 2018)"
 GHOSH = "Inception FID, conv nets with batch norm, 100 epochs, squared error, samples of a 10-component mixture"
 QUALITY_MODELS = {
     "mnist_mlp_info_vae": (MODELS["mnist_mlp_info_vae"][0], "not found (Zhao et al. 2019)"),
-    "mnist_mlp_wae_gaussian": (MODELS["mnist_mlp_wae_gaussian"][0], "Inception FIDs on CelebA only (Tolstikhin et al. 2018)"),
+    "mnist_mlp_wae_gaussian": (MODELS["mnist_mlp_wae_gaussian"][0], WAE_PAPER),
     "mnist_mlp_wae": ("objective: WAE-MMD as above; deterministic encoder (`point_mass`), no likelihood",
-                      "Inception FIDs on CelebA only (Tolstikhin et al. 2018)"),
+                      WAE_PAPER),
     "mnist_mlp_aae": ("objective: AAE, a discriminator between p(z) and q(z\\|x) codes, weight 0.5",
                       "not found (Makhzani et al. 2015)"),
-    "mnist_mlp_autoencoder": ("`point_mass` encoder, -log p(x\\|z) alone", f"AE 10.66 (Ghosh et al. 2020's config notes: {GHOSH})"),
+    "mnist_mlp_autoencoder": ("`point_mass` encoder, -log p(x\\|z) alone",
+                              f"AE 10.66 (Ghosh et al.'s configuration file notes: {GHOSH})"),
     "mnist_mlp_rae_l2": ("`point_mass`, RAE: + beta \\|\\|z\\|\\|^2 / 2 + lambda \\|\\|theta\\|\\|^2",
                          "RAE-L2 8.69 (as above)"),
     "mnist_mlp_rae_gp": ("`point_mass`, RAE: + beta \\|\\|z\\|\\|^2 / 2 + lambda decoder gradient penalty",
@@ -154,8 +156,9 @@ QUALITY_MODELS = {
     "mnist_conv_hrq": ("HRQ-VAE: conv (32, 64), 3 levels of 4 codes, PixelCNN prior (its own recipe)",
                        "none: the paper is on paraphrase generation (Hosking et al. 2022)"),
 }
-QUALITY_HEADER = ("| model (recipe) | what changes | epochs | reconstruction MSE per pixel, first {examples:,} (s.e.) | "
-                  "sampler | images (drawn vs test) | FID | KID (± s.e.) | precision | recall | paper's figure (its protocol) |",
+QUALITY_HEADER = ("| model (recipe) | what changes | epochs | reconstruction MSE per pixel, first {examples:,} "
+                  "(s.e.) | sampler | images (drawn vs test) | FID | KID (± s.e.) | precision | recall | "
+                  "paper's figure (its protocol) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 FLOOR_ORDER = ("floor: training_images", "floor: reconstructions")
 
