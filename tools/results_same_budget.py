@@ -191,7 +191,7 @@ QUALITY_COMMAND = "zoo evaluate EXPORT --no-likelihood --sample-quality --sample
 def _quality_rows(recipe, change, paper, run):
     mse = run["eval"].get("reconstruction_mse")
     mse = (f"{mse:.5f} ({run['eval']['reconstruction_mse_stderr']:.5f})" if mse is not None
-           else "none: scored by -log p(x)" if run["eval"].get("neg_log_likelihood") is not None else "")
+           else "none: a likelihood model (its -log p(x) or -ELBO instead)")
     rows, first = [], True
     for space, figures in sorted(run["quality"].items()):
         samplers = sorted(name for name in figures if name != "n_real" and name not in FLOOR_ORDER)
