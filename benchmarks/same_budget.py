@@ -1,14 +1,19 @@
 """Models trained at the same budget on MNIST, scored the same way: each recipe's model (the
 recipes share their networks) for the same epochs and seeds, then test -ELBO and the
-importance-sampled log p(x) of the same test images.
+importance-sampled log p(x) of the same test images (a model without a likelihood: its
+reconstruction error), and with `--sample-quality` the FID, KID and precision/recall of each
+of its samplers.
 
     python benchmarks/same_budget.py RECIPE [RECIPE ...] --root DIR [--epochs 30] [--seeds 0]
-        [--examples 1000] [--samples 5000] [--data-dir ../shared/data/mnist] [--smoke]
+        [--examples 1000] [--samples 5000] [--sample-quality [--quality-count 10000]]
+        [--data-dir ../shared/data/mnist] [--smoke]
 
 Each run is `zoo train RECIPE --epochs E --seed S` (resumable from DIR/<recipe>/seed<S>.work),
 exported under DIR/<recipe>/seed<S>/, then `zoo evaluate` of that export on the first
 `--examples` test images with K = `--samples` (metrics in DIR/<recipe>/seed<S>/eval/), each in
-its own process, one at a time; logs beside them. A finished step is skipped, so the same
+its own process, one at a time; logs beside them. `--sample-quality` adds a third step per
+run: `zoo evaluate --no-likelihood --sample-quality` of `--quality-count` samples from each
+sampler against as many test images, in the domain feature space (DIR/<recipe>/seed<S>/quality/). A finished step is skipped, so the same
 command resumes. Keep DIR outside the repository: the runs are yours, not the tests'. At the
 end the table (mean +- std over the seeds that finished) is printed and written to
 DIR/same_budget.md; DIR/same_budget.json holds every run's figures.
@@ -28,6 +33,7 @@ COLUMNS = (  # heading, (which record, key), digits
     ("s.e.", ("eval", "neg_log_likelihood_stderr"), 2),
     ("-ELBO (same images)", ("eval", "neg_elbo"), 2),
     ("KL", ("eval", "kl"), 2),
+    ("reconstruction MSE", ("eval", "reconstruction_mse"), 5),
     ("active units", ("eval", "active_units"), 0),
     ("train s", ("train", "train_seconds"), 0),
     ("images/s", ("train", "train_images_per_second"), 0),
@@ -46,8 +52,15 @@ def eval_metrics(root, recipe, seed):
     return os.path.join(run_dir(root, recipe, seed), "eval", "metrics.json")
 
 
-def commands(recipe, seed, root, epochs, examples, samples, data_dir, smoke=False):
-    """(train command, evaluate command) of one run."""
+def quality_metrics(root, recipe, seed):
+    return os.path.join(run_dir(root, recipe, seed), "quality", "metrics.json")
+
+
+QUALITY_COLUMNS = (("FID", "fid", 2), ("KID", "kid", 4), ("precision", "precision", 3), ("recall", "recall", 3))
+
+
+def commands(recipe, seed, root, epochs, examples, samples, data_dir, smoke=False, quality_count=None):
+    """(train command, evaluate command, and with `quality_count` the sample-quality command) of one run."""
     zoo = [sys.executable, "-m", "zoo"]
     train = zoo + ["train", recipe, "--seed", str(seed), "--export-dir", run_dir(root, recipe, seed),
                    "--workdir", run_dir(root, recipe, seed) + ".work"]
@@ -57,21 +70,30 @@ def commands(recipe, seed, root, epochs, examples, samples, data_dir, smoke=Fals
                       "--samples", str(samples), "--no-pictures",
                       "--output-dir", os.path.dirname(eval_metrics(root, recipe, seed))]
     evaluate += ["--data-dir", data_dir] if data_dir else []
-    return train, evaluate
+    if not quality_count:
+        return train, evaluate
+    quality = zoo + ["evaluate", os.path.dirname(export_metrics(root, recipe, seed)), "--no-likelihood",
+                     "--sample-quality", "--sample-count", str(quality_count), "--examples", str(quality_count),
+                     "--no-pictures", "--output-dir", os.path.dirname(quality_metrics(root, recipe, seed))]
+    quality += ["--data-dir", data_dir] if data_dir else []
+    return train, evaluate, quality
 
 
-def run_all(recipes, seeds, root, epochs, examples, samples, data_dir, smoke=False, say=print):
-    """Train and evaluate every (recipe, seed) not done yet, seed by seed; {(recipe, seed): record}."""
+def run_all(recipes, seeds, root, epochs, examples, samples, data_dir, smoke=False, say=print, quality_count=None):
+    """Train and evaluate every (recipe, seed) not done yet, seed by seed (with `quality_count`,
+    measure its samples too); {(recipe, seed): record}."""
     runs = [(recipe, seed) for seed in seeds for recipe in recipes]
     start = time.perf_counter()
     for number, (recipe, seed) in enumerate(runs, 1):
-        train, evaluate = commands(recipe, seed, root, epochs, examples, samples, data_dir, smoke)
+        steps = zip(("training", "evaluating", "sample quality"),
+                    commands(recipe, seed, root, epochs, examples, samples, data_dir, smoke, quality_count),
+                    (export_metrics(root, recipe, seed), eval_metrics(root, recipe, seed),
+                     quality_metrics(root, recipe, seed)))
         os.makedirs(os.path.join(root, recipe), exist_ok=True)
-        for step, command, done in (("training", train, export_metrics(root, recipe, seed)),
-                                    ("evaluating", evaluate, eval_metrics(root, recipe, seed))):
+        for step, command, done in steps:
             if os.path.exists(done):
                 continue
-            log = f"{run_dir(root, recipe, seed)}.{step}.log"
+            log = f"{run_dir(root, recipe, seed)}.{step.replace(' ', '_')}.log"
             say(f"[{number}/{len(runs)}] {recipe} seed {seed}: {step} (log {log}), "
                 f"{time.perf_counter() - start:.0f} s in", flush=True)
             with open(log, "w") as stream:
@@ -79,13 +101,16 @@ def run_all(recipes, seeds, root, epochs, examples, samples, data_dir, smoke=Fal
             if status:
                 say(f"  failed (exit status {status}); see {log}", flush=True)
                 break
-    return {run: record(root, *run) for run in runs if os.path.exists(eval_metrics(root, *run))}
+    return {run: record(root, *run) for run in runs
+            if os.path.exists(eval_metrics(root, *run))
+            and (not quality_count or os.path.exists(quality_metrics(root, *run)))}
 
 
 TRAIN_KEYS = ("command", "epochs", "hardware", "test_neg_elbo", "test_reconstruction", "test_kl", "test_examples",
               "train_seconds", "train_images_per_second")
 EVAL_KEYS = ("command", "examples", "samples", "neg_log_likelihood", "neg_log_likelihood_stderr", "neg_elbo",
-             "reconstruction", "kl", "gap", "active_units", "seconds")
+             "reconstruction", "kl", "gap", "active_units", "reconstruction_mse", "reconstruction_mse_stderr", "seconds")
+QUALITY_KEYS = ("fid", "kid", "kid_stderr", "precision", "recall", "n_fake", "clipped_pixels")
 
 
 def record(root, recipe, seed):
@@ -94,8 +119,18 @@ def record(root, recipe, seed):
         train = json.load(f)
     with open(eval_metrics(root, recipe, seed)) as f:
         evaluation = json.load(f)["evaluation"]
-    return {"train": {key: train.get(key) for key in TRAIN_KEYS},
-            "eval": {key: evaluation.get(key) for key in EVAL_KEYS}}
+    found = {"train": {key: train.get(key) for key in TRAIN_KEYS},
+             "eval": {key: evaluation.get(key) for key in EVAL_KEYS}}
+    if os.path.exists(quality_metrics(root, recipe, seed)):
+        with open(quality_metrics(root, recipe, seed)) as f:
+            measured = json.load(f)["evaluation"]["sample_quality"]
+        found["quality"] = {space: {"n_real": figures["n_real"],
+                                    **{name: {key: drawn.get(key) for key in QUALITY_KEYS}
+                                       for name, drawn in {**figures["samplers"],
+                                                           **{f"floor: {name}": f for name, f in
+                                                              figures["floors"].items()}}.items()}}
+                            for space, figures in measured.items()}
+    return found
 
 
 def cell(values, digits):
@@ -115,7 +150,25 @@ def table(results, recipes):
         if runs:
             cells = [cell([r[part][key] for r in runs], digits) for _, (part, key), digits in COLUMNS]
             lines.append(f"| `{recipe}` | {len(runs)} | {runs[0]['train']['epochs']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + quality_table(results, recipes)
+
+
+def quality_table(results, recipes):
+    """Markdown, after the first table: one row per recipe, feature space and sampler (and the
+    floors), mean (± std over seeds); empty when no run measured its samples."""
+    lines = []
+    for recipe in recipes:
+        runs = [r["quality"] for (name, _), r in sorted(results.items()) if name == recipe and "quality" in r]
+        for space in sorted(runs[0]) if runs else ():
+            rows = [name for name in runs[0][space] if name != "n_real"]
+            for sampler in rows:
+                cells = [cell([run[space][sampler][key] for run in runs if sampler in run[space]], digits)
+                         for _, key, digits in QUALITY_COLUMNS]
+                lines.append(f"| `{recipe}` | {len(runs)} | {space} | {sampler} | " + " | ".join(cells) + " |")
+    if not lines:
+        return ""
+    return ("\n\n| recipe | seeds | space | sampler | " + " | ".join(name for name, _, _ in QUALITY_COLUMNS) + " |\n"
+            + "| --- " * (len(QUALITY_COLUMNS) + 4) + "|\n" + "\n".join(lines))
 
 
 def main(argv=None):
@@ -127,12 +180,16 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=1000, help="test images scored by `zoo evaluate`")
     parser.add_argument("--samples", type=int, default=5000, help="importance samples per image")
     parser.add_argument("--data-dir", help="MNIST's IDX files (as for zoo train)")
+    parser.add_argument("--sample-quality", action="store_true",
+                        help="also FID, KID and precision/recall of each sampler's samples (domain features)")
+    parser.add_argument("--quality-count", type=int, default=10000,
+                        help="samples drawn per sampler, against as many test images (default 10000)")
     parser.add_argument("--smoke", action="store_true", help="the recipes' smoke sizes (checks the script only)")
     args = parser.parse_args(argv)
     root = os.path.abspath(os.path.expanduser(args.root))
     started = time.perf_counter()
     results = run_all(args.recipes, args.seeds, root, args.epochs, args.examples, args.samples, args.data_dir,
-                      args.smoke)
+                      args.smoke, quality_count=args.quality_count if args.sample_quality else None)
     text = table(results, args.recipes)
     print(text, flush=True)
     with open(os.path.join(root, "same_budget.md"), "w") as f:

@@ -4,6 +4,7 @@ ladder benchmark's reference computes the zoo's model."""
 
 import importlib.util
 import pathlib
+import types
 import subprocess
 import sys
 import venv
@@ -141,5 +142,42 @@ def test_the_same_budget_comparison_resumes_and_tabulates_every_seed(tmp_path):
     results = same_budget.run_all(["a"], [0, 1], str(tmp_path), 3, 10, 10, None, say=said.append)
     assert said == [] and set(results) == {("a", 0), ("a", 1)}
     row = same_budget.table(results, ["a", "b"]).splitlines()[2:]
-    assert row == ["| `a` | 2 | 3 | 101.00 ± 1.41 | 96.00 ± 1.41 | 0.50 ± 0.00 | 101.00 ± 1.41 | 20.00 ± 0.00 | 20 ± 0 | 10 ± 0 | "
-                   "5000 ± 0 |"]
+    assert row == ["| `a` | 2 | 3 | 101.00 ± 1.41 | 96.00 ± 1.41 | 0.50 ± 0.00 | 101.00 ± 1.41 | 20.00 ± 0.00 |  | 20 ± 0 | "
+                   "10 ± 0 | 5000 ± 0 |"]
+
+
+def test_the_same_budget_sample_quality_step_resumes_and_tabulates_each_sampler(tmp_path):
+    """With sample quality asked, a run counts as done only once its samples are measured; the
+    second table gives each sampler's (and floor's) FID, KID, precision and recall, and a model
+    without a likelihood shows its reconstruction error in the first."""
+    import json
+
+    same_budget = _same_budget()
+    paths = {"train": same_budget.export_metrics(tmp_path, "ae", 0), "eval": same_budget.eval_metrics(tmp_path, "ae", 0),
+             "quality": same_budget.quality_metrics(tmp_path, "ae", 0)}
+    contents = {"train": {"epochs": 3, "test_loss": 70.0},
+                "eval": {"evaluation": {"reconstruction_mse": 0.0123456, "examples": 10}},
+                "quality": {"evaluation": {"sample_quality": {"domain": {
+                    "n_real": 10, "samplers": {"prior": {"fid": 40.0, "kid": 0.05, "precision": 0.5, "recall": 0.25},
+                                               "gaussian_mixture": {"fid": 10.0, "kid": 0.01, "precision": 0.75,
+                                                                    "recall": 0.5}},
+                    "floors": {"training_images": {"fid": 1.0, "kid": 0.0, "precision": 1.0, "recall": 1.0}}}}}}}
+    for part in ("train", "eval"):
+        pathlib.Path(paths[part]).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(paths[part]).write_text(json.dumps(contents[part]))
+    ran = []
+    failing = types.SimpleNamespace(returncode=1)
+    same_budget.subprocess = types.SimpleNamespace(STDOUT=subprocess.STDOUT,
+                                                   run=lambda command, **kw: ran.append(command) or failing)
+    said = []
+    say = lambda line, **kwargs: said.append(line)  # noqa: E731
+    assert same_budget.run_all(["ae"], [0], str(tmp_path), 3, 10, 10, None, say=say, quality_count=10) == {}
+    assert len(ran) == 1 and "--sample-quality" in ran[0] and "--no-likelihood" in ran[0] and "failed" in said[-1]
+    pathlib.Path(paths["quality"]).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(paths["quality"]).write_text(json.dumps(contents["quality"]))
+    results = same_budget.run_all(["ae"], [0], str(tmp_path), 3, 10, 10, None, say=say, quality_count=10)
+    lines = same_budget.table(results, ["ae"]).splitlines()
+    assert "| 0.01235 |" in lines[2]
+    assert lines[-3:] == ["| `ae` | 1 | domain | prior | 40.00 | 0.0500 | 0.500 | 0.250 |",
+                          "| `ae` | 1 | domain | gaussian_mixture | 10.00 | 0.0100 | 0.750 | 0.500 |",
+                          "| `ae` | 1 | domain | floor: training_images | 1.00 | 0.0000 | 1.000 | 1.000 |"]
