@@ -80,6 +80,13 @@ def test_zoo_evaluate_reports_reconstruction_error_and_sample_quality(trained, t
     assert all(np.isfinite(figures["fid"]) and 0 <= figures["precision"] <= 1 for figures in samplers.values())
 
 
+def test_its_export_serves_no_bound_through_the_shared_driver(driven):
+    """Config round trip, a step, .keras reload and the export served without zoo or TFP
+    (tests/driver.py): reconstruct, encode, decode and both samplers; no elbo, no log_likelihood."""
+    signatures = {key.split("/")[0] for key in driven("vae_mlp_point_mass_rae_gp_samplers").served}
+    assert signatures == {"serving_default", "reconstruct", "encode", "decode", "sample", "sample_aggregate_posterior"}
+
+
 def test_zoo_evaluate_scores_it_by_what_it_declares():
     """The scorer `zoo evaluate` picks for it (the slow tier runs the whole command on an export)."""
     model = point_mass_model()
