@@ -10,11 +10,14 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+import autoencoders_by_hand as by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig
 from zoo.errors import ConfigError, ZooError
 from zoo.evaluation import inference_gaps
 from zoo.evaluation.evaluate import SCORERS, evaluate
+from zoo.data import ResidentImages, Split
 from zoo.models.builder import build
+from zoo.seeds import ELBO_SEED
 from zoo.training.train import train
 
 NETWORK = {"type": "mlp", "hidden_units": (16,)}
@@ -77,6 +80,13 @@ def test_zoo_evaluate_reports_reconstruction_error_and_sample_quality(trained, t
     assert all(np.isfinite(figures["fid"]) and 0 <= figures["precision"] <= 1 for figures in samplers.values())
 
 
+def test_its_export_serves_no_bound_through_the_shared_driver(driven):
+    """Config round trip, a step, .keras reload and the export served without zoo or TFP
+    (tests/driver.py): reconstruct, encode, decode and both samplers; no elbo, no log_likelihood."""
+    signatures = {key.split("/")[0] for key in driven("vae_mlp_point_mass_rae_gp_samplers").served}
+    assert signatures == {"serving_default", "reconstruct", "encode", "decode", "sample", "sample_aggregate_posterior"}
+
+
 def test_zoo_evaluate_scores_it_by_what_it_declares():
     """The scorer `zoo evaluate` picks for it (the slow tier runs the whole command on an export)."""
     model = point_mass_model()
@@ -99,12 +109,34 @@ def test_bounds_and_inference_gaps_refuse_in_one_line():
 
 
 def test_a_compiled_step_changes_the_weights_with_a_finite_loss_and_no_kl():
-    model = point_mass_model()
-    model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=2)
+    """RAE-GP (a gradient inside the loss) through the loop `zoo train` runs: `ResidentImages`, XLA."""
+    model = point_mass_model({"type": "rae", "kind": "gp", "beta": 1e-2, "decoder_weight": 1e-2})
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=True, steps_per_execution=1)
     before = [v.numpy() for v in model.trainable_variables]
-    history = model.fit(binary_images(), batch_size=16, epochs=1, verbose=0).history
+    data = ResidentImages(Split(binary_images(32).astype(np.uint8), None, 2), batch_size=16, binarization="none", seed=0)
+    history = model.fit(data, epochs=1, verbose=0).history
     assert "kl" not in history and np.isfinite(history["loss"][0]) and np.isfinite(history["squared_error"][0])
+    assert history["decoder_penalty"][0] > 0 and history["code_penalty"][0] > 0
     assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
+
+
+@pytest.mark.parametrize("kind", ["l2", "gp"])
+def test_rae_loss_by_hand(kind):
+    """loss = -log p(x|z) + beta ||z||^2 / 2 + lambda L_REG, each part in plain loops
+    (tests/autoencoders_by_hand.py): the L2 over the decoder's kernels and biases, the gradient
+    penalty by central differences of the decoder."""
+    keras.utils.set_random_seed(1)
+    model = point_mass_model({"type": "rae", "kind": kind, "beta": 0.5, "decoder_weight": 0.25})
+    x = binary_images(5)
+    terms = {name: value.numpy() for name, value in model.terms(tf.constant(x), seed=ELBO_SEED).items()}
+    _, z, _ = model.draw(x, 1, seed=ELBO_SEED)
+    dense = [layer for layer in model.decoder.submodules if isinstance(layer, keras.layers.Dense)]
+    assert len(model.decoder.trainable_variables) == 2 * len(dense) == 4  # the kernels and biases it sums
+    np.testing.assert_allclose(terms["code_penalty"], by_hand.code_penalty(z.numpy()), rtol=1e-5)
+    expected = (by_hand.decoder_l2(model) if kind == "l2" else by_hand.decoder_gradient_penalty(model, z.numpy()))
+    np.testing.assert_allclose(terms["decoder_penalty"], expected, rtol=1e-5 if kind == "l2" else 1e-4)
+    assert np.all(terms["decoder_penalty"] > 0) and np.all(terms["code_penalty"] > 0)
+    np.testing.assert_allclose(terms["loss"], by_hand.loss(model, x, ELBO_SEED), rtol=1e-4)
 
 
 def test_an_objective_of_the_draws_keeps_the_likelihood_of_a_gaussian_posterior():
