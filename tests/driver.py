@@ -149,7 +149,8 @@ def run_block_test(cls, arguments):
         assert _described(getattr(again, attribute, None)) == _described(getattr(block, attribute, None)), argument
     for argument, value in arguments.items():
         if not isinstance(value, dict):  # a block given by its spec is compared above
-            assert _as_json(getattr(again, argument, None)) == _as_json(value), argument
+            attribute = f"initial_{argument}" if hasattr(block, f"initial_{argument}") else argument
+            assert _as_json(getattr(again, attribute, None)) == _as_json(value), argument
     return block, again
 
 

@@ -4,9 +4,8 @@ under `-m slow`, exports; the default tier exports each block once in the driver
 "Makes sense" is decided by the rules `VAEConfig.check` applies (`zoo.config.rules` and the
 objective's own check): a combination they refuse (a Gaussian prior for categorical latents,
 IWAE with relaxed one-hot draws, ...) is left out. The default run covers every block choice
-and every pair of block choices at least once, the objectives paired by family (the ELBO's:
-elbo, its beta and free-bits variant, the capacity; the importance-weighted: IWAE, MIWAE,
-PIWAE, CIWAE, which share one bound over grouped log weights), so any two blocks that clash
+and every pair of block choices at least once, the objectives and the posteriors that share
+their code paired by family (`FAMILIES`, `POSTERIOR_FAMILIES`), so any two blocks that clash
 would show; `pytest -m slow` runs the full product.
 """
 
@@ -91,10 +90,15 @@ def sensible_combinations():
     return [c for c in combinations if tuple(c[role] for role in roles) in sensible]
 
 
-# The objectives by family, for the default cover's pairs (each objective still appears).
-FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae",
-            "rae": "autoencoder", "info_vae": "wae_mmd"}
-FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder"}
+# The objectives by family, for the default cover's pairs (each objective still appears): the
+# ELBO's (the ELBO with beta and free bits, the capacity, DIP-VAE's and InfoVAE's penalties on
+# it), the importance-weighted bounds (one bound over grouped log weights), and the objectives
+# that use the draws alone (the autoencoder's cost, RAE's and WAE's penalties on it).
+FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "dip_vae": "elbo", "info_vae": "elbo",
+            "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder", "wae_mmd": "autoencoder"}
+# Posteriors that share their code, likewise: the RHVAE is the HVAE's flow under a metric, the
+# power spherical shares the vMF's draws on the sphere.
+POSTERIOR_FAMILIES = {"riemannian_hamiltonian": "hamiltonian", "power_spherical": "von_mises_fisher"}
 # A likelihood whose pairs another's stand for: MS-SSIM reads sigmoid(logits) as the continuous
 # Bernoulli does and takes part in no rule; its own tests are tests/test_ms_ssim.py.
 LIKELIHOOD_FAMILIES = {"ms_ssim": "continuous_bernoulli"}
@@ -104,6 +108,7 @@ def cover_items(combination):
     """What the default cover must hold: each block choice, and each pair with the objective
     taken by its family."""
     family = {**combination, "objective": FAMILIES.get(combination["objective"], combination["objective"]),
+              "posterior": POSTERIOR_FAMILIES.get(combination["posterior"], combination["posterior"]),
               "likelihood": LIKELIHOOD_FAMILIES.get(combination["likelihood"], combination["likelihood"])}
     return set(combination.items()) | set(itertools.combinations(sorted(family.items()), 2))
 

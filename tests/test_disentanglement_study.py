@@ -35,7 +35,8 @@ def _write(study, out, kind, seed, metrics):
 
 
 def test_every_kind_is_the_same_recipe_with_its_objective(study, tmp_path):
-    assert list(study.KINDS) == ["vae", "beta_vae_4", "beta_vae_16", "beta_tcvae", "beta_tcvae_mss"]
+    assert list(study.KINDS) == ["vae", "beta_vae_4", "beta_vae_16", "beta_tcvae", "beta_tcvae_mss",
+                                 "factor_vae"]
     command = study.train_command("beta_vae_16", 2, str(tmp_path))
     assert command[:5] == [sys.executable, "-m", "zoo", "train", study.RECIPE]
     assert command[5:] == ["--seed", "2", "--export-dir", str(tmp_path / "beta_vae_16" / "seed2"),

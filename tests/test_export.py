@@ -27,7 +27,8 @@ EXPECTED_OUTPUTS = {
     "log_likelihood": {"log_likelihood", "elbo", "reconstruction", "kl"},
 }
 DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "continuous_bernoulli": {"x_logits"},
-                 "discretized_logistic": {"x_loc", "x_log_scale"}, "categorical256": {"x_logits"}}
+                 "discretized_logistic": {"x_loc", "x_log_scale"}, "categorical256": {"x_logits"},
+                 "ms_ssim": {"x_logits"}}
 
 
 def export_recipe(model, recipe, export_dir, metrics):

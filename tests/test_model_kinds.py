@@ -90,5 +90,5 @@ def test_the_zoo_kinds_declare_what_the_zoo_asks():
 
     for kind in KINDS:
         assert issubclass(kind, base.ZooModel)
-        assert kind.scoring in base.SCORINGS
-    assert "importance_sampling" == KINDS[0].scoring and "exact_bound" == KINDS[2].scoring
+        assert isinstance(kind.scoring, property) or kind.scoring in base.SCORINGS  # VAE: has_likelihood decides
+    assert isinstance(KINDS[0].scoring, property) and "exact_bound" == KINDS[2].scoring

@@ -172,7 +172,7 @@ class RiemannianHamiltonianPosterior(HamiltonianPosterior):
         check_count("fixed_point_steps", fixed_point_steps)
         check_count("centroids", centroids)
         self.temperature, self.regularization = float(temperature), float(regularization)
-        self.fixed_point_steps, self.centroid_count = fixed_point_steps, centroids
+        self.fixed_point_steps, self.centroids = fixed_point_steps, centroids
         self.kept_centroids = self.add_weight(name="metric_centroids", shape=(centroids, latent_dim),
                                               trainable=False, initializer="zeros")
         self.kept_factors = self.add_weight(name="metric_factors", shape=(centroids, factor_size(latent_dim)),
@@ -202,16 +202,16 @@ class RiemannianHamiltonianPosterior(HamiltonianPosterior):
     def fit_after_training(self, encode, images, seed=0, batch_size=1000):
         """Keep the centroids and L_i of `centroids` training images (chosen with `seed`), from
         `encode` (images -> the encoder's params): inference uses that metric from then on."""
-        if len(images) < self.centroid_count:
-            raise ConfigError("centroids", self.centroid_count, f"at most {len(images)}, the training images given")
-        chosen = np.sort(np.random.default_rng(seed).choice(len(images), self.centroid_count, replace=False))
+        if len(images) < self.centroids:
+            raise ConfigError("centroids", self.centroids, f"at most {len(images)}, the training images given")
+        chosen = np.sort(np.random.default_rng(seed).choice(len(images), self.centroids, replace=False))
         params = np.concatenate([np.asarray(encode(images[chosen[i:i + batch_size]]))
                                  for i in range(0, len(chosen), batch_size)])
         self.kept_centroids.assign(params[:, :self.latent_dim])
         self.kept_factors.assign(params[:, 2 * self.latent_dim:])
         self.metric_fitted.assign(1.0)
-        return {"centroids": self.centroid_count, "of_images": len(images), "seed": seed}
+        return {"centroids": self.centroids, "of_images": len(images), "seed": seed}
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature, "regularization": self.regularization,
-                "fixed_point_steps": self.fixed_point_steps, "centroids": self.centroid_count}
+                "fixed_point_steps": self.fixed_point_steps, "centroids": self.centroids}
