@@ -13,45 +13,19 @@ still rises when other jobs share the cores (caches, frequency): the ratios are 
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
 import time
 
-import tf_keras as keras
-
 from harness import DEFAULT_DATA_DIR, load  # harness puts the repository on sys.path
-from recipes import RECIPES
-from zoo import data as zoo_data
-from zoo.models.builder import build
+from recipe_speed import images_per_second
 
 STEPS_PER_CALL = 20
 
 
-class CallCPUTimes(keras.callbacks.Callback):
-    """CPU seconds of this process in each call of the compiled training loop."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.start = time.process_time()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seconds.append(time.process_time() - self.start)
-
-
 def images_per_cpu_second(recipe_name, train_split):
-    recipe = RECIPES.get(recipe_name)
-    config = recipe.train
-    keras.utils.set_random_seed(config.seed)
-    model = build(recipe.model, name=recipe.name)
-    model.compile(keras.optimizers.Adam(config.learning_rate), jit_compile=config.jit_compile,
-                  steps_per_execution=STEPS_PER_CALL)
-    calls = CallCPUTimes()
-    model.fit(zoo_data.ResidentImages(train_split, config.batch_size, config.binarization, config.seed),
-              epochs=1, callbacks=[calls], verbose=0)
-    return STEPS_PER_CALL * config.batch_size / statistics.median(calls.seconds[1:])
+    """recipe_speed's measurement, one epoch, timed by this process's CPU time."""
+    rate, _ = images_per_second(recipe_name, train_split, 1, clock=time.process_time, steps_per_call=STEPS_PER_CALL)
+    return rate
 
 
 def main(argv=None):
