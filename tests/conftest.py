@@ -161,24 +161,32 @@ def sampler_signatures(export):
     return sorted(signature_name(spec if isinstance(spec, str) else spec["type"]) for spec in specs)
 
 
-def by_family(exports):
-    """The smallest export of each serving family first in its family: the default tier's."""
+def by_family(exports, family=serving_family):
+    """The smallest export of each family (`family(export)`): the default tier's."""
     def size(export):
         return sum(f.stat().st_size for f in pathlib.Path(export).rglob("*") if f.is_file())
     representatives = {}
     for recipe, export in sorted(exports.items(), key=lambda item: size(item[1])):
-        representatives.setdefault(serving_family(export), recipe)
+        representatives.setdefault(family(export), recipe)
     return set(representatives.values())
+
+
+DEFAULT_TIER = {  # fixture -> the shipped exports the default tier takes (`-m slow`: every one)
+    "shipped_export": lambda exports: set(exports),
+    "shipped_family_export": by_family,  # one per serving interface
+    "shipped_smallest_export": lambda exports: by_family(exports, family=lambda export: None),  # the smallest
+}
 
 
 def pytest_generate_tests(metafunc):
     """One `shipped_export` test per shipped recipe (or one that skips or fails when none);
     `shipped_family_export`: the same, with all but one export per `serving_family` marked
-    slow (the default tier serves each kind of graph once, `-m slow` every export)."""
-    for fixture in ("shipped_export", "shipped_family_export"):
+    slow (the default tier serves each kind of graph once, `-m slow` every export);
+    `shipped_smallest_export`: all but the smallest export marked slow."""
+    for fixture, default_tier_of in DEFAULT_TIER.items():
         if fixture in metafunc.fixturenames:
             exports = shipped_exports()
-            default_tier = by_family(exports) if fixture == "shipped_family_export" else set(exports)
+            default_tier = default_tier_of(exports)
             params = [pytest.param(export, marks=() if recipe in default_tier else pytest.mark.slow)
                       for recipe, export in exports.items()]
             metafunc.parametrize(fixture, params or [None], indirect=True, ids=list(exports) or ["none_shipped"])
@@ -191,7 +199,7 @@ def shipped_export(request):
     return request.param
 
 
-shipped_family_export = shipped_export
+shipped_family_export = shipped_smallest_export = shipped_export
 
 
 @pytest.fixture(scope="session")

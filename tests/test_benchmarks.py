@@ -22,6 +22,7 @@ def assert_says_how_to_install(done, python):
     assert len(lines) == 1 and lines[0].endswith(f"{python} {INSTALL}"), done.stderr
 
 
+@pytest.mark.slow
 def test_the_benchmark_starts(mnist_dir, tmp_path):
     """Both sides and the comparison with torch installed here (`pip install -e ".[benchmark]"`);
     without it (the default test environment) the zoo side, and the install line. The XLA
@@ -44,6 +45,7 @@ def test_the_benchmark_starts(mnist_dir, tmp_path):
     assert "ratio: zoo " in done.stdout
 
 
+@pytest.mark.slow
 def test_the_ladder_reference_is_the_zoos_model():
     """benchmarks/ladder_reference_check.py: the PyTorch ladder VAE at the zoo's weights and
     draw gives the zoo's -log p(x|z) and KL (the ladder benchmark compares the same model);
@@ -65,6 +67,7 @@ def test_the_reference_without_torch_says_how_to_install_it(tmp_path):
     assert_says_how_to_install(done, python)
 
 
+@pytest.mark.slow
 def test_the_harness_never_imports_torch():
     """TensorFlow and torch never share a process (a CUDA torch crashed next to TensorFlow)."""
     done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); "

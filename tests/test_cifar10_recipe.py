@@ -44,6 +44,7 @@ def test_cifar10_loads_as_8bit_colour_images_with_labels(mock_cifar10):
         assert scaled.dtype == np.float32 and 0.0 <= scaled.min() and scaled.max() <= 1.0
 
 
+@pytest.mark.slow
 def test_cifar10_recipe_trains_and_exports_through_the_cli(mock_cifar10, tmp_path, capsys):
     # The export only traces log_likelihood, so its 5000 samples cost no time here.
     code = cli.main(["train", NAME, "--smoke", "--force-export", "--export-dir", str(tmp_path), "--set", "batch_size=50"])

@@ -169,6 +169,7 @@ def test_train_on_a_folder_of_png_files_resized_to_32x32(png_folder, tmp_path, c
     assert config["model"]["image_shape"] == [32, 32, 3] and config["train"]["image_size"] == [32, 32]
 
 
+@pytest.mark.slow
 def test_a_folder_over_the_memory_budget_is_streamed_from_disk(png_folder, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZOO_MEMORY_BUDGET", "1K")
     done = train_on_folder(capsys, png_folder, tmp_path / "exports")
@@ -215,6 +216,7 @@ def bad_folders(root):
     return cases
 
 
+@pytest.mark.slow
 def test_bad_image_folders_exit_2_in_one_line_naming_the_file_and_export_nothing(tmp_path, capsys):
     cases = bad_folders(tmp_path / "data")
     fragments = {"empty": ["no image files"], "truncated": ["corrupt or truncated PNG"],
@@ -256,7 +258,9 @@ def test_evaluate_says_where_it_wrote(digits_cli_run, tmp_path, capsys):
     assert json.load(open(written))["evaluation"]["examples"] == 10
 
 
-# M2 in the default suite: test_semi_supervised, the driver's m2 case and the shipped M2 presets.
+# The slow tier: in the default suite, the driver's conditional and m2 cases, test_semi_supervised and the
+# shipped conditional and M2 presets (test_shipped, test_serving_labels) check the same blocks.
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["mnist_mlp_conditional", pytest.param("mnist_mlp_m2_100", marks=pytest.mark.slow)])
 def test_label_recipes_train_and_evaluate_at_smoke_size(recipe, tmp_path, capsys):
     """A conditional recipe and an M2 recipe through `zoo train` and `zoo evaluate`, at smoke
@@ -331,11 +335,11 @@ def test_shapes_recipe_scores_disentanglement_and_draws_latent_traversals_at_smo
     assert traversals.shape == (2 + 10 * 66, 2 + 9 * 66, 1)  # 10 latents x 9 steps of 64x64 tiles
 
 
-def test_list_blocks_shows_every_registered_block_of_every_role():
+def test_list_blocks_shows_every_registered_block_of_every_role(capsys):
     from zoo.config.blocks import registries, vq_registries
     from zoo.layers.samplers import SAMPLERS
 
-    done = zoo("list", "--blocks")
+    done = zoo_here(capsys, "list", "--blocks")  # `zoo list` in its own process: test_list_shows_every_recipe...
     assert done.returncode == 0, done.stderr
     listed = sections(done.stdout)
     roles = {**registries(), **vq_registries(), "samplers": SAMPLERS}

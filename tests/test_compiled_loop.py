@@ -64,6 +64,7 @@ def test_dynamic_binarization_draws_each_pixel_with_its_grey_level(alg, jit):
     assert not np.array_equal(draws[0], draws[1])
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_losses():
     histories = [small_model().fit(ResidentImages(random_split(), 16, "dynamic", seed=3), epochs=3, verbose=0)
                  .history["loss"] for _ in range(2)]

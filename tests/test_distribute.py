@@ -95,6 +95,7 @@ def test_replicas_step_on_the_mean_of_the_global_batch():
     assert result["ratio"] == pytest.approx(1.0, abs=1e-4), result
 
 
+@pytest.mark.slow
 def test_multiworker_two_processes_train_and_only_the_chief_exports(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = [launch("train", "1", "train", "digits_mlp_bernoulli", "--smoke", "--force-export", "--seed", "3",
@@ -122,6 +123,7 @@ def test_multiworker_two_processes_train_and_only_the_chief_exports(tmp_path):
     assert chief["replicas"][0] + other["replicas"][0] == chief["global"] == other["global"]
 
 
+@pytest.mark.slow
 def test_tpu_address_that_does_not_answer_fails_fast_in_one_line():
     (port,) = free_ports(1)  # closed: nothing listens there
     start = time.perf_counter()

@@ -132,6 +132,7 @@ def test_serving_outputs_are_deterministic():
             np.testing.assert_array_equal(first[key], second[key])
 
 
+@pytest.mark.slow
 def test_model_keras_holds_weights_without_optimizer_state(tmp_path):
     """A trained, compiled model exports its weights only (Adam's moments would triple the
     export), once: in the SavedModel, which `model.keras` (the config) points at; the preset

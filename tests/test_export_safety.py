@@ -238,6 +238,7 @@ def test_a_killed_exports_staging_folder_is_removed_and_a_live_ones_kept(model, 
     assert sorted(os.listdir(recipe_dir)) == sorted(["1", "2", live.name, elsewhere.name])
 
 
+@pytest.mark.slow
 def test_a_rerun_after_a_kill_between_the_rename_and_the_backups_deletion_publishes_no_second_version(
         tmp_path, capsys, monkeypatch):
     """The run's version is published, then the run dies before deleting its backup: the same

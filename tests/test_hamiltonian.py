@@ -193,6 +193,7 @@ def test_without_leapfrog_steps_the_objective_is_the_plain_elbo_at_the_same_draw
     np.testing.assert_allclose(terms["loss"], -log_px[0] + log_ratio, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_compiled_step_trains_every_weight():
     keras.utils.set_random_seed(0)
     model = build(_small_config({"type": "hamiltonian", "latent_dim": 2, "leapfrog_steps": 1}))  # XLA: ~6 s

@@ -279,6 +279,7 @@ def test_post_hoc_samplers_and_factorized_objectives_are_refused(posterior, prio
             build(_config(posterior, prior, objective=objective).check())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("posterior, prior, condition, compiled", [
     ("von_mises_fisher", "spherical_uniform", None, True), ("power_spherical", "spherical_uniform", None, True),
     # 7.5 s: its draws are plain normals and maps (no loop to compile); MNIST trained it compiled

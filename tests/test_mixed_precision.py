@@ -14,7 +14,8 @@ TORSOS = {"mlp": {"type": "mlp", "hidden_units": (16,)}, "conv": {"type": "conv"
 
 
 @pytest.mark.parametrize("network", ["mlp", "conv"])
-@pytest.mark.parametrize("policy,half", [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")])
+@pytest.mark.parametrize("policy,half", [("mixed_float16", "float16"),
+                                         pytest.param("mixed_bfloat16", "bfloat16", marks=pytest.mark.slow)])
 def test_a_step_runs_under_the_policy(policy, half, network):
     with precision_policy(policy):
         model = build(VAEConfig(network=TORSOS[network], image_shape=(8, 8, 1), likelihood="gaussian",

@@ -35,6 +35,7 @@ def test_a_model_keras_that_holds_its_own_weights_still_loads_beside_its_savedmo
     np.testing.assert_allclose(vae.elbo(x).numpy(), served, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_workdir_of_an_older_zoo_resumes_from_its_backup(tmp_path, capsys):
     """Resumed with `epochs` at the backup's 2, the run trains nothing and exports the backup's
     network weights exactly (each equal to a tensor of the checkpoint, read without Keras); resumed to 4

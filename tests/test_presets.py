@@ -24,6 +24,7 @@ def test_presets_lists_every_shipped_export(shipped_recipes):
             assert description == json.load(f)["description"]
 
 
+@pytest.mark.slow
 def test_a_preset_continues_its_kl_warmup_at_the_weight_it_reached(shipped_recipes):
     assert "mnist_mlp_vampprior" in shipped_recipes
     vae = zoo.VAE.from_preset("mnist_mlp_vampprior")

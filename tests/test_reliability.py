@@ -129,6 +129,7 @@ def test_a_diverging_run_stops_in_one_line_and_exports_nothing(tmp_path, capsys)
     assert not workdirs.has_backup(tmp_path / "run")  # no epoch ended finite: nothing to keep
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_exporting_keeps_the_backup_and_the_command_exports_it(tmp_path, capsys, monkeypatch):
     """The backup is deleted only once the export is written: a run stopped after its last
     epoch resumes with nothing left to train, and goes straight to evaluation and export."""
@@ -187,6 +188,7 @@ def test_the_backup_keeps_the_last_finite_epoch_when_training_diverges(tmp_path)
         np.testing.assert_array_equal(kept, expected)
 
 
+@pytest.mark.slow
 def test_a_cosine_decayed_run_resumed_from_its_backup_ends_where_an_uninterrupted_one_does(tmp_path):
     """The schedule is a function of the optimizer's step, which the backup restores: epoch 2
     of a resumed run is trained at the rates of the uninterrupted run's epoch 2, and the rate

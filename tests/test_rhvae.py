@@ -275,6 +275,7 @@ def test_the_kept_metric_makes_an_image_independent_of_its_batch():
                                model.posterior_params(images[chosen]).numpy()[:, :2], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_compiled_step_trains_the_metric_head():
     keras.utils.set_random_seed(0)
     model = build(_small_config({**RHVAE, "fixed_point_steps": 1}))  # the least for XLA to compile

@@ -205,12 +205,14 @@ def test_load_picks_the_highest_version_and_explains_errors(exports, tmp_path):
     assert all(signature in str(error.value) for signature in SIGNATURE_INPUTS)
 
 
-def test_shipped_export_agrees_across_serving_paths(shipped_family_export, tmp_path):
+def test_shipped_export_agrees_across_serving_paths(shipped_smallest_export, tmp_path):
     """Every signature through a TF1 session and REST; `saved_model_cli` (a new process per
     call, about 5 s each) for one signature here; the tiny exports above run it on all. The
-    default tier takes one shipped export per serving interface (conftest.serving_family), `-m slow`
-    every one."""
-    shipped_export = shipped_family_export
+    default tier takes the smallest shipped export, `-m slow` every one: the paths are the same
+    code for every export, and the default tier serves each interface's requests elsewhere
+    (labels: test_serving_labels and test_conditional; M2's classify and the VQ-VAE's codes:
+    the driver's cases, through `tf.saved_model.load`)."""
+    shipped_export = shipped_smallest_export
     loaded = tf.saved_model.load(shipped_export)
     with open(os.path.join(shipped_export, "config.json")) as f:
         model = json.load(f)["model"]

@@ -148,7 +148,8 @@ def full_disk(*_, **__):
     raise OSError(28, "No space left on device")
 
 
-@pytest.mark.parametrize("with_workdir", [True, False])
+# Without --workdir (a temporary folder keeps the model): the slow tier.
+@pytest.mark.parametrize("with_workdir", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_an_export_that_fails_after_training_keeps_the_trained_model(tmp_path, capsys, monkeypatch, with_workdir):
     """Case 7: a full disk at export time lost the trained model (without --workdir) and ended
     in a traceback. The model is kept (the workdir's `unexported/`, else a temporary folder)
@@ -173,6 +174,7 @@ def test_an_export_that_fails_after_training_keeps_the_trained_model(tmp_path, c
     assert sorted({"config.json", "metrics.json"} - set(os.listdir(path))) == []
 
 
+@pytest.mark.slow
 def test_a_damaged_workdir_is_named_in_one_line(tmp_path, capsys, monkeypatch):
     """Case 9: a resume whose recipe.json is not JSON, or whose backup does not fit the network
     (recipe.json lost, so the recipe check cannot tell), ended in a traceback."""
@@ -190,6 +192,7 @@ def test_a_damaged_workdir_is_named_in_one_line(tmp_path, capsys, monkeypatch):
     assert done.stderr == "", done.stderr
 
 
+@pytest.mark.slow
 def test_a_workdir_that_fills_up_during_training_stops_in_one_line_keeping_the_last_backup(tmp_path, capsys,
                                                                                            monkeypatch):
     """Case 7: a backup write that fails inside `fit` (a full disk) was a traceback. It stops
