@@ -181,20 +181,31 @@ def _block(root, name):
 
 def test_same_budget_quality_rows_come_from_the_committed_runs(repo_copy):
     """A changed prior FID of a same-budget run is drift; rewritten, its row shows it, its
-    floors follow it, and a recipe whose quality run is missing is named, not blank."""
+    reconstructions' floor follows it, a second seed makes each figure a mean ± std over both,
+    and a recipe whose quality run is missing is named, not blank."""
     def edit(runs):
         runs["mnist_mlp_aae/seed0"]["quality"]["domain"]["prior"].update(fid=123.456, precision=0.25)
         runs["mnist_mlp_info_vae/seed0"].pop("quality")
     _edit_same_budget(repo_copy, edit)
     assert any("[same_budget_quality]" in line for line in write_results.check(repo_copy))
     write_results.write(repo_copy)
-    rows = [line.split(" | ") for line in _block(repo_copy, "same_budget_quality").splitlines()
-            if line.startswith("| `mnist_mlp_aae` |")]
-    assert [(row[4], row[6], row[8]) for row in rows] == [
-        ("prior (domain)", "123.46", "0.250"), ("floor: training_images (domain)", "1.88", "0.860"),
-        ("floor: reconstructions (domain)", "5.80", "0.974")]
+
+    def aae_rows():
+        return [line.split(" | ") for line in _block(repo_copy, "same_budget_quality").splitlines()
+                if line.startswith("| `mnist_mlp_aae` |")]
+    assert [(row[3], row[5], row[6], row[8]) for row in aae_rows()] == [
+        ("1", "prior", "123.46", "0.250"), ("", "floor: reconstructions", "5.80", "0.974")]
     assert "`mnist_mlp_info_vae`" in _block(repo_copy, "same_budget_quality").split("Not measured yet")[1]
     assert write_results.check(repo_copy) == []
+
+    def second_seed(runs):
+        other = json.loads(json.dumps(runs["mnist_mlp_aae/seed0"]))
+        other["quality"]["domain"]["prior"].update(fid=125.456, precision=0.35)
+        runs["mnist_mlp_aae/seed1"] = other
+    _edit_same_budget(repo_copy, second_seed)
+    write_results.write(repo_copy)
+    assert [(row[3], row[5], row[6], row[8]) for row in aae_rows()] == [
+        ("2", "prior", "124.46 ± 1.41", "0.300 ± 0.071"), ("", "floor: reconstructions", "5.80 ± 0.00", "0.974 ± 0.000")]
 
 
 def test_same_budget_likelihood_rows_ignore_runs_without_a_likelihood_at_other_budgets(repo_copy):

@@ -156,30 +156,40 @@ QUALITY_MODELS = {
     "mnist_conv_hrq": ("HRQ-VAE: conv (32, 64), 3 levels of 4 codes, PixelCNN prior (its own recipe)",
                        "none: the paper is on paraphrase generation (Hosking et al. 2022)"),
 }
-QUALITY_HEADER = ("| model (recipe) | what changes | epochs | reconstruction MSE per pixel, first {examples:,} "
-                  "(s.e.) | sampler | images (drawn vs test) | FID | KID (± s.e.) | precision | recall | "
+QUALITY_MODELS.update({recipe: (change, "")  # the likelihood models' samples, where measured
+                       for recipe, (change, _, _) in MODELS.items() if recipe not in QUALITY_MODELS})
+QUALITY_HEADER = ("| model (recipe) | what changes | epochs | seeds | reconstruction MSE per pixel, first {examples:,} "
+                  "| sampler ({count:,} drawn vs {count:,} test images) | FID | KID | precision | recall | "
                   "paper's figure (its protocol) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-FLOOR_ORDER = ("floor: training_images", "floor: reconstructions")
+TRAINING_FLOOR, RECONSTRUCTION_FLOOR = "floor: training_images", "floor: reconstructions"
 
 
 def quality_table(root):
-    """The [same_budget_quality] block: per run with sample quality and per sampler, FID / KID /
-    precision / recall in the domain feature space, then the floors; runs not measured yet are named."""
+    """The [same_budget_quality] block: per model and sampler, FID / KID / precision / recall in
+    the domain feature space (mean ± std over the seeds measured), then its reconstructions' floor;
+    the training images' floor once; models not measured yet are named."""
     runs = runs_by_recipe(root)
     measured = {recipe: [run for run in runs.get(recipe, []) if "quality" in run] for recipe in QUALITY_MODELS}
-    examples = sorted({run["eval"]["examples"] for done in measured.values() for run in done})
-    if len(examples) != 1:
-        raise MissingFigure(f"{FILE}: sample-quality runs with different test slices ({examples})")
+    every = [run for done in measured.values() for run in done]
+    examples = sorted({run["eval"]["examples"] for run in every})
+    counts = sorted({run["quality"]["domain"]["n_real"] for run in every})
+    if len(examples) != 1 or len(counts) != 1:
+        raise MissingFigure(f"{FILE}: sample-quality runs with different test slices ({examples}, {counts})")
     lines = [f"Each run as above, then `{QUALITY_COMMAND}` (`benchmarks/same_budget.py --sample-quality`), "
-             "in the **domain** feature space (docs/sample_quality.md).", "",
-             QUALITY_HEADER[0].format(examples=examples[0]), QUALITY_HEADER[1]]
+             "in the **domain** feature space (docs/sample_quality.md). Each figure is the mean ± the standard "
+             "deviation over the seeds measured (one seed: no spread).", "",
+             QUALITY_HEADER[0].format(examples=examples[0], count=counts[0]), QUALITY_HEADER[1]]
     for recipe, (change, paper) in QUALITY_MODELS.items():
-        for run in measured[recipe]:
-            lines += _quality_rows(recipe, change, paper, run)
+        if measured[recipe]:
+            lines += _quality_rows(recipe, change, paper, measured[recipe])
+    floor = _figures([run["quality"]["domain"][TRAINING_FLOOR] for run in every])
+    lines += ["", f"The floor of the feature space: {counts[0]:,} training images against the test images, FID "
+              f"{floor['fid']}, KID {floor['kid']}, precision {floor['precision']}, recall {floor['recall']} "
+              f"({len(every)} runs). The papers' FIDs use Inception features on other networks and data, so they "
+              "cannot be compared with these domain-feature figures (issue 28); they are quoted only to say what "
+              "was found."]
     missing = [f"`{recipe}`" for recipe, done in measured.items() if not done]
-    lines += ["", "The papers' FIDs use Inception features on other networks and data, so they cannot be compared "
-              "with these domain-feature figures (issue 28); they are quoted only to say what was found."]
     if missing:
         lines += ["", f"Not measured yet at this budget: {', '.join(missing)}."]
     return lines
@@ -188,19 +198,25 @@ def quality_table(root):
 QUALITY_COMMAND = "zoo evaluate EXPORT --no-likelihood --sample-quality --sample-count N --examples N --no-pictures"
 
 
-def _quality_rows(recipe, change, paper, run):
-    mse = run["eval"].get("reconstruction_mse")
-    mse = (f"{mse:.5f} ({run['eval']['reconstruction_mse_stderr']:.5f})" if mse is not None
-           else "none: a likelihood model (its -log p(x) or -ELBO instead)")
-    rows, first = [], True
-    for space, figures in sorted(run["quality"].items()):
-        samplers = sorted(name for name in figures if name != "n_real" and name not in FLOOR_ORDER)
-        for sampler in [*samplers, *FLOOR_ORDER]:
-            drawn = figures[sampler]
-            said = (change, run["train"]["epochs"], mse, paper) if first else ("", "", "", "")
-            first = False
-            rows.append(f"| `{recipe}` | {said[0]} | {said[1]} | {said[2]} | {sampler} ({space}) | "
-                        f"{drawn['n_fake']:,} vs {figures['n_real']:,} | {drawn['fid']:.2f} | "
-                        f"{drawn['kid']:.4f} ± {drawn['kid_stderr']:.4f} | {drawn['precision']:.3f} | "
-                        f"{drawn['recall']:.3f} | {said[3]} |")
+def _figures(drawn):
+    """{figure: "mean ± std"} of FID, KID (as `zoo evaluate` reports it), precision and recall."""
+    return {"fid": _mean([d["fid"] for d in drawn], 2), "kid": _mean([d["kid"] for d in drawn], 1),
+            "precision": _mean([d["precision"] for d in drawn], 3), "recall": _mean([d["recall"] for d in drawn], 3)}
+
+
+def _quality_rows(recipe, change, paper, done):
+    """One row per sampler of the recipe's runs, then its reconstructions' floor."""
+    mse = [run["eval"].get("reconstruction_mse") for run in done]
+    mse = _mean(mse, 5) if None not in mse else "none: a likelihood model (its -log p(x) or -ELBO instead)"
+    epochs = sorted({run["train"]["epochs"] for run in done})
+    if len(epochs) != 1:
+        raise MissingFigure(f"{FILE}: {recipe}'s sample-quality runs at different budgets ({epochs})")
+    samplers = sorted({name for run in done for name in run["quality"]["domain"]
+                       if name != "n_real" and not name.startswith("floor: ")})
+    rows, said = [], (change, epochs[0], len(done), mse, paper)
+    for sampler in [*samplers, RECONSTRUCTION_FLOOR]:
+        figures = _figures([run["quality"]["domain"][sampler] for run in done if sampler in run["quality"]["domain"]])
+        rows.append(f"| `{recipe}` | {said[0]} | {said[1]} | {said[2]} | {said[3]} | {sampler} | {figures['fid']} | "
+                    f"{figures['kid']} | {figures['precision']} | {figures['recall']} | {said[4]} |")
+        said = ("", "", "", "", "")
     return rows
