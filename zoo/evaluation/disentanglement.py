@@ -40,17 +40,17 @@ on the N = 5,000 images (DCI's trees on 1,000 of them), not disentanglement_lib'
 trees take minutes on 10,000 (docs/disentanglement.md).
 """
 
-import contextlib
 import time
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.data.factor_grid import FactorGrid
 from zoo.errors import ZooError
+from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, entropy, information_matrix,
+                                         mutual_information, quiet, varying)
 
-MIG_BINS = 20
+MIG_BINS = BINS
 VOTE_BATCH, TRAIN_VOTES, EVAL_VOTES = 64, 10000, 5000  # disentanglement_lib's factor_vae settings
 PRUNE_STDDEV = 0.05
 PAIR_BATCH, TRAIN_POINTS, EVAL_POINTS = 64, 10000, 5000  # disentanglement_lib's beta_vae_sklearn settings
@@ -64,10 +64,9 @@ def mig(factors, codes, bins=MIG_BINS):
 
     A factor that does not vary in the sample (entropy 0) has no gap: nan, left out of the mean.
     """
-    factors, codes = _checked(factors, codes)
+    factors, codes = checked(factors, codes)
     binned = discretize(codes, bins)
-    information = np.array([[mutual_information(binned[:, d], factors[:, k]) for k in range(factors.shape[1])]
-                            for d in range(codes.shape[1])])  # [D, K]
+    information = information_matrix(binned, factors)  # [D, K]
     ranked = np.sort(information, axis=0)[::-1]
     second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
     entropies = np.array([entropy(factors[:, k]) for k in range(factors.shape[1])])
@@ -78,29 +77,6 @@ def mig(factors, codes, bins=MIG_BINS):
     return {"mig": float(np.nanmean(gaps)), "mig_per_factor": [float(g) for g in gaps]}
 
 
-def discretize(codes, bins=MIG_BINS):
-    """Each column of codes [N, D] as bin numbers 1..bins of `bins` equal-width bins between its
-    minimum and maximum (disentanglement_lib's histogram discretizer)."""
-    return np.stack([np.digitize(column, np.histogram(column, bins)[1][:-1]) for column in codes.T], axis=1)
-
-
-def mutual_information(a, b):
-    """I(a; b) in nats of two discrete samples [N] (any values), from their joint histogram."""
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
-    joint = np.bincount(a * (b.max() + 1) + b, minlength=(a.max() + 1) * (b.max() + 1))
-    joint = joint.reshape(a.max() + 1, b.max() + 1) / len(a)
-    outer = joint.sum(axis=1, keepdims=True) * joint.sum(axis=0, keepdims=True)
-    seen = joint > 0
-    return float(np.sum(joint[seen] * np.log(joint[seen] / outer[seen])))
-
-
-def entropy(a):
-    """H(a) in nats of a discrete sample [N]."""
-    p = np.unique(a, return_counts=True)[1] / len(a)
-    return float(-np.sum(p * np.log(p)))
-
-
 def factor_vae_score(factors, codes, seed=SEED, batch_size=VOTE_BATCH, train_votes=TRAIN_VOTES,
                      eval_votes=EVAL_VOTES, prune_stddev=PRUNE_STDDEV):
     """{"factor_vae_score": accuracy of the majority-vote classifier on `eval_votes` fresh votes,
@@ -109,7 +85,7 @@ def factor_vae_score(factors, codes, seed=SEED, batch_size=VOTE_BATCH, train_vot
     Each vote fixes the value of one factor (a random one, at the value of a random example)
     and takes `batch_size` examples that share it; `seed` fixes every draw.
     """
-    factors, codes = _checked(factors, codes)
+    factors, codes = checked(factors, codes)
     variances = codes.var(axis=0, ddof=1)
     active = np.sqrt(variances) >= prune_stddev
     if not active.any():
@@ -140,14 +116,14 @@ def beta_vae_score(factors, codes, held_out=None, seed=SEED, batch_size=PAIR_BAT
     """{"beta_vae_score": held-out accuracy of the logistic regression, "beta_vae_train_accuracy"} of
     factor indices [N, K] and codes [N, D]; the evaluation points pair the rows of `held_out`, a
     second (factors, codes) sample (None: the same rows). `seed` fixes every draw."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
     rng = np.random.default_rng(seed)
     train_features, train_labels = pair_differences(factors, codes, train_points, batch_size, rng)
     test_features, test_labels = pair_differences(test_factors, test_codes, eval_points, batch_size, rng)
     from sklearn.linear_model import LogisticRegression
 
-    with _quiet():
+    with quiet():
         classifier = LogisticRegression(random_state=seed).fit(train_features, train_labels)
     return {"beta_vae_score": float(classifier.score(test_features, test_labels)),
             "beta_vae_train_accuracy": float(classifier.score(train_features, train_labels))}
@@ -186,42 +162,47 @@ def sap(factors, codes, held_out=None, continuous=False):
 
 def sap_matrix(factors, codes, held_out=None, continuous=False):
     """[D, K] how well each latent alone predicts each factor (see `sap`)."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
     matrix = np.full((codes.shape[1], factors.shape[1]), np.nan)
     from sklearn.svm import LinearSVC
 
-    for k in _varying(factors):
+    for k in varying(factors):
         for d in range(codes.shape[1]):
             if continuous:
                 covariance = np.cov(codes[:, d], factors[:, k], ddof=1)
                 matrix[d, k] = (covariance[0, 1] ** 2 / (covariance[0, 0] * covariance[1, 1])
                                 if covariance[0, 0] > 1e-12 else 0.0)
                 continue
-            with _quiet():
+            with quiet():
                 svm = LinearSVC(C=SAP_C, class_weight="balanced").fit(codes[:, [d]], factors[:, k])
             matrix[d, k] = np.mean(svm.predict(test_codes[:, [d]]) == test_factors[:, k])
     return matrix
 
 
-def dci(factors, codes, held_out=None, seed=SEED):
+def dci(factors, codes, held_out=None, seed=SEED, trees=None):
     """{"dci_disentanglement", "dci_completeness", "dci_informativeness" (held-out accuracy),
     "dci_train_accuracy", "importance" [D, K]} of factor indices [N, K] and codes [N, D], from one
-    gradient-boosted classifier per factor that varies (`held_out`: see `sap`)."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    varying = _varying(factors)
-    importance, train, test = np.zeros((codes.shape[1], len(varying))), [], []
-    for column, k in enumerate(varying):
-        trees = GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k])
-        importance[:, column] = np.abs(trees.feature_importances_)
-        train.append(np.mean(trees.predict(codes) == factors[:, k]))
-        test.append(np.mean(trees.predict(test_codes) == test_factors[:, k]))
+    gradient-boosted classifier per factor that varies (`held_out`: see `sap`; `trees`: those
+    classifiers, {factor: fitted}, if `boosted_trees` made them already)."""
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
+    trees = boosted_trees(factors, codes, seed) if trees is None else trees
+    importance = np.stack([np.abs(tree.feature_importances_) for tree in trees.values()], axis=1)
+    train = [np.mean(tree.predict(codes) == factors[:, k]) for k, tree in trees.items()]
+    test = [np.mean(tree.predict(test_codes) == test_factors[:, k]) for k, tree in trees.items()]
     return {"dci_disentanglement": dci_disentanglement(importance), "dci_completeness": dci_completeness(importance),
             "dci_informativeness": float(np.mean(test)), "dci_train_accuracy": float(np.mean(train)),
-            "importance": importance}
+            "importance": importance, "test_accuracy": dict(zip(trees, test))}
+
+
+def boosted_trees(factors, codes, seed=SEED):
+    """{factor: scikit-learn's GradientBoostingClassifier (default settings, as
+    disentanglement_lib's) fitted to predict it from codes [N, D]} for each factor that varies.
+    DCI, the boosted-trees downstream task and fairness share them: the costliest fits here."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return {k: GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k]) for k in varying(factors)}
 
 
 def dci_disentanglement(importance):
@@ -245,38 +226,10 @@ def _weighted_certainty(rows):
     return float(np.sum(certainty * weights / weights.sum()))
 
 
-def _varying(factors):
-    """The factors (columns) that take more than one value."""
-    return [k for k in range(factors.shape[1]) if np.unique(factors[:, k]).size > 1]
-
-
-@contextlib.contextmanager
-def _quiet():
-    """scikit-learn's solvers warn when they stop at their iteration cap, as they may with
-    disentanglement_lib's settings; the scores are kept as they are."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
-
 def _rows_by_value(column):
     values, inverse = np.unique(column, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     return dict(zip(values.tolist(), np.split(order, np.cumsum(np.bincount(inverse))[:-1])))
-
-
-def _checked(factors, codes):
-    factors, codes = np.asarray(factors), np.asarray(codes, np.float64)
-    if factors.ndim != 2 or codes.ndim != 2 or len(factors) != len(codes) or len(factors) < 2:
-        raise ZooError(f"disentanglement metrics take factors [N, K] and codes [N, D] of the same N >= 2 "
-                       f"examples; got {list(factors.shape)} and {list(codes.shape)}")
-    if not np.issubdtype(factors.dtype, np.integer):
-        raise ZooError(f"factors must be integer indices; got {factors.dtype}")
-    if not np.isfinite(codes).all():
-        raise ZooError("codes hold NaN or infinite values")
-    return factors, codes
 
 
 def knows_factors(source):
