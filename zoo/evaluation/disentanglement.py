@@ -46,9 +46,15 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.factor_grid import FactorGrid
+from zoo.data.sources import Split
 from zoo.errors import ZooError
-from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, entropy, information_matrix,
-                                         mutual_information, quiet, varying)
+from zoo.evaluation.downstream import PREDICTORS, downstream_task
+from zoo.evaluation.fairness import fairness
+from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, entropy, fitting,
+                                         information_matrix, mutual_information, varying)
+from zoo.evaluation.irs import irs
+from zoo.evaluation.modularity import modularity_explicitness
+from zoo.evaluation.unsupervised_scores import unsupervised_scores
 
 MIG_BINS = BINS
 VOTE_BATCH, TRAIN_VOTES, EVAL_VOTES = 64, 10000, 5000  # disentanglement_lib's factor_vae settings
@@ -56,6 +62,7 @@ PRUNE_STDDEV = 0.05
 PAIR_BATCH, TRAIN_POINTS, EVAL_POINTS = 64, 10000, 5000  # disentanglement_lib's beta_vae_sklearn settings
 SAP_C = 0.01  # disentanglement_lib's LinearSVC for discrete factors
 DCI_POINTS = 1000  # the gradient-boosted trees train on the first 1,000 of the N images, not 10,000: speed
+DOWNSTREAM_SIZES = (10, 100, DCI_POINTS)  # the downstream task's training sizes (zoo.evaluation.downstream)
 EXAMPLES, SEED, ENCODE_BATCH = 5000, 0, 500  # what `scores` encodes (twice: seeds 0 and 1), the same for every model
 
 
@@ -123,7 +130,7 @@ def beta_vae_score(factors, codes, held_out=None, seed=SEED, batch_size=PAIR_BAT
     test_features, test_labels = pair_differences(test_factors, test_codes, eval_points, batch_size, rng)
     from sklearn.linear_model import LogisticRegression
 
-    with quiet():
+    with fitting():
         classifier = LogisticRegression(random_state=seed).fit(train_features, train_labels)
     return {"beta_vae_score": float(classifier.score(test_features, test_labels)),
             "beta_vae_train_accuracy": float(classifier.score(train_features, train_labels))}
@@ -174,7 +181,7 @@ def sap_matrix(factors, codes, held_out=None, continuous=False):
                 matrix[d, k] = (covariance[0, 1] ** 2 / (covariance[0, 0] * covariance[1, 1])
                                 if covariance[0, 0] > 1e-12 else 0.0)
                 continue
-            with quiet():
+            with fitting():
                 svm = LinearSVC(C=SAP_C, class_weight="balanced").fit(codes[:, [d]], factors[:, k])
             matrix[d, k] = np.mean(svm.predict(test_codes[:, [d]]) == test_factors[:, k])
     return matrix
@@ -202,7 +209,8 @@ def boosted_trees(factors, codes, seed=SEED):
     DCI, the boosted-trees downstream task and fairness share them: the costliest fits here."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    return {k: GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k]) for k in varying(factors)}
+    with fitting():
+        return {k: GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k]) for k in varying(factors)}
 
 
 def dci_disentanglement(importance):
@@ -238,17 +246,24 @@ def knows_factors(source):
 
 
 def scores(model, source, examples=EXAMPLES, seed=SEED):
-    """The five metrics of `model` on `examples` images drawn uniformly from the grid of `source`
-    with `seed`, and as many more with seed + 1 held out for the classifiers (the same images for
-    every model); {} for a source whose factors are unknown (not a `FactorGrid`)."""
+    """Every factor-based metric of `model` (these five, and disentanglement_lib's others: see
+    `OTHER_METRICS`) on `examples` images drawn uniformly from the grid of `source` with `seed`,
+    and as many more with seed + 1 held out for the classifiers (the same images for every
+    model); {} for a source whose factors are unknown (not a `FactorGrid`). UDR compares
+    models, so it is not here (`zoo.evaluation.udr`)."""
     if not knows_factors(source) or not model.embeds:
         return {}
     start = time.perf_counter()
 
+    def embedded(drawn):
+        return model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None, ENCODE_BATCH)
+
     def encoded(draw_seed):
         drawn = source.sample(examples, draw_seed)
-        return drawn.factors, model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None,
-                                          ENCODE_BATCH)
+        return drawn.factors, embedded(drawn)
+
+    def represent(factors):  # the codes of the images of any factor tuples (fairness's interventions)
+        return embedded(Split(source.render(factors), factors[:, 0].astype(np.int64), source.levels, factors))
 
     factors, codes = encoded(seed)
     held_out = encoded(seed + 1)
@@ -256,10 +271,13 @@ def scores(model, source, examples=EXAMPLES, seed=SEED):
     votes = factor_vae_score(factors, codes, seed=seed)
     pairs = beta_vae_score(factors, codes, held_out, seed=seed)
     separated = sap(factors, codes, held_out)
-    importance = dci(factors[:DCI_POINTS], codes[:DCI_POINTS], held_out, seed=seed)
+    trees = boosted_trees(factors[:DCI_POINTS], codes[:DCI_POINTS], seed=seed)
+    importance = dci(factors[:DCI_POINTS], codes[:DCI_POINTS], held_out, seed=seed, trees=trees)
+    others = other_metrics(factors, codes, held_out, trees, source.factor_sizes, represent, seed)
     return {"mig": information["mig"], "factor_vae_score": votes["factor_vae_score"],
             "beta_vae_score": pairs["beta_vae_score"], "sap": separated["sap"],
             **{key: importance[key] for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness")},
+            **{key: others[key] for key in OTHER_METRICS},
             "disentanglement": {
                 "examples": examples, "seed": seed, "held_out_seed": seed + 1, "factors": list(source.factor_names),
                 "mig_per_factor": _by_factor(source, information["mig_per_factor"]), "mig_bins": MIG_BINS,
@@ -270,7 +288,35 @@ def scores(model, source, examples=EXAMPLES, seed=SEED):
                 "sap_per_factor": _by_factor(source, separated["sap_per_factor"]),
                 "dci_train_accuracy": importance["dci_train_accuracy"], "dci_train_examples": DCI_POINTS,
                 "dci_importance": np.round(importance["importance"], 4).tolist(),
+                "explicitness_per_factor": _by_factor(source, others["explicitness_per_factor"]),
+                **{key: others[key] for key in ("explicitness_train", "irs_active_dims", "unfairness_max",
+                                                "gaussian_wasserstein_correlation", "downstream")},
+                "unfairness_matrix": np.round(others["unfairness_matrix"], 4).tolist(),
                 "seconds": round(time.perf_counter() - start, 1)}}
+
+
+OTHER_METRICS = ("modularity", "explicitness", "irs", "gaussian_total_correlation",
+                 "gaussian_wasserstein_correlation_norm", "mutual_info_score", "downstream_logistic_regression",
+                 "downstream_boosted_trees", "unfairness")
+
+
+def other_metrics(factors, codes, held_out, trees, factor_sizes, represent, seed=SEED):
+    """disentanglement_lib's metrics beyond the five, each from its own module: the keys of
+    `OTHER_METRICS` and their details. `trees`: DCI's, fitted on the first `DCI_POINTS` rows,
+    which the boosted-trees downstream task at that size and fairness reuse."""
+    downstream = {predictor: downstream_task(factors, codes, held_out, DOWNSTREAM_SIZES, predictor, seed=seed,
+                                             fitted={DCI_POINTS: trees} if predictor == "boosted_trees" else None)
+                  for predictor in PREDICTORS}
+    unfair = fairness(trees, factor_sizes, represent, seed=seed)
+    return {**modularity_explicitness(factors, codes, held_out), **unsupervised_scores(codes),
+            **{key: value for key, value in irs(factors, codes).items() if key != "irs_per_latent"},
+            **{f"downstream_{predictor}": results[max(results)]["mean_test_accuracy"]
+               for predictor, results in downstream.items()},
+            "downstream": {predictor: {str(size): {key: round(value, 4) for key, value in result.items()
+                                                   if key != "test_accuracy_per_factor"}
+                                       for size, result in results.items()} for predictor, results in downstream.items()},
+            "unfairness": unfair["unfairness"], "unfairness_max": unfair["unfairness_max"],
+            "unfairness_matrix": unfair["mean_matrix"]}
 
 
 def _by_factor(source, values):
@@ -283,5 +329,11 @@ def report(result):
     return (f"MIG {result['mig']:.3f}, FactorVAE score {result['factor_vae_score']:.3f}, BetaVAE score "
             f"{result['beta_vae_score']:.3f}, SAP {result['sap']:.3f}, DCI disentanglement "
             f"{result['dci_disentanglement']:.3f} / completeness {result['dci_completeness']:.3f} / informativeness "
-            f"{result['dci_informativeness']:.3f} ({details['active_dims']} active latents; {details['examples']} "
+            f"{result['dci_informativeness']:.3f}, modularity {result['modularity']:.3f}, explicitness "
+            f"{result['explicitness']:.3f}, IRS {result['irs']:.3f}, unfairness {result['unfairness']:.3f}, "
+            f"downstream accuracy (logistic regression / boosted trees, {DCI_POINTS} images) "
+            f"{result['downstream_logistic_regression']:.3f} / {result['downstream_boosted_trees']:.3f}, "
+            f"Gaussian total correlation {result['gaussian_total_correlation']:.3f} nats, normalized Wasserstein "
+            f"correlation {result['gaussian_wasserstein_correlation_norm']:.3f}, latent mutual information "
+            f"{result['mutual_info_score']:.3f} nats ({details['active_dims']} active latents; {details['examples']} "
             f"images drawn from the grid, seed {details['seed']}; {details['seconds']:.0f} s)")
