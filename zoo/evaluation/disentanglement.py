@@ -1,6 +1,10 @@
 """How disentangled a model's codes are, on data whose generative factors are known (`shapes`,
 `dsprites`).
 
+`scores` gives these five and, through `other_metrics`, the rest of disentanglement_lib's (each
+in its own module: modularity.py, irs.py, downstream.py, fairness.py, unsupervised_scores.py;
+UDR, which compares models, in udr.py).
+
 Five metrics, as disentanglement_lib computes them (Locatello et al. 2019), from factor
 indices [N, K] and codes [N, D] of the same N images:
 
@@ -312,11 +316,15 @@ def other_metrics(factors, codes, held_out, trees, factor_sizes, represent, seed
             **{key: value for key, value in irs(factors, codes).items() if key != "irs_per_latent"},
             **{f"downstream_{predictor}": results[max(results)]["mean_test_accuracy"]
                for predictor, results in downstream.items()},
-            "downstream": {predictor: {str(size): {key: round(value, 4) for key, value in result.items()
-                                                   if key != "test_accuracy_per_factor"}
-                                       for size, result in results.items()} for predictor, results in downstream.items()},
+            "downstream": {predictor: {str(size): _rounded(result) for size, result in results.items()}
+                           for predictor, results in downstream.items()},
             "unfairness": unfair["unfairness"], "unfairness_max": unfair["unfairness_max"],
             "unfairness_matrix": unfair["mean_matrix"]}
+
+
+def _rounded(result):
+    return {key: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4)
+            for key, value in result.items()}
 
 
 def _by_factor(source, values):

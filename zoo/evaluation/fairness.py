@@ -22,7 +22,8 @@ POINTS_PER_VALUE = 100  # disentanglement_lib's num_test_points_per_class
 
 def fairness(classifiers, factor_sizes, represent, seed=0, points_per_value=POINTS_PER_VALUE):
     """{"unfairness": the paper's score, "unfairness_max" (disentanglement_lib's
-    "max_fairness:mean_pred:mean_sens": the same means of each pair's largest distance), "mean_matrix", "max_matrix" [K, K] (target, sensitive; nan on the diagonal and where a
+    "max_fairness:mean_pred:mean_sens": the same means of each pair's largest distance),
+    "mean_matrix", "max_matrix" [K, K] (target, sensitive; nan on the diagonal and where a
     factor has no classifier)}. `classifiers`: {target factor: fitted classifier of codes};
     `represent(factors [n, K]) -> codes [n, D]` encodes the images of factor tuples."""
     rng = np.random.default_rng(seed)

@@ -18,7 +18,8 @@ the ROC-AUC average (it would fail there).
 
 import numpy as np
 
-from zoo.evaluation.factor_codes import BINS, checked, checked_held_out, discretize, fitting, information_matrix, varying
+from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, fitting, information_matrix,
+                                         varying)
 
 
 def modularity_explicitness(factors, codes, held_out=None, bins=BINS):
