@@ -165,6 +165,7 @@ def test_metrics_score_a_perfect_code_one(tiny, monkeypatch):
     assert result["mig"] > 0.99 and result["factor_vae_score"] == 1.0
     assert result["modularity"] > 0.99 and result["explicitness"] > 0.99 and result["irs"] > 0.9
     assert result["unfairness"] < 0.01 and result["downstream_boosted_trees"] == 1.0  # the images are the factors'
+    json.dumps(result, allow_nan=False)  # metrics.json stays strict JSON: no NaN (an undefined figure is null)
     assert list(result["disentanglement"]["mig_per_factor"]) == ["shape", "scale", "orientation", "x", "y"]
 
 

@@ -295,7 +295,8 @@ def scores(model, source, examples=EXAMPLES, seed=SEED):
                 "explicitness_per_factor": _by_factor(source, others["explicitness_per_factor"]),
                 **{key: others[key] for key in ("explicitness_train", "irs_active_dims", "unfairness_max",
                                                 "gaussian_wasserstein_correlation", "downstream")},
-                "unfairness_matrix": np.round(others["unfairness_matrix"], 4).tolist(),
+                "unfairness_matrix": [[None if np.isnan(v) else round(float(v), 4) for v in row]
+                                      for row in others["unfairness_matrix"]],  # target by sensitive factor
                 "seconds": round(time.perf_counter() - start, 1)}}
 
 
