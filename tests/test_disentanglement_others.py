@@ -178,3 +178,34 @@ def test_relative_strength_by_hand():
     # columns: 1^2 / 1 = 1 and (1/2)^2 / 1 = 1/4; rows: 1^2 / 1.5 = 2/3 and (1/2)^2 / 1/2 = 1/2
     assert relative_strength(np.array([[1.0, 0.5], [0.0, 0.5]])) == pytest.approx(
         ((1 + 0.25) / 2 + (2 / 3 + 0.5) / 2) / 2, abs=1e-12)
+
+
+def test_reduced_downstream_task_of_known_codes():
+    from zoo.evaluation.downstream_variants import reduced_downstream_task
+
+    sizes = (2, 3)  # few factors and classes: each case fits 2K boosted trees, or more
+    train, test = draw(sizes, 100, 9), draw(sizes, 300, 10)
+    chance = np.mean([1 / n for n in sizes])
+    # each factor in two latents: with one removed, the copy still tells it
+    twice = lambda f, s: np.concatenate([copied(f, s), copied(f, s + 50)], axis=1)
+    assert reduced_downstream_task(train, twice(train, 5), (test, twice(test, 6)))["reduced_factor_accuracy"] > 0.97
+    # with both removed, the factor falls to chance and the others are still read
+    both = reduced_downstream_task(train, twice(train, 5), (test, twice(test, 6)), removed=2)
+    assert both["reduced_factor_accuracy"] == pytest.approx(chance, abs=0.1)
+    assert both["other_factors_accuracy"] > 0.97
+
+
+def test_strong_downstream_task_of_known_codes():
+    from zoo.evaluation.downstream_variants import strong_downstream_task
+
+    sizes = (2, 4)
+    options = {"size": 100, "test_size": 200, "experiments": 2}
+    separate = strong_downstream_task(sizes, lambda f: f.astype(float), **options)
+    assert separate["mean_strong_test_accuracy"] == 1.0 and separate["strong_generalization_gap"] == 0.0
+    # a in a latent only as a + s: trained with s fixed, the trees read a off a + s; shifting s fools them
+    summed = lambda f: np.stack([f[:, 0] + f[:, 1], f[:, 1]], axis=1).astype(float)
+    shifted = strong_downstream_task(sizes, summed, **options)
+    assert shifted["mean_test_accuracy"] == 1.0  # without the shift, a = z1 - z2 is learned
+    # with the other factor fixed, a + s tells either factor as well as its own latent does, so
+    # the trees may use it for both; under the shift a's predictions (at least) fail
+    assert shifted["strong_generalization_gap"] > 0.2

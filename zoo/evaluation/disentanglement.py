@@ -52,7 +52,7 @@ import tensorflow as tf
 from zoo.data.factor_grid import FactorGrid
 from zoo.data.sources import Split
 from zoo.errors import ZooError
-from zoo.evaluation.downstream import PREDICTORS, downstream_task
+from zoo.evaluation.downstream import PREDICTORS, downstream_task, fit
 from zoo.evaluation.fairness import fairness
 from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, entropy, fitting,
                                          information_matrix, mutual_information, varying)
@@ -211,10 +211,7 @@ def boosted_trees(factors, codes, seed=SEED):
     """{factor: scikit-learn's GradientBoostingClassifier (default settings, as
     disentanglement_lib's) fitted to predict it from codes [N, D]} for each factor that varies.
     DCI, the boosted-trees downstream task and fairness share them: the costliest fits here."""
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    with fitting():
-        return {k: GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k]) for k in varying(factors)}
+    return {k: fit("boosted_trees", factors[:, k], codes, seed) for k in varying(factors)}
 
 
 def dci_disentanglement(importance):
