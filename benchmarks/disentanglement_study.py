@@ -192,7 +192,7 @@ def udr_scores(out, results, say=print):
         found = udr.udr([c for c, _ in codes], [kl for _, kl in codes])
         with open(udr_path(out, kind), "w") as f:
             json.dump({"seeds": seeds, "model_scores": dict(zip(map(str, seeds), found["model_scores"])),
-                       "pairwise": found["pairwise"].round(4).tolist(), "examples": UDR_EXAMPLES,
+                       "pairwise": [[None if v != v else round(float(v), 4) for v in row] for row in found["pairwise"]], "examples": UDR_EXAMPLES,
                        "images_seed": UDR_SEED, "correlation": "lasso"}, f, indent=1)
         for seed in seeds:
             results[kind, seed] = finished(out, kind, seed)

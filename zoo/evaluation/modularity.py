@@ -28,7 +28,8 @@ def modularity_explicitness(factors, codes, held_out=None, bins=BINS):
     (None: the same rows). A factor that does not vary has no explicitness: nan, left out."""
     factors, codes = checked(factors, codes)
     test_factors, test_codes = checked_held_out(factors, codes, held_out)
-    scores = [explicitness(factors[:, k], codes, test_factors[:, k], test_codes) if k in varying(factors)
+    fitted = varying(factors)
+    scores = [explicitness(factors[:, k], codes, test_factors[:, k], test_codes) if k in fitted
               else (np.nan, np.nan) for k in range(factors.shape[1])]
     train, test = np.array(scores).T
     return {"modularity": modularity(information_matrix(discretize(codes, bins), factors)),

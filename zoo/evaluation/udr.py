@@ -39,7 +39,8 @@ def udr(codes, kls=None, correlation="lasso", kl_threshold=KL_THRESHOLD, seed=0)
     kls = [np.full(np.shape(c)[1], np.inf) if kl is None else np.asarray(kl) for c, kl in
            zip(codes, kls or [None] * len(codes))]
     masks = [kl > kl_threshold for kl in kls]
-    standardized = [_standardized(c) * (kl > KL_THRESHOLD) for c, kl in zip(codes, kls)]
+    standardized = [_standardized(c) * (kl > KL_THRESHOLD) for c, kl in zip(codes, kls)]  # 0.01 whatever the
+    # threshold, as disentanglement_lib zeroes them
     pairwise = np.full((len(codes), len(codes)), np.nan)
     for i, first in enumerate(standardized):
         for j, second in enumerate(standardized):
