@@ -8,11 +8,13 @@ factors. Two predictors, as in the study: scikit-learn's LogisticRegressionCV (1
 
 Settings changed, and why: disentanglement_lib trains at 10, 100, 1,000 and 10,000 images and
 tests on 5,000. `scores` trains at 10, 100 and 1,000 (the first rows of its 5,000, a uniform
-draw of the grid) and tests on its 5,000 held out: LogisticRegressionCV on 1,000 codes that
-copy 16-valued factors took 8 CPU seconds per factor here, on 5,000 163 s (it does not converge
-on separable data), and the boosted trees cost as DCI's do (the trees at 1,000 are DCI's own).
-A factor that takes one value in a small training sample cannot be fitted; its prediction is
-that value (disentanglement_lib would fail).
+draw of the grid) and tests on its 5,000 held out. 10,000 would need 5,000 more images
+encoded, and boosted trees on 10,000 codes take minutes (see DCI); the trees at 1,000 are
+DCI's own. LogisticRegressionCV fits 51 models per factor and does not converge on separable
+codes: on codes that copy a 16-valued factor it took 1.6 CPU seconds per factor on 1,000 and
+3.2 on 5,000 (with numpy's BLAS on one thread, `fitting`; with its threads, 8 and 163 on this
+loaded machine). A factor that takes one value in a small training sample cannot be fitted;
+its prediction is that value (disentanglement_lib would fail).
 """
 
 import numpy as np
