@@ -1,6 +1,8 @@
 """The disentanglement study of docs/disentanglement.md: a VAE, beta-VAE at two betas and
 beta-TCVAE on `shapes`, each with seeds 0, 1, 2, on the same network and epochs (the
-recipe's), scored on MIG, the FactorVAE score, the BetaVAE score, SAP and DCI.
+recipe's), scored on MIG, the FactorVAE score, the BetaVAE score, SAP, DCI and the rest of
+disentanglement_lib's metrics (modularity, explicitness, IRS, the downstream task, unfairness,
+the unsupervised scores), and on UDR across each kind's seeds.
 
     python benchmarks/disentanglement_study.py --out runs/study [--seeds 0 1 2] [--kinds vae ...]
         [--epochs N] [--smoke] [--pictures docs/disentanglement] [--rescore]
@@ -13,11 +15,18 @@ the latent traversals of each kind's best run (highest MIG) are written there as
 <kind>_traversals.png, from the first test image. `--rescore` trains nothing: it scores the finished runs
 with this checkout's metrics (`zoo.evaluation.disentanglement.scores` on their exports), into
 OUT/<kind>/seed<S>.scores.json, which the table reads over metrics.json: runs trained before a
-metric existed gain it without training again.
+metric existed gain it without training again (a scores file missing one of today's metrics is
+scored again).
+
+UDR (zoo.evaluation.udr) compares the runs of a kind with each other: once two or more seeds of
+a kind have finished (trained or rescored), their codes of the same 1,000 images are compared
+and each run's UDR, the median of its pairs' scores, is written to OUT/<kind>/udr.json (again
+when the set of seeds changes); the table's UDR of a kind is the mean of its runs'.
 """
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -47,7 +56,20 @@ COLUMNS = (  # (heading, metrics.json key or a function of it, digits)
     ("KL", "test_kl", 2),
     ("active latents", lambda m: m["disentanglement"]["active_dims"], 1),
     ("train s", "train_seconds", 0),
+    ("modularity", "modularity", 3),
+    ("explicitness", "explicitness", 3),
+    ("IRS", "irs", 3),
+    ("downstream LR", "downstream_logistic_regression", 3),  # accuracy from 1,000 images' codes
+    ("downstream GBT", "downstream_boosted_trees", 3),
+    ("unfairness", "unfairness", 3),
+    ("Gaussian TC", "gaussian_total_correlation", 3),
+    ("Wasserstein corr. / tr", "gaussian_wasserstein_correlation_norm", 4),
+    ("latent MI", "mutual_info_score", 3),
+    ("UDR", "udr", 3),
 )
+SCORED = [key for _, key, _ in COLUMNS if isinstance(key, str) and not key.startswith(("test_", "train_"))
+          and key != "udr"]  # the columns `zoo.evaluation.disentanglement.scores` writes
+UDR_EXAMPLES, UDR_SEED = 1000, 0
 
 
 def value(metrics, key):
@@ -65,6 +87,10 @@ def metrics_path(out, kind, seed, recipe=RECIPE):
 
 def scores_path(out, kind, seed):
     return run_dir(out, kind, seed) + ".scores.json"
+
+
+def udr_path(out, kind):
+    return os.path.join(out, kind, "udr.json")
 
 
 def train_command(kind, seed, out, recipe=RECIPE, smoke=False, epochs=None):
@@ -115,18 +141,26 @@ def finished(out, kind, seed):
     if os.path.exists(scores_path(out, kind, seed)):
         rescored = read(scores_path(out, kind, seed))
         metrics.update(rescored, disentanglement={**metrics.get("disentanglement", {}), **rescored["disentanglement"]})
+    if os.path.exists(udr_path(out, kind)):
+        metrics["udr"] = read(udr_path(out, kind))["model_scores"].get(str(seed), float("nan"))
     return metrics
+
+
+def rescored_before(out, kind, seed):
+    """Whether the run has a scores file with every column `scores` writes."""
+    path = scores_path(out, kind, seed)
+    return os.path.exists(path) and all(key in read(path) for key in SCORED)
 
 
 def rescore(out, results, say=print):
     """Scores each finished run not scored before again with this checkout's metrics and writes
-    them beside it (delete OUT/*/*.scores.json to score again)."""
+    them beside it (delete OUT/*/*.scores.json to score again; a file missing a metric is)."""
     from zoo.data import DATASETS
     from zoo.evaluation import disentanglement
     from zoo.models.kinds import load_preset
 
     for kind, seed in sorted(results):
-        if os.path.exists(scores_path(out, kind, seed)):
+        if rescored_before(out, kind, seed):
             continue
         began = time.perf_counter()
         model = load_preset(os.path.dirname(metrics_path(out, kind, seed)), compile=False)
@@ -135,6 +169,35 @@ def rescore(out, results, say=print):
             json.dump(scores, f, indent=1)
         results[kind, seed] = finished(out, kind, seed)
         say(f"{kind} seed {seed}: {disentanglement.report(scores)}; {time.perf_counter() - began:.0f} s", flush=True)
+    return results
+
+
+def udr_scores(out, results, say=print):
+    """Each kind's UDR across its finished seeds (2 or more), written to OUT/<kind>/udr.json
+    unless it holds these seeds already; returns `results` with each run's "udr"."""
+    runs = {kind: sorted(seed for k, seed in results if k == kind) for kind, _ in results}
+    todo = {kind: seeds for kind, seeds in sorted(runs.items()) if len(seeds) > 1 and not (
+        os.path.exists(udr_path(out, kind)) and read(udr_path(out, kind))["seeds"] == seeds)}
+    if not todo:
+        return results
+    from zoo.data import DATASETS
+    from zoo.evaluation import udr
+    from zoo.models.kinds import load_preset
+
+    images = DATASETS.get("shapes").sample(UDR_EXAMPLES, UDR_SEED).scaled()
+    for kind, seeds in todo.items():
+        began = time.perf_counter()
+        codes = [udr.model_codes(load_preset(os.path.dirname(metrics_path(out, kind, seed)), compile=False), images)
+                 for seed in seeds]
+        found = udr.udr([c for c, _ in codes], [kl for _, kl in codes])
+        with open(udr_path(out, kind), "w") as f:
+            json.dump({"seeds": seeds, "model_scores": dict(zip(map(str, seeds), found["model_scores"])),
+                       "pairwise": [[None if v != v else round(float(v), 4) for v in row] for row in found["pairwise"]], "examples": UDR_EXAMPLES,
+                       "images_seed": UDR_SEED, "correlation": "lasso"}, f, indent=1)
+        for seed in seeds:
+            results[kind, seed] = finished(out, kind, seed)
+        say(f"{kind}: UDR {', '.join(f'seed {s} {v:.3f}' for s, v in zip(seeds, found['model_scores']))}; "
+            f"{time.perf_counter() - began:.0f} s", flush=True)
     return results
 
 
@@ -155,6 +218,9 @@ def table(results, kinds=tuple(KINDS)):
         cells = []
         for _, key, digits in COLUMNS:
             values = [value(m, key) for m in runs]
+            if any(math.isnan(v) for v in values):  # a run that predates the metric (statistics cannot say nan)
+                cells.append("nan")
+                continue
             spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
             cells.append(f"{statistics.mean(values):.{digits}f}{spread}")
         lines.append(f"| {KINDS[kind][0]} | {len(runs)} | " + " | ".join(cells) + " |")
@@ -203,6 +269,7 @@ def main(argv=None):
         results = rescore(args.out, collected(args.out, args.seeds, tuple(args.kinds)))
     else:
         results = run_all(args.out, args.seeds, tuple(args.kinds), args.smoke, epochs=args.epochs)
+    results = udr_scores(args.out, results)
     text = table(results, tuple(args.kinds))
     print(text, flush=True)
     with open(os.path.join(args.out, "study.md"), "w") as f:

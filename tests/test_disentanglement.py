@@ -19,7 +19,8 @@ from zoo.training.train import train
 
 EXAMPLES = 5000
 METRICS = ("mig", "factor_vae_score", "beta_vae_score", "sap", "dci_disentanglement", "dci_completeness",
-           "dci_informativeness")
+           "dci_informativeness", "modularity", "explicitness", "irs", "downstream_logistic_regression",
+           "downstream_boosted_trees", "unfairness")  # each in [0, 1]; the unsupervised scores are not bounded
 
 
 @pytest.fixture(scope="module")

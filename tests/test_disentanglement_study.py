@@ -73,3 +73,24 @@ def test_a_run_older_than_a_metric_shows_nan_until_rescored(study, tmp_path):
     assert merged["vae", 0]["disentanglement"] == {"active_dims": 4, "sap_per_factor": {"x": 0.1}}
     assert "| vae | 0 | 0.200 | 0.500 | 0.900 | 0.100 | 0.200 | 0.300 | 0.400 | 30.00 |" in study.table(
         merged, kinds=("vae",))
+
+
+def test_udr_is_each_runs_score_across_its_kinds_seeds(study, tmp_path):
+    for seed in (0, 1):
+        _write(study, tmp_path, "vae", seed, _metrics(0.1))
+    udr = {"seeds": [0, 1], "model_scores": {"0": 0.5, "1": 0.7}}
+    pathlib.Path(study.udr_path(str(tmp_path), "vae")).write_text(json.dumps(udr))
+    results = study.collected(str(tmp_path), [0, 1], ("vae",))
+    assert results["vae", 1]["udr"] == 0.7
+    assert study.udr_scores(str(tmp_path), results) is results  # the file holds these seeds: nothing is loaded
+    # the kind's UDR: the mean of its runs' (0.5, 0.7), sample std 0.141
+    assert study.table(results, kinds=("vae",)).splitlines()[2].endswith("| 0.600 ± 0.141 |")
+
+
+def test_a_scores_file_missing_a_metric_is_scored_again(study, tmp_path):
+    _write(study, tmp_path, "vae", 0, _metrics(0.1))
+    path = pathlib.Path(study.scores_path(str(tmp_path), "vae", 0))
+    path.write_text(json.dumps({"mig": 0.2, **NEWER, "disentanglement": {}}))
+    assert not study.rescored_before(str(tmp_path), "vae", 0)
+    path.write_text(json.dumps({"mig": 0.2, **NEWER, **dict.fromkeys(study.SCORED, 0.5), "disentanglement": {}}))
+    assert study.rescored_before(str(tmp_path), "vae", 0)

@@ -1,6 +1,10 @@
 """How disentangled a model's codes are, on data whose generative factors are known (`shapes`,
 `dsprites`).
 
+`scores` gives these five and, through `other_metrics`, the rest of disentanglement_lib's (each
+in its own module: modularity.py, irs.py, downstream.py, fairness.py, unsupervised_scores.py;
+UDR, which compares models, in udr.py).
+
 Five metrics, as disentanglement_lib computes them (Locatello et al. 2019), from factor
 indices [N, K] and codes [N, D] of the same N images:
 
@@ -40,22 +44,29 @@ on the N = 5,000 images (DCI's trees on 1,000 of them), not disentanglement_lib'
 trees take minutes on 10,000 (docs/disentanglement.md).
 """
 
-import contextlib
 import time
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.data.factor_grid import FactorGrid
+from zoo.data.sources import Split
 from zoo.errors import ZooError
+from zoo.evaluation.downstream import PREDICTORS, downstream_task, fit
+from zoo.evaluation.fairness import fairness
+from zoo.evaluation.factor_codes import (BINS, checked, checked_held_out, discretize, entropy, fitting,
+                                         information_matrix, mutual_information, varying)
+from zoo.evaluation.irs import irs
+from zoo.evaluation.modularity import modularity_explicitness
+from zoo.evaluation.unsupervised_scores import unsupervised_scores
 
-MIG_BINS = 20
+MIG_BINS = BINS
 VOTE_BATCH, TRAIN_VOTES, EVAL_VOTES = 64, 10000, 5000  # disentanglement_lib's factor_vae settings
 PRUNE_STDDEV = 0.05
 PAIR_BATCH, TRAIN_POINTS, EVAL_POINTS = 64, 10000, 5000  # disentanglement_lib's beta_vae_sklearn settings
 SAP_C = 0.01  # disentanglement_lib's LinearSVC for discrete factors
 DCI_POINTS = 1000  # the gradient-boosted trees train on the first 1,000 of the N images, not 10,000: speed
+DOWNSTREAM_SIZES = (10, 100, DCI_POINTS)  # the downstream task's training sizes (zoo.evaluation.downstream)
 EXAMPLES, SEED, ENCODE_BATCH = 5000, 0, 500  # what `scores` encodes (twice: seeds 0 and 1), the same for every model
 
 
@@ -64,10 +75,9 @@ def mig(factors, codes, bins=MIG_BINS):
 
     A factor that does not vary in the sample (entropy 0) has no gap: nan, left out of the mean.
     """
-    factors, codes = _checked(factors, codes)
+    factors, codes = checked(factors, codes)
     binned = discretize(codes, bins)
-    information = np.array([[mutual_information(binned[:, d], factors[:, k]) for k in range(factors.shape[1])]
-                            for d in range(codes.shape[1])])  # [D, K]
+    information = information_matrix(binned, factors)  # [D, K]
     ranked = np.sort(information, axis=0)[::-1]
     second = ranked[1] if len(ranked) > 1 else np.zeros_like(ranked[0])
     entropies = np.array([entropy(factors[:, k]) for k in range(factors.shape[1])])
@@ -78,29 +88,6 @@ def mig(factors, codes, bins=MIG_BINS):
     return {"mig": float(np.nanmean(gaps)), "mig_per_factor": [float(g) for g in gaps]}
 
 
-def discretize(codes, bins=MIG_BINS):
-    """Each column of codes [N, D] as bin numbers 1..bins of `bins` equal-width bins between its
-    minimum and maximum (disentanglement_lib's histogram discretizer)."""
-    return np.stack([np.digitize(column, np.histogram(column, bins)[1][:-1]) for column in codes.T], axis=1)
-
-
-def mutual_information(a, b):
-    """I(a; b) in nats of two discrete samples [N] (any values), from their joint histogram."""
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
-    joint = np.bincount(a * (b.max() + 1) + b, minlength=(a.max() + 1) * (b.max() + 1))
-    joint = joint.reshape(a.max() + 1, b.max() + 1) / len(a)
-    outer = joint.sum(axis=1, keepdims=True) * joint.sum(axis=0, keepdims=True)
-    seen = joint > 0
-    return float(np.sum(joint[seen] * np.log(joint[seen] / outer[seen])))
-
-
-def entropy(a):
-    """H(a) in nats of a discrete sample [N]."""
-    p = np.unique(a, return_counts=True)[1] / len(a)
-    return float(-np.sum(p * np.log(p)))
-
-
 def factor_vae_score(factors, codes, seed=SEED, batch_size=VOTE_BATCH, train_votes=TRAIN_VOTES,
                      eval_votes=EVAL_VOTES, prune_stddev=PRUNE_STDDEV):
     """{"factor_vae_score": accuracy of the majority-vote classifier on `eval_votes` fresh votes,
@@ -109,7 +96,7 @@ def factor_vae_score(factors, codes, seed=SEED, batch_size=VOTE_BATCH, train_vot
     Each vote fixes the value of one factor (a random one, at the value of a random example)
     and takes `batch_size` examples that share it; `seed` fixes every draw.
     """
-    factors, codes = _checked(factors, codes)
+    factors, codes = checked(factors, codes)
     variances = codes.var(axis=0, ddof=1)
     active = np.sqrt(variances) >= prune_stddev
     if not active.any():
@@ -140,14 +127,14 @@ def beta_vae_score(factors, codes, held_out=None, seed=SEED, batch_size=PAIR_BAT
     """{"beta_vae_score": held-out accuracy of the logistic regression, "beta_vae_train_accuracy"} of
     factor indices [N, K] and codes [N, D]; the evaluation points pair the rows of `held_out`, a
     second (factors, codes) sample (None: the same rows). `seed` fixes every draw."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
     rng = np.random.default_rng(seed)
     train_features, train_labels = pair_differences(factors, codes, train_points, batch_size, rng)
     test_features, test_labels = pair_differences(test_factors, test_codes, eval_points, batch_size, rng)
     from sklearn.linear_model import LogisticRegression
 
-    with _quiet():
+    with fitting():
         classifier = LogisticRegression(random_state=seed).fit(train_features, train_labels)
     return {"beta_vae_score": float(classifier.score(test_features, test_labels)),
             "beta_vae_train_accuracy": float(classifier.score(train_features, train_labels))}
@@ -186,42 +173,45 @@ def sap(factors, codes, held_out=None, continuous=False):
 
 def sap_matrix(factors, codes, held_out=None, continuous=False):
     """[D, K] how well each latent alone predicts each factor (see `sap`)."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
     matrix = np.full((codes.shape[1], factors.shape[1]), np.nan)
     from sklearn.svm import LinearSVC
 
-    for k in _varying(factors):
+    for k in varying(factors):
         for d in range(codes.shape[1]):
             if continuous:
                 covariance = np.cov(codes[:, d], factors[:, k], ddof=1)
                 matrix[d, k] = (covariance[0, 1] ** 2 / (covariance[0, 0] * covariance[1, 1])
                                 if covariance[0, 0] > 1e-12 else 0.0)
                 continue
-            with _quiet():
+            with fitting():
                 svm = LinearSVC(C=SAP_C, class_weight="balanced").fit(codes[:, [d]], factors[:, k])
             matrix[d, k] = np.mean(svm.predict(test_codes[:, [d]]) == test_factors[:, k])
     return matrix
 
 
-def dci(factors, codes, held_out=None, seed=SEED):
+def dci(factors, codes, held_out=None, seed=SEED, trees=None):
     """{"dci_disentanglement", "dci_completeness", "dci_informativeness" (held-out accuracy),
     "dci_train_accuracy", "importance" [D, K]} of factor indices [N, K] and codes [N, D], from one
-    gradient-boosted classifier per factor that varies (`held_out`: see `sap`)."""
-    factors, codes = _checked(factors, codes)
-    test_factors, test_codes = _checked(*held_out) if held_out is not None else (factors, codes)
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    varying = _varying(factors)
-    importance, train, test = np.zeros((codes.shape[1], len(varying))), [], []
-    for column, k in enumerate(varying):
-        trees = GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, k])
-        importance[:, column] = np.abs(trees.feature_importances_)
-        train.append(np.mean(trees.predict(codes) == factors[:, k]))
-        test.append(np.mean(trees.predict(test_codes) == test_factors[:, k]))
+    gradient-boosted classifier per factor that varies (`held_out`: see `sap`; `trees`: those
+    classifiers, {factor: fitted}, if `boosted_trees` made them already)."""
+    factors, codes = checked(factors, codes)
+    test_factors, test_codes = checked_held_out(factors, codes, held_out)
+    trees = boosted_trees(factors, codes, seed) if trees is None else trees
+    importance = np.stack([np.abs(tree.feature_importances_) for tree in trees.values()], axis=1)
+    train = [np.mean(tree.predict(codes) == factors[:, k]) for k, tree in trees.items()]
+    test = [np.mean(tree.predict(test_codes) == test_factors[:, k]) for k, tree in trees.items()]
     return {"dci_disentanglement": dci_disentanglement(importance), "dci_completeness": dci_completeness(importance),
             "dci_informativeness": float(np.mean(test)), "dci_train_accuracy": float(np.mean(train)),
-            "importance": importance}
+            "importance": importance, "test_accuracy": dict(zip(trees, test))}
+
+
+def boosted_trees(factors, codes, seed=SEED):
+    """{factor: scikit-learn's GradientBoostingClassifier (default settings, as
+    disentanglement_lib's) fitted to predict it from codes [N, D]} for each factor that varies.
+    DCI, the boosted-trees downstream task and fairness share them: the costliest fits here."""
+    return {k: fit("boosted_trees", factors[:, k], codes, seed) for k in varying(factors)}
 
 
 def dci_disentanglement(importance):
@@ -245,38 +235,10 @@ def _weighted_certainty(rows):
     return float(np.sum(certainty * weights / weights.sum()))
 
 
-def _varying(factors):
-    """The factors (columns) that take more than one value."""
-    return [k for k in range(factors.shape[1]) if np.unique(factors[:, k]).size > 1]
-
-
-@contextlib.contextmanager
-def _quiet():
-    """scikit-learn's solvers warn when they stop at their iteration cap, as they may with
-    disentanglement_lib's settings; the scores are kept as they are."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
-
 def _rows_by_value(column):
     values, inverse = np.unique(column, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     return dict(zip(values.tolist(), np.split(order, np.cumsum(np.bincount(inverse))[:-1])))
-
-
-def _checked(factors, codes):
-    factors, codes = np.asarray(factors), np.asarray(codes, np.float64)
-    if factors.ndim != 2 or codes.ndim != 2 or len(factors) != len(codes) or len(factors) < 2:
-        raise ZooError(f"disentanglement metrics take factors [N, K] and codes [N, D] of the same N >= 2 "
-                       f"examples; got {list(factors.shape)} and {list(codes.shape)}")
-    if not np.issubdtype(factors.dtype, np.integer):
-        raise ZooError(f"factors must be integer indices; got {factors.dtype}")
-    if not np.isfinite(codes).all():
-        raise ZooError("codes hold NaN or infinite values")
-    return factors, codes
 
 
 def knows_factors(source):
@@ -285,17 +247,24 @@ def knows_factors(source):
 
 
 def scores(model, source, examples=EXAMPLES, seed=SEED):
-    """The five metrics of `model` on `examples` images drawn uniformly from the grid of `source`
-    with `seed`, and as many more with seed + 1 held out for the classifiers (the same images for
-    every model); {} for a source whose factors are unknown (not a `FactorGrid`)."""
+    """Every factor-based metric of `model` (these five, and disentanglement_lib's others: see
+    `OTHER_METRICS`) on `examples` images drawn uniformly from the grid of `source` with `seed`,
+    and as many more with seed + 1 held out for the classifiers (the same images for every
+    model); {} for a source whose factors are unknown (not a `FactorGrid`). UDR compares
+    models, so it is not here (`zoo.evaluation.udr`)."""
     if not knows_factors(source) or not model.embeds:
         return {}
     start = time.perf_counter()
 
+    def embedded(drawn):
+        return model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None, ENCODE_BATCH)
+
     def encoded(draw_seed):
         drawn = source.sample(examples, draw_seed)
-        return drawn.factors, model.embed(drawn.scaled(), drawn.labels if model.label_use == "condition" else None,
-                                          ENCODE_BATCH)
+        return drawn.factors, embedded(drawn)
+
+    def represent(factors):  # the codes of the images of any factor tuples (fairness's interventions)
+        return embedded(Split(source.render(factors), factors[:, 0].astype(np.int64), source.levels, factors))
 
     factors, codes = encoded(seed)
     held_out = encoded(seed + 1)
@@ -303,10 +272,13 @@ def scores(model, source, examples=EXAMPLES, seed=SEED):
     votes = factor_vae_score(factors, codes, seed=seed)
     pairs = beta_vae_score(factors, codes, held_out, seed=seed)
     separated = sap(factors, codes, held_out)
-    importance = dci(factors[:DCI_POINTS], codes[:DCI_POINTS], held_out, seed=seed)
+    trees = boosted_trees(factors[:DCI_POINTS], codes[:DCI_POINTS], seed=seed)
+    importance = dci(factors[:DCI_POINTS], codes[:DCI_POINTS], held_out, seed=seed, trees=trees)
+    others = other_metrics(factors, codes, held_out, trees, source.factor_sizes, represent, seed)
     return {"mig": information["mig"], "factor_vae_score": votes["factor_vae_score"],
             "beta_vae_score": pairs["beta_vae_score"], "sap": separated["sap"],
             **{key: importance[key] for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness")},
+            **{key: others[key] for key in OTHER_METRICS},
             "disentanglement": {
                 "examples": examples, "seed": seed, "held_out_seed": seed + 1, "factors": list(source.factor_names),
                 "mig_per_factor": _by_factor(source, information["mig_per_factor"]), "mig_bins": MIG_BINS,
@@ -317,7 +289,40 @@ def scores(model, source, examples=EXAMPLES, seed=SEED):
                 "sap_per_factor": _by_factor(source, separated["sap_per_factor"]),
                 "dci_train_accuracy": importance["dci_train_accuracy"], "dci_train_examples": DCI_POINTS,
                 "dci_importance": np.round(importance["importance"], 4).tolist(),
+                "explicitness_per_factor": _by_factor(source, others["explicitness_per_factor"]),
+                **{key: others[key] for key in ("explicitness_train", "irs_active_dims", "unfairness_max",
+                                                "gaussian_wasserstein_correlation", "downstream")},
+                "unfairness_matrix": [[None if np.isnan(v) else round(float(v), 4) for v in row]
+                                      for row in others["unfairness_matrix"]],  # target by sensitive factor
                 "seconds": round(time.perf_counter() - start, 1)}}
+
+
+OTHER_METRICS = ("modularity", "explicitness", "irs", "gaussian_total_correlation",
+                 "gaussian_wasserstein_correlation_norm", "mutual_info_score", "downstream_logistic_regression",
+                 "downstream_boosted_trees", "unfairness")
+
+
+def other_metrics(factors, codes, held_out, trees, factor_sizes, represent, seed=SEED):
+    """disentanglement_lib's metrics beyond the five, each from its own module: the keys of
+    `OTHER_METRICS` and their details. `trees`: DCI's, fitted on the first `DCI_POINTS` rows,
+    which the boosted-trees downstream task at that size and fairness reuse."""
+    downstream = {predictor: downstream_task(factors, codes, held_out, DOWNSTREAM_SIZES, predictor, seed=seed,
+                                             fitted={DCI_POINTS: trees} if predictor == "boosted_trees" else None)
+                  for predictor in PREDICTORS}
+    unfair = fairness(trees, factor_sizes, represent, seed=seed)
+    return {**modularity_explicitness(factors, codes, held_out), **unsupervised_scores(codes),
+            **{key: value for key, value in irs(factors, codes).items() if key != "irs_per_latent"},
+            **{f"downstream_{predictor}": results[max(results)]["mean_test_accuracy"]
+               for predictor, results in downstream.items()},
+            "downstream": {predictor: {str(size): _rounded(result) for size, result in results.items()}
+                           for predictor, results in downstream.items()},
+            "unfairness": unfair["unfairness"], "unfairness_max": unfair["unfairness_max"],
+            "unfairness_matrix": unfair["mean_matrix"]}
+
+
+def _rounded(result):
+    return {key: [round(v, 4) for v in value] if isinstance(value, list) else round(value, 4)
+            for key, value in result.items()}
 
 
 def _by_factor(source, values):
@@ -330,5 +335,11 @@ def report(result):
     return (f"MIG {result['mig']:.3f}, FactorVAE score {result['factor_vae_score']:.3f}, BetaVAE score "
             f"{result['beta_vae_score']:.3f}, SAP {result['sap']:.3f}, DCI disentanglement "
             f"{result['dci_disentanglement']:.3f} / completeness {result['dci_completeness']:.3f} / informativeness "
-            f"{result['dci_informativeness']:.3f} ({details['active_dims']} active latents; {details['examples']} "
+            f"{result['dci_informativeness']:.3f}, modularity {result['modularity']:.3f}, explicitness "
+            f"{result['explicitness']:.3f}, IRS {result['irs']:.3f}, unfairness {result['unfairness']:.3f}, "
+            f"downstream accuracy (logistic regression / boosted trees, {DCI_POINTS} images) "
+            f"{result['downstream_logistic_regression']:.3f} / {result['downstream_boosted_trees']:.3f}, "
+            f"Gaussian total correlation {result['gaussian_total_correlation']:.3f} nats, normalized Wasserstein "
+            f"correlation {result['gaussian_wasserstein_correlation_norm']:.3f}, latent mutual information "
+            f"{result['mutual_info_score']:.3f} nats ({details['active_dims']} active latents; {details['examples']} "
             f"images drawn from the grid, seed {details['seed']}; {details['seconds']:.0f} s)")
