@@ -105,6 +105,8 @@ COVERED_ELSEWHERE |= {"mnist_mlp_info_vae", "mnist_mlp_wae_gaussian", "mnist_mlp
 # Issues 27 and 29: the RHVAE (the driver's case, tests/test_rhvae.py), the adversarial models (the
 # driver's factor_vae_mlp and aae_mlp, tests/test_adversarial.py, which trains one through zoo train).
 COVERED_ELSEWHERE |= {"mnist_mlp_rhvae", "mnist_mlp_aae", "shapes_mlp_factor_vae"}
+# The VAE-GAN: the driver's vae_gan_mlp and tests/test_vae_gan.py (the compiled step, its exports).
+COVERED_ELSEWHERE |= {"mnist_mlp_vae_gan"}
 # Issue 28's autoencoders: the driver's point-mass cases, tests/test_autoencoders.py (zoo train and
 # zoo evaluate of a point-mass model on the digits).
 COVERED_ELSEWHERE |= {"mnist_mlp_autoencoder", "mnist_mlp_rae_l2", "mnist_mlp_rae_gp"}

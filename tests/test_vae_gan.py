@@ -86,6 +86,18 @@ def test_the_discriminators_loss_by_hand_and_pythaes_form_without_reconstruction
         assert float(judged["generated"]) == pytest.approx(np.mean(softplus(prior)), rel=1e-5)
 
 
+def test_a_conv_discriminator_reconstructs_in_its_convolutions_features_and_round_trips_its_config():
+    adversary = VAEGAN(conv_filters=(4,), hidden_units=(6,), reconstruction_layer=1)
+    adversary.attach((8, 8, 1))
+    images = tf.constant(np.random.default_rng(0).random((3, 8, 8, 1)).astype(np.float32))
+    features, logits = adversary.judge(images)
+    convolution, activation = adversary.discriminator.layers[:2]
+    np.testing.assert_allclose(features.numpy(), tf.reshape(activation(convolution(images)), [3, -1]).numpy())
+    assert features.shape == (3, 4 * 4 * 4) and logits.shape == (3,)
+    np.testing.assert_allclose(logits.numpy(), adversary.discriminator(images)[:, 0].numpy(), rtol=1e-6)
+    assert VAEGAN.from_config(adversary.get_config()).get_config() == adversary.get_config()
+
+
 @pytest.mark.parametrize("real, generated, steps", [
     (0.7, 0.6, (True, True)),  # both within 0.68 +- 0.4
     (0.2, 0.7, (False, True)),  # D wins on the images: D pauses
