@@ -184,3 +184,32 @@ def test_what_the_vae_gan_cannot_do_is_refused_in_one_line(change, field):
     with pytest.raises(ConfigError) as refused:
         VAE_GAN.replace(**change).check()
     assert refused.value.field == field and "\n" not in str(refused.value)
+
+
+@pytest.mark.slow
+def test_a_vae_gan_run_stopped_mid_training_resumes_to_the_uninterrupted_runs_weights_and_test_figures(tmp_path):
+    """tests/test_adversarial.py's resume test for the VAE-GAN: its prior draws, its balance's
+    skipped steps and both optimizers come back from the backup (weights within 1e-5, test
+    figures within 1e-4 relative)."""
+    from test_adversarial import Killed, kill_at_epoch
+    from zoo.models.callbacks import FiniteBackup
+
+    def fit(callbacks=()):
+        keras.utils.set_random_seed(0)
+        model = build(VAE_GAN)
+        model.compile(keras.optimizers.Adam(1e-2), steps_per_execution=15)
+        history = model.fit(ResidentImages(DATASETS.get("digits").load("train"), 100, "none", seed=0), epochs=2,
+                            verbose=0, callbacks=list(callbacks))
+        return model, history
+
+    uninterrupted = fit()[0]
+    with pytest.raises(Killed):
+        fit([FiniteBackup(str(tmp_path / "backup")), kill_at_epoch(1)])
+    resumed, history = fit([FiniteBackup(str(tmp_path / "backup"))])
+    assert history.epoch == [1]
+    assert int(resumed.adversary_optimizer.iterations) == int(uninterrupted.adversary_optimizer.iterations) > 0
+    for a, b in zip(resumed.get_weights(), uninterrupted.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    figures = [model.evaluate(digit_images(), verbose=0, return_dict=True) for model in (uninterrupted, resumed)]
+    for name, value in figures[0].items():
+        assert figures[1][name] == pytest.approx(value, rel=1e-4), name
