@@ -12,6 +12,11 @@ its reconstruction error, and its export serves the generative signatures only. 
 settings and figures: docs/adversarial.md.
 
 Run:      zoo train mnist_mlp_vae_gan --data-dir ../shared/data/mnist
+Measured: 30 epochs (command above, seed 0, 2 loaded CPU cores): test squared error 0.04494
+          per pixel at one draw z (0.03078 from `reconstruct`; the plain VAE's networks on the
+          same images: 0.00870), KL 6 nats; prior samples FID 276.3 / precision 0.76 / recall
+          0.10 against 1,000 test images (domain features; that VAE 202.6 / 0.68 / 0.57);
+          342 s, 5,260 images/s (that VAE 14,797).
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
