@@ -340,6 +340,10 @@ class VAEGAN(Adversary):
         log_likelihood = -0.5 * tf.reduce_sum(tf.square(features[:n] - features[n:2 * n]), axis=-1)
         return log_likelihood, self.cross_entropies(logits[:n], logits[n:2 * n], logits[2 * n:])
 
+    def decoder_objective(self, reconstruction, cross_entropy):
+        """The decoder's loss per image from L_llike and L_GAN (D's cross-entropy): gamma * L_llike - L_GAN."""
+        return self.gamma * reconstruction - cross_entropy
+
     def discriminator_terms(self, x, fakes, prior=None, seed=None, alg="auto_select"):
         """D's loss on the images x and `fakes` = (reconstructions, decoded prior draws), and its
         mean cross-entropy on the images ("real") and on the prior draws ("generated")."""

@@ -131,10 +131,10 @@ class AdversarialVAE(VAE):
 
     def image_terms(self, terms, x, q, z, prior, training=False, seed=None):
         """A discriminator of images (the VAE-GAN): the objective's terms again with its
-        log-likelihood taken in the discriminator's features (`adversary.image_terms`), the
-        decoder's loss gamma * that reconstruction - D's cross-entropy, and that cross-entropy
-        ("discriminator_loss") on x, its reconstructions (p(x|z)'s mean at the draws z) and as
-        many decoded draws of the prior (from `seed`'s stream of prior draws)."""
+        log-likelihood taken in the discriminator's features (`adversary.image_terms`), D's
+        cross-entropy ("discriminator_loss") on x, its reconstructions (p(x|z)'s mean at the
+        draws z) and as many decoded draws of the prior (from `seed`'s stream of prior draws),
+        and the decoder's loss of the two (`adversary.decoder_objective`)."""
         samples, batch = tf.shape(z)[0], tf.shape(z)[1]
         flat = tf.concat([[samples * batch], self.code_shape], 0)
         images = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
@@ -146,7 +146,7 @@ class AdversarialVAE(VAE):
         terms.update(self.objective.terms(q, z, log_likelihood, prior))  # the ELBO, reconstructing D's features
         terms.pop("kl_per_layer")
         cross_entropy = tf.reduce_mean(cross_entropy, axis=0)
-        terms[self.adversary.decoder_loss] = self.adversary.gamma * terms["reconstruction"] - cross_entropy
+        terms[self.adversary.decoder_loss] = self.adversary.decoder_objective(terms["reconstruction"], cross_entropy)
         terms["discriminator_loss"] = cross_entropy
         return terms
 
@@ -185,9 +185,9 @@ class AdversarialVAE(VAE):
             if step == 0:
                 balance = self.adversary.balance(judged)
                 if balance is not None and replicas > 1:
-                    raise ZooError(f"{type(self.adversary).__name__}: its balance (margin {self.adversary.margin}) "
-                                   "pauses a side within a step, which one replica of several cannot: set "
-                                   "adversary.margin None to train on several devices")
+                    raise ZooError(f"{type(self.adversary).__name__}: its balance pauses a side within a step, which "
+                                   "one replica of several cannot: turn it off (VAEGAN's margin None) to train on "
+                                   "several devices")
             if balance is None:
                 self.adversary_optimizer.minimize(discriminator_loss, discriminator_variables, tape=tape)
             else:
