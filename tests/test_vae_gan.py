@@ -2,8 +2,14 @@
 optimizer, trained in one `fit`. Its three losses by hand in numpy, each group of weights moved
 by its own loss only (the encoder never by L_GAN, the decoder never by the encoder's loss, the
 discriminator only by its optimizer), pythae's balance, the compiled step, the signatures it
-exports and its refusals. The shared driver's round trips are its case vae_gan_conv_discriminator
-(tests/driver_cases.py); the resume test of the adversary slot is tests/test_adversarial.py's."""
+exports and its refusals; in the slow tier, the resume test (as tests/test_adversarial.py's for
+FactorVAE) and two replicas. The shared driver's round trips are its case vae_gan_mlp
+(tests/driver_cases.py)."""
+
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -213,3 +219,41 @@ def test_a_vae_gan_run_stopped_mid_training_resumes_to_the_uninterrupted_runs_we
     figures = [model.evaluate(digit_images(), verbose=0, return_dict=True) for model in (uninterrupted, resumed)]
     for name, value in figures[0].items():
         assert figures[1][name] == pytest.approx(value, rel=1e-4), name
+
+
+TWO_REPLICAS = """
+import json, sys
+import numpy as np, tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+import tf_keras as keras
+from zoo.config import VAEConfig
+from zoo.data.sources import DATASETS
+from zoo.errors import ZooError
+from zoo.models.builder import build
+x = DATASETS.get("digits").load("test").scaled().astype(np.float32)[:200]
+strategy, results = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), {}
+for margin in (None, 0.4):
+    with strategy.scope():
+        model = build(VAEConfig(image_shape=(8, 8, 1), network={"type": "mlp", "hidden_units": (16,)},
+                                posterior={"type": "diagonal_normal", "latent_dim": 3},
+                                adversary={"type": "vae_gan", "hidden_units": (8,), "margin": margin}))
+        model.compile(keras.optimizers.Adam(1e-2))
+    try:
+        history = model.fit(x, batch_size=50, epochs=1, verbose=0)
+        results[str(margin)] = [int(model.adversary_optimizer.iterations.numpy()),
+                                bool(all(np.isfinite(v[-1]) for v in history.history.values()))]
+    except ZooError as error:
+        results[str(margin)] = str(error)
+print("RESULT " + json.dumps(results))
+"""
+
+
+@pytest.mark.slow
+def test_on_two_replicas_it_trains_without_its_balance_and_is_refused_in_one_line_with_it():
+    done = subprocess.run([sys.executable, "-c", TWO_REPLICAS], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(next(line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")))
+    assert results["None"] == [4, True]  # 200 images in global batches of 50, both sides stepped
+    assert "margin None" in results["0.4"] and "\n" not in results["0.4"]

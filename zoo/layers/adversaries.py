@@ -79,6 +79,7 @@ class Adversary(keras.layers.Layer):
     # What the rest of the model asks of an adversary.
     looks_at = "codes"  # what the discriminator judges: "codes" (z ~ q(z|x)) or "images" (x and decoded codes)
     decoder_loss = None  # the term the decoder (network, likelihood layer) moves by, if not the VAE's loss
+    balances = False  # whether `balance` may pause a side within a step (then one replica only)
     replaces_kl = False  # True: the adversary's penalty takes the KL's place (the objective charges no KL)
     keeps_bound = True  # the model's ELBO is still its bound (else it exports the generative signatures only)
     splits_batch = False  # True: the discriminator learns from the batch's second half, the VAE from its first
@@ -310,6 +311,10 @@ class VAEGAN(Adversary):
         self.margin = None if margin is None else float(margin)
         activations = [i for i, layer in enumerate(self.discriminator.layers) if isinstance(layer, keras.layers.LeakyReLU)]
         self.feature_index = activations[self.reconstruction_layer - (self.reconstruction_layer > 0)]
+
+    @property
+    def balances(self):
+        return self.margin is not None
 
     def make_discriminator(self):
         return keras.Sequential(discriminator_layers(self.hidden_units, self.leaky_slope, self.conv_filters),

@@ -184,10 +184,6 @@ class AdversarialVAE(VAE):
                 discriminator_loss = judged["loss"] / replicas
             if step == 0:
                 balance = self.adversary.balance(judged)
-                if balance is not None and replicas > 1:
-                    raise ZooError(f"{type(self.adversary).__name__}: its balance pauses a side within a step, which "
-                                   "one replica of several cannot: turn it off (VAEGAN's margin None) to train on "
-                                   "several devices")
             if balance is None:
                 self.adversary_optimizer.minimize(discriminator_loss, discriminator_variables, tape=tape)
             else:
@@ -206,6 +202,15 @@ class AdversarialVAE(VAE):
             self.step_encoder_and_decoder(tape, *losses, None if balance is None else balance[1])
         terms["discriminator_loss"] = tf.fill(tf.shape(terms["loss"]), discriminator_loss * replicas)
         return self._record(terms)
+
+    def fit(self, x=None, *args, **kwargs):
+        """As `VAE.fit`; refused in one line when the adversary balances its sides (`adversary.balances`)
+        on several replicas: a paused side is a `tf.cond` around an optimizer's update, which
+        tf.distribute cannot run inside one replica of several."""
+        if self.adversary.balances and self.distribute_strategy.num_replicas_in_sync > 1:
+            raise ZooError(f"{type(self.adversary).__name__}: its balance pauses a side within a step, which one "
+                           "replica of several cannot: turn it off (VAEGAN's margin None) to train on several devices")
+        return super().fit(x, *args, **kwargs)
 
     def step_encoder_and_decoder(self, tape, loss, decoder_loss, train_decoder=None):
         """One step of the model's optimizer: the decoder's weights (`decoder_variables`) by the
