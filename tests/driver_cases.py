@@ -40,6 +40,7 @@ BLOCK_ARGUMENTS = {
     ("quantizer", "hierarchical_residual_quantizer"): {"codebook_size": 3, "code_dim": 3, "depth": 2},
     ("code_prior", "pixelcnn"): {"filters": 8, "blocks": 1},
     ("adversary", "total_correlation"): {"hidden_units": (8,)}, ("adversary", "prior_matching"): {"hidden_units": (8,)},
+    ("adversary", "vae_gan"): {"hidden_units": (8,)},
 }
 BLOCK_ARGUMENTS.update({("objective", kind): arguments for kind, arguments in TINY_ARGUMENTS.items()})
 
@@ -194,6 +195,10 @@ MODEL_CASES = (
         "type": "total_correlation", "hidden_units": (8,)})),
     _case("aae_mlp", VAEConfig(network=MLP, posterior=LATENT, objective={"type": "elbo", "beta": 0.0},
                                adversary={"type": "prior_matching", "hidden_units": (8,)})),
+    # The VAE-GAN's discriminator looks at images: no likelihood, generative signatures only. Without its
+    # balance (margin None), which may pause the decoder in the driver's one step (tests/test_vae_gan.py has it).
+    _case("vae_gan_mlp", VAEConfig(network=MLP, posterior=LATENT, adversary={
+        "type": "vae_gan", "hidden_units": (8,), "margin": None})),
     _case("hrq_vae", VQVAEConfig(image_shape=(8, 8, 1), network=CONV, quantizer=BLOCK_ARGUMENTS[
         ("quantizer", "hierarchical_residual_quantizer")] | {"type": "hierarchical_residual_quantizer"},
         code_prior={"type": "pixelcnn", "filters": 8, "blocks": 1}), frozen=("prior",)),

@@ -97,7 +97,9 @@ def check_vq_vae_blocks(network):
 
 def check_adversary(adversary, posterior, objective, condition=None):
     """An adversary (`zoo.layers.adversaries`) judges one vector of continuous codes of an
-    unconditional model; one that replaces the KL (the AAE's) needs an objective charging none."""
+    unconditional model; one that replaces the KL (the AAE's) needs an objective charging none;
+    one that judges images (the VAE-GAN's) reconstructs in its features inside the ELBO, so it
+    needs the ELBO objective and a posterior with a density (its KL is charged)."""
     from zoo.config.blocks import registries
 
     roles = registries()
@@ -112,3 +114,10 @@ def check_adversary(adversary, posterior, objective, condition=None):
         raise ConfigError("objective", objective_name if objective_name != "elbo" else f"elbo, beta {objective.beta:g}",
                           f'{{"type": "elbo", "beta": 0.0}} for the adversary \'{name}\' (its discriminator takes '
                           "the KL's place)")
+    if adversary.looks_at == "images":
+        if posterior.point_mass:
+            raise ConfigError("posterior", posterior_name, f"one with a density (e.g. diagonal_normal) for the "
+                                                           f"adversary '{name}' (its encoder's loss charges the KL)")
+        if objective_name != "elbo":
+            raise ConfigError("objective", objective_name, f"elbo for the adversary '{name}' (its reconstruction in the "
+                                                           "discriminator's features takes -log p(x|z)'s place in the ELBO)")

@@ -38,8 +38,9 @@ class VAEConfig(ModelConfig):
             "classes": 10} (`zoo.layers.conditions`): the networks and the signatures take y.
         classifier: None, or the network of q(y|x) for the semi-supervised M2 (with the
             objective "semi_supervised" and a "class_label" condition), e.g. {"type": "mlp"}.
-        adversary: None, or a discriminator on z trained in the same `fit` (`zoo.layers.adversaries`):
-            {"type": "total_correlation", "gamma": 10.0} (FactorVAE) or "prior_matching" (the AAE).
+        adversary: None, or a discriminator on z or x trained in the same `fit` (`zoo.layers.adversaries`):
+            {"type": "total_correlation", "gamma": 10.0} (FactorVAE), "prior_matching" (the AAE) or
+            "vae_gan" (the VAE-GAN: a discriminator of images, reconstruction in its features).
 
     A block spec is `{"type": name, **arguments}`; a name alone ("vamp") is the shorthand for
     `{"type": "vamp"}` (its arguments take their defaults). Making the config checks its form

@@ -1,9 +1,9 @@
-"""Adversaries: a discriminator on the codes z with its own optimizer, the slot an adversarial
-model (`zoo.models.adversarial.AdversarialVAE`) adds to a VAE.
+"""Adversaries: a discriminator with its own optimizer, on the codes z or on the images x, the
+slot an adversarial model (`zoo.models.adversarial.AdversarialVAE`) adds to a VAE.
 
-An adversary says what its discriminator tells apart (its two kinds of codes, and which
-batch each comes from), the discriminator's loss, and the penalty the VAE's loss gains from
-it; the model trains both in one step of `fit`. Two of them:
+An adversary says what its discriminator looks at (`looks_at`: "codes" or "images"), what it
+tells apart (which batch each kind comes from), the discriminator's loss, and what the VAE's
+loss gains from it; the model trains both in one step of `fit`. Three of them:
 
 - `TotalCorrelation` (FactorVAE, Kim and Mnih 2018): D(z) tells codes of q(z) from codes
   permuted dimension by dimension across the batch (draws of the product of q's marginals);
@@ -11,6 +11,9 @@ it; the model trains both in one step of `fit`. Two of them:
 - `PriorMatching` (the adversarial autoencoder, Makhzani et al. 2015): D(z) tells draws of
   p(z) from codes of q(z); the autoencoder pays the generator's cross-entropy, -log D(z), in
   place of the KL.
+- `VAEGAN` (Larsen et al. 2016): D(x) tells images from reconstructions and decoded prior
+  draws; the VAE reconstructs in the feature space of one of D's hidden layers, and the
+  decoder also plays D's game.
 
 The discriminator outputs one logit: D = sigmoid(logit), so log(D / (1 - D)) is the logit
 itself (pythae and disentanglement_lib output two logits and take their difference: the same
@@ -43,12 +46,24 @@ def discriminator_cross_entropy(positive_logits, negative_logits):
     return 0.5 * (tf.reduce_mean(tf.nn.softplus(-positive_logits)) + tf.reduce_mean(tf.nn.softplus(negative_logits)))
 
 
-def discriminator_network(hidden_units, leaky_slope):
-    """An MLP from codes to one logit; hidden layers are ReLU (`leaky_slope` 0) or leaky ReLU."""
+def discriminator_layers(hidden_units, leaky_slope, conv_filters=None):
+    """The layers of a discriminator, flat: for each hidden layer its weights then its
+    activation (ReLU at `leaky_slope` 0, else leaky ReLU), then one logit. `conv_filters`
+    (None for codes): a discriminator of images, its convolutions (4x4, stride 2, maybe none)
+    before a Flatten and the dense layers."""
     layers = []
+    for filters in conv_filters or ():
+        layers += [keras.layers.Conv2D(filters, 4, strides=2, padding="same"), keras.layers.LeakyReLU(leaky_slope)]
+    if conv_filters is not None:
+        layers.append(keras.layers.Flatten())
     for units in hidden_units:
         layers += [keras.layers.Dense(units), keras.layers.LeakyReLU(leaky_slope)]
-    return keras.Sequential([*layers, keras.layers.Dense(1, dtype="float32")], name="discriminator")
+    return [*layers, keras.layers.Dense(1, dtype="float32")]
+
+
+def discriminator_network(hidden_units, leaky_slope):
+    """An MLP from codes to one logit; hidden layers are ReLU (`leaky_slope` 0) or leaky ReLU."""
+    return keras.Sequential(discriminator_layers(hidden_units, leaky_slope), name="discriminator")
 
 
 class Adversary(keras.layers.Layer):
@@ -62,6 +77,9 @@ class Adversary(keras.layers.Layer):
     """
 
     # What the rest of the model asks of an adversary.
+    looks_at = "codes"  # what the discriminator judges: "codes" (z ~ q(z|x)) or "images" (x and decoded codes)
+    decoder_loss = None  # the term the decoder (network, likelihood layer) moves by, if not the VAE's loss
+    balances = False  # whether `balance` may pause a side within a step (then one replica only)
     replaces_kl = False  # True: the adversary's penalty takes the KL's place (the objective charges no KL)
     keeps_bound = True  # the model's ELBO is still its bound (else it exports the generative signatures only)
     splits_batch = False  # True: the discriminator learns from the batch's second half, the VAE from its first
@@ -84,16 +102,22 @@ class Adversary(keras.layers.Layer):
         check_number("leaky_slope", leaky_slope)
         self.hidden_units, self.leaky_slope, self.steps = tuple(int(u) for u in hidden_units), float(leaky_slope), int(steps)
         self.learning_rate, self.beta_1, self.beta_2 = float(learning_rate), float(beta_1), float(beta_2)
-        self.discriminator = discriminator_network(self.hidden_units, self.leaky_slope)
+        self.discriminator = self.make_discriminator()
+
+    def make_discriminator(self):
+        """The discriminator network (an MLP of `hidden_units`), built by `attach`."""
+        return discriminator_network(self.hidden_units, self.leaky_slope)
 
     @property
     def metric_names(self):
         return (self.penalty_name, "discriminator_loss")
 
-    def attach(self, code_size):
-        """Build the discriminator for codes of `code_size` values, and return its optimizer
-        (built: no variable is made inside a compiled loop)."""
-        self.discriminator(tf.zeros([1, code_size]))
+    def attach(self, input_shape):
+        """Build the discriminator for inputs of `input_shape` (what it looks at: a code size, or
+        (H, W, C) for images), and return its optimizer (built: no variable is made inside a
+        compiled loop)."""
+        shape = (input_shape,) if isinstance(input_shape, int) else tuple(int(d) for d in input_shape)
+        self.discriminator(tf.zeros([1, *shape]))
         optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
         optimizer.build(self.discriminator.trainable_variables)
         return optimizer
@@ -113,6 +137,17 @@ class Adversary(keras.layers.Layer):
         """The discriminator's loss on the codes z [N, D] (and `other_z`, codes of the other
         images when the batch is split), with the random draws it needs from `seed`."""
         raise NotImplementedError
+
+    def discriminator_terms(self, seen, other, prior, seed, alg="auto_select"):
+        """{"loss": the discriminator's loss, and what `balance` reads}, on what it looks at
+        (`seen`, `other`: as `AdversarialVAE.adversary_data` gives them)."""
+        return {"loss": self.discriminator_loss(seen, other, prior, seed, alg)}
+
+    def balance(self, judged):
+        """None, or (train the discriminator?, train the decoder?) as boolean tensors, from the
+        `discriminator_terms` of a step's first discriminator step: for an adversary that
+        pauses the side that is winning (the VAE-GAN's margin)."""
+        return None
 
     def penalty(self, z):
         """The VAE's penalty per code [N] (weighted), from the discriminator's logits."""
@@ -203,3 +238,137 @@ class PriorMatching(Adversary):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+@serializable
+@ADVERSARIES.register("vae_gan")
+class VAEGAN(Adversary):
+    """The VAE-GAN's adversary (Larsen et al. 2016, "Autoencoding beyond pixels using a learned
+    similarity metric"): D(x) tells images (label 1) from reconstructions Dec(z), z ~ q(z|x), and
+    decoded prior draws Dec(z_p), z_p ~ p(z) (label 0). Three losses, each moving its own weights:
+
+        L_prior = KL(q(z|x) || p(z))
+        L_llike = -log N(Dis_l(x); Dis_l(Dec(z)), I) = 0.5 ||Dis_l(x) - Dis_l(Dec(z))||^2 (+ const)
+        L_GAN   = -log D(x) - log(1 - D(Dec(z))) - log(1 - D(Dec(z_p)))   (D's cross-entropy)
+        encoder (and posterior, prior): beta * L_prior + L_llike   (the ELBO with Dis_l's Gaussian)
+        decoder (network, likelihood layer): gamma * L_llike - L_GAN
+        discriminator: L_GAN, by its own optimizer
+
+    Dis_l is the output of D's `reconstruction_layer`-th hidden layer; Dec(z) is the mean of
+    p(x|z). The feature-space reconstruction is not a density on x, so the model has no
+    likelihood (scored by its reconstruction error; generative signatures only).
+
+    From the paper: the three losses, which weights each moves, the reconstructions among D's
+    fakes (`judge_reconstructions`; pythae's `VAEGAN` judges x and prior samples only), D_l a
+    hidden layer (`reconstruction_layer` -1: the last hidden one; pythae's -1 is its output).
+    From pythae where the paper is silent: the 0.5 of the Gaussian's exponent, D's cross-entropy
+    summed over its kinds of images, `Discriminator_MLP` (one hidden layer of 256 ReLU units),
+    gamma 1 (its `adversarial_loss_scale` 0.5 weighs L_llike and L_GAN equally in the decoder's
+    loss), and its balance: with `margin` set, when D's cross-entropy on the images or on the
+    prior samples (before its step) falls below `equilibrium - margin` D skips its step, when
+    either is above `equilibrium + margin` the decoder skips its, and both step if both would
+    skip (`equilibrium` 0.68, `margin` 0.4; None: no balance, needed on several replicas).
+    The zoo's: D's Adam (1e-4, betas 0.5 and 0.9) and the schedule (D's step, then the VAE's
+    on the updated D, where Algorithm 1 and pythae update all three from one forward pass).
+
+    Args:
+        gamma: the weight of L_llike in the decoder's loss.
+        reconstruction_layer: which hidden layer of D gives Dis_l (1 = the first; -1 the last).
+        judge_reconstructions: reconstructions are fakes too (the paper) or not (pythae).
+        equilibrium, margin: the balance (above); margin None: none.
+        conv_filters: convolutions (4x4, stride 2) before the dense `hidden_units` (a conv D).
+        the rest: as `Adversary`.
+
+    Example:
+        VAEConfig(..., adversary={"type": "vae_gan", "hidden_units": (256,)})
+    """
+
+    looks_at = "images"
+    keeps_bound = False
+    decoder_loss = penalty_name = "decoder_loss"
+    loss_is = ("beta * KL + 0.5 ||Dis_l(x) - Dis_l(x~)||^2 per image (the encoder's; the decoder's: "
+               "gamma * that reconstruction - the discriminator's cross-entropy): a VAE-GAN, no bound")
+
+    def __init__(self, gamma=1.0, reconstruction_layer=-1, judge_reconstructions=True, equilibrium=0.68, margin=0.4,
+                 hidden_units=(256,), conv_filters=(), leaky_slope=0.0, learning_rate=1e-4, beta_1=0.5, beta_2=0.9,
+                 steps=1, **kwargs):
+        if not isinstance(conv_filters, (tuple, list)):
+            raise ConfigError("conv_filters", conv_filters, "a tuple of filter counts, e.g. (32, 64), or ()")
+        for filters in conv_filters:
+            check_count("conv_filters", filters)
+        self.conv_filters = tuple(int(f) for f in conv_filters)  # before the base makes the discriminator
+        super().__init__(hidden_units, leaky_slope, learning_rate, beta_1, beta_2, steps, **kwargs)
+        check_number("gamma", gamma)
+        check_number("equilibrium", equilibrium, positive=True)
+        if margin is not None:
+            check_number("margin", margin)
+        depth = len(self.conv_filters) + len(self.hidden_units)
+        if not isinstance(reconstruction_layer, int) or reconstruction_layer == 0 or not -depth <= reconstruction_layer <= depth:
+            raise ConfigError("reconstruction_layer", reconstruction_layer,
+                              f"a hidden layer of the discriminator: 1..{depth}, or -1 for the last")
+        self.gamma, self.reconstruction_layer = float(gamma), int(reconstruction_layer)
+        self.judge_reconstructions, self.equilibrium = bool(judge_reconstructions), float(equilibrium)
+        self.margin = None if margin is None else float(margin)
+        activations = [i for i, layer in enumerate(self.discriminator.layers) if isinstance(layer, keras.layers.LeakyReLU)]
+        self.feature_index = activations[self.reconstruction_layer - (self.reconstruction_layer > 0)]
+
+    @property
+    def balances(self):
+        return self.margin is not None
+
+    def make_discriminator(self):
+        return keras.Sequential(discriminator_layers(self.hidden_units, self.leaky_slope, self.conv_filters),
+                                name="discriminator")
+
+    def judge(self, images):
+        """(Dis_l(images) [N, F], D's logit [N]) in one pass of the discriminator."""
+        h = images
+        for index, layer in enumerate(self.discriminator.layers):
+            h = layer(h)
+            if index == self.feature_index:
+                features = tf.reshape(h, [tf.shape(images)[0], -1])
+        return features, h[:, 0]
+
+    def cross_entropies(self, real_logits, reconstruction_logits, generated_logits):
+        """D's cross-entropy per image [N]: -log D(x) - log(1 - D(x~)) - log(1 - D(x_p)) (the
+        reconstructions' term only if judged)."""
+        fakes = tf.nn.softplus(generated_logits)
+        if self.judge_reconstructions:
+            fakes += tf.nn.softplus(reconstruction_logits)
+        return tf.nn.softplus(-real_logits) + fakes
+
+    def image_terms(self, x, reconstructions, generated):
+        """(log p(Dis_l(x)|z) up to its constant, L_GAN) per image [N], from one pass of D over
+        the images x, their reconstructions and as many decoded prior draws."""
+        n = tf.shape(x)[0]
+        features, logits = self.judge(tf.concat([x, reconstructions, generated], 0))
+        log_likelihood = -0.5 * tf.reduce_sum(tf.square(features[:n] - features[n:2 * n]), axis=-1)
+        return log_likelihood, self.cross_entropies(logits[:n], logits[n:2 * n], logits[2 * n:])
+
+    def decoder_objective(self, reconstruction, cross_entropy):
+        """The decoder's loss per image from L_llike and L_GAN (D's cross-entropy): gamma * L_llike - L_GAN."""
+        return self.gamma * reconstruction - cross_entropy
+
+    def discriminator_terms(self, x, fakes, prior=None, seed=None, alg="auto_select"):
+        """D's loss on the images x and `fakes` = (reconstructions, decoded prior draws), and its
+        mean cross-entropy on the images ("real") and on the prior draws ("generated")."""
+        reconstructions, generated = fakes
+        n = tf.shape(x)[0]
+        _, logits = self.judge(tf.concat([x, reconstructions, generated], 0))
+        real, generated = tf.nn.softplus(-logits[:n]), tf.nn.softplus(logits[2 * n:])
+        loss = tf.reduce_mean(self.cross_entropies(logits[:n], logits[n:2 * n], logits[2 * n:]))
+        return {"loss": loss, "real": tf.reduce_mean(real), "generated": tf.reduce_mean(generated)}
+
+    def balance(self, judged):
+        if self.margin is None:
+            return None
+        costs = tf.stack([judged["real"], judged["generated"]])
+        discriminator = tf.logical_not(tf.reduce_any(costs < self.equilibrium - self.margin))
+        decoder = tf.logical_not(tf.reduce_any(costs > self.equilibrium + self.margin))
+        neither = tf.logical_not(tf.logical_or(discriminator, decoder))
+        return tf.logical_or(discriminator, neither), tf.logical_or(decoder, neither)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "reconstruction_layer": self.reconstruction_layer,
+                "judge_reconstructions": self.judge_reconstructions, "equilibrium": self.equilibrium,
+                "margin": self.margin, "conv_filters": self.conv_filters}

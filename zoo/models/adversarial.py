@@ -1,11 +1,12 @@
-"""`AdversarialVAE`: a VAE with an adversary (a discriminator on z with its own optimizer),
-both trained in one `fit`: FactorVAE and the adversarial autoencoder.
+"""`AdversarialVAE`: a VAE with an adversary (a discriminator on z or on x, with its own
+optimizer), both trained in one `fit`: FactorVAE, the adversarial autoencoder, the VAE-GAN.
 
 Why a VAE with one more slot, not a new objective: the discriminator has weights and an
 optimizer of its own, which an objective (a function of q, z, p(x|z) and p(z)) should not
 own, and a model must train and save them. The VAE's other blocks stay swappable: the
 FactorVAE is any VAE plus `TotalCorrelation`, the AAE a VAE whose objective charges no KL
-plus `PriorMatching` (`zoo.layers.adversaries`).
+plus `PriorMatching`, the VAE-GAN a VAE plus `VAEGAN`, whose discriminator looks at images
+(`zoo.layers.adversaries`).
 """
 
 import functools
@@ -19,29 +20,35 @@ from zoo.errors import ZooError
 from zoo.layers.adversaries import Adversary
 from zoo.models import signatures
 from zoo.models.base import Signature
-from zoo.models.vae import VAE
+from zoo.models.vae import VAE, split_gradients
 
 MODEL_STREAM, ADVERSARY_STREAM = 0, 1  # folds of the step's seed: the VAE's draws, the discriminator's
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class AdversarialVAE(VAE):
-    """A `VAE` with an `adversary` (`zoo.layers.adversaries`): a discriminator on the codes,
-    trained by its own Adam (`adversary_optimizer`) in the same `fit`.
+    """A `VAE` with an `adversary` (`zoo.layers.adversaries`): a discriminator on the codes or
+    on the images (`adversary.looks_at`), trained by its own Adam (`adversary_optimizer`) in the
+    same `fit`.
 
     Each step (`update`) runs the paper's schedule: first `adversary.steps` discriminator steps
-    on codes of the current encoder (its own loss, its own optimizer, its weights only), then
-    one VAE step on `adversary.reconstruction_weight` * the objective's loss + the adversary's
-    penalty (the model's optimizer, every weight but the discriminator's). Random draws (z, the
-    permutations, the prior's draws) come from the step's seed, so a resumed run repeats them;
-    both optimizers are tracked by the model, so the workdir backups of `zoo train` keep both.
+    on what it looks at, made by the current encoder (and decoder), without gradients to them
+    (its own loss, its own optimizer, its weights only), then one VAE step (the model's
+    optimizer, every weight but the discriminator's): on a discriminator of codes,
+    `adversary.reconstruction_weight` * the objective's loss + the adversary's penalty; on a
+    discriminator of images (the VAE-GAN), the encoder's loss and the decoder's own
+    (`adversary.decoder_loss`). An adversary may pause a side that is winning
+    (`adversary.balance`). Random draws (z, the permutations, the prior's draws) come from the
+    step's seed, so a resumed run repeats them; both optimizers are tracked by the model, so
+    the workdir backups of `zoo train` keep both.
 
     An adversary that keeps the bound (FactorVAE) leaves the VAE's ELBO signatures and scoring;
-    one that replaces the KL (the AAE) makes a model scored by reconstruction error that exports
-    its generative signatures only (reconstruct, encode, decode, sample).
+    one that replaces the KL (the AAE) or the likelihood (the VAE-GAN) makes a model scored by
+    reconstruction error that exports its generative signatures only (reconstruct, encode,
+    decode, sample).
 
     Args:
-        adversary: e.g. `TotalCorrelation(gamma=10.0)` or `PriorMatching()`.
+        adversary: e.g. `TotalCorrelation(gamma=10.0)`, `PriorMatching()` or `VAEGAN()`.
         the rest: as `VAE`.
 
     Example:
@@ -61,12 +68,24 @@ class AdversarialVAE(VAE):
                          image_shape=image_shape, **kwargs)
         rules.check_adversary(adversary, self.posterior, self.objective, self.condition)
         self.adversary = adversary
-        self.adversary_optimizer = adversary.attach(int(self.code_shape[0]))
+        self.adversary_optimizer = adversary.attach(self.adversary_input_shape())
         self.trackers.extend(keras.metrics.Mean(name) for name in adversary.metric_names)
 
     @property
     def loss_is(self):
         return self.adversary.loss_is
+
+    def adversary_input_shape(self):
+        """The shape of one of what the discriminator looks at: a code, or an image."""
+        if self.adversary.looks_at == "codes":
+            return int(self.code_shape[0])
+        if self.image_shape is None:
+            raise ZooError(f"AdversarialVAE: a discriminator of images ({type(self.adversary).__name__}) needs the "
+                           "image shape: give image_shape=(H, W, C) or an encoder that starts with keras.Input")
+        return self.image_shape
+
+    def without_likelihood_because(self):
+        return f"its loss is not a bound: {self.adversary.loss_is}"
 
     @property
     def has_likelihood(self):
@@ -88,16 +107,17 @@ class AdversarialVAE(VAE):
         mine = {id(v) for v in self.adversary.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in mine]
 
-    def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
-        """The objective's terms on the batch x, its loss weighted and plus the adversary's
-        penalty; out of training, the discriminator's loss on these codes too (what `evaluate`
-        reports; `update` reports its own steps')."""
-        drawn = self.draw(x, self.objective.samples, training, seed, alg, y=y, with_error=not self.has_likelihood)
-        q, z, log_likelihood = drawn[:3]
-        terms = self.objective.terms(q, z, log_likelihood, self.prior)
-        terms.pop("kl_per_layer")
-        if not self.has_likelihood:  # the test figure of a model without a likelihood
-            terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
+    def decoder_variables(self):
+        """The decoder network's and the likelihood layer's trainable weights: what moves by
+        `adversary.decoder_loss` when the adversary has one."""
+        return self.decoder.trainable_variables + self.likelihood.trainable_variables
+
+    def extend_terms(self, terms, x, q, z, prior, training=False, seed=None, alg="auto_select"):
+        """The objective's terms with the adversary's: on codes, its loss weighted and plus the
+        adversary's penalty, and out of training the discriminator's loss on these codes (what
+        `evaluate` reports; `update` reports its own steps'); on images, `image_terms`."""
+        if self.adversary.looks_at == "images":
+            return self.image_terms(terms, x, q, z, prior, training, seed)
         codes = tf.reshape(z, [-1, self.code_shape[0]])  # [S * B, D]: every draw
         samples, batch = tf.shape(z)[0], tf.shape(z)[1]
         penalty = tf.reduce_mean(tf.reshape(self.adversary.penalty(codes), [samples, batch]), axis=0)
@@ -108,6 +128,38 @@ class AdversarialVAE(VAE):
             loss = self.adversary.discriminator_loss(codes, None, self.prior, discriminator_seed, alg)
             terms["discriminator_loss"] = tf.fill([batch], loss)
         return terms
+
+    def image_terms(self, terms, x, q, z, prior, training=False, seed=None):
+        """A discriminator of images (the VAE-GAN): the objective's terms again with its
+        log-likelihood taken in the discriminator's features (`adversary.image_terms`), D's
+        cross-entropy ("discriminator_loss") on x, its reconstructions (p(x|z)'s mean at the
+        draws z) and as many decoded draws of the prior (from `seed`'s stream of prior draws),
+        and the decoder's loss of the two (`adversary.decoder_objective`)."""
+        samples, batch = tf.shape(z)[0], tf.shape(z)[1]
+        flat = tf.concat([[samples * batch], self.code_shape], 0)
+        images = tf.reshape(tf.broadcast_to(x, tf.concat([[samples], tf.shape(x)], 0)),
+                            tf.concat([[samples * batch], tf.shape(x)[1:]], 0))
+        reconstructions, generated = (self._decode(tf.reshape(codes, flat), None, training).mean()
+                                      for codes in (z, self.prior_draws(prior, z, seed)))
+        log_likelihood, cross_entropy = (tf.reshape(value, [samples, batch]) for value in
+                                         self.adversary.image_terms(images, reconstructions, generated))
+        terms.update(self.objective.terms(q, z, log_likelihood, prior))  # the ELBO, reconstructing D's features
+        terms.pop("kl_per_layer")
+        cross_entropy = tf.reduce_mean(cross_entropy, axis=0)
+        terms[self.adversary.decoder_loss] = self.adversary.decoder_objective(terms["reconstruction"], cross_entropy)
+        terms["discriminator_loss"] = cross_entropy
+        return terms
+
+    def adversary_data(self, x, other_x, seed, alg="auto_select"):
+        """What the discriminator learns from in a step, with no gradient to the VAE: codes of
+        the current encoder for x (and for `other_x`, the other half of a split batch); or the
+        images x and (their reconstructions, decoded prior draws) for a discriminator of images."""
+        fold = functools.partial(tf.random.experimental.stateless_fold_in, alg=alg)
+        z = tf.stop_gradient(self.codes_drawn(x, fold(seed, 0), alg))
+        if self.adversary.looks_at == "images":
+            prior_z = tf.reshape(self.prior.distribution().sample(tf.shape(z)[0], seed=fold(seed, 1)), tf.shape(z))
+            return x, tuple(tf.stop_gradient(self._decode(codes, None, True).mean()) for codes in (z, prior_z))
+        return z, None if other_x is None else tf.stop_gradient(self.codes_drawn(other_x, fold(seed, 1), alg))
 
     def codes_drawn(self, x, seed, alg="auto_select"):
         """One draw z ~ q(z|x) per image [B, D], as the VAE's loss draws it (the discriminator's data)."""
@@ -124,23 +176,54 @@ class AdversarialVAE(VAE):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         model_x, other_x = self.adversary.split(x)
         adversary_seed = fold(seed, ADVERSARY_STREAM)
-        z = tf.stop_gradient(self.codes_drawn(model_x, fold(adversary_seed, 0), alg))
-        other_z = None if other_x is None else tf.stop_gradient(self.codes_drawn(other_x, fold(adversary_seed, 1), alg))
-        discriminator_variables = self.adversary.trainable_variables
+        seen, other = self.adversary_data(model_x, other_x, adversary_seed, alg)
+        discriminator_variables, balance = self.adversary.trainable_variables, None
         for step in range(self.adversary.steps):
             with tf.GradientTape() as tape:
-                discriminator_loss = self.adversary.discriminator_loss(
-                    z, other_z, self.prior, fold(adversary_seed, 2 + step), alg) / replicas
-            self.adversary_optimizer.minimize(discriminator_loss, discriminator_variables, tape=tape)
-        with tf.GradientTape() as tape:
+                judged = self.adversary.discriminator_terms(seen, other, self.prior, fold(adversary_seed, 2 + step), alg)
+                discriminator_loss = judged["loss"] / replicas
+            if step == 0:
+                balance = self.adversary.balance(judged)
+            if balance is None:
+                self.adversary_optimizer.minimize(discriminator_loss, discriminator_variables, tape=tape)
+            else:
+                pairs = list(zip(tape.gradient(discriminator_loss, discriminator_variables), discriminator_variables))
+                tf.cond(balance[0], lambda: applied(self.adversary_optimizer, pairs), lambda: tf.constant(False))
+        decoder_loss = self.adversary.decoder_loss
+        with tf.GradientTape(persistent=decoder_loss is not None) as tape:
             terms = self.terms(model_x, training=True, seed=fold(seed, MODEL_STREAM), alg=alg)
-            loss = tf.reduce_mean(terms["loss"])
+            losses = [tf.reduce_mean(terms[name]) for name in ("loss", decoder_loss) if name]
             if self.losses:
-                loss += tf.add_n(self.losses)
-            loss = loss / replicas
-        self.optimizer.minimize(loss, self.model_variables(), tape=tape)
+                losses = [loss + tf.add_n(self.losses) for loss in losses]
+            losses = [loss / replicas for loss in losses]
+        if decoder_loss is None:
+            self.optimizer.minimize(losses[0], self.model_variables(), tape=tape)
+        else:
+            self.step_encoder_and_decoder(tape, *losses, None if balance is None else balance[1])
         terms["discriminator_loss"] = tf.fill(tf.shape(terms["loss"]), discriminator_loss * replicas)
         return self._record(terms)
+
+    def fit(self, x=None, *args, **kwargs):
+        """As `VAE.fit`; refused in one line when the adversary balances its sides (`adversary.balances`)
+        on several replicas: a paused side is a `tf.cond` around an optimizer's update, which
+        tf.distribute cannot run inside one replica of several."""
+        if self.adversary.balances and self.distribute_strategy.num_replicas_in_sync > 1:
+            raise ZooError(f"{type(self.adversary).__name__}: its balance pauses a side within a step, which one "
+                           "replica of several cannot: turn it off (VAEGAN's margin None) to train on several devices")
+        return super().fit(x, *args, **kwargs)
+
+    def step_encoder_and_decoder(self, tape, loss, decoder_loss, train_decoder=None):
+        """One step of the model's optimizer: the decoder's weights (`decoder_variables`) by the
+        gradient of `decoder_loss`, every other model weight by that of `loss`; the decoder's
+        only when `train_decoder` (a boolean tensor, or None: always)."""
+        decoder = {id(v) for v in self.decoder_variables()}
+        encoder_variables = [v for v in self.model_variables() if id(v) not in decoder]
+        pairs = split_gradients(tape, decoder_loss, loss, self.model_variables(), encoder_variables)
+        if train_decoder is None:
+            self.optimizer.apply_gradients(pairs)
+        else:
+            tf.cond(train_decoder, lambda: applied(self.optimizer, pairs),
+                    lambda: applied(self.optimizer, pairs[:len(encoder_variables)]))
 
     def get_config(self):
         return {**super().get_config(), "adversary": keras.saving.serialize_keras_object(self.adversary)}
@@ -150,3 +233,9 @@ class AdversarialVAE(VAE):
         config = dict(config)
         config["adversary"] = keras.saving.deserialize_keras_object(config["adversary"], custom_objects=custom_objects)
         return super().from_config(config, custom_objects)
+
+
+def applied(optimizer, pairs):
+    """Apply the (gradient, variable) `pairs`; True (a branch of `tf.cond` returns a tensor)."""
+    optimizer.apply_gradients(pairs)
+    return tf.constant(True)

@@ -417,7 +417,7 @@ class VAE(LikelihoodModel):
 
     def terms(self, x, training=False, seed=None, alg="auto_select", y=None):
         """The objective's per-example {"loss", "reconstruction", "kl"} on the batch x (with
-        its conditions y if conditional)."""
+        its conditions y if conditional), and what `extend_terms` adds."""
         drawn = self.draw(x, self.objective.samples, training, seed, alg, y=y, with_error=not self.has_likelihood)
         q, z, log_likelihood = drawn[:3]
         condition = self.condition_vector(y)
@@ -435,6 +435,11 @@ class VAE(LikelihoodModel):
         per_layer = terms.pop("kl_per_layer", None)
         if self.layer_metric_names:
             terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
+        return self.extend_terms(terms, x, q, z, prior, training, seed, alg)
+
+    def extend_terms(self, terms, x, q, z, prior, training=False, seed=None, alg="auto_select"):
+        """The hook a model with more to its loss extends (the adversarial VAE's penalty): the
+        objective's `terms` at the draws z [S, B, ...] of q(z|x) from the images x, under `prior`."""
         return terms
 
     def prior_draws(self, prior, z, seed=None):
