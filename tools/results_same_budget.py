@@ -153,6 +153,8 @@ QUALITY_MODELS = {
                          "RAE-GP 11.54 (as above)"),
     "mnist_mlp_ms_ssim": ("reconstruction cost: MS-SSIM (window 3), beta = 0.01 on the KL; no likelihood",
                           "none: human preference judgments (arXiv 1511.06409); an MNIST figure not found"),
+    "mnist_mlp_vae_gan": ("VAE-GAN: a discriminator of images, the reconstruction in its hidden features; MNIST in grey "
+                          "levels (not binarized); no likelihood", "not found for MNIST (Larsen et al. 2016: CelebA)"),
     "mnist_conv_hrq": ("HRQ-VAE: conv (32, 64), 3 levels of 4 codes, PixelCNN prior (its own recipe)",
                        "none: the paper is on paraphrase generation (Hosking et al. 2022)"),
 }
