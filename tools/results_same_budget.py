@@ -118,7 +118,7 @@ def protocol(runs):
 
 def _command_shape(recipe, command):
     """A run's command without its folders (they differ per run and machine), the recipe named
-    RECIPE: `zoo train RECIPE --seed 0 --epochs 30`, `zoo evaluate EXPORT --examples 1000 ...`."""
+    RECIPE and the seed S: `zoo train RECIPE --seed S --epochs 30`, `zoo evaluate EXPORT --examples 1000 ...`."""
     words, shape = command.split(), []
     skip = False
     for index, word in enumerate(words):
@@ -128,6 +128,8 @@ def _command_shape(recipe, command):
             skip = True
         elif index and words[index - 1] == "evaluate":
             shape.append("EXPORT")
+        elif index and words[index - 1] == "--seed":
+            shape.append("S")
         else:
             shape.append("RECIPE" if word == recipe else word)
     return " ".join(shape)
