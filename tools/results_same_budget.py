@@ -37,6 +37,10 @@ MODELS = {
     "mnist_mlp_hvae": ("q(z\\|x): 4 tempered leapfrog steps on log p(x, z) (`hamiltonian`)",
                        "not found (Caterini et al. 2018)",
                        "86.21 (static binarization, 784-300-64, no tempering, up to 2,000 epochs, K = 1,000)"),
+    "mnist_mlp_rhvae": ("q(z\\|x): 3 tempered generalized leapfrog steps under a learned metric, 1,000 kept centroids "
+                        "(`riemannian_hamiltonian`)",
+                        "not found (Chadebec et al. 2020 report interpolation, generation and clustering)",
+                        "none: no RHVAE row in its reproducibility table"),
     "mnist_mlp_iwae": ("objective: IWAE, K = 16", "84.78 at K = 50 (Burda et al. 2016, Table 1, as above)",
                        "86.82 at K = 50 (Burda et al.'s binary MNIST, K = 5,000)"),
     "mnist_mlp_miwae": ("objective: MIWAE, M = 4, K = 4", "84.97 at M = K = 8 (Rainforth et al. 2018, as pythae "
