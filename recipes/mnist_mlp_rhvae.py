@@ -15,7 +15,7 @@ Run:      zoo train mnist_mlp_rhvae --data-dir ../shared/data/mnist
 Measured: 30 epochs (benchmarks/same_budget.py, seed 0): test -ELBO 99.03 (the plain VAE's
           99.34); `zoo evaluate`, first 1,000 test images, K=5000: -log p(x) <= 92.66 +- 0.79
           (plain: 92.81); prior samples FID 195.7 (domain features). 3,444 s on 2 loaded CPU
-          cores; 0.04x the plain VAE's images/s (docs/speed.md). Export 11.5 MB.
+          cores; 0.04x the plain VAE's images/s (docs/speed.md). Export 7.8 MB.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
