@@ -5,7 +5,10 @@ The networks, data and budget of mnist_mlp_bernoulli (MLP 784-400-20, Bernoulli 
 dynamic binarization, batch 100); only the latent block differs (docs/gamma_latents.md).
 
 Run:      zoo train mnist_mlp_gamma --data-dir ../shared/data/mnist
-Measured: MEASURED
+Measured: 3 epochs only (on the loaded 2-core machine, niced; `zoo train mnist_mlp_gamma --epochs 3
+          --data-dir /work/shared/data/mnist --workdir /tmp/g.work --export-dir /tmp/g.out`): test -ELBO
+          117.85 nats (reconstruction 96.09 + KL 21.76); mnist_mlp_bernoulli by the same command 109.59
+          (83.56 + 26.03). The 100-epoch run was not made.
 """
 
 from zoo.config import Recipe, TrainConfig, VAEConfig
