@@ -23,6 +23,7 @@ BLOCK_ARGUMENTS = {
     ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
     ("posterior", "von_mises_fisher"): {"latent_dim": 3}, ("posterior", "power_spherical"): {"latent_dim": 3},
     ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
+    ("posterior", "gamma"): {"latent_dim": 3},
     ("posterior", "iaf"): {"latent_dim": 3, "hidden_units": (8,), "context_size": 2},
     ("posterior", "normalizing_flow"): {"latent_dim": 3, "flows": ("planar", "radial")},
     ("posterior", "hamiltonian"): {"latent_dim": 3, "leapfrog_steps": 2}, ("posterior", "point_mass"): {"latent_dim": 3},
@@ -166,6 +167,10 @@ MODEL_CASES = (
         network=MLP, posterior={"type": "poincare_wrapped_normal", "latent_dim": 2, "curvature": 0.5},
         prior={"type": "poincare_wrapped_normal", "curvature": 0.5},
         objective={"type": "ciwae", **TINY_ARGUMENTS["ciwae"]})),
+    # Issue 29's Gamma latents (PyTorch-VAE's Gamma VAE), with free bits: the prior's KL per latent.
+    _case("vae_mlp_gamma_free_bits", VAEConfig(
+        network=MLP, posterior={"type": "gamma", "latent_dim": 3}, prior={"type": "gamma", "concentration": 2.0},
+        objective={"type": "elbo", "free_bits": 0.1})),
     # Issue 28's MS-SSIM cost (8x8: two scales of a 3x3 filter), a likelihood that is not a density.
     _case("vae_mlp_ms_ssim", VAEConfig(network=MLP, posterior=LATENT, likelihood="ms_ssim")),
     ModelCase("vae_mlp_riemannian_hamiltonian_fitted", "VAE", lambda: _fitted_metric(RHVAE_CASE),

@@ -112,6 +112,9 @@ COVERED_ELSEWHERE |= {"mnist_mlp_vae_gan"}
 # zoo evaluate of a point-mass model on the digits).
 COVERED_ELSEWHERE |= {"mnist_mlp_autoencoder", "mnist_mlp_rae_l2", "mnist_mlp_rae_gp"}
 COVERED_ELSEWHERE |= {"mnist_conv_hrq"}  # HRQ-VAE: the driver's hrq_vae case and tests/test_hrq_vae.py
+# Issue 29's Gamma VAE: mnist_mlp_bernoulli's networks with the gamma blocks, which the driver's
+# vae_mlp_gamma_free_bits case, the combination cover and tests/test_gamma_latents.py train and export.
+COVERED_ELSEWHERE |= {"mnist_mlp_gamma"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in COVERED_ELSEWHERE else name
@@ -168,6 +171,8 @@ DOCUMENTED_LIMITS.update({"mnist_mlp_info_vae": 103, "mnist_mlp_wae_gaussian": 2
 DOCUMENTED_LIMITS.update({"shapes_mlp_factor_vae": 100, "mnist_mlp_rhvae": 105})
 # HRQ-VAE, 10 + 10 epochs (benchmarks/same_budget.py --epochs 10, seed 0): 127.01.
 DOCUMENTED_LIMITS.update({"mnist_conv_hrq": 129})
+# The Gamma VAE: 3 epochs reached 117.85 (docs/gamma_latents.md); its 100-epoch run was not made here.
+DOCUMENTED_LIMITS.update({"mnist_mlp_gamma": 118})
 # What the label recipes are for, at their documented targets (docs/labels.md).
 DOCUMENTED_LABEL_TARGETS = {"mnist_mlp_conditional": ("conditional_accuracy", 0.95, "at least"),
                             "mnist_mlp_m2_100": ("test_error", 0.15, "at most"),

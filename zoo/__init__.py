@@ -49,6 +49,7 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "VonMisesFisher": "zoo.layers.spherical", "PowerSpherical": "zoo.layers.spherical",
     "SphericalUniform": "zoo.layers.spherical", "PoincareWrappedNormal": "zoo.layers.hyperbolic",
     "PoincareWrappedNormalPrior": "zoo.layers.hyperbolic",
+    "GammaPosterior": "zoo.layers.gamma", "GammaPrior": "zoo.layers.gamma",
     "PointMass": "zoo.layers.posteriors", "Autoencoder": "zoo.objectives", "RAE": "zoo.objectives",
     "MultiscaleSSIM": "zoo.layers.ms_ssim", "WAEMMD": "zoo.objectives", "InfoVAE": "zoo.objectives",
     "AdversarialVAE": "zoo.models.adversarial", "TotalCorrelation": "zoo.layers.adversaries",

@@ -32,8 +32,8 @@ def check_vae_blocks(posterior, prior, objective, condition=None, classifier=Non
         allowed = [name for name in priors.names() if priors.get(name).continuous == posterior.continuous]
         raise ConfigError("prior", prior_name, f"a prior for posterior '{posterior_name}' ({', '.join(allowed)})")
     if getattr(posterior, "prior_type", None) not in (None, prior_name):
-        raise ConfigError("prior", prior_name, f"'{posterior.prior_type}' for the posterior '{posterior_name}', with "
-                                               'the prior of your choice on top: {"type": "top_down", "top": "vamp"}')
+        raise ConfigError("prior", prior_name, f"'{posterior.prior_type}' for the posterior '{posterior_name}'"
+                                               f"{posterior.prior_note}")
     if prior_name == "vamp" and not posterior.one_pass_density:
         raise ConfigError("prior", "vamp", f"standard_normal or mixture for the posterior '{posterior_name}' "
                           "(a VampPrior scores codes under q(z|u) at its pseudo-inputs; this posterior scores codes "
@@ -56,8 +56,8 @@ def _check_samplers(posterior, posterior_name, condition, samplers, field, value
     """Post-hoc samplers are densities over one vector of continuous codes, fitted to all of them."""
     value = value if value is not None else list(samplers)
     if not posterior.euclidean:
-        raise ConfigError(field, value, f"none for the posterior '{posterior_name}': its codes lie on a manifold (a sphere "
-                                        f"or a ball) and a sampler ({', '.join(samplers)}) fits Euclidean codes")
+        raise ConfigError(field, value, f"none for the posterior '{posterior_name}': its codes lie in part of R^d (a "
+                                        f"sphere, a ball, z > 0) and a sampler ({', '.join(samplers)}) fits Euclidean codes")
     if not posterior.continuous or len(posterior.code_shape) != 1:
         raise ConfigError(field, value, f"none for the posterior '{posterior_name}': a sampler ({', '.join(samplers)}) "
                                         "needs continuous codes in one vector")

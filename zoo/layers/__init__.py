@@ -16,13 +16,14 @@ from zoo.layers.hamiltonian import HamiltonianPosterior
 from zoo.layers.riemannian_hamiltonian import RiemannianHamiltonianPosterior
 from zoo.layers.hyperbolic import PoincareWrappedNormal, PoincareWrappedNormalPrior
 from zoo.layers.spherical import PowerSpherical, SphericalUniform, VonMisesFisher
+from zoo.layers.gamma import GammaPosterior, GammaPrior
 from zoo.layers.ladder import Ladder, TopDown
 from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel",
            "ConditionVector", "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal", "DiscretizedLogistic",
-           "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "LIKELIHOODS",
-           "Ladder", "MixtureOfGaussians", "MultiscaleSSIM", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior",
+           "FullCovarianceNormal", "GammaPosterior", "GammaPrior", "Gaussian", "HamiltonianPosterior",
+           "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "MultiscaleSSIM", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior",
            "PointMass", "PRIORS",
            "PoincareWrappedNormal", "PoincareWrappedNormalPrior", "PowerSpherical", "QUANTIZERS", "RelaxedCategorical",
            "SphericalUniform", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior", "VectorQuantizer",

@@ -153,6 +153,7 @@ class Ladder(Posterior):
     """
 
     prior_type = "top_down"  # its p(z) is the top-down path; the chosen prior goes on top
+    prior_note = ', with the prior of your choice on top: {"type": "top_down", "top": "vamp"}'
 
     def __init__(self, latent_dim, layers=2, hidden_units=(300,), activation="tanh", **kwargs):
         super().__init__(latent_dim, **kwargs)

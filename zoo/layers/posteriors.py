@@ -42,9 +42,12 @@ class Posterior(DistributionLayer):
     # q(z|x) = prod_j N(z_j; loc_j, scale_j): each latent's own density is known, which the
     # minibatch estimate of the marginals q(z_j) needs (beta-TCVAE).
     factorized = False
-    # Its codes are points of R^d (not of a sphere or a hyperbolic ball): the post-hoc samplers,
-    # densities over R^d, can be fitted to them.
+    # Its codes may be any points of R^d (not of a sphere, a hyperbolic ball or z > 0): the
+    # post-hoc samplers, densities over all of R^d, can be fitted to them.
     euclidean = True
+    # What the refusal of another prior adds after "allowed: '<prior_type>' for the posterior ..."
+    # (for posteriors that name their own `prior_type`): why that prior.
+    prior_note = ""
     # Its draws move along the model's log p(x, z) (the HVAE's leapfrog steps): the model binds
     # that target with `given(target)` before it draws.
     needs_target = False
