@@ -426,6 +426,8 @@ class VAE(LikelihoodModel):
         given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
         if self.objective.prior_draws:
             given["prior_z"] = self.prior_draws(prior, z, seed)
+        if self.objective.own_draws:
+            given["seed"] = self.objective_seed(seed)
         terms = self.objective.terms(q, z, log_likelihood, prior, **given)
         if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
             terms["kl_per_layer"] = prior.kl_per_layer(q, z)
@@ -446,6 +448,14 @@ class VAE(LikelihoodModel):
         distribution = prior.distribution()
         shape = tf.shape(z)[:2 - distribution.batch_shape.rank]  # [S, B], or [S] for p(z|y) of the batch
         return tf.reshape(tf.cast(distribution.sample(shape, seed=seed), z.dtype), tf.shape(z))
+
+    @staticmethod
+    def objective_seed(seed=None):
+        """The seed of an objective's own draws (`objective.own_draws`): the batch's stateless
+        seed on its own stream, so a compiled step and `evaluate` repeat them; None without one."""
+        if seed is None:
+            return None
+        return tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), seeds.OBJECTIVE_DRAWS_STREAM)
 
     def decoder_penalty(self, kind, z, condition=None, training=None):
         """What an objective that regularizes the decoder asks for (`Objective.decoder_penalty`):
