@@ -176,6 +176,11 @@ MODEL_CASES = (
         condition={"type": "class_label", "classes": 3}, objective={"type": "wae_mmd"})),
     _case("vae_mlp_vamp_info_vae", VAEConfig(
         network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 2}, objective={"type": "info_vae"})),
+    # Issue 29's models of PyTorch-VAE, in one case: SWAE's objective with a deterministic encoder
+    # (the paper's) and the log-cosh reconstruction cost (no likelihood: no elbo signature).
+    _case("vae_mlp_point_mass_log_cosh_swae", VAEConfig(
+        network=MLP, posterior={"type": "point_mass", "latent_dim": 3}, likelihood="log_cosh",
+        objective={"type": "swae", "projections": 5})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(
