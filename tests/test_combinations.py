@@ -21,6 +21,7 @@ import tf_keras as keras
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
 import autoencoders_by_hand
 from mmd_by_hand import mmd_loss_by_hand
+from joint_by_hand import joint_capacity_loss_by_hand
 from swd_by_hand import swae_loss_by_hand
 from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
@@ -35,7 +36,7 @@ from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
 from zoo.seeds import ELBO_SEED
-from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, RAE, Autoencoder, BetaTCVAE, Capacity
+from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, RAE, Autoencoder, BetaTCVAE, Capacity, JointCapacity
 
 # per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
 OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}, **TINY_ARGUMENTS}
@@ -97,7 +98,7 @@ def sensible_combinations():
 # that use the draws alone (the autoencoder's cost, RAE's, WAE's and SWAE's penalties on it).
 FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "dip_vae": "elbo", "info_vae": "elbo",
             "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder", "wae_mmd": "autoencoder",
-            "swae": "autoencoder"}
+            "swae": "autoencoder", "joint_capacity": "elbo"}
 # Posteriors that share their code, likewise: the RHVAE is the HVAE's flow under a metric, the
 # power spherical shares the vMF's draws on the sphere.
 POSTERIOR_FAMILIES = {"riemannian_hamiltonian": "hamiltonian", "power_spherical": "von_mises_fisher"}
@@ -175,6 +176,8 @@ def hand_objective(model, x, seed):
         return swae_loss_by_hand(objective, z.numpy(), prior_z, log_px, directions)
     if objective.prior_draws and not objective.needs_density:  # WAE-MMD: the MMD in loops, no KL (a point mass has none)
         return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl=None)
+    if isinstance(objective, JointCapacity):  # each part's KL in numpy against its own capacity
+        return joint_capacity_loss_by_hand(objective, q, log_px)
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
     if isinstance(objective, IWAE):

@@ -7,6 +7,7 @@ from zoo.layers.code_prior import CODE_PRIORS, PixelCNNPrior
 from zoo.layers.conditions import CONDITIONS, ClassLabel, ConditionVector
 from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic, Gaussian,
                                     LIKELIHOODS)
+from zoo.layers.joint import JointPosterior, JointPrior
 from zoo.layers.log_cosh import LogCosh
 from zoo.layers.ms_ssim import MultiscaleSSIM
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, PointMass, RelaxedCategorical
@@ -22,7 +23,7 @@ from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 
 __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel",
            "ConditionVector", "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal", "DiscretizedLogistic",
-           "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "LIKELIHOODS",
+           "FullCovarianceNormal", "Gaussian", "HamiltonianPosterior", "InverseAutoregressiveFlow", "JointPosterior", "JointPrior", "LIKELIHOODS",
            "Ladder", "LogCosh", "MixtureOfGaussians", "MultiscaleSSIM", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior",
            "PointMass", "PRIORS",
            "PoincareWrappedNormal", "PoincareWrappedNormalPrior", "PowerSpherical", "QUANTIZERS", "RelaxedCategorical",
