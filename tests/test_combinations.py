@@ -102,6 +102,12 @@ FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "dip_vae": "elbo"
 # Posteriors that share their code, likewise: the RHVAE is the HVAE's flow under a metric, the
 # power spherical shares the vMF's draws on the sphere.
 POSTERIOR_FAMILIES = {"riemannian_hamiltonian": "hamiltonian", "power_spherical": "von_mises_fisher"}
+# JointVAE's joint posterior and prior (only with each other) are Blockwise pairs of the diagonal
+# Normal's and the categorical's distributions, with the categorical's relaxed draws in training
+# and one-hot draws to score: the categorical latents' pairs stand for theirs. Their own tests are
+# tests/test_joint_vae.py and the driver's vae_mlp_joint_capacity.
+POSTERIOR_FAMILIES["joint"] = "categorical"
+PRIOR_FAMILIES = {"joint": "uniform_categorical"}
 # Likelihoods whose pairs another's stand for: the reconstruction costs MS-SSIM and log-cosh read
 # sigmoid(logits) as the continuous Bernoulli does and take part in no rule; their own tests are
 # tests/test_ms_ssim.py and tests/test_log_cosh.py.
@@ -113,6 +119,7 @@ def cover_items(combination):
     taken by its family."""
     family = {**combination, "objective": FAMILIES.get(combination["objective"], combination["objective"]),
               "posterior": POSTERIOR_FAMILIES.get(combination["posterior"], combination["posterior"]),
+              "prior": PRIOR_FAMILIES.get(combination["prior"], combination["prior"]),
               "likelihood": LIKELIHOOD_FAMILIES.get(combination["likelihood"], combination["likelihood"])}
     return set(combination.items()) | set(itertools.combinations(sorted(family.items()), 2))
 
