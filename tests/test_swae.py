@@ -113,3 +113,16 @@ def test_a_hierarchical_posterior_is_refused():
     with pytest.raises(ConfigError, match="one stochastic layer"):
         _model({"type": "swae"}, {"type": "ladder", "latent_dim": 3, "layers": 2, "hidden_units": (8,)},
                prior={"type": "top_down", "top": "standard_normal"})
+
+
+@pytest.mark.parametrize("objective", ["swae", "wae_mmd"])
+def test_an_adversary_takes_an_objective_of_the_draws(objective):
+    """FactorVAE's discriminator beside SWAE or WAE-MMD: the adversarial model gives the
+    objective its prior draws and seed as the VAE does (`VAE.objective_terms`), and reports the
+    Gaussian encoder's KL beside a loss without one."""
+    model = _model({"type": objective}, {"type": "diagonal_normal", "latent_dim": 3},
+                   adversary={"type": "total_correlation", "hidden_units": (8,)})
+    model.compile(keras.optimizers.Adam(1e-3))
+    history = model.fit((RNG.random((8, 8, 8, 1)) < 0.3).astype(np.float32), batch_size=4, epochs=1, verbose=0).history
+    penalty = "swd" if objective == "swae" else "mmd"
+    assert all(np.isfinite(history[name][0]) for name in ("loss", "kl", penalty, "total_correlation"))

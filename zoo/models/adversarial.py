@@ -94,8 +94,8 @@ class AdversarialVAE(VAE):
         reports; `update` reports its own steps')."""
         drawn = self.draw(x, self.objective.samples, training, seed, alg, y=y, with_error=not self.has_likelihood)
         q, z, log_likelihood = drawn[:3]
-        terms = self.objective.terms(q, z, log_likelihood, self.prior)
-        terms.pop("kl_per_layer")
+        terms = self.objective_terms(q, z, log_likelihood, self.prior, seed=seed, training=training)
+        terms.pop("kl_per_layer", None)  # an objective of the draws alone (WAE, SWAE) has none
         if not self.has_likelihood:  # the test figure of a model without a likelihood
             terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
         codes = tf.reshape(z, [-1, self.code_shape[0]])  # [S * B, D]: every draw

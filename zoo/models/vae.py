@@ -422,6 +422,18 @@ class VAE(LikelihoodModel):
         q, z, log_likelihood = drawn[:3]
         condition = self.condition_vector(y)
         prior = self.prior.given(condition)
+        terms = self.objective_terms(q, z, log_likelihood, prior, condition, seed, training)
+        if not self.has_likelihood:
+            terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
+        per_layer = terms.pop("kl_per_layer", None)
+        if self.layer_metric_names:
+            terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
+        return terms
+
+    def objective_terms(self, q, z, log_likelihood, prior, condition=None, seed=None, training=False):
+        """The objective's terms at the draws z, given what it declares it needs beside q, z,
+        log p(x|z) and p(z): the decoder's penalty, draws of p(z), a seed for its own draws;
+        with the KL of a posterior that has one when the objective uses the draws alone."""
         penalty = self.objective.decoder_penalty
         given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
         if self.objective.prior_draws:
@@ -432,11 +444,6 @@ class VAE(LikelihoodModel):
         if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
             terms["kl_per_layer"] = prior.kl_per_layer(q, z)
             terms["kl"] = tf.reduce_sum(terms["kl_per_layer"], axis=-1)
-        if not self.has_likelihood:
-            terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
-        per_layer = terms.pop("kl_per_layer", None)
-        if self.layer_metric_names:
-            terms.update(zip(self.layer_metric_names, tf.unstack(per_layer, axis=-1)))
         return terms
 
     def prior_draws(self, prior, z, seed=None):
