@@ -19,7 +19,7 @@ from zoo.registry import Registry
 # The smallest arguments each registered block type needs (the rest take their defaults).
 BLOCK_ARGUMENTS = {
     ("posterior", "diagonal_normal"): {"latent_dim": 3}, ("posterior", "full_normal"): {"latent_dim": 3},
-    ("posterior", "categorical"): {"latent_dim": 3, "categories": 4},
+    ("posterior", "categorical"): {"latent_dim": 3, "categories": 4}, ("posterior", "joint"): {"latent_dim": 3, "categories": 4},
     ("posterior", "ladder"): {"latent_dim": 3, "hidden_units": (8,)},
     ("posterior", "von_mises_fisher"): {"latent_dim": 3}, ("posterior", "power_spherical"): {"latent_dim": 3},
     ("posterior", "poincare_wrapped_normal"): {"latent_dim": 2},
@@ -182,6 +182,15 @@ MODEL_CASES = (
         condition={"type": "class_label", "classes": 3}, objective={"type": "wae_mmd"})),
     _case("vae_mlp_vamp_info_vae", VAEConfig(
         network=MLP, posterior=LATENT, prior={"type": "vamp", "components": 2}, objective={"type": "info_vae"})),
+    # Issue 29's models of PyTorch-VAE, in one case: SWAE's objective with a deterministic encoder
+    # (the paper's) and the log-cosh reconstruction cost (no likelihood: no elbo signature).
+    _case("vae_mlp_point_mass_log_cosh_swae", VAEConfig(
+        network=MLP, posterior={"type": "point_mass", "latent_dim": 3}, likelihood="log_cosh",
+        objective={"type": "swae", "projections": 5})),
+    # JointVAE: the joint posterior and prior, and the capacity of each part.
+    _case("vae_mlp_joint_capacity", VAEConfig(
+        network=MLP, posterior={"type": "joint", "latent_dim": 3, "categories": 4}, prior="joint",
+        objective={"type": "joint_capacity", "capacity_epochs": 2})),
     ModelCase("vae_mlp_gaussian_fixed_beta_tcvae_samplers", "VAE", lambda: _fitted_samplers(SAMPLERS_CASE),
               blocks=_blocks_of(SAMPLERS_CASE)),
     _case("m2_conv_classifier", VAEConfig(

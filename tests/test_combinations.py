@@ -21,6 +21,8 @@ import tf_keras as keras
 from harness import assert_export_matches_model, beta_tcvae_parts_by_hand, dip_penalty_by_hand
 import autoencoders_by_hand
 from mmd_by_hand import mmd_loss_by_hand
+from joint_by_hand import joint_capacity_loss_by_hand
+from swd_by_hand import swae_loss_by_hand
 from tighter_bounds_by_hand import TINY_ARGUMENTS, losses_by_hand
 from zoo.config import Recipe, TrainConfig, VAEConfig, block_arguments
 from zoo.config.blocks import make_block
@@ -34,7 +36,7 @@ from zoo.layers.posteriors import POSTERIORS
 from zoo.layers.priors import PRIORS, StandardNormal
 from zoo.models.builder import build
 from zoo.seeds import ELBO_SEED
-from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, RAE, Autoencoder, BetaTCVAE, Capacity
+from zoo.objectives import DIPVAE, IWAE, OBJECTIVES, RAE, Autoencoder, BetaTCVAE, Capacity, JointCapacity
 
 # per objective type: its tiny settings (beta-TCVAE's N: the examples each combination trains on)
 OBJECTIVE_ARGUMENTS = {"iwae": {"samples": 3}, "beta_tcvae": {"dataset_size": 64}, **TINY_ARGUMENTS}
@@ -93,15 +95,23 @@ def sensible_combinations():
 # The objectives by family, for the default cover's pairs (each objective still appears): the
 # ELBO's (the ELBO with beta and free bits, the capacity, DIP-VAE's and InfoVAE's penalties on
 # it), the importance-weighted bounds (one bound over grouped log weights), and the objectives
-# that use the draws alone (the autoencoder's cost, RAE's and WAE's penalties on it).
+# that use the draws alone (the autoencoder's cost, RAE's, WAE's and SWAE's penalties on it).
 FAMILIES = {"elbo_beta_free_bits": "elbo", "capacity": "elbo", "dip_vae": "elbo", "info_vae": "elbo",
-            "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder", "wae_mmd": "autoencoder"}
+            "miwae": "iwae", "piwae": "iwae", "ciwae": "iwae", "rae": "autoencoder", "wae_mmd": "autoencoder",
+            "swae": "autoencoder", "joint_capacity": "elbo"}
 # Posteriors that share their code, likewise: the RHVAE is the HVAE's flow under a metric, the
 # power spherical shares the vMF's draws on the sphere.
 POSTERIOR_FAMILIES = {"riemannian_hamiltonian": "hamiltonian", "power_spherical": "von_mises_fisher"}
-# A likelihood whose pairs another's stand for: MS-SSIM reads sigmoid(logits) as the continuous
-# Bernoulli does and takes part in no rule; its own tests are tests/test_ms_ssim.py.
-LIKELIHOOD_FAMILIES = {"ms_ssim": "continuous_bernoulli"}
+# JointVAE's joint posterior and prior (only with each other) are Blockwise pairs of the diagonal
+# Normal's and the categorical's distributions, with the categorical's relaxed draws in training
+# and one-hot draws to score: the categorical latents' pairs stand for theirs. Their own tests are
+# tests/test_joint_vae.py and the driver's vae_mlp_joint_capacity.
+POSTERIOR_FAMILIES["joint"] = "categorical"
+PRIOR_FAMILIES = {"joint": "uniform_categorical"}
+# Likelihoods whose pairs another's stand for: the reconstruction costs MS-SSIM and log-cosh read
+# sigmoid(logits) as the continuous Bernoulli does and take part in no rule; their own tests are
+# tests/test_ms_ssim.py and tests/test_log_cosh.py.
+LIKELIHOOD_FAMILIES = {"ms_ssim": "continuous_bernoulli", "log_cosh": "continuous_bernoulli"}
 
 
 def cover_items(combination):
@@ -109,6 +119,7 @@ def cover_items(combination):
     taken by its family."""
     family = {**combination, "objective": FAMILIES.get(combination["objective"], combination["objective"]),
               "posterior": POSTERIOR_FAMILIES.get(combination["posterior"], combination["posterior"]),
+              "prior": PRIOR_FAMILIES.get(combination["prior"], combination["prior"]),
               "likelihood": LIKELIHOOD_FAMILIES.get(combination["likelihood"], combination["likelihood"])}
     return set(combination.items()) | set(itertools.combinations(sorted(family.items()), 2))
 
@@ -166,9 +177,14 @@ def hand_objective(model, x, seed):
     if isinstance(objective, (Autoencoder, RAE)):  # objectives of the draws alone (a point mass has no log q)
         return autoencoders_by_hand.loss(model, x, seed)
     log_px = log_px.numpy().astype(np.float64)
-    prior_z = model.prior_draws(model.prior, z, seed).numpy() if objective.prior_draws else None  # MMD objectives
+    prior_z = model.prior_draws(model.prior, z, seed).numpy() if objective.prior_draws else None  # MMD objectives, SWAE
+    if objective.own_draws:  # SWAE: the SWD in loops, along the directions the model's seed gives the objective
+        directions = objective.directions(int(np.prod(z.shape[2:])), model.objective_seed(seed)).numpy()
+        return swae_loss_by_hand(objective, z.numpy(), prior_z, log_px, directions)
     if objective.prior_draws and not objective.needs_density:  # WAE-MMD: the MMD in loops, no KL (a point mass has none)
         return mmd_loss_by_hand(objective, z.numpy(), prior_z, log_px, kl=None)
+    if isinstance(objective, JointCapacity):  # each part's KL in numpy against its own capacity
+        return joint_capacity_loss_by_hand(objective, q, log_px)
     p = model.prior.distribution()
     log_q, log_p = q.log_prob(z).numpy().astype(np.float64), p.log_prob(z).numpy().astype(np.float64)
     if isinstance(objective, IWAE):

@@ -28,7 +28,7 @@ EXPECTED_OUTPUTS = {
 }
 DECODE_PARAMS = {"bernoulli": {"x_logits"}, "gaussian": {"x_loc", "x_scale"}, "continuous_bernoulli": {"x_logits"},
                  "discretized_logistic": {"x_loc", "x_log_scale"}, "categorical256": {"x_logits"},
-                 "ms_ssim": {"x_logits"}}
+                 "ms_ssim": {"x_logits"}, "log_cosh": {"x_logits"}}
 
 
 def export_recipe(model, recipe, export_dir, metrics):

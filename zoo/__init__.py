@@ -52,6 +52,8 @@ _EXPORTS = {  # loaded on first use, so `zoo --help` and `zoo list` start fast
     "GammaPosterior": "zoo.layers.gamma", "GammaPrior": "zoo.layers.gamma",
     "PointMass": "zoo.layers.posteriors", "Autoencoder": "zoo.objectives", "RAE": "zoo.objectives",
     "MultiscaleSSIM": "zoo.layers.ms_ssim", "WAEMMD": "zoo.objectives", "InfoVAE": "zoo.objectives",
+    "LogCosh": "zoo.layers.log_cosh", "SWAE": "zoo.objectives",
+    "JointPosterior": "zoo.layers.joint", "JointPrior": "zoo.layers.joint", "JointCapacity": "zoo.objectives",
     "AdversarialVAE": "zoo.models.adversarial", "TotalCorrelation": "zoo.layers.adversaries",
     "PriorMatching": "zoo.layers.adversaries", "VAEGAN": "zoo.layers.adversaries",
 }

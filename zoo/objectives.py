@@ -56,6 +56,9 @@ class Objective(keras.layers.Layer):
     # True when `terms` takes `prior_z`, draws of p(z) shaped as z (MMD penalties): the model
     # draws them with the batch's stateless seed and passes them.
     prior_draws = False
+    # True when `terms` takes `seed` for draws of its own (SWAE's projections): the model passes
+    # its own stream of the batch's stateless seed, or None where the step has none (stateful draws).
+    own_draws = False
 
     def __init__(self, beta=1.0, warmup_epochs=0, samples=1, **kwargs):
         super().__init__(**kwargs)
@@ -205,6 +208,79 @@ class Capacity(ELBO):
             config.pop(name)
         return {**config, "gamma": self.gamma, "c_max": self.c_max, "c_min": self.c_min,
                 "capacity_epochs": self.capacity_epochs}
+
+
+@serializable
+@OBJECTIVES.register("joint_capacity")
+class JointCapacity(Capacity):
+    """JointVAE's objective (Dupont 2018): the capacity objective with the KL of each part of
+    a joint posterior (`JointPosterior`: Gaussian, then categorical) pushed towards its own
+    capacity, both rising linearly over `capacity_epochs`:
+
+        loss = -log p(x|z, c) + gamma * |KL(q(z|x) || p(z)) - C_z| + discrete_gamma * |KL(q(c|x) || p(c)) - C_c|,
+        C_c never above log K, the most a K-way variable can hold
+
+    `kl` reports the total (so reconstruction + kl is the -ELBO), `kl_continuous` and
+    `kl_discrete` the parts.
+
+    Args:
+        gamma, c_max: the continuous part's weight and capacity (Dupont's MNIST: 30, 5 nats).
+        discrete_gamma, discrete_c_max: the categorical part's (Dupont's MNIST: 30, 5 nats,
+            capped at log K).
+        capacity_epochs: epochs over which both capacities rise from 0 (Dupont's MNIST: 25,000
+            steps of 64 images, 27 epochs).
+        samples: draws of (z, c) per example.
+
+    Example:
+        VAE(..., posterior=JointPosterior(10, categories=10), prior=JointPrior(), objective=JointCapacity())
+    """
+
+    loss_is = ("-log p(x|z, c) + gamma * |KL_z - C_z| + discrete_gamma * |KL_c - C_c| per image, each capacity "
+               "rising over the epochs (JointVAE): not a bound")
+    metric_names = ("kl_continuous", "kl_discrete")
+
+    def __init__(self, gamma=30.0, c_max=5.0, capacity_epochs=27, discrete_gamma=30.0, discrete_c_max=5.0, samples=1,
+                 **kwargs):
+        if "c_min" in kwargs:
+            raise ConfigError("c_min", kwargs["c_min"], "no value: JointVAE's capacities start at 0")
+        super().__init__(gamma=gamma, c_max=c_max, capacity_epochs=capacity_epochs, samples=samples, **kwargs)
+        check_number("discrete_gamma", discrete_gamma)
+        check_number("discrete_c_max", discrete_c_max)
+        self.discrete_gamma, self.discrete_c_max = float(discrete_gamma), float(discrete_c_max)
+        self.discrete_capacity = self.add_weight(name="discrete_capacity", shape=(), trainable=False,
+                                                 initializer=tf.constant_initializer(self.discrete_capacity_after(0)))
+
+    def discrete_capacity_after(self, epochs_trained):
+        """C_c after `epochs_trained` epochs (before its cap at log K)."""
+        if not self.capacity_epochs:
+            return self.discrete_c_max
+        return self.discrete_c_max * min(1.0, epochs_trained / self.capacity_epochs)
+
+    def on_epoch(self, epochs_trained):
+        value = self.discrete_capacity_after(epochs_trained)
+        self.discrete_capacity.assign(value)
+        return {**super().on_epoch(epochs_trained), "discrete_capacity": value}
+
+    def check(self, posterior):
+        if tuple(posterior.part_names) != ("continuous", "discrete"):
+            raise ConfigError("objective", OBJECTIVES.name_of(self), f"a posterior with a continuous and a discrete "
+                              f"part ('joint'), not {type(posterior).__name__}")
+
+    def terms(self, q, z, log_likelihood, prior):
+        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+        kl_continuous, kl_discrete = tf.unstack(prior.kl_per_part(q, z), axis=-1)
+        categories = unwrap(q).distributions[1].event_shape[-1]
+        discrete_capacity = tf.minimum(self.discrete_capacity, math.log(categories))
+        penalty = (self.gamma * tf.abs(kl_continuous - self.capacity)
+                   + self.discrete_gamma * tf.abs(kl_discrete - discrete_capacity))
+        kl = kl_continuous + kl_discrete
+        return {"loss": reconstruction + penalty, "reconstruction": reconstruction, "kl": kl, "kl_per_layer": kl[:, None],
+                "kl_continuous": kl_continuous, "kl_discrete": kl_discrete}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("c_min")
+        return {**config, "discrete_gamma": self.discrete_gamma, "discrete_c_max": self.discrete_c_max}
 
 
 def negative_bound(log_weights, groups=1):
@@ -742,6 +818,15 @@ class RAE(ReconstructionOnly):
         return {**super().get_config(), "kind": self.kind, "decoder_weight": self.decoder_weight}
 
 
+def cost_plus_batch_penalty(log_likelihood, weight, penalty, name):
+    """The terms of an objective of the draws alone (WAE-MMD, SWAE): the reconstruction cost
+    -log p(x|z) [B] averaged over the draws, plus `weight` times a penalty that is one number
+    per batch, reported per example under `name`."""
+    reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
+    return {"loss": reconstruction + weight * penalty, "reconstruction": reconstruction,
+            name: tf.broadcast_to(penalty, tf.shape(reconstruction))}
+
+
 # Maximum mean discrepancy between the codes of a batch and draws of the prior (WAE-MMD,
 # InfoVAE-MMD): the kernels and the estimator, written once for both objectives.
 
@@ -782,11 +867,41 @@ def mmd(codes, prior_codes, kernel="imq", bandwidth=1.0, scales=WAE_SCALES):
     return within(codes) + within(prior_codes) - 2.0 * tf.reduce_mean(across, axis=[-2, -1])
 
 
-class MMDPenalty(Objective):
-    """Base of the MMD objectives: the kernel's settings, and the MMD between q(z), the codes
-    of the batch, and p(z), as many prior draws (`prior_z`, which the model passes because
-    `prior_draws` is True). The MMD is one number per batch, added to each example's loss and
-    reported as "mmd".
+class PriorDrawsPenalty(Objective):
+    """Base of the objectives that compare q(z), the codes of the batch, with as many draws of
+    p(z) (`prior_z`, which the model passes because `prior_draws` is True): a discrepancy of
+    one stochastic layer's codes, one number per batch. Arguments of the base that a subclass
+    names in REPLACED are refused in one line and left out of its config."""
+
+    prior_draws = True
+    REPLACED = ()  # the base's arguments this objective does not take
+
+    def __init__(self, **kwargs):
+        for name in self.REPLACED:
+            if name in kwargs:
+                raise ConfigError(name, kwargs[name], f"no value: {OBJECTIVES.name_of(self)} has no {name}")
+        super().__init__(**kwargs)
+
+    def check(self, posterior):
+        if posterior.layer_names:
+            raise ConfigError("objective", OBJECTIVES.name_of(self), f"a posterior of one stochastic layer, not "
+                              f"{type(posterior).__name__} (it compares one layer's codes with p(z))")
+
+    def per_draw(self, z, prior_z):
+        """z and prior_z [S, B, ...] as [S, B, D]: each draw's batch of flat codes."""
+        size = math.prod(z.shape[2:])
+        return tf.reshape(z, [self.samples, -1, size]), tf.reshape(prior_z, [self.samples, -1, size])
+
+    def get_config(self):
+        config = super().get_config()
+        for name in self.REPLACED:
+            config.pop(name)
+        return config
+
+
+class MMDPenalty(PriorDrawsPenalty):
+    """Base of the MMD objectives: the kernel's settings, and the MMD between q(z) and p(z).
+    The MMD is one number per batch, added to each example's loss and reported as "mmd".
 
     Args:
         kernel: "imq" (inverse multiquadratics C / (C + ||x - y||^2), the WAE paper's) or
@@ -796,14 +911,9 @@ class MMDPenalty(Objective):
         scales: the kernel is summed over these multiples of C.
     """
 
-    prior_draws = True
     metric_names = ("mmd",)
-    REPLACED = ()  # the base's arguments this objective does not take
 
     def __init__(self, kernel="imq", bandwidth=1.0, scales=WAE_SCALES, **kwargs):
-        for name in self.REPLACED:
-            if name in kwargs:
-                raise ConfigError(name, kwargs[name], f"no value: {OBJECTIVES.name_of(self)} has no {name}")
         super().__init__(**kwargs)
         if kernel not in MMD_KERNELS:
             raise ConfigError("kernel", kernel, " or ".join(map(repr, MMD_KERNELS)))
@@ -815,24 +925,13 @@ class MMDPenalty(Objective):
             check_number("scales", scale, positive=True)
         self.kernel, self.bandwidth, self.scales = kernel, float(bandwidth), tuple(float(s) for s in scales)
 
-    def check(self, posterior):
-        if posterior.layer_names:
-            raise ConfigError("objective", OBJECTIVES.name_of(self), f"a posterior of one stochastic layer, not "
-                              f"{type(posterior).__name__} (the MMD compares one layer's codes with p(z))")
-
     def discrepancy(self, z, prior_z):
         """The MMD of each draw's batch of codes z [S, B, ...] against the prior draws
         [S, B, ...], averaged over the S draws: a scalar."""
-        size = math.prod(z.shape[2:])
-        return tf.reduce_mean(mmd(tf.reshape(z, [self.samples, -1, size]),
-                                  tf.reshape(prior_z, [self.samples, -1, size]),
-                                  self.kernel, self.bandwidth, self.scales))
+        return tf.reduce_mean(mmd(*self.per_draw(z, prior_z), self.kernel, self.bandwidth, self.scales))
 
     def get_config(self):
-        config = super().get_config()
-        for name in self.REPLACED:
-            config.pop(name)
-        return {**config, "kernel": self.kernel, "bandwidth": self.bandwidth, "scales": list(self.scales)}
+        return {**super().get_config(), "kernel": self.kernel, "bandwidth": self.bandwidth, "scales": list(self.scales)}
 
 
 @serializable
@@ -869,10 +968,7 @@ class WAEMMD(MMDPenalty):
         self.lambda_mmd = float(lambda_mmd)
 
     def terms(self, q, z, log_likelihood, prior, prior_z):
-        reconstruction = -tf.reduce_mean(log_likelihood, axis=0)
-        penalty = self.discrepancy(z, prior_z)
-        return {"loss": reconstruction + self.lambda_mmd * penalty, "reconstruction": reconstruction,
-                "mmd": tf.broadcast_to(penalty, tf.shape(reconstruction))}
+        return cost_plus_batch_penalty(log_likelihood, self.lambda_mmd, self.discrepancy(z, prior_z), "mmd")
 
     def get_config(self):
         return {**super().get_config(), "lambda_mmd": self.lambda_mmd}
@@ -928,3 +1024,85 @@ class InfoVAE(MMDPenalty):
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "lambda_mmd": self.lambda_mmd}
+
+
+# The sliced Wasserstein distance between the codes of a batch and draws of the prior (SWAE).
+
+
+def random_directions(count, size, seed=None):
+    """`count` directions uniform on the unit sphere of R^size, [count, size]: normal draws
+    scaled to length 1, stateless with `seed` (a [2] integer tensor), else stateful."""
+    draws = tf.random.normal([count, size]) if seed is None else tf.random.stateless_normal([count, size], seed)
+    return draws / tf.norm(draws, axis=-1, keepdims=True)
+
+
+def sliced_wasserstein(codes, prior_codes, directions, p=2.0):
+    """SW_p^p between n codes [..., n, D] and n draws of p(z) [..., n, D] along the directions
+    [L, D] (Kolouri et al. 2019): on each direction both samples are projected and
+    sorted, since in one dimension the optimal coupling of two equal-sized samples pairs them
+    in order, and W_p^p is the mean of |a_(i) - b_(i)|^p; the mean over the L directions, [...]."""
+    def sorted_projections(sample):
+        return tf.sort(tf.einsum("...nd,ld->...ln", tf.cast(sample, tf.float32), directions), axis=-1)
+
+    difference = tf.abs(sorted_projections(codes) - sorted_projections(prior_codes))
+    return tf.reduce_mean(tf.square(difference) if p == 2 else tf.pow(difference, p), axis=[-2, -1])
+
+
+@serializable
+@OBJECTIVES.register("swae")
+class SWAE(PriorDrawsPenalty):
+    """The sliced-Wasserstein autoencoder (Kolouri et al. 2019, "Sliced-Wasserstein
+    autoencoder: an embarrassingly simple generative model"): the reconstruction cost plus
+    lambda times the sliced p-Wasserstein distance (to the power p) between q(z), the codes of
+    the batch, and as many draws of p(z), along L random directions:
+
+        loss = -log p(x|z) + lambda * SW_p^p(q(z), p(z))
+
+    As WAE-MMD, it uses only the draws (`needs_density` False): a deterministic encoder (the
+    paper's, `point_mass`) or one draw of a Gaussian q(z|x), whose KL the model reports beside
+    it. The directions are new each step, drawn from their own stream of the batch's seed
+    (`own_draws`), so `evaluate` and a compiled step repeat them.
+
+    Args:
+        lambda_swd: the weight of SW_p^p (10: the authors' MNIST code, against a cost averaged
+            over pixels; PyTorch-VAE weighs it by reg_weight / (N (N - 1)), 100 / (N (N - 1)):
+            docs/mmd.md).
+        projections: L, the directions per step (50, the authors' and PyTorch-VAE's).
+        p: the Wasserstein power, at least 1 (2, the authors' and PyTorch-VAE's).
+        samples: draws of z per example.
+
+    Example:
+        VAE(encoder, PointMass(20), decoder, Bernoulli(), objective=SWAE(lambda_swd=10.0))
+    """
+
+    loss_is = "-log p(x|z) + lambda * SW_p^p(q(z), p(z)) per image (SWAE): not a bound on log p(x)"
+
+    needs_density = False
+    own_draws = True
+    metric_names = ("swd",)
+    REPLACED = ("beta", "warmup_epochs")
+
+    def __init__(self, lambda_swd=10.0, projections=50, p=2.0, samples=1, **kwargs):
+        super().__init__(samples=samples, **kwargs)
+        check_number("lambda_swd", lambda_swd)
+        check_count("projections", projections)
+        check_number("p", p)
+        if p < 1:
+            raise ConfigError("p", p, "a power >= 1 (below 1, |a - b|^p is no distance and its slope at 0 is infinite)")
+        self.lambda_swd, self.projections, self.p = float(lambda_swd), projections, float(p)
+
+    def directions(self, size, seed=None):
+        """The L directions [L, size] of one step, from `seed` (the model's stream of the batch's seed)."""
+        return random_directions(self.projections, size, seed)
+
+    def discrepancy(self, z, prior_z, seed=None):
+        """SW_p^p of each draw's batch of codes z [S, B, ...] against the prior draws, along the
+        same directions, averaged over the S draws: a scalar."""
+        codes, prior_codes = self.per_draw(z, prior_z)
+        return tf.reduce_mean(sliced_wasserstein(codes, prior_codes, self.directions(codes.shape[-1], seed), self.p))
+
+    def terms(self, q, z, log_likelihood, prior, prior_z, seed=None):
+        return cost_plus_batch_penalty(log_likelihood, self.lambda_swd, self.discrepancy(z, prior_z, seed), "swd")
+
+    def get_config(self):
+        return {**super().get_config(), "lambda_swd": self.lambda_swd, "projections": self.projections, "p": self.p}

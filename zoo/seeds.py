@@ -8,6 +8,7 @@ ELBO_SEED = (2, 0)
 LOG_LIKELIHOOD_SEED = (3, 0)
 PRIOR_STREAM, LIKELIHOOD_STREAM = 0, 1
 PRIOR_DRAWS_STREAM = 7  # folded into a batch's [2] seed for the p(z) draws an MMD objective compares with
+OBJECTIVE_DRAWS_STREAM = 8  # and for an objective's own draws (SWAE's directions)
 
 
 def stream(seed, stream_id):

@@ -7,6 +7,8 @@ from zoo.layers.code_prior import CODE_PRIORS, PixelCNNPrior
 from zoo.layers.conditions import CONDITIONS, ClassLabel, ConditionVector
 from zoo.layers.likelihoods import (Bernoulli, Categorical256, ContinuousBernoulli, DiscretizedLogistic, Gaussian,
                                     LIKELIHOODS)
+from zoo.layers.joint import JointPosterior, JointPrior
+from zoo.layers.log_cosh import LogCosh
 from zoo.layers.ms_ssim import MultiscaleSSIM
 from zoo.layers.posteriors import POSTERIORS, DiagonalNormal, FullCovarianceNormal, PointMass, RelaxedCategorical
 from zoo.layers.priors import PRIORS, ConditionalNormal, MixtureOfGaussians, StandardNormal, UniformCategorical, VampPrior
@@ -23,7 +25,8 @@ from zoo.layers.quantizer import QUANTIZERS, VectorQuantizer, VectorQuantizerEMA
 __all__ = ["AggregatePosterior", "Bernoulli", "CODE_PRIORS", "CONDITIONS", "Categorical256", "ClassLabel",
            "ConditionVector", "ConditionalNormal", "ContinuousBernoulli", "DiagonalNormal", "DiscretizedLogistic",
            "FullCovarianceNormal", "GammaPosterior", "GammaPrior", "Gaussian", "HamiltonianPosterior",
-           "InverseAutoregressiveFlow", "LIKELIHOODS", "Ladder", "MixtureOfGaussians", "MultiscaleSSIM", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior",
+           "InverseAutoregressiveFlow", "JointPosterior", "JointPrior", "LIKELIHOODS", "Ladder", "LogCosh",
+           "MixtureOfGaussians", "MultiscaleSSIM", "NormalizingFlow", "POSTERIORS", "PixelCNNPrior",
            "PointMass", "PRIORS",
            "PoincareWrappedNormal", "PoincareWrappedNormalPrior", "PowerSpherical", "QUANTIZERS", "RelaxedCategorical",
            "SphericalUniform", "StandardNormal", "TopDown", "UniformCategorical", "VampPrior", "VectorQuantizer",

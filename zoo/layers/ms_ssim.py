@@ -27,13 +27,12 @@ import dataclasses
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 import tf_keras as keras
 
 from zoo.errors import ConfigError
-from zoo.layers.likelihoods import LIKELIHOODS, ImageLikelihood
+from zoo.layers.likelihoods import LIKELIHOODS
+from zoo.layers.reconstruction_cost import CostImage, ReconstructionCost
 
-tfd = tfp.distributions
 serializable = keras.saving.register_keras_serializable(package="zoo")
 
 TF_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, tf's default
@@ -142,54 +141,21 @@ def ms_ssim(x, y, setting=None, shifted=True):
     return tf.reshape(tf.reduce_mean(per_channel, axis=-1), shape[:-3])
 
 
-class MultiscaleSSIMImage(tfd.Distribution):
-    """Not a density: an image distribution whose mean and every sample are the decoded image
-    sigmoid(logits), and whose `log_prob(x)` is minus the cost 1 - MS-SSIM(x, mean) (shifted,
-    per image: see `ms_ssim`). The event is one image [H, W, C]."""
+class MultiscaleSSIMImage(CostImage):
+    """Not a density: the decoded image sigmoid(logits), whose `log_prob(x)` is minus the cost
+    1 - MS-SSIM(x, mean) (shifted, per image: see `ms_ssim`)."""
 
     def __init__(self, logits, validate_args=False, allow_nan_stats=True, name="MultiscaleSSIMImage"):
-        parameters = dict(locals())
-        with tf.name_scope(name) as name:
-            self._logits = tf.convert_to_tensor(logits, dtype_hint=tf.float32, name="logits")
-            self._setting = MultiscaleSetting.for_size(*self._logits.shape[-3:-1])
-        super().__init__(dtype=tf.float32, reparameterization_type=tfd.FULLY_REPARAMETERIZED,
-                         validate_args=validate_args, allow_nan_stats=allow_nan_stats,
-                         parameters=parameters, name=name)
+        super().__init__(logits, dict(locals()), validate_args, allow_nan_stats, name)
+        self._setting = MultiscaleSetting.for_size(*self._logits.shape[-3:-1])
 
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {"logits": tfp.util.ParameterProperties(event_ndims=3)}
-
-    @property
-    def logits(self):
-        return self._logits
-
-    def _event_shape(self):
-        return self._logits.shape[-3:]
-
-    def _event_shape_tensor(self):
-        return tf.shape(self._logits)[-3:]
-
-    def _batch_shape(self):
-        return self._logits.shape[:-3]
-
-    def _batch_shape_tensor(self):
-        return tf.shape(self._logits)[:-3]
-
-    def _mean(self):
-        return tf.sigmoid(self._logits)
-
-    def _sample_n(self, n, seed=None):
-        mean = self._mean()
-        return tf.broadcast_to(mean, tf.concat([[n], tf.shape(mean)], 0))
-
-    def _log_prob(self, x):
-        return ms_ssim(x, self._mean(), self._setting) - 1.0
+    def cost(self, x, mean):
+        return 1.0 - ms_ssim(x, mean, self._setting)
 
 
 @serializable
 @LIKELIHOODS.register("ms_ssim")
-class MultiscaleSSIM(ImageLikelihood):
+class MultiscaleSSIM(ReconstructionCost):
     """The decoded image sigmoid(logits) scored by MS-SSIM against x (Snell et al. 2017): a
     reconstruction cost, not a density (`is_density = False`), so the model has no likelihood.
 
@@ -201,7 +167,6 @@ class MultiscaleSSIM(ImageLikelihood):
         MultiscaleSSIM()(logits).log_prob(x)  # MS-SSIM(x, sigmoid(logits)) - 1, one per image
     """
 
-    is_density = False
     cost_is = "1 - MS-SSIM(x, sigmoid(logits)) per image"
 
     def params_shape(self, image_shape):
@@ -210,6 +175,3 @@ class MultiscaleSSIM(ImageLikelihood):
 
     def distribution(self, params):
         return MultiscaleSSIMImage(logits=params)
-
-    def export_parameters(self, dist):
-        return {"x_logits": dist.logits}

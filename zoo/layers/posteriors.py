@@ -58,6 +58,9 @@ class Posterior(DistributionLayer):
     # It keeps something of the training set after training (the RHVAE's metric): the VAE's
     # `fit_after_training` calls its `fit_after_training(encode, images, seed)`.
     fits_after_training = False
+    # The names of the independent parts its code joins, whose KLs an objective may weigh
+    # apart (JointVAE's "continuous" and "discrete": `zoo.layers.joint`); () for one part.
+    part_names = ()
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
@@ -133,9 +136,7 @@ class DiagonalNormal(Posterior):
         return 2 * self.latent_dim
 
     def distribution(self, params):
-        loc, raw_scale = tf.split(params, 2, axis=-1)
-        return tfd.Independent(tfd.Normal(loc, tf.nn.softplus(raw_scale) + MIN_STDDEV),
-                               reinterpreted_batch_ndims=1)
+        return diagonal_normal(params)
 
     def sample(self, params, samples, seed=None, training=False, alg="auto_select"):
         """z = loc + scale * eps, the draws TFP's `sample` makes for the same seed when
@@ -144,6 +145,18 @@ class DiagonalNormal(Posterior):
         if seed is None:
             return super().sample(params, samples, seed, training)
         return stateless_normal_draw(self.distribution(params).distribution, samples, seed, alg)
+
+
+def diagonal_normal(params):
+    """N(loc, diag(scale^2)) from [..., 2 d] encoder outputs: loc, then raw scales (softplus + 1e-5)."""
+    loc, raw_scale = tf.split(params, 2, axis=-1)
+    return tfd.Independent(tfd.Normal(loc, tf.nn.softplus(raw_scale) + MIN_STDDEV), reinterpreted_batch_ndims=1)
+
+
+def annealed_temperature(initial, minimum, decay, epochs_trained):
+    """A Gumbel-softmax temperature after `epochs_trained` epochs, max(minimum, initial *
+    exp(-decay * epochs)): smooth gradients early, nearly discrete samples later (Jang et al. 2017)."""
+    return max(minimum, initial * math.exp(-decay * epochs_trained))
 
 
 def stateless_normal_draw(normal, samples, seed, alg="auto_select"):
@@ -220,9 +233,9 @@ class RelaxedCategorical(Posterior):
         return (self.latent_dim, self.categories)
 
     def scheduled(self, epochs_trained):
-        """The temperature after `epochs_trained` epochs, max(min, initial * exp(-decay * epochs)):
-        smooth gradients early, nearly discrete samples later (Jang et al. 2017)."""
-        return max(self.min_temperature, self.initial_temperature * math.exp(-self.temperature_decay * epochs_trained))
+        """The temperature after `epochs_trained` epochs (`annealed_temperature`)."""
+        return annealed_temperature(self.initial_temperature, self.min_temperature, self.temperature_decay,
+                                    epochs_trained)
 
     def on_epoch(self, epochs_trained):
         """Set this epoch's temperature; returns it for the training log."""

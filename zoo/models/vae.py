@@ -422,14 +422,7 @@ class VAE(LikelihoodModel):
         q, z, log_likelihood = drawn[:3]
         condition = self.condition_vector(y)
         prior = self.prior.given(condition)
-        penalty = self.objective.decoder_penalty
-        given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
-        if self.objective.prior_draws:
-            given["prior_z"] = self.prior_draws(prior, z, seed)
-        terms = self.objective.terms(q, z, log_likelihood, prior, **given)
-        if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
-            terms["kl_per_layer"] = prior.kl_per_layer(q, z)
-            terms["kl"] = tf.reduce_sum(terms["kl_per_layer"], axis=-1)
+        terms = self.objective_terms(q, z, log_likelihood, prior, condition, seed, training)
         if not self.has_likelihood:
             terms["squared_error"] = tf.reduce_mean(drawn[3], axis=0)
         per_layer = terms.pop("kl_per_layer", None)
@@ -442,6 +435,22 @@ class VAE(LikelihoodModel):
         objective's `terms` at the draws z [S, B, ...] of q(z|x) from the images x, under `prior`."""
         return terms
 
+    def objective_terms(self, q, z, log_likelihood, prior, condition=None, seed=None, training=False):
+        """The objective's terms at the draws z, given what it declares it needs beside q, z,
+        log p(x|z) and p(z): the decoder's penalty, draws of p(z), a seed for its own draws;
+        with the KL of a posterior that has one when the objective uses the draws alone."""
+        penalty = self.objective.decoder_penalty
+        given = {} if penalty is None else {"decoder_penalty": self.decoder_penalty(penalty, z, condition, training)}
+        if self.objective.prior_draws:
+            given["prior_z"] = self.prior_draws(prior, z, seed)
+        if self.objective.own_draws:
+            given["seed"] = self.objective_seed(seed)
+        terms = self.objective.terms(q, z, log_likelihood, prior, **given)
+        if "kl" not in terms and not self.posterior.point_mass:  # an objective that uses the draws alone
+            terms["kl_per_layer"] = prior.kl_per_layer(q, z)
+            terms["kl"] = tf.reduce_sum(terms["kl_per_layer"], axis=-1)
+        return terms
+
     def prior_draws(self, prior, z, seed=None):
         """Draws of p(z) shaped as the codes z [S, B, ...], for an objective that compares q(z)
         with p(z) (`objective.prior_draws`): stateless when `seed` is given (its own stream of
@@ -451,6 +460,14 @@ class VAE(LikelihoodModel):
         distribution = prior.distribution()
         shape = tf.shape(z)[:2 - distribution.batch_shape.rank]  # [S, B], or [S] for p(z|y) of the batch
         return tf.reshape(tf.cast(distribution.sample(shape, seed=seed), z.dtype), tf.shape(z))
+
+    @staticmethod
+    def objective_seed(seed=None):
+        """The seed of an objective's own draws (`objective.own_draws`): the batch's stateless
+        seed on its own stream, so a compiled step and `evaluate` repeat them; None without one."""
+        if seed is None:
+            return None
+        return tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), seeds.OBJECTIVE_DRAWS_STREAM)
 
     def decoder_penalty(self, kind, z, condition=None, training=None):
         """What an objective that regularizes the decoder asks for (`Objective.decoder_penalty`):
