@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from known_codes import SIZES, copied, draw, noise
 from zoo.evaluation.downstream import downstream_task
 from zoo.evaluation.fairness import fairness, inter_group_fairness
 from zoo.evaluation.irs import irs
@@ -14,21 +15,6 @@ from zoo.evaluation.modularity import modularity, modularity_explicitness
 from zoo.evaluation.udr import relative_strength, udr
 from zoo.evaluation.unsupervised_scores import (gaussian_total_correlation, gaussian_wasserstein_correlation,
                                                 unsupervised_scores)
-
-SIZES = (3, 6, 10, 16, 16)  # the `shapes` grid's factors
-
-
-def draw(sizes, count, seed):
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.integers(n, size=count) for n in sizes], axis=1)
-
-
-def copied(factors, seed):
-    return factors + 0.05 * np.random.default_rng(seed).standard_normal(factors.shape)
-
-
-def noise(count, seed, latents=10):
-    return np.random.default_rng(seed).standard_normal((count, latents))
 
 
 def mixed(factors, seed):

@@ -7,24 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from known_codes import SIZES, copied, draw, noise
 from zoo.evaluation.disentanglement import (beta_vae_score, dci, dci_completeness, dci_disentanglement,
                                             pair_differences, sap)
 
-SIZES = (3, 6, 10, 16, 16)  # the `shapes` grid's factors
 SMALL_SIZES = (2, 3, 4, 4)  # for DCI, whose boosted trees cost per class
-
-
-def draw(sizes, count, seed):
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.integers(n, size=count) for n in sizes], axis=1)
-
-
-def copied(factors, seed):
-    return factors + 0.05 * np.random.default_rng(seed).standard_normal(factors.shape)
-
-
-def noise(count, seed, latents=10):
-    return np.random.default_rng(seed).standard_normal((count, latents))
 
 
 def rotated(factors, seed):
