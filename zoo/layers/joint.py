@@ -10,8 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras as keras
 
-from zoo.checks import check_count, check_number
-from zoo.layers.posteriors import POSTERIORS, Posterior, annealed_temperature, diagonal_normal
+from zoo.layers.posteriors import POSTERIORS, RelaxedCategoricalLatents, diagonal_normal
 from zoo.layers.priors import PRIORS, Prior, unwrap
 
 tfd = tfp.distributions
@@ -21,7 +20,7 @@ PART_NAMES = ("continuous", "discrete")
 
 @serializable
 @POSTERIORS.register("joint")
-class JointPosterior(Posterior):
+class JointPosterior(RelaxedCategoricalLatents):
     """q(z, c|x) = N(z; loc, diag(scale^2)) x Cat(c; softmax(logits)): the encoder gives 2 *
     latent_dim + categories numbers. While training c is a relaxed one-hot draw
     (Gumbel-softmax at `temperature`, Dupont's 0.67 by default, lowered by the schedule of
@@ -45,16 +44,7 @@ class JointPosterior(Posterior):
 
     def __init__(self, latent_dim, categories=10, temperature=0.67, min_temperature=0.5, temperature_decay=0.0,
                  **kwargs):
-        super().__init__(latent_dim, **kwargs)
-        check_count("categories", categories, minimum=2)
-        check_number("temperature", temperature, positive=True)
-        check_number("min_temperature", min_temperature, positive=True)
-        check_number("temperature_decay", temperature_decay)
-        self.categories = categories
-        self.initial_temperature, self.min_temperature = float(temperature), float(min_temperature)
-        self.temperature_decay = float(temperature_decay)
-        self.temperature = self.add_weight(name="temperature", shape=(), trainable=False,
-                                           initializer=tf.constant_initializer(temperature))
+        super().__init__(latent_dim, categories, temperature, min_temperature, temperature_decay, **kwargs)
 
     @property
     def params_size(self):
@@ -63,16 +53,6 @@ class JointPosterior(Posterior):
     @property
     def code_shape(self):
         return (self.latent_dim + self.categories,)
-
-    def scheduled(self, epochs_trained):
-        """The temperature after `epochs_trained` epochs (constant when `temperature_decay` is 0)."""
-        return annealed_temperature(self.initial_temperature, self.min_temperature, self.temperature_decay,
-                                    epochs_trained)
-
-    def on_epoch(self, epochs_trained):
-        value = self.scheduled(epochs_trained)
-        self.temperature.assign(value)
-        return {"temperature": value}
 
     def normal_part(self, params):
         return diagonal_normal(params[..., :2 * self.latent_dim])
@@ -100,10 +80,6 @@ class JointPosterior(Posterior):
     def summary(self, q):
         gaussian, categorical = unwrap(q).distributions
         return {"z_mean": gaussian.mean(), "z_stddev": gaussian.stddev(), "z_probs": categorical.probs_parameter()}
-
-    def get_config(self):
-        return {**super().get_config(), "categories": self.categories, "temperature": self.initial_temperature,
-                "min_temperature": self.min_temperature, "temperature_decay": self.temperature_decay}
 
 
 @serializable

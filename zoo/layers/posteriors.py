@@ -194,9 +194,44 @@ class FullCovarianceNormal(Posterior):
         return {**super().summary(q), "z_scale_tril": q.scale.to_dense()}
 
 
+class RelaxedCategoricalLatents(Posterior):
+    """Base of the posteriors with a K-way categorical part relaxed in training (Gumbel-softmax
+    at `temperature`, a non-trainable weight its `on_epoch` schedule lowers as
+    `annealed_temperature`): `RelaxedCategorical` and JointVAE's `JointPosterior`."""
+
+    def __init__(self, latent_dim, categories, temperature, min_temperature, temperature_decay, **kwargs):
+        super().__init__(latent_dim, **kwargs)
+        check_count("categories", categories, minimum=2)
+        check_number("temperature", temperature, positive=True)
+        check_number("min_temperature", min_temperature, positive=True)
+        check_number("temperature_decay", temperature_decay)
+        self.categories = categories
+        self.initial_temperature, self.min_temperature = temperature, min_temperature
+        self.temperature_decay = temperature_decay
+        self.temperature = self.add_weight(  # made here: scoring may come before any training call
+            name="temperature", shape=(), trainable=False,
+            initializer=tf.constant_initializer(temperature))
+
+    def scheduled(self, epochs_trained):
+        """The temperature after `epochs_trained` epochs (`annealed_temperature`)."""
+        return annealed_temperature(self.initial_temperature, self.min_temperature, self.temperature_decay,
+                                    epochs_trained)
+
+    def on_epoch(self, epochs_trained):
+        """Set this epoch's temperature; returns it for the training log."""
+        value = self.scheduled(epochs_trained)
+        self.temperature.assign(value)
+        return {"temperature": value}
+
+    def get_config(self):
+        return {**super().get_config(), "categories": self.categories,
+                "temperature": self.initial_temperature, "min_temperature": self.min_temperature,
+                "temperature_decay": self.temperature_decay}
+
+
 @serializable
 @POSTERIORS.register("categorical")
-class RelaxedCategorical(Posterior):
+class RelaxedCategorical(RelaxedCategoricalLatents):
     """`latent_dim` independent K-way categorical latents, each coded one-hot: z is [N, K].
 
     Training samples are relaxed one-hot vectors (Gumbel-softmax / Concrete, Jang et al.
@@ -212,17 +247,7 @@ class RelaxedCategorical(Posterior):
 
     def __init__(self, latent_dim, categories=10, temperature=1.0, min_temperature=0.5,
                  temperature_decay=0.03, **kwargs):
-        super().__init__(latent_dim, **kwargs)
-        check_count("categories", categories, minimum=2)
-        check_number("temperature", temperature, positive=True)
-        check_number("min_temperature", min_temperature, positive=True)
-        check_number("temperature_decay", temperature_decay)
-        self.categories = categories
-        self.initial_temperature, self.min_temperature = temperature, min_temperature
-        self.temperature_decay = temperature_decay
-        self.temperature = self.add_weight(  # made here: scoring may come before any training call
-            name="temperature", shape=(), trainable=False,
-            initializer=tf.constant_initializer(temperature))
+        super().__init__(latent_dim, categories, temperature, min_temperature, temperature_decay, **kwargs)
 
     @property
     def params_size(self):
@@ -231,17 +256,6 @@ class RelaxedCategorical(Posterior):
     @property
     def code_shape(self):
         return (self.latent_dim, self.categories)
-
-    def scheduled(self, epochs_trained):
-        """The temperature after `epochs_trained` epochs (`annealed_temperature`)."""
-        return annealed_temperature(self.initial_temperature, self.min_temperature, self.temperature_decay,
-                                    epochs_trained)
-
-    def on_epoch(self, epochs_trained):
-        """Set this epoch's temperature; returns it for the training log."""
-        value = self.scheduled(epochs_trained)
-        self.temperature.assign(value)
-        return {"temperature": value}
 
     def logits(self, params):
         return tf.reshape(params, [-1, self.latent_dim, self.categories])
@@ -261,10 +275,6 @@ class RelaxedCategorical(Posterior):
     def summary(self, q):
         return {"z_probs": q.distribution.probs_parameter()}
 
-    def get_config(self):
-        return {**super().get_config(), "categories": self.categories,
-                "temperature": self.initial_temperature, "min_temperature": self.min_temperature,
-                "temperature_decay": self.temperature_decay}
 
 
 
