@@ -238,7 +238,7 @@ def check_combination(combination, images, tmp_path, reload):
                                           binarization=binarization))
         path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
                       name=recipe.name)
-        assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4)
+        assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4, samples=LOG_LIKELIHOOD_SAMPLES)
 
 
 def pair_exports(combinations):
@@ -278,13 +278,11 @@ def test_combination_trains_and_reports_its_objective(combination, mnist_images,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", SLOW_ONLY, ids=name)
-def test_every_other_combination(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.models.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))  # (y, num_samples)
+def test_every_other_combination(combination, mnist_images, tmp_path):
     check_combination(combination, mnist_images, tmp_path, reload=True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("combination", PAIRS_RELOADED, ids=name)
-def test_each_posterior_prior_pair_exports(combination, mnist_images, tmp_path, monkeypatch):
-    monkeypatch.setattr("zoo.models.signatures.log_likelihood.__defaults__", (None, LOG_LIKELIHOOD_SAMPLES))
+def test_each_posterior_prior_pair_exports(combination, mnist_images, tmp_path):
     check_combination(combination, mnist_images, tmp_path, reload=True)

@@ -55,8 +55,9 @@ def capacity_at(epoch, c_min, c_max, capacity_epochs):
 # each, as few as IWAE's three (each draw is a decoder pass); tests/test_tighter_bounds.py
 # checks the groupings with K > 1.
 TINY_ARGUMENTS = {"miwae": {"M": 2, "K": 1}, "piwae": {"M": 2, "K": 1}, "ciwae": {"samples": 2},
-                  "capacity": {"gamma": 10.0, "c_max": 2.0, "capacity_epochs": 4},
-                  # JointVAE's capacities held at 1 nat from the start: with a cost of a few nats (MS-SSIM,
-                  # log-cosh) rising capacities outgrow what 8 epochs can follow, and the loss rises
+                  # capacities held at 1 nat from the start: with a cost of a few nats (MS-SSIM, log-cosh)
+                  # a capacity rising during the 8 epochs moves the loss's target faster than training
+                  # follows it, and the loss rises (the schedules have tests of their own)
+                  "capacity": {"gamma": 10.0, "c_max": 1.0, "capacity_epochs": 0},
                   "joint_capacity": {"gamma": 10.0, "c_max": 1.0, "capacity_epochs": 0, "discrete_gamma": 10.0,
                                      "discrete_c_max": 1.0}}

@@ -60,6 +60,9 @@ MODELS = {
     "mnist_mlp_gamma": ("q(z\\|x) Gamma, prior Gamma(2, 1) per latent (`gamma`)",
                         "not found (PyTorch-VAE's Gamma VAE has no figure; its README comments the row out)",
                         "none: not in pythae"),
+    "mnist_mlp_joint_vae": ("JointVAE: 10 Gaussian latents and one 10-way relaxed categorical, each KL pushed to "
+                            "a capacity rising to 5 nats (the discrete one capped at log 10; `joint_capacity`)",
+                            "not found (Dupont 2018 shows traversals)", "none: not in pythae"),
     "mnist_mlp_info_vae": ("objective: InfoVAE, alpha = 0 (the whole KL), lambda = 1000, MMD with one IMQ scale",
                            "not found (Zhao et al. 2019; its MNIST alpha and lambda were not found either)", "none"),
     "mnist_mlp_wae_gaussian": ("objective: WAE-MMD, lambda = 200, IMQ at 7 scales; Gaussian q(z\\|x), one draw",
@@ -167,8 +170,6 @@ QUALITY_MODELS = {
     "mnist_mlp_swae": ("objective: SWAE, lambda = 784, 50 projections; `point_mass` encoder; no likelihood",
                        "not found for MNIST (Kolouri et al. 2019 show samples)"),
     "mnist_mlp_logcosh": ("reconstruction cost: log-cosh, alpha = 10; no likelihood", "not found (Chen et al. 2019)"),
-    "mnist_mlp_joint_vae": ("JointVAE: 10 Gaussian latents and one 10-way relaxed categorical, each KL pushed to "
-                            "a capacity rising to 5 nats (the discrete one capped at log 10)", "not found (Dupont 2018 shows traversals)"),
     "mnist_conv_hrq": ("HRQ-VAE: conv (32, 64), 3 levels of 4 codes, PixelCNN prior (its own recipe)",
                        "none: the paper is on paraphrase generation (Hosking et al. 2022)"),
 }
