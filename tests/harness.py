@@ -79,10 +79,11 @@ def serve_requests(export_path, bodies):
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
-def assert_export_matches_model(model, export_path, tmp_path, rtol=1e-5, atol=1e-5, samples=None):
+def assert_export_matches_model(model, export_path, tmp_path, *, samples, rtol=1e-5, atol=1e-5):
     """The export loads without zoo, has every signature, and each output matches Python (one
     subprocess per call: tests/driver.py's `drive` reloads many exports in one); `samples`:
-    the K the export's importance-sampling signatures were written with (default: the model's)."""
+    the K the export's importance-sampling signatures were written with. It has no default:
+    a default of the model's K = 5,000 silently compared exports written with the recipe's K."""
     inputs = example_inputs(model)
     entry = Driven(model, str(export_path), inputs, signature_outputs(model, inputs, samples=samples))
     reload_exports([entry], str(tmp_path))

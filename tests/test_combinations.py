@@ -238,7 +238,7 @@ def check_combination(combination, images, tmp_path, reload):
                                           binarization=binarization))
         path = export(model, str(tmp_path / "exports" / recipe.name), config=recipe.to_dict(), metrics={},
                       name=recipe.name)
-        assert_export_matches_model(model, path, tmp_path, rtol=1e-4, atol=1e-4, samples=LOG_LIKELIHOOD_SAMPLES)
+        assert_export_matches_model(model, path, tmp_path, samples=LOG_LIKELIHOOD_SAMPLES, rtol=1e-4, atol=1e-4)
 
 
 def pair_exports(combinations):
